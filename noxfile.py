@@ -1,0 +1,68 @@
+"""Sessions: tests, lint, bench, ablate, report (`nox -l` lists them).
+
+Each session installs the pinned torch before the project (an unpinned
+resolution would pull a CUDA build) and reuses its virtualenv between runs.
+Never use the uv backend: it ignores the local torch wheel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "tests"]
+
+TORCH = os.environ.get("MAST_BENCH_TORCH", "torch==2.13.0").split()
+BENCH_OUT = "bench-results"
+
+
+def install(session: nox.Session, extras: str = "dev,cluster") -> None:
+    session.install(*TORCH)
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (GPU tests skip, visibly, without CUDA)."""
+    install(session)
+    session.run("python", "-m", "pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "mast_bench", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "mast_bench", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed and memory benchmarks; results go to bench-results/*.json."""
+    install(session)
+    os.makedirs(BENCH_OUT, exist_ok=True)
+    names = session.posargs or ["ops", "metrics", "propagate"]
+    for name in names:
+        session.run("python", f"benchmarks/bench_{name}.py", "--out", f"{BENCH_OUT}/{name}.json")
+
+
+@nox.session
+def ablate(session: nox.Session) -> None:
+    """`nox -s ablate -- NAME [--preset smoke|paper] [--data PATH] [--jobs N]`."""
+    if not session.posargs:
+        session.error("name a study: nox -s ablate -- colour_space (studies live in ablations/*.toml)")
+    install(session)
+    session.run("python", "-m", "mast_bench.ablate", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Regenerate the example report in reports/example from the embedded default (smoke preset)."""
+    install(session)
+    session.run("python", "-m", "mast_bench.ablate", "colour_space", "--preset", "smoke", "--results", "results")
+    session.run(
+        "python", "-m", "mast_bench.report", "--results", "results", "--study", "colour_space",
+        "--out", "reports/example",
+    )

@@ -1,0 +1,43 @@
+"""Fixtures shared by every test folder: where ../shared lives, and visible GPU skips."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("MAST_BENCH_SHARED", REPO.parent / "shared")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    path = _shared_dir()
+    if not path.is_dir():
+        pytest.fail(f"the shared fixtures folder {path} is missing (set MAST_BENCH_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def davis_mini(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "davis-mini"
+
+
+@pytest.fixture(scope="session")
+def official_reference(shared_dir: Path) -> Path:
+    return shared_dir / "reference" / "mast-official-cpu"
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device; none on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
