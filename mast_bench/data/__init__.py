@@ -1,0 +1,38 @@
+"""Datasets on disk: DAVIS / YouTube-VOS readers and writers, palette PNGs, training clips, embedded default.
+
+Torch-free on purpose (numpy, Pillow, OpenCV, PyAV only): scoring and data preparation must run
+without the model stack, and a torch DataLoader can still wrap :class:`PairSampler` directly.
+"""
+
+from .clips import ClipSource, FrameFolderClips, PairIndex, PairSampler, VideoFileClips, plan_pairs
+from .davis import DavisDataset, VideoSequence
+from .embedded import default_root, ensure_default, make_default, train_clips_dir
+from .images import read_rgb, resize_float
+from .palette import DAVIS_PALETTE, read_label_map, write_label_map
+from .results import ResultsWriter, read_result
+from .youtube_vos import YouTubeVOSDataset, YouTubeVOSSubmission, YouTubeVOSVideo
+
+__all__ = [
+    "DAVIS_PALETTE",
+    "ClipSource",
+    "DavisDataset",
+    "FrameFolderClips",
+    "PairIndex",
+    "PairSampler",
+    "ResultsWriter",
+    "VideoFileClips",
+    "VideoSequence",
+    "YouTubeVOSDataset",
+    "YouTubeVOSSubmission",
+    "YouTubeVOSVideo",
+    "default_root",
+    "ensure_default",
+    "make_default",
+    "plan_pairs",
+    "read_label_map",
+    "read_result",
+    "read_rgb",
+    "resize_float",
+    "train_clips_dir",
+    "write_label_map",
+]

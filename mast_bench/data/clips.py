@@ -1,0 +1,228 @@
+"""Unlabelled training clips and the (reference, target) pair sampler of self-supervised training.
+
+Frame selection follows the official loader (zlai0/MAST, functional/feeder/dataset/YouTubeVOSTrain.py):
+every epoch, each clip draws ONE gap from {2, 5, 8} with probabilities {0.4, 0.4, 0.2}; its frames
+``0, gap, 2*gap, ...`` are cut into disjoint consecutive pairs ``(k*2*gap, k*2*gap + gap)`` (an odd
+last frame is dropped, a clip shorter than gap+1 frames gives no pair); all pairs of all clips form
+the epoch. Frames are then read, scaled to float [0, 1] and resized to 256x256 with cv2.resize
+(INTER_LINEAR), as YTVOSTrainLoader.py does (it resizes the float BGR image; we keep RGB, which gives
+the same per-channel values).
+
+Everything is index-based and seeded by (seed, epoch), so a torch DataLoader with workers yields the
+same batches on every run; call :meth:`PairSampler.set_epoch` before creating each epoch's iterator
+(persistent workers would keep the old plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import av
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .images import list_images, read_rgb, resize_float
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
+OFFICIAL_GAPS = (2, 5, 8)
+OFFICIAL_GAP_WEIGHTS = (0.4, 0.4, 0.2)
+
+
+class ClipSource(Protocol):
+    """A list of clips whose frames can be read by index."""
+
+    @property
+    def clip_names(self) -> tuple[str, ...]: ...
+
+    def num_frames(self, clip: int) -> int: ...
+
+    def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
+        """RGB uint8 (H, W, 3) frames at ``indices`` (any order) of clip ``clip``."""
+        ...
+
+
+def _clip_folders(root: Path) -> list[Path]:
+    """Clip folders of a plain folder of frame folders, a DAVIS root or a YouTube-VOS split root."""
+    for candidate in (root / "JPEGImages" / "480p", root / "JPEGImages", root):
+        if candidate.is_dir() and any(p.is_dir() for p in candidate.iterdir()):
+            return sorted(p for p in candidate.iterdir() if p.is_dir())
+    return []
+
+
+class FrameFolderClips:
+    """Each sub-folder of images is a clip (YouTube-VOS/OxUvA frame folders, DAVIS JPEGImages/480p)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: clip folder missing")
+        clips = [(folder.name, tuple(list_images(folder))) for folder in _clip_folders(self.root)]
+        clips = [(name, frames) for name, frames in clips if frames]
+        if not clips:
+            raise DataError(
+                f"{self.root}: no clips (expected sub-folders of images, a DAVIS root or JPEGImages/<video>/)"
+            )
+        self._names = tuple(name for name, _ in clips)
+        self._frames = tuple(frames for _, frames in clips)
+
+    @property
+    def clip_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def num_frames(self, clip: int) -> int:
+        return len(self._frames[clip])
+
+    def frame_paths(self, clip: int) -> tuple[Path, ...]:
+        return self._frames[clip]
+
+    def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
+        return [read_rgb(self._frames[clip][i]) for i in indices]
+
+
+def _probe_timestamps(path: Path) -> tuple[int, ...]:
+    """Presentation timestamps of every video frame, from the packets (demuxing only, no decoding)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise DataError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            stamps = [packet.pts for packet in container.demux(stream) if packet.size > 0]
+    except DataError:
+        raise
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: unreadable video ({exc})") from None
+    if not stamps:
+        raise DataError(f"{path}: video has no frames")
+    if any(s is None for s in stamps):
+        raise DataError(f"{path}: video packets have no timestamps (cannot seek to frames)")
+    return tuple(sorted(stamps))
+
+
+class VideoFileClips:
+    """Each video file is a clip; frames are decoded with PyAV from the nearest keyframe before them."""
+
+    def __init__(self, paths: str | Path | Sequence[str | Path]) -> None:
+        if isinstance(paths, (str, Path)):
+            folder = Path(paths)
+            if folder.is_dir():
+                paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            else:
+                paths = [folder]
+        self.paths = tuple(Path(p) for p in paths)
+        if not self.paths:
+            raise DataError("no video files given (expected .mp4/.avi/.mkv/... files)")
+        for path in self.paths:
+            if not path.is_file():
+                raise DataError(f"{path}: video file missing")
+        self._stamps = tuple(_probe_timestamps(p) for p in self.paths)
+
+    @property
+    def clip_names(self) -> tuple[str, ...]:
+        return tuple(p.stem for p in self.paths)
+
+    def num_frames(self, clip: int) -> int:
+        return len(self._stamps[clip])
+
+    def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
+        path, stamps = self.paths[clip], self._stamps[clip]
+        wanted = {stamps[i]: i for i in indices}
+        decoded: dict[int, np.ndarray] = {}
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                container.seek(min(wanted), stream=stream, backward=True, any_frame=False)
+                last = max(wanted)
+                for frame in container.decode(stream):
+                    if frame.pts in wanted:
+                        decoded[wanted[frame.pts]] = frame.to_ndarray(format="rgb24")
+                    if frame.pts is not None and frame.pts >= last:
+                        break
+        except (av.error.FFmpegError, OSError) as exc:
+            raise DataError(f"{path}: cannot decode frames {sorted(indices)} ({exc})") from None
+        missing = [i for i in indices if i not in decoded]
+        if missing:
+            raise DataError(f"{path}: frame {missing[0]} could not be decoded")
+        return [decoded[i] for i in indices]
+
+
+@dataclass(frozen=True)
+class PairIndex:
+    clip: int
+    reference: int
+    target: int
+
+
+def plan_pairs(
+    num_frames: Sequence[int],
+    gaps: Sequence[int] = OFFICIAL_GAPS,
+    gap_weights: Sequence[float] | None = OFFICIAL_GAP_WEIGHTS,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+) -> list[PairIndex]:
+    """One epoch of pairs, the official way (see the module docstring), in a seeded random order."""
+    rng = np.random.default_rng([seed, epoch])
+    pairs = []
+    for clip in rng.permutation(len(num_frames)):
+        gap = int(rng.choice(np.asarray(gaps), p=gap_weights))
+        starts = np.arange(0, num_frames[clip], gap)
+        chosen = starts[: len(starts) // 2 * 2].reshape(-1, 2)
+        pairs += [PairIndex(int(clip), int(a), int(b)) for a, b in chosen]
+    return [pairs[i] for i in rng.permutation(len(pairs))]
+
+
+def _check_gaps(gaps: Sequence[int], weights: Sequence[float] | None) -> tuple[float, ...] | None:
+    if not gaps or any(int(g) != g or g < 1 for g in gaps):
+        raise ConfigError(f"pair gaps must be positive integers, got {tuple(gaps)}")
+    if weights is None:
+        return None
+    if len(weights) != len(gaps) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ConfigError(f"gap_weights {tuple(weights)} must be {len(gaps)} non-negative numbers, not all 0")
+    total = float(sum(weights))
+    return tuple(float(w) / total for w in weights)
+
+
+class PairSampler:
+    """Index-based dataset of (reference, target) float32 RGB [0, 1] (H, W, 3) pairs."""
+
+    def __init__(
+        self,
+        source: ClipSource,
+        gaps: Sequence[int] = OFFICIAL_GAPS,
+        gap_weights: Sequence[float] | None = OFFICIAL_GAP_WEIGHTS,
+        size: tuple[int, int] = (256, 256),
+        seed: int = 0,
+        epoch: int = 0,
+    ) -> None:
+        self.source = source
+        self.gaps = tuple(int(g) for g in gaps)
+        self.gap_weights = _check_gaps(self.gaps, gap_weights)
+        if len(size) != 2 or min(size) < 1:
+            raise ConfigError(f"pair size must be (H, W) with positive sides, got {size}")
+        self.size = (int(size[0]), int(size[1]))
+        self.seed = seed
+        self._lengths = tuple(source.num_frames(c) for c in range(len(source.clip_names)))
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Re-plan the pairs for ``epoch`` (each epoch draws new gaps, like the official loader)."""
+        self.epoch = epoch
+        self.pairs = tuple(
+            plan_pairs(self._lengths, self.gaps, self.gap_weights, seed=self.seed, epoch=epoch)
+        )
+        if not self.pairs:
+            raise DataError(
+                f"no training pair: every clip is shorter than {min(self.gaps) + 1} frames "
+                f"(clip lengths {sorted(set(self._lengths))[:5]}...)"
+            )
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        pair = self.pairs[index]
+        reference, target = self.source.read_frames(pair.clip, [pair.reference, pair.target])
+        return resize_float(reference, self.size), resize_float(target, self.size)

@@ -1,0 +1,198 @@
+"""DAVIS-2017 semi-supervised layout reader.
+
+``<root>/JPEGImages/<res>/<seq>/00000.jpg``, ``<root>/Annotations/<res>/<seq>/00000.png`` (palette PNG,
+pixel = object id, 0 background, 255 void), ``<root>/ImageSets/2017/<split>.txt``.
+The whole layout is checked from file headers when a sequence is opened, so a broken dataset fails
+before hours of propagation; pixels are decoded only when a frame is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .images import image_size, list_images, read_rgb
+from .palette import VOID_LABEL, read_label_map
+
+RESOLUTIONS = ("480p", "Full-Resolution")
+
+
+@dataclass(frozen=True)
+class VideoSequence:
+    """One video: frame files, its annotation files (all frames, or only the first for test-dev)."""
+
+    name: str
+    frame_paths: tuple[Path, ...]
+    annotation_paths: tuple[Path, ...]
+    size: tuple[int, int]
+    allow_grey: bool = False
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_paths)
+
+    @property
+    def frame_names(self) -> tuple[str, ...]:
+        return tuple(p.stem for p in self.frame_paths)
+
+    @property
+    def fully_annotated(self) -> bool:
+        return len(self.annotation_paths) == len(self.frame_paths)
+
+    def frame(self, index: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3) of frame ``index``."""
+        path = self.frame_paths[self._check_index(index)]
+        rgb = read_rgb(path)
+        if rgb.shape[:2] != self.size:
+            raise DataError(f"{path}: frame size {rgb.shape[:2]}, expected {self.size} like frame 0")
+        return rgb
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Frames one at a time: only the frame being consumed is in memory."""
+        for index in range(self.num_frames):
+            yield self.frame(index)
+
+    def labels(self, index: int) -> np.ndarray:
+        """Annotation of frame ``index`` as (H, W) uint8 ids (255 = void)."""
+        self._check_index(index)
+        if index >= len(self.annotation_paths):
+            raise DataError(
+                f"sequence {self.name}: frame {self.frame_names[index]} has no annotation "
+                f"(only {len(self.annotation_paths)} annotated frame(s))"
+            )
+        path = self.annotation_paths[index]
+        labels = read_label_map(path, allow_grey=self.allow_grey)
+        if labels.shape != self.size:
+            raise DataError(f"{path}: annotation size {labels.shape}, expected the frame size {self.size}")
+        return labels
+
+    def first_labels(self) -> np.ndarray:
+        return self.labels(0)
+
+    def object_ids(self) -> tuple[int, ...]:
+        """Ids 1..max of the first annotation (void excluded), as the DAVIS toolkit counts objects."""
+        first = self.first_labels()
+        ids = first[first != VOID_LABEL]
+        top = int(ids.max()) if ids.size else 0
+        if top == 0:
+            raise DataError(f"{self.annotation_paths[0]}: first-frame annotation has no object (all 0/255)")
+        return tuple(range(1, top + 1))
+
+    def _check_index(self, index: int) -> int:
+        if not 0 <= index < self.num_frames:
+            raise IndexError(f"sequence {self.name}: frame index {index} outside 0..{self.num_frames - 1}")
+        return index
+
+
+def _check_consecutive(frame_paths: list[Path], folder: Path) -> None:
+    stems = [p.stem for p in frame_paths]
+    if not all(s.isdigit() for s in stems):
+        return
+    numbers = [int(s) for s in stems]
+    width = len(stems[0])
+    present = set(numbers)
+    for number in range(numbers[0], numbers[-1] + 1):
+        if number not in present:
+            missing = folder / f"{number:0{width}d}{frame_paths[0].suffix}"
+            raise DataError(f"{missing}: frame missing (frames {stems[0]}..{stems[-1]} must be consecutive)")
+    if numbers[0] != 0:
+        raise DataError(
+            f"{folder / ('0' * width + frame_paths[0].suffix)}: frame missing (frames start at 0)"
+        )
+
+
+def load_sequence(
+    name: str, frame_dir: Path, annotation_dir: Path, *, allow_grey: bool = False
+) -> VideoSequence:
+    """Check one sequence folder pair and build its :class:`VideoSequence` (headers only)."""
+    if not frame_dir.is_dir():
+        raise DataError(f"{frame_dir}: frame folder of sequence {name!r} missing")
+    frame_paths = list_images(frame_dir)
+    if not frame_paths:
+        raise DataError(f"{frame_dir}: no frames (expected 00000.jpg ...)")
+    _check_consecutive(frame_paths, frame_dir)
+    if not annotation_dir.is_dir():
+        raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} missing")
+    annotations = {p.stem: p for p in annotation_dir.iterdir() if p.suffix.lower() == ".png"}
+    frame_stems = [p.stem for p in frame_paths]
+    orphans = sorted(set(annotations) - set(frame_stems))
+    if orphans:
+        raise DataError(f"{annotations[orphans[0]]}: annotation without a frame {frame_dir / orphans[0]}.*")
+    if frame_stems[0] not in annotations:
+        raise DataError(f"{annotation_dir / (frame_stems[0] + '.png')}: first-frame annotation missing")
+    if len(annotations) not in (1, len(frame_paths)):
+        missing = next(s for s in frame_stems if s not in annotations)
+        raise DataError(
+            f"{annotation_dir / (missing + '.png')}: annotation missing; {len(annotations)} annotations for "
+            f"{len(frame_paths)} frames in {frame_dir} (expected one per frame, or only the first frame)"
+        )
+    annotation_paths = [annotations[s] for s in frame_stems if s in annotations]
+    size = image_size(frame_paths[0])
+    for path in [*frame_paths[1:], *annotation_paths]:
+        other = image_size(path)
+        if other != size:
+            raise DataError(f"{path}: size (H, W) = {other}, expected {size} like {frame_paths[0]}")
+    return VideoSequence(name, tuple(frame_paths), tuple(annotation_paths), size, allow_grey)
+
+
+class DavisDataset:
+    """A DAVIS-2017 root; ``DavisDataset(root).sequence("bmx-trees").frames()``."""
+
+    def __init__(self, root: str | Path, resolution: str = "480p", *, allow_grey: bool = False) -> None:
+        self.root = Path(root)
+        if resolution not in RESOLUTIONS:
+            raise DataError(f"DAVIS resolution {resolution!r} unknown; expected one of {RESOLUTIONS}")
+        self.resolution = resolution
+        self.allow_grey = allow_grey
+        required = [self.frames_dir, self.annotations_dir, self.imagesets_dir]
+        missing = [str(p.relative_to(self.root)) for p in required if not p.is_dir()]
+        if missing:
+            raise DataError(
+                f"{self.root}: not a DAVIS-2017 layout, missing {', '.join(missing)} "
+                f"(expected JPEGImages/{resolution}, Annotations/{resolution}, ImageSets/2017)"
+            )
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.root / "JPEGImages" / self.resolution
+
+    @property
+    def annotations_dir(self) -> Path:
+        return self.root / "Annotations" / self.resolution
+
+    @property
+    def imagesets_dir(self) -> Path:
+        return self.root / "ImageSets" / "2017"
+
+    def splits(self) -> tuple[str, ...]:
+        return tuple(sorted(p.stem for p in self.imagesets_dir.glob("*.txt")))
+
+    def sequence_names(self, split: str = "val") -> tuple[str, ...]:
+        path = self.imagesets_dir / f"{split}.txt"
+        if not path.is_file():
+            raise DataError(
+                f"{path}: split list missing (available splits: {', '.join(self.splits()) or 'none'})"
+            )
+        try:
+            names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: unreadable split list ({exc})") from None
+        names = [n for n in names if n]
+        if not names:
+            raise DataError(f"{path}: empty sequence list (expected one sequence name per line)")
+        return tuple(names)
+
+    def sequence(self, name: str) -> VideoSequence:
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise DataError(f"{self.root}: bad sequence name {name!r}")
+        return load_sequence(
+            name, self.frames_dir / name, self.annotations_dir / name, allow_grey=self.allow_grey
+        )
+
+    def sequences(self, split: str = "val") -> Iterator[VideoSequence]:
+        for name in self.sequence_names(split):
+            yield self.sequence(name)

@@ -1,0 +1,81 @@
+"""Label maps as palette PNGs: pixel value = object id (0 background, 255 void), DAVIS colours.
+
+The DAVIS toolkit reads annotations and results as indexed PNGs and uses the pixel *index*, never the
+colour; writing the same 256-entry palette keeps our files viewable and byte-compatible with DAVIS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..atomic import atomic_write
+from ..errors import DataError
+
+VOID_LABEL = 255
+
+
+def _voc_colour_map(entries: int = 256) -> np.ndarray:
+    """PASCAL VOC bit-interleaved colour map: bit k of the index goes to bit 7-k//3 of channel k%3."""
+    colours = np.zeros((entries, 3), dtype=np.uint8)
+    for index in range(entries):
+        value, rgb = index, [0, 0, 0]
+        for bit in range(8):
+            for channel in range(3):
+                rgb[channel] |= ((value >> channel) & 1) << (7 - bit)
+            value >>= 3
+        colours[index] = rgb
+    return colours
+
+
+DAVIS_PALETTE: np.ndarray = _voc_colour_map()
+DAVIS_PALETTE.setflags(write=False)
+
+
+def read_label_map(path: str | Path, *, allow_grey: bool = False) -> np.ndarray:
+    """Read an indexed PNG as a (H, W) uint8 label map; 255 (void) stays 255.
+
+    An RGB PNG would silently turn colours into wrong ids, so only mode 'P' is accepted
+    (and 8-bit grey 'L' when ``allow_grey``, e.g. for masks someone saved without a palette).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: label map missing (expected an indexed PNG)")
+    try:
+        with Image.open(path) as image:
+            mode = image.mode
+            accepted = ("P", "L") if allow_grey else ("P",)
+            if mode not in accepted:
+                raise DataError(
+                    f"{path}: image mode {mode!r}, expected an indexed palette PNG (mode 'P')"
+                    + (" or 8-bit grey ('L')" if allow_grey else "")
+                    + "; pixel values must be object ids, not colours"
+                )
+            labels = np.array(image, dtype=np.uint8)
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: unreadable label map ({exc})") from None
+    return labels
+
+
+def label_map_image(labels: np.ndarray) -> Image.Image:
+    """The palette image for ``labels`` (integer (H, W) array with values 0..255)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise DataError(f"label map must be 2-D (H, W), got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
+        raise DataError(f"label map must hold integer object ids, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() > 255):
+        raise DataError(f"label map values must be in 0..255, got {labels.min()}..{labels.max()}")
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette(DAVIS_PALETTE.tobytes())
+    return image
+
+
+def write_label_map(path: str | Path, labels: np.ndarray) -> Path:
+    """Write ``labels`` as an indexed PNG with the DAVIS palette, atomically."""
+    image = label_map_image(labels)
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
