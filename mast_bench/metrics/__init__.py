@@ -1,0 +1,41 @@
+"""J, F, statistics and DAVIS-toolkit-identical evaluation (numpy/pandas only; never imports torch).
+
+Names are imported lazily so that the per-sequence worker processes do not pay for pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Evaluation": "evaluation",
+    "evaluate_semisupervised": "evaluation",
+    "tables_from_scores": "evaluation",
+    "SequenceScores": "sequence",
+    "score_sequence": "sequence",
+    "read_label_png": "io",
+    "boundary_radius": "measures",
+    "db_eval_boundary": "measures",
+    "db_eval_iou": "measures",
+    "disk": "measures",
+    "seg2bmap": "measures",
+    "db_statistics": "statistics",
+    "decay_bin_edges": "statistics",
+    "csv_paths": "toolkit_csv",
+    "format_report": "toolkit_csv",
+    "write_csvs": "toolkit_csv",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,68 @@
+"""J and F of every object of one frame, from two label images, without building per-object full masks.
+
+Each object's bounding box comes from ``cv2.boundingRect`` on its full-frame mask (about 7x faster than
+``scipy.ndimage.find_objects`` on a 480p frame); all per-object work then happens inside the crop of the
+union of its two boxes (see measures.py for why the
+crop changes no count). Ids above ``n_objects`` in the annotation (void 255, objects that first appear
+after frame 0) belong to no object, exactly as in the toolkit.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .measures import boundary_f_cropped, union_crop
+
+VOID_LABEL = 255
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1) of a boolean mask's True pixels, None when it has none."""
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    return None if w == 0 else (y, y + h, x, x + w)
+
+
+def _union(
+    a: tuple[int, int, int, int] | None, b: tuple[int, int, int, int] | None
+) -> tuple[int, int, int, int]:
+    if a is None or b is None:
+        return a or b  # type: ignore[return-value]
+    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
+
+
+def score_frame(
+    annotation: np.ndarray,
+    prediction: np.ndarray,
+    n_objects: int,
+    kernel: np.ndarray,
+    void: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(J, F) arrays of length ``n_objects`` for objects 1..n_objects of one frame.
+
+    ``annotation`` and ``prediction`` are (H, W) uint8 label images of the same shape; ``void`` (bool) marks
+    pixels removed from both masks before scoring (None: nothing removed, the toolkit's behaviour).
+    """
+    j = np.ones(n_objects, dtype=np.float64)
+    f = np.ones(n_objects, dtype=np.float64)
+    if n_objects == 0:
+        return j, f
+    shape = annotation.shape
+    for index in range(n_objects):
+        label = index + 1
+        gt_full = annotation == label
+        pred_full = prediction == label
+        box = _union(_box(gt_full), _box(pred_full))
+        if box is None:
+            continue  # both masks empty: J = 1 and F = 1
+        crop = union_crop(box[:2], box[2:], shape)
+        gt = gt_full[crop]
+        pred = pred_full[crop]
+        if void is not None:
+            keep = ~void[crop]
+            gt = gt & keep
+            pred = pred & keep
+        union = np.count_nonzero(gt | pred)
+        j[index] = np.count_nonzero(gt & pred) / union if union else 1.0
+        f[index] = boundary_f_cropped(pred, gt, kernel)
+    return j, f

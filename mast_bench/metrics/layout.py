@@ -1,0 +1,89 @@
+"""Where the DAVIS ground truth and a results folder keep their files, checked up front.
+
+Ground truth: ``<root>/ImageSets/2017/<split>.txt`` lists the sequences and
+``<root>/Annotations/<resolution>/<seq>/*.png`` holds one label PNG per frame (sorted by name; the names
+are the frame ids). Results: ``<results>/<seq>/<frame id>.png``. Every problem is a DataError naming the
+path and what was expected, before any scoring starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataError
+
+MIN_FRAMES = 3  # the first and the last frame are never scored
+
+
+@dataclass(frozen=True)
+class SequenceFiles:
+    """The annotation PNGs of one sequence and the folder where its predicted PNGs must be."""
+
+    name: str
+    annotations: tuple[Path, ...]
+    results_dir: Path
+
+    @property
+    def frame_ids(self) -> tuple[str, ...]:
+        return tuple(p.stem for p in self.annotations)
+
+    def result_path(self, frame_id: str) -> Path:
+        return self.results_dir / f"{frame_id}.png"
+
+
+def read_sequence_list(davis_root: Path, split: str) -> list[str]:
+    """Sequence names from ImageSets/2017/<split>.txt, in file order, blank lines and duplicates dropped."""
+    list_file = davis_root / "ImageSets" / "2017" / f"{split}.txt"
+    if not list_file.is_file():
+        raise DataError(
+            f"{list_file}: sequence list for split {split!r} not found (expected one name per line)"
+        )
+    try:
+        lines = list_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{list_file}: cannot read sequence list ({exc})") from None
+    names = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
+    if not names:
+        raise DataError(f"{list_file}: sequence list is empty (expected one sequence name per line)")
+    return names
+
+
+def sequence_files(davis_root: Path, results_dir: Path, name: str, resolution: str = "480p") -> SequenceFiles:
+    annotation_dir = davis_root / "Annotations" / resolution / name
+    if not annotation_dir.is_dir():
+        raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} not found")
+    annotations = tuple(sorted(annotation_dir.glob("*.png")))
+    if len(annotations) < MIN_FRAMES:
+        raise DataError(
+            f"{annotation_dir}: {len(annotations)} annotation PNG(s); a sequence needs at least {MIN_FRAMES} "
+            "(the first and the last frame are not scored)"
+        )
+    seq_results = results_dir / name
+    if not seq_results.is_dir():
+        raise DataError(
+            f"{seq_results}: results folder of sequence {name!r} not found (expected <results>/<seq>/)"
+        )
+    return SequenceFiles(name=name, annotations=annotations, results_dir=seq_results)
+
+
+def resolve_sequences(
+    davis_root: str | Path,
+    results_dir: str | Path,
+    split: str = "val",
+    sequences: list[str] | tuple[str, ...] | None = None,
+    resolution: str = "480p",
+) -> list[SequenceFiles]:
+    """Check the DAVIS root and the results folder and list every sequence's files."""
+    davis_root, results_dir = Path(davis_root), Path(results_dir)
+    if not davis_root.is_dir():
+        raise DataError(f"{davis_root}: DAVIS root not found (expected Annotations/ and ImageSets/ inside)")
+    if not results_dir.is_dir():
+        raise DataError(f"{results_dir}: results folder not found (expected <results>/<seq>/<frame>.png)")
+    if sequences is None:
+        names = read_sequence_list(davis_root, split)
+    else:
+        names = list(dict.fromkeys(sequences))
+        if not names:
+            raise DataError("the list of sequences to evaluate is empty")
+    return [sequence_files(davis_root, results_dir, name, resolution) for name in names]

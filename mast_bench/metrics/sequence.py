@@ -1,0 +1,76 @@
+"""Score one sequence: read its annotations and predictions, check them, J and F per object and frame.
+
+Kept free of pandas so that the worker processes evaluating sequences in parallel start quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from .frames import VOID_LABEL, score_frame
+from .io import read_label_png
+from .layout import SequenceFiles
+from .measures import boundary_radius, disk
+
+
+@dataclass(frozen=True)
+class SequenceScores:
+    """Per-frame J and F of one sequence: arrays (n_objects, n_scored_frames); frames are indices 1..N-2."""
+
+    name: str
+    frames: np.ndarray
+    j: np.ndarray
+    f: np.ndarray
+
+    @property
+    def n_objects(self) -> int:
+        return self.j.shape[0]
+
+
+def count_objects(first_annotation: np.ndarray) -> int:
+    """Number of objects = largest id of the first annotation frame, void read as background."""
+    ids = first_annotation[first_annotation != VOID_LABEL]
+    return int(ids.max()) if ids.size else 0
+
+
+def score_sequence(files: SequenceFiles, ignore_void: bool = False) -> SequenceScores:
+    """Read one sequence's annotations and predictions and score frames 1..N-2 (the toolkit's frames)."""
+    first = read_label_png(files.annotations[0], "annotation")
+    n_objects = count_objects(first)
+    shape = first.shape
+    kernel = disk(boundary_radius(shape))
+    scored = range(1, len(files.annotations) - 1)
+    j = np.empty((n_objects, len(scored)), dtype=np.float64)
+    f = np.empty_like(j)
+    for column, index in enumerate(scored):
+        annotation_path = files.annotations[index]
+        annotation = read_label_png(annotation_path, "annotation")
+        if annotation.shape != shape:
+            raise DataError(
+                f"{annotation_path}: annotation is {annotation.shape[1]}x{annotation.shape[0]}, "
+                f"expected {shape[1]}x{shape[0]} like {files.annotations[0].name}"
+            )
+        result_path = files.result_path(annotation_path.stem)
+        if not result_path.exists():
+            raise DataError(
+                f"{result_path}: predicted mask not found (every annotated frame except the first and the "
+                f"last needs <results>/{files.name}/<frame id>.png)"
+            )
+        prediction = read_label_png(result_path, "predicted mask")
+        if prediction.shape != shape:
+            raise DataError(
+                f"{result_path}: predicted mask is {prediction.shape[1]}x{prediction.shape[0]}, "
+                f"expected {shape[1]}x{shape[0]} (the annotation's size)"
+            )
+        top = int(prediction.max())
+        if top > n_objects:
+            raise DataError(
+                f"{result_path}: predicted mask contains id {top} but sequence {files.name!r} has "
+                f"{n_objects} object(s) (ids 1..{n_objects} of its first annotation frame)"
+            )
+        void = annotation == VOID_LABEL if ignore_void else None
+        j[:, column], f[:, column] = score_frame(annotation, prediction, n_objects, kernel, void)
+    return SequenceScores(files.name, np.arange(1, len(files.annotations) - 1), j, f)

@@ -1,0 +1,41 @@
+"""The toolkit's two CSV files and its console table, byte for byte.
+
+``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv`` are written by pandas with
+``index=False, float_format="%.3f"`` as evaluation_method.py does, but atomically and always from the
+numbers just computed (the toolkit silently reuses CSVs left by an earlier run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic import atomic_write
+from .evaluation import Evaluation
+
+FLOAT_FORMAT = "%.3f"
+
+
+def csv_paths(results_dir: str | Path, split: str) -> tuple[Path, Path]:
+    results_dir = Path(results_dir)
+    return results_dir / f"global_results-{split}.csv", results_dir / f"per-sequence_results-{split}.csv"
+
+
+def write_csvs(
+    evaluation: Evaluation, results_dir: str | Path, split: str | None = None
+) -> tuple[Path, Path]:
+    """Write (overwrite) both toolkit CSVs into ``results_dir``; returns their paths."""
+    global_path, per_sequence_path = csv_paths(results_dir, split or evaluation.split)
+    for table, path in ((evaluation.global_table, global_path), (evaluation.per_sequence, per_sequence_path)):
+        atomic_write(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
+    return global_path, per_sequence_path
+
+
+def format_report(evaluation: Evaluation, split: str | None = None) -> str:
+    """The two tables as evaluation_method.py prints them after a fresh evaluation."""
+    split = split or evaluation.split
+    return (
+        f"--------------------------- Global results for {split} ---------------------------\n"
+        f"{evaluation.global_table.to_string(index=False)}\n"
+        f"\n---------- Per sequence results for {split} ----------\n"
+        f"{evaluation.per_sequence.to_string(index=False)}\n"
+    )
