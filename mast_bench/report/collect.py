@@ -1,0 +1,142 @@
+"""Result records -> the pandas frames every table and plot is drawn from.
+
+Reports read records only through ``harness.records`` (docs/DESIGN.md); each
+row keeps its record key so any number in a report traces back to one JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..harness.records import ResultRecord
+from .manifest import StudyManifest
+
+GLOBAL_METRICS = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
+OBJECT_METRICS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a report: a label (the variant, made unique) and the record it cites."""
+
+    label: str
+    record: ResultRecord
+
+
+def load_records(results: str | Path) -> dict[str, ResultRecord]:
+    folder = Path(results) / "records"
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no records folder (expected <results>/records/<key>.json)")
+    records = {}
+    for path in sorted(folder.glob("*.json")):
+        record = ResultRecord.load(path)
+        records[record.key] = record
+    return records
+
+
+def study_entries(records: dict[str, ResultRecord], manifest: StudyManifest) -> list[Entry]:
+    """The manifest's variants in study order, each with its record; a missing record is an error."""
+    entries = []
+    for variant in manifest.variants:
+        key = manifest.records.get(variant)
+        if key is None:
+            raise DataError(f"study {manifest.study!r}: the manifest names no record for variant {variant!r}")
+        if key not in records:
+            raise DataError(f"study {manifest.study!r}: record {key} of variant {variant!r} is missing")
+        entries.append(Entry(variant, records[key]))
+    return entries
+
+
+def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
+    """Every record, by variant then creation time; labels get a key prefix when a variant repeats."""
+    ordered = sorted(
+        records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
+    )
+    counts = pd.Series([r.identity["variant"] for r in ordered]).value_counts()
+    entries = []
+    for record in ordered:
+        variant = record.identity["variant"]
+        label = variant if counts[variant] == 1 else f"{variant} [{record.key[:8]}]"
+        entries.append(Entry(label, record))
+    return entries
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+
+
+def summary_frame(entries: list[Entry]) -> pd.DataFrame:
+    """One row per entry: global metrics (0-1 as recorded) and the profile's cost figures (raw units)."""
+    rows = []
+    for entry in entries:
+        metrics = entry.record.metrics.get("global", {})
+        profile = entry.record.profile
+        flops = profile.get("gflops_per_frame") or {}
+        row = {"label": entry.label, "variant": entry.record.identity["variant"], "key": entry.record.key}
+        row.update({name: _number(metrics.get(name)) for name in GLOBAL_METRICS})
+        row["gflops_per_frame"] = _number(flops.get("total"))
+        row["peak_memory_bytes"] = _number(profile.get("peak_memory_bytes"))
+        row["seconds_per_frame"] = _number(profile.get("seconds_per_frame"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_object_frame(entries: list[Entry]) -> pd.DataFrame:
+    """Per (entry, sequence, object) metrics and "J&F" = (J-Mean + F-Mean) / 2 (its mean: the global J&F)."""
+    rows = []
+    for entry in entries:
+        for item in entry.record.metrics.get("per_object", []):
+            row = {"label": entry.label, "sequence": str(item["sequence"]), "object": str(item["object"])}
+            row.update({name: _number(item.get(name)) for name in OBJECT_METRICS})
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=["label", "sequence", "object", *OBJECT_METRICS])
+    frame["J&F"] = (frame["J-Mean"] + frame["F-Mean"]) / 2.0
+    return frame
+
+
+def per_frame_frame(entries: list[Entry]) -> pd.DataFrame:
+    """Per (entry, sequence, object, frame) J and F, with the frame's position in its video in [0, 1]."""
+    rows = []
+    for entry in entries:
+        for item in entry.record.metrics.get("per_frame", []):
+            rows.append(
+                {
+                    "label": entry.label,
+                    "sequence": str(item["sequence"]),
+                    "object": str(item["object"]),
+                    "frame": item["frame"],
+                    "J": _number(item.get("J")),
+                    "F": _number(item.get("F")),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["label", "sequence", "object", "frame", "J", "F"])
+    if frame.empty:
+        frame["position"] = pd.Series(dtype=float)
+        return frame
+    frame["_order"] = frame["frame"].map(_frame_order)
+    frame = frame.sort_values(["label", "sequence", "object", "_order"]).reset_index(drop=True)
+    groups = frame.groupby(["label", "sequence", "object"], sort=False)
+    rank = groups.cumcount()
+    count = groups["frame"].transform("size")
+    frame["position"] = np.where(count > 1, rank / (count - 1).clip(lower=1), 0.0)
+    return frame.drop(columns="_order")
+
+
+def _frame_order(frame) -> float:
+    """Frames may be recorded as indices or as names like '00012'."""
+    try:
+        return float(frame)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def per_sequence_frame(per_object: pd.DataFrame) -> pd.DataFrame:
+    """Mean per-object J&F of each sequence, as a (label x sequence) matrix."""
+    if per_object.empty:
+        return pd.DataFrame()
+    return per_object.pivot_table(index="label", columns="sequence", values="J&F", aggfunc="mean", sort=False)

@@ -1,0 +1,113 @@
+"""Report figures from the frames of collect.py, each saved as PNG and PDF.
+
+Figures are built on ``matplotlib.figure.Figure`` directly (the Agg canvas,
+no pyplot state), so reports render headless and in parallel workers; the
+numbers each plot shows come from small pure functions the tests check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .stats import Interval
+
+FORMATS = ("png", "pdf")
+
+
+def new_figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in FORMATS:
+        path = out_dir / f"{stem}.{fmt}"
+        figure.savefig(path, dpi=120)
+        paths.append(path)
+    return paths
+
+
+def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference: str | None) -> Figure:
+    """J&F per variant (x100) with its bootstrap 95% interval; the reference variant in another colour."""
+    figure = new_figure(max(4.0, 1.1 * len(labels) + 1.5), 3.6)
+    axes = figure.add_subplot()
+    x = np.arange(len(labels))
+    estimate = np.array([i.estimate for i in intervals]) * 100
+    low = np.array([i.low for i in intervals]) * 100
+    high = np.array([i.high for i in intervals]) * 100
+    colours = ["tab:orange" if label == reference else "tab:blue" for label in labels]
+    axes.bar(x, estimate, color=colours, alpha=0.8)
+    axes.errorbar(x, estimate, yerr=[estimate - low, high - estimate], fmt="none", ecolor="black", capsize=4)
+    axes.set_xticks(x, labels, rotation=20, ha="right")
+    axes.set_ylabel("J&F (x100), 95% bootstrap CI")
+    axes.set_title("J&F per variant" + (f" (reference: {reference})" if reference else ""))
+    return figure
+
+
+def cost_figure(summary: pd.DataFrame, cost: str, scale: float, xlabel: str) -> Figure:
+    """J&F against one cost column; variants without that figure are left out (and listed in the title)."""
+    figure = new_figure(5.0, 3.8)
+    axes = figure.add_subplot()
+    data = summary[["label", "J&F-Mean", cost]].dropna()
+    axes.scatter(data[cost] * scale, data["J&F-Mean"] * 100, color="tab:blue")
+    for row in data.itertuples(index=False):
+        axes.annotate(str(row[0]), (row[2] * scale, row[1] * 100), textcoords="offset points", xytext=(4, 4))
+    missing = sorted(set(summary["label"]) - set(data["label"]))
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel("J&F (x100)")
+    axes.set_title(f"J&F vs {xlabel}" + (f" (no data: {', '.join(missing)})" if missing else ""))
+    return figure
+
+
+def sequence_heatmap_figure(matrix: pd.DataFrame) -> Figure:
+    """Per-sequence J&F (x100) of each variant, values written in the cells."""
+    rows, cols = matrix.shape
+    figure = new_figure(max(4.0, 0.9 * cols + 2.5), max(2.5, 0.45 * rows + 1.5))
+    axes = figure.add_subplot()
+    values = matrix.to_numpy(dtype=float) * 100
+    image = axes.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    axes.set_xticks(np.arange(cols), [str(c) for c in matrix.columns], rotation=30, ha="right")
+    axes.set_yticks(np.arange(rows), [str(i) for i in matrix.index])
+    for r in range(rows):
+        for c in range(cols):
+            if not np.isnan(values[r, c]):
+                colour = "white" if values[r, c] < 50 else "black"
+                axes.text(c, r, f"{values[r, c]:.1f}", ha="center", va="center", color=colour, fontsize=8)
+    figure.colorbar(image, ax=axes, label="J&F (x100)")
+    axes.set_title("J&F per sequence")
+    return figure
+
+
+def decay_profile(per_frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Mean J and F per label in ``bins`` equal slices of the video's length (position in [0, 1])."""
+    if per_frame.empty:
+        return pd.DataFrame(columns=["label", "bin", "centre", "J", "F"])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.searchsorted(edges, per_frame["position"].to_numpy(), side="right") - 1, 0, bins - 1)
+    frame = per_frame.assign(bin=index)
+    profile = frame.groupby(["label", "bin"], sort=False)[["J", "F"]].mean().reset_index()
+    profile["centre"] = (edges[profile["bin"]] + edges[profile["bin"] + 1]) / 2
+    return profile[["label", "bin", "centre", "J", "F"]]
+
+
+def decay_figure(profile: pd.DataFrame, labels: list[str]) -> Figure:
+    figure = new_figure(8.0, 3.4)
+    for i, metric in enumerate(("J", "F")):
+        axes = figure.add_subplot(1, 2, i + 1)
+        for label in labels:
+            part = profile[profile["label"] == label].sort_values("centre")
+            axes.plot(part["centre"], part[metric] * 100, marker="o", markersize=3, label=label)
+        axes.set_xlabel("position in the video (0 = first frame, 1 = last)")
+        axes.set_ylabel(f"{metric} (x100)")
+        axes.set_ylim(0, 100)
+        axes.set_title(f"{metric} across the video")
+    figure.axes[0].legend(fontsize=7)
+    return figure

@@ -1,0 +1,131 @@
+"""Qualitative figures: predicted masks over their frames, variants side by side.
+
+Masks come from each record's "masks" folder (relative to the results folder),
+frames from the record's dataset root (DAVIS layout). Either may be gone (a
+results folder copied without masks, a dataset on another machine): then the
+figure is skipped and the reason goes into the report instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .collect import Entry
+from .plots import new_figure, save_figure
+
+MAX_WIDTH = 320
+
+
+def palette_colour(index: int) -> tuple[int, int, int]:
+    """The DAVIS / PASCAL VOC bit-interleaved colour of label ``index``."""
+    r = g = b = 0
+    c = index
+    for shift in range(7, -1, -1):
+        r |= ((c >> 0) & 1) << shift
+        g |= ((c >> 1) & 1) << shift
+        b |= ((c >> 2) & 1) << shift
+        c >>= 3
+    return r, g, b
+
+
+def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blend each object's palette colour over the frame where ``mask`` holds its id (0 and 255 untouched)."""
+    if frame.shape[:2] != mask.shape:
+        raise ValueError(f"frame {frame.shape[:2]} and mask {mask.shape} differ in size")
+    out = frame.astype(np.float64).copy()
+    for label in np.unique(mask):
+        if label in (0, 255):
+            continue
+        where = mask == label
+        out[where] = (1 - alpha) * out[where] + alpha * np.array(palette_colour(int(label)), dtype=np.float64)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class QualitativeResult:
+    figures: list[Path]
+    notes: list[str]
+
+
+def _mask_dir(results: Path, entry: Entry) -> Path | None:
+    return results / entry.record.masks if entry.record.masks else None
+
+
+def _frame_path(entry: Entry, sequence: str, stem: str) -> Path | None:
+    root = entry.record.identity.get("dataset", {}).get("root")
+    if not root:
+        return None
+    folder = Path(root) / "JPEGImages" / "480p" / sequence
+    for suffix in (".jpg", ".jpeg", ".png"):
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    return None
+
+
+def _load(path: Path, mode: str | None = None) -> np.ndarray:
+    with Image.open(path) as image:
+        if mode:
+            image = image.convert(mode)
+        if image.width > MAX_WIDTH:
+            height = round(image.height * MAX_WIDTH / image.width)
+            resample = Image.NEAREST if image.mode in ("P", "L") else Image.BILINEAR
+            image = image.resize((MAX_WIDTH, height), resample)
+        return np.asarray(image)
+
+
+def qualitative_figures(
+    entries: list[Entry], results: Path, out_dir: Path, sequences: int = 3, frames: int = 3
+) -> QualitativeResult:
+    notes: list[str] = []
+    if not entries:
+        return QualitativeResult([], ["no records"])
+    mask_dirs = {}
+    for entry in entries:
+        folder = _mask_dir(results, entry)
+        if folder is None:
+            notes.append(f"{entry.label}: the record names no masks folder; qualitative figures skipped")
+            continue
+        if not folder.is_dir():
+            notes.append(f"{entry.label}: masks folder {folder} not found; qualitative figures skipped")
+            continue
+        mask_dirs[entry.label] = folder
+    if notes:
+        return QualitativeResult([], notes)
+    common = set.intersection(*({p.name for p in d.iterdir() if p.is_dir()} for d in mask_dirs.values()))
+    figures = []
+    for sequence in sorted(common)[:sequences]:
+        stems = sorted(p.stem for p in mask_dirs[entries[0].label].joinpath(sequence).glob("*.png"))
+        if not stems:
+            continue
+        picks = [stems[i] for i in sorted(set(np.linspace(0, len(stems) - 1, frames).round().astype(int)))]
+        frame_paths = {stem: _frame_path(entries[0], sequence, stem) for stem in picks}
+        missing = [stem for stem, path in frame_paths.items() if path is None]
+        if missing:
+            root = entries[0].record.identity.get("dataset", {}).get("root")
+            notes.append(f"{sequence}: frames not found under dataset root {root!r}; figure skipped")
+            continue
+        figure = new_figure(2.2 * len(entries), 1.5 * len(picks) + 0.6)
+        grid = figure.subplots(len(picks), len(entries), squeeze=False)
+        for r, stem in enumerate(picks):
+            frame = _load(frame_paths[stem], "RGB")
+            for c, entry in enumerate(entries):
+                axes = grid[r][c]
+                axes.set_axis_off()
+                mask_path = mask_dirs[entry.label] / sequence / f"{stem}.png"
+                if not mask_path.is_file():
+                    axes.set_title(f"{entry.label}\n(no mask {stem})", fontsize=7)
+                    continue
+                mask = _load(mask_path)
+                if mask.shape != frame.shape[:2]:
+                    mask = np.asarray(Image.fromarray(mask).resize(frame.shape[1::-1], Image.NEAREST))
+                axes.imshow(overlay(frame, mask))
+                axes.set_title(f"{entry.label} · {stem}", fontsize=7)
+        figure.suptitle(f"{sequence}: predicted masks", fontsize=9)
+        figures.extend(save_figure(figure, out_dir, f"qualitative_{sequence}"))
+    if not figures and not notes:
+        notes.append("no sequence has masks from every variant; qualitative figures skipped")
+    return QualitativeResult(figures, notes)

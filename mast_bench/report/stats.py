@@ -1,0 +1,92 @@
+"""Uncertainty of a benchmark number: bootstrap intervals over objects and paired tests.
+
+DAVIS J&F is a mean over objects, so the object is the unit of resampling.
+Two variants run on the same objects are compared object by object (paired by
+(sequence, object)): the paired test removes the between-object spread that
+dwarfs most ablation effects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+DEFAULT_RESAMPLES = 2000
+DEFAULT_SEED = 0
+DEFAULT_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    n_pairs: int
+    mean_difference: float
+    low: float
+    high: float
+    wilcoxon_statistic: float
+    wilcoxon_p: float
+
+
+def bootstrap_means(
+    values: np.ndarray, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+) -> np.ndarray:
+    """Means of ``resamples`` resamples (with replacement) of ``values``; one draw of shape (resamples, n)."""
+    values = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, values.size, size=(resamples, values.size))
+    return values[index].mean(axis=1)
+
+
+def bootstrap_ci(
+    values: np.ndarray,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> Interval:
+    """Percentile bootstrap interval of the mean; NaN interval for an empty sample."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    means = bootstrap_means(values, resamples, seed)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return Interval(float(values.mean()), float(low), float(high), int(values.size))
+
+
+def wilcoxon_signed_rank(differences: np.ndarray) -> tuple[float, float]:
+    """scipy's two-sided Wilcoxon signed-rank test; (nan, nan) when undefined (no non-zero difference)."""
+    differences = np.asarray(differences, dtype=np.float64)
+    if differences.size == 0 or not np.any(differences != 0):
+        return math.nan, math.nan
+    result = _scipy_stats.wilcoxon(differences)
+    return float(result.statistic), float(result.pvalue)
+
+
+def paired_comparison(
+    variant: np.ndarray,
+    reference: np.ndarray,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> PairedComparison:
+    """Variant minus reference over aligned pairs: bootstrap CI of the mean difference and Wilcoxon p."""
+    variant = np.asarray(variant, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if variant.shape != reference.shape:
+        raise ValueError(f"paired samples differ in shape: {variant.shape} vs {reference.shape}")
+    differences = variant - reference
+    differences = differences[~np.isnan(differences)]
+    interval = bootstrap_ci(differences, resamples, seed, level)
+    statistic, p = wilcoxon_signed_rank(differences)
+    return PairedComparison(interval.n, interval.estimate, interval.low, interval.high, statistic, p)

@@ -1,0 +1,257 @@
+"""The whole report of a tiny recorded study: CIs, paired tests, figures, paper table, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy import stats as scipy_stats
+
+from mast_bench.report.__main__ import main
+from mast_bench.report.build import paired_to_reference, write_study_report
+from mast_bench.report.collect import (
+    Entry,
+    load_records,
+    per_frame_frame,
+    per_object_frame,
+    study_entries,
+    summary_frame,
+)
+from mast_bench.report.paper import is_paper_comparable, paper_table
+from mast_bench.report.plots import decay_profile, jf_intervals_figure, sequence_heatmap_figure
+from mast_bench.report.qualitative import qualitative_figures
+from mast_bench.report.stats import Interval
+
+from .factory import OBJECTS, make_record, store_record
+
+
+def object_jf(record) -> dict[tuple[str, str], float]:
+    return {
+        (o["sequence"], o["object"]): (o["J-Mean"] + o["F-Mean"]) / 2 for o in record.metrics["per_object"]
+    }
+
+
+def naive_ci(values, resamples=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    means = [
+        np.mean([values[i] for i in rng.integers(0, len(values), len(values))]) for _ in range(resamples)
+    ]
+    return np.quantile(means, 0.025), np.quantile(means, 0.975)
+
+
+@pytest.fixture(scope="module")
+def report(shared_tiny_study):
+    results, manifest, records = shared_tiny_study
+    path = write_study_report(results, manifest)
+    return path, results, records
+
+
+def test_report_folder_layout(report):
+    path, results, _ = report
+    assert path == results / "reports" / "tiny" / "report.md"
+    for stem in ("results", "uncertainty", "paper_davis2017-val", "per_sequence"):
+        for suffix in ("md", "tex", "csv"):
+            assert (path.parent / "tables" / f"{stem}.{suffix}").stat().st_size > 0
+    for stem in ("jf_intervals", "jf_vs_memory", "jf_vs_flops", "per_sequence", "decay"):
+        png = path.parent / "figures" / f"{stem}.png"
+        assert Image.open(png).size[0] > 100
+        assert (path.parent / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_every_row_cites_its_record(report):
+    path, results, records = report
+    text = path.read_text()
+    for record in records.values():
+        assert f"`{record.key}`" in text
+        assert f"../../records/{record.key}.json" in text
+        assert (results / "records" / f"{record.key}.json").is_file()
+
+
+def test_uncertainty_table_matches_independent_bootstrap_and_scipy(report):
+    path, _, records = report
+    table = pd.read_csv(path.parent / "tables" / "uncertainty.csv").set_index("Variant")
+    reference = object_jf(records["mast"])
+    for variant, record in records.items():
+        mine = object_jf(record)
+        values = [mine[k] for k in sorted(mine)]
+        low, high = naive_ci(values)
+        row = table.loc[variant]
+        assert row["J&F"] == pytest.approx(record.metrics["global"]["J&F-Mean"] * 100)
+        assert row["CI low"] == pytest.approx(low * 100, abs=1e-9)
+        assert row["CI high"] == pytest.approx(high * 100, abs=1e-9)
+        assert row["CI low"] <= row["J&F"] <= row["CI high"]
+        if variant == "mast":
+            assert np.isnan(row["Wilcoxon p"]) and row["Pairs"] == 0
+            continue
+        keys = sorted(reference)
+        diff = [mine[k] - reference[k] for k in keys]
+        assert row["Pairs"] == len(OBJECTS)
+        assert row["ΔJ&F vs mast"] == pytest.approx(np.mean(diff) * 100)
+        expected = scipy_stats.wilcoxon([mine[k] for k in keys], [reference[k] for k in keys]).pvalue
+        assert row["Wilcoxon p"] == pytest.approx(expected, rel=1e-12)
+        d_low, d_high = naive_ci(diff)
+        assert (row["Δ CI low"], row["Δ CI high"]) == (
+            pytest.approx(d_low * 100, abs=1e-9),
+            pytest.approx(d_high * 100, abs=1e-9),
+        )
+
+
+def test_pairs_are_matched_by_sequence_and_object_not_by_position():
+    """A variant missing one object and listing the rest in another order pairs on the shared objects."""
+    ref = make_record("mast", 0.7, 1)
+    other = make_record("mast-x", 0.6, 2)
+    other.metrics["per_object"] = list(reversed(other.metrics["per_object"][1:]))
+    per_object = per_object_frame([Entry("mast", ref), Entry("mast-x", other)])
+    comparisons = paired_to_reference(per_object, ["mast", "mast-x"], "mast", 2000, 0)
+    mine, theirs = object_jf(other), object_jf(ref)
+    keys = sorted(mine)
+    assert comparisons[0] is None
+    assert comparisons[1].n_pairs == len(OBJECTS) - 1
+    assert comparisons[1].mean_difference == pytest.approx(np.mean([mine[k] - theirs[k] for k in keys]))
+    expected = scipy_stats.wilcoxon([mine[k] for k in keys], [theirs[k] for k in keys]).pvalue
+    assert comparisons[1].wilcoxon_p == pytest.approx(expected, rel=1e-12)
+
+
+def test_heatmap_shows_mean_per_sequence_jf(report):
+    path, _, records = report
+    matrix = pd.read_csv(path.parent / "tables" / "per_sequence.csv").set_index("Variant")
+    for variant, record in records.items():
+        jf = object_jf(record)
+        for sequence in {s for s, _ in OBJECTS}:
+            expected = np.mean([v for (s, _), v in jf.items() if s == sequence]) * 100
+            assert matrix.loc[variant, sequence] == pytest.approx(expected)
+    figure = sequence_heatmap_figure(matrix / 100)
+    image = figure.axes[0].images[0].get_array()
+    assert np.allclose(np.asarray(image), matrix.to_numpy())
+
+
+def test_interval_figure_draws_the_estimates_and_intervals():
+    intervals = [Interval(0.6, 0.55, 0.62, 6), Interval(0.7, 0.66, 0.75, 6)]
+    figure = jf_intervals_figure(["mast", "mast-rgb"], intervals, "mast")
+    axes = figure.axes[0]
+    assert [round(p.get_height(), 9) for p in axes.patches] == [60.0, 70.0]
+    segments = axes.collections[0].get_segments()  # the error bars, bottom to top
+    assert [(round(s[0][1], 9), round(s[1][1], 9)) for s in segments] == [(55.0, 62.0), (66.0, 75.0)]
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["mast", "mast-rgb"]
+
+
+def test_decay_profile_bins_frames_by_position(shared_tiny_study):
+    results, manifest, records = shared_tiny_study
+    per_frame = per_frame_frame(study_entries(load_records(results), manifest))
+    profile = decay_profile(per_frame, bins=4)
+    frames = records["mast"].metrics["per_frame"]
+    # 12 frames per object at positions t/11: bins [0,.25) hold t 0..2, [.25,.5) 3..5, [.5,.75) 6..8
+    for b, ts in enumerate([range(0, 3), range(3, 6), range(6, 9), range(9, 12)]):
+        expected = np.mean([f["J"] for f in frames if f["frame"] in ts])
+        got = profile[(profile["label"] == "mast") & (profile["bin"] == b)]["J"].iloc[0]
+        assert got == pytest.approx(expected)
+
+
+def test_smoke_report_says_it_is_not_comparable_and_withholds_differences(report):
+    path, _, _ = report
+    text = path.read_text()
+    assert "smoke preset on the embedded default — NOT comparable to the paper" in text
+    paper = pd.read_csv(path.parent / "tables" / "paper_davis2017-val.csv")
+    assert not any(c.startswith("Δ") for c in paper.columns)
+    assert "NOT comparable" in (path.parent / "tables" / "paper_davis2017-val.tex").read_text()
+
+
+def test_paper_preset_on_full_davis_val_shows_differences():
+    sequences = [f"seq{i:02d}" for i in range(30)]
+    record = make_record("mast", 0.66, 1, dataset_name="DAVIS", dataset_root="/d", sequences=sequences)
+    summary = summary_frame([Entry("mast", record)])
+    datasets = [("DAVIS", "val", 30)]
+    assert is_paper_comparable("paper", datasets)
+    assert not is_paper_comparable("smoke", datasets)
+    assert not is_paper_comparable("paper", [("DAVIS", "val", 3)])  # a subset
+    assert not is_paper_comparable("paper", [("embedded-default", "val", 30)])
+    table = paper_table("davis2017-val", summary, "paper", "t", "e", comparable=True)
+    assert "NOT comparable" not in table.caption
+    measured = table.frame[table.frame["Record"] == record.key].iloc[0]
+    assert measured["ΔJ&F vs published"] == pytest.approx(record.metrics["global"]["J&F-Mean"] * 100 - 65.5)
+    assert measured["ΔJ vs published"] == pytest.approx(record.metrics["global"]["J-Mean"] * 100 - 63.3)
+    published = table.frame[table.frame["Record"] == ""]
+    assert list(published["J&F"]) == [65.5, 63.7, 50.3, 59.5, 48.7, 34.0]
+
+
+def test_qualitative_figures_from_masks_and_frames(tmp_path):
+    root = tmp_path / "davis"
+    frames_dir = root / "JPEGImages" / "480p" / "bike"
+    frames_dir.mkdir(parents=True)
+    masks = {}
+    for t in range(4):
+        Image.fromarray(np.full((24, 32, 3), 40 * t, np.uint8)).save(frames_dir / f"{t:05d}.jpg")
+        labels = np.zeros((24, 32), np.uint8)
+        labels[4:12, 2 + t : 10 + t] = 1
+        masks[f"{t:05d}"] = labels
+    results = tmp_path / "results"
+    entries = []
+    for variant, seed in (("mast", 1), ("mast-rgb", 2)):
+        record = store_record(
+            results, make_record(variant, 0.6, seed, dataset_root=str(root)), {"bike": masks}
+        )
+        entries.append(Entry(variant, record))
+    result = qualitative_figures(entries, results, tmp_path / "figures")
+    assert result.notes == []
+    assert sorted(p.name for p in result.figures) == ["qualitative_bike.pdf", "qualitative_bike.png"]
+    figure_png = Image.open(tmp_path / "figures" / "qualitative_bike.png")
+    assert figure_png.size[0] > 100
+    # frames gone: the figure is skipped with a note
+    for jpg in frames_dir.glob("*.jpg"):
+        jpg.unlink()
+    result = qualitative_figures(entries, results, tmp_path / "again")
+    assert result.figures == [] and "frames not found under dataset root" in result.notes[0]
+
+
+def test_report_notes_when_records_have_no_masks(report):
+    path, _, _ = report
+    assert "the record names no masks folder; qualitative figures skipped" in path.read_text()
+
+
+def test_overlay_blends_palette_colours():
+    from mast_bench.report.qualitative import overlay, palette_colour
+
+    assert [palette_colour(i) for i in range(4)] == [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]
+    frame = np.full((2, 2, 3), 100, np.uint8)
+    mask = np.array([[0, 1], [2, 255]], np.uint8)
+    out = overlay(frame, mask, alpha=0.5)
+    assert out[0, 0].tolist() == [100, 100, 100] and out[1, 1].tolist() == [100, 100, 100]
+    assert out[0, 1].tolist() == [114, 50, 50] and out[1, 0].tolist() == [50, 114, 50]
+
+
+def test_cli_writes_a_study_report(shared_tiny_study, tmp_path, capsys):
+    results, _, records = shared_tiny_study
+    assert (
+        main(["--results", str(results), "--study", "tiny", "--preset", "smoke", "--out", str(tmp_path)]) == 0
+    )
+    assert f"report written to {tmp_path / 'report.md'}" in capsys.readouterr().out
+    assert all(r.key in (tmp_path / "report.md").read_text() for r in records.values())
+
+
+@pytest.mark.slow
+def test_cli_all_records_report(shared_tiny_study, tmp_path):
+    results, _, records = shared_tiny_study
+    assert main(["--results", str(results), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert "reference variant: `mast`" in text
+    assert all(r.key in text for r in records.values())
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["--results", str(tmp_path), "--study", "colour_space"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nox -s ablate -- colour_space" in err
+    assert main(["--results", str(tmp_path)]) == 2
+    assert "no records folder" in capsys.readouterr().err
+
+
+def test_manifest_pointing_at_a_missing_record_is_an_error(tiny_study, capsys):
+    results, manifest, records = tiny_study
+    (results / "records" / f"{records['mast-a'].key}.json").unlink()
+    assert main(["--results", str(results), "--study", "tiny"]) == 2
+    assert "mast-a" in capsys.readouterr().err
+    data = json.loads((results / "studies" / "tiny.smoke.json").read_text())
+    assert data["records"]["mast"] == records["mast"].key
