@@ -61,8 +61,17 @@ def ablate(session: nox.Session) -> None:
 def report(session: nox.Session) -> None:
     """Regenerate the example report in reports/example from the embedded default (smoke preset)."""
     install(session)
-    session.run("python", "-m", "mast_bench.ablate", "colour_space", "--preset", "smoke", "--results", "results")
     session.run(
-        "python", "-m", "mast_bench.report", "--results", "results", "--study", "colour_space",
-        "--out", "reports/example",
+        "python", "-m", "mast_bench.ablate", "colour_space", "--preset", "smoke", "--results", "results"
+    )
+    session.run(
+        "python",
+        "-m",
+        "mast_bench.report",
+        "--results",
+        "results",
+        "--study",
+        "colour_space",
+        "--out",
+        "reports/example",
     )

@@ -71,7 +71,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             if len(args) == 2 and args[1] is Ellipsis:
                 return tuple(_coerce(v, args[0], where) for v in value)
             if len(args) == len(value):
-                return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+                return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
     elif dataclasses.is_dataclass(tp):
         if isinstance(value, dict):
             return from_dict(tp, value, where)
@@ -108,9 +108,7 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(fields))}"
-        )
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(fields))}")
     kwargs = {name: _coerce(value, hints[name], f"{where}.{name}") for name, value in data.items()}
     missing = [
         n

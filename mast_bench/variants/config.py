@@ -54,7 +54,9 @@ class VariantConfig:
             if getattr(self, field) < 1:
                 raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
         if not self.dilation_set or any(d < 1 for d in self.dilation_set):
-            raise ValueError(f"dilation_set must be a non-empty list of integers >= 1, got {self.dilation_set}")
+            raise ValueError(
+                f"dilation_set must be a non-empty list of integers >= 1, got {self.dilation_set}"
+            )
         object.__setattr__(self, "dilation_set", tuple(sorted(set(self.dilation_set))))
 
     def replace(self, **changes) -> VariantConfig:

@@ -27,7 +27,9 @@ class Outer:
 
 
 def test_from_dict_builds_nested_typed_dataclass():
-    cfg = from_dict(Outer, {"name": "x", "mode": "b", "rate": 1, "flags": ["p", "q"], "inner": {"size": [4, 5]}})
+    cfg = from_dict(
+        Outer, {"name": "x", "mode": "b", "rate": 1, "flags": ["p", "q"], "inner": {"size": [4, 5]}}
+    )
     assert cfg == Outer(name="x", mode="b", rate=1.0, flags=("p", "q"), inner=Inner(size=(4, 5)))
     assert isinstance(cfg.rate, float)
     assert to_dict(cfg)["inner"] == {"size": [4, 5]}
@@ -36,10 +38,16 @@ def test_from_dict_builds_nested_typed_dataclass():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"name": "x", "mdoe": "a"}, "unknown key 'mdoe'; allowed keys: flags, inner, mode, name, path, rate, steps"),
+        (
+            {"name": "x", "mdoe": "a"},
+            "unknown key 'mdoe'; allowed keys: flags, inner, mode, name, path, rate, steps",
+        ),
         ({"name": "x", "mode": "c"}, "f.toml [s].mode: got 'c', expected one of 'a', 'b'"),
         ({"name": "x", "steps": True}, "f.toml [s].steps: got True, expected int"),
-        ({"name": "x", "inner": {"size": [1]}}, "f.toml [s].inner.size: got [1], expected a list of int, int"),
+        (
+            {"name": "x", "inner": {"size": [1]}},
+            "f.toml [s].inner.size: got [1], expected a list of int, int",
+        ),
         ({"mode": "a"}, "missing required key 'name'"),
     ],
 )

@@ -1,0 +1,81 @@
+"""Where a result came from: code revision, package versions, device, seed, time, command."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mast_bench
+
+PACKAGES = (
+    "mast-bench",
+    "torch",
+    "numpy",
+    "scipy",
+    "pillow",
+    "opencv-python-headless",
+    "pandas",
+    "scikit-image",
+)
+REPO_ROOT = Path(mast_bench.__file__).resolve().parents[1]
+
+
+def code_version() -> str:
+    """Part of a record's identity: bump mast_bench.__version__ when results change meaning."""
+    return mast_bench.__version__
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_state() -> tuple[str | None, bool]:
+    revision = _git("rev-parse", "HEAD")
+    if revision is None:
+        return None, False
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return revision, bool(status)
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def device_description(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def collect(device: str, seed: int, command: str | None = None) -> dict[str, Any]:
+    revision, dirty = git_state()
+    return {
+        "git_revision": revision,
+        "git_dirty": dirty,
+        "packages": package_versions(),
+        "device": device_description(device),
+        "hostname": socket.gethostname(),
+        "seed": seed,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else " ".join(sys.argv),
+    }

@@ -1,0 +1,119 @@
+"""One result record per job, keyed by a hash of what determines the result.
+
+The key is the sha256 of the canonical JSON of the identity (sorted keys, no
+whitespace, floats as Python writes them), so two processes that describe the
+same job the same way find the same record. Schema: docs/DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+
+SCHEMA = 1
+IDENTITY_KEYS = ("variant", "variant_config", "checkpoint", "dataset", "protocol", "code_version")
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def identity_key(identity: dict[str, Any]) -> str:
+    missing = [k for k in IDENTITY_KEYS if k not in identity]
+    if missing:
+        raise ValueError(f"record identity lacks {missing}")
+    return hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()
+
+
+@dataclass
+class ResultRecord:
+    identity: dict[str, Any]
+    provenance: dict[str, Any]
+    metrics: dict[str, Any]
+    profile: dict[str, Any]
+    train: dict[str, Any] | None = None
+    masks: str = ""
+    schema: int = SCHEMA
+    key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        computed = identity_key(self.identity)
+        if self.key and self.key != computed:
+            raise DataError(f"record key {self.key} does not match its identity (hash {computed})")
+        self.key = computed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "key": self.key,
+            "identity": self.identity,
+            "provenance": self.provenance,
+            "metrics": self.metrics,
+            "profile": self.profile,
+            "train": self.train,
+            "masks": self.masks,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "record") -> ResultRecord:
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise DataError(f"{where}: not a schema-{SCHEMA} result record")
+        try:
+            return cls(
+                identity=data["identity"],
+                provenance=data["provenance"],
+                metrics=data["metrics"],
+                profile=data["profile"],
+                train=data.get("train"),
+                masks=data.get("masks", ""),
+                key=data.get("key", ""),
+            )
+        except KeyError as exc:
+            raise DataError(f"{where}: missing field {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> ResultRecord:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path}: cannot read result record ({exc})") from None
+        return cls.from_dict(data, str(path))
+
+    def flat_row(self) -> dict[str, Any]:
+        """One table row: identity summary, global metrics and the profile's scalars."""
+        ident = self.identity
+        row: dict[str, Any] = {
+            "key": self.key,
+            "variant": ident["variant"],
+            "checkpoint_kind": ident["checkpoint"].get("kind"),
+            "checkpoint_sha256": ident["checkpoint"].get("sha256"),
+            "train_preset": ident["checkpoint"].get("train_preset"),
+            "dataset": ident["dataset"].get("name"),
+            "split": ident["dataset"].get("split"),
+            "sequences": ",".join(ident["dataset"].get("sequences", [])),
+            "resolution": ident["protocol"].get("resolution"),
+            "max_side": ident["protocol"].get("max_side"),
+            "code_version": ident["code_version"],
+        }
+        row.update(self.metrics.get("global", {}))
+        for name, value in self.profile.items():
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    row[f"{name}.{sub}"] = v
+            elif isinstance(value, list):
+                row[name] = "x".join(str(v) for v in value)
+            else:
+                row[name] = value
+        row["git_revision"] = self.provenance.get("git_revision")
+        row["device"] = self.provenance.get("device")
+        row["created"] = self.provenance.get("created")
+        if self.train:
+            row["train_iterations"] = self.train.get("iterations")
+            row["train_final_loss"] = self.train.get("final_loss")
+        return row

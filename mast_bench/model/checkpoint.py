@@ -1,0 +1,90 @@
+"""Reading and writing MAST weights in the official checkpoint layout.
+
+Official files are ``{'epoch', 'state_dict', 'optimizer'}`` with bare keys; DataParallel
+saves add a ``module.`` prefix. Loading never unpickles code (``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..atomic import atomic_write_bytes
+from ..errors import CheckpointError
+
+_PREFIX = "module."
+_SHOWN_KEYS = 8
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model state dict of a checkpoint file, unwrapped and without a ``module.`` prefix."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, not a torch file, pickled code...
+        reason = f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f"{path}: cannot read as a torch checkpoint ({reason})") from None
+    return unwrap_state_dict(payload, str(path))
+
+
+def unwrap_state_dict(payload: Any, where: str = "checkpoint") -> dict[str, torch.Tensor]:
+    if isinstance(payload, Mapping) and "state_dict" in payload:
+        payload = payload["state_dict"]
+    if not isinstance(payload, Mapping) or not all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise CheckpointError(f"{where}: expected a state dict (name -> tensor) or {{'state_dict': ...}}")
+    state = dict(payload)
+    if state and all(k.startswith(_PREFIX) for k in state):
+        state = {k[len(_PREFIX) :]: v for k, v in state.items()}
+    return state
+
+
+def _listing(keys: list[str]) -> str:
+    shown = ", ".join(keys[:_SHOWN_KEYS])
+    more = f" (+{len(keys) - _SHOWN_KEYS} more)" if len(keys) > _SHOWN_KEYS else ""
+    return shown + more
+
+
+def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], where: str = "checkpoint") -> None:
+    """Strict load that reports missing/unexpected keys and shape mismatches by name."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    problems = []
+    if missing:
+        problems.append(f"missing keys: {_listing(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_listing(unexpected)}")
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}"
+        for k in sorted(set(expected) & set(state))
+        if state[k].shape != expected[k].shape
+    ]
+    if mismatched:
+        problems.append(f"shape mismatches: {_listing(mismatched)}")
+    if problems:
+        raise CheckpointError(f"{where} does not fit the model: " + "; ".join(problems))
+    model.load_state_dict(dict(state), strict=True)
+
+
+def load_weights(model: nn.Module, path: str | Path) -> None:
+    load_state(model, read_state_dict(path), str(path))
+
+
+def save_checkpoint(
+    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **extra: Any
+) -> None:
+    """Atomically write ``{'state_dict', 'optimizer', **extra}`` (the official layout, e.g. epoch=...)."""
+    payload: dict[str, Any] = dict(extra)
+    payload["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if optimizer is not None:
+        payload["optimizer"] = optimizer.state_dict()
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())

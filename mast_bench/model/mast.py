@@ -1,0 +1,131 @@
+"""The MAST module: encoder + memory read, the same code for training (colour values) and test
+(one-hot mask values). Every design choice comes from the VariantConfig, never from a name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..ops import MemoryEntry, memory_read, soft_argmax_offset
+from ..variants.config import VariantConfig
+from .schedule import dilation_for_gap, is_long_term
+
+STRIDE = 4
+
+
+class MAST(nn.Module):
+    def __init__(self, config: VariantConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.features == "encoder":
+            from .encoder import ResNet18Stride4, make_post_convolution
+
+            self.feature_extraction = ResNet18Stride4(3)
+            self.post_convolution = make_post_convolution(self.feature_extraction.out_channels)
+        elif config.features == "lab-pixels":
+            # training-free baseline: no parameters at all
+            self.feature_extraction = None
+            self.post_convolution = None
+        else:
+            raise ConfigError(f"variant {config.name!r}: unknown features {config.features!r}")
+
+    @property
+    def trainable(self) -> bool:
+        return self.feature_extraction is not None
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B,3,H,W) normalised frames -> (B,C,ceil(H/4),ceil(W/4)) features."""
+        if self.feature_extraction is None:
+            # the frame's own normalised colour at the top-left pixel of each 4x4 cell: the
+            # same pixel the values are sampled at, so keys and values stay aligned
+            return frames[:, :, ::STRIDE, ::STRIDE]
+        return self.post_convolution(self.feature_extraction(frames))
+
+    @property
+    def radius(self) -> int:
+        """Window radius of the read: the official model uses R=6 in training and R=12 at test."""
+        return self.config.train_radius if self.training else self.config.test_radius
+
+    def affinity_scale(self, channels: int) -> float:
+        return 1.0 if self.config.affinity_scale == "unit" else 1.0 / math.sqrt(channels)
+
+    def memory_entries(
+        self,
+        query_feat: torch.Tensor,
+        ref_feats: Sequence[torch.Tensor],
+        ref_values: Sequence[torch.Tensor],
+        ref_indices: Sequence[int],
+        target_index: int,
+        radius: int,
+    ) -> list[MemoryEntry]:
+        """One memory entry per reference, following the variant's memory kind and offset handling."""
+        cfg = self.config
+        if not (len(ref_feats) == len(ref_values) == len(ref_indices)) or not ref_feats:
+            raise ValueError(
+                f"need as many reference features ({len(ref_feats)}), values ({len(ref_values)}) and "
+                f"indices ({len(ref_indices)}), at least one"
+            )
+        searched = cfg.memory == "roi"
+        offsets: dict[int, torch.Tensor] = {}
+        for position, (feat, index) in enumerate(zip(ref_feats, ref_indices, strict=True)):
+            if searched and is_long_term(target_index, index, cfg):
+                # coarse dilated search: expected displacement of the best match
+                dilation = dilation_for_gap(target_index - index, cfg)
+                offsets[position] = soft_argmax_offset(query_feat, feat, cfg.coarse_radius, dilation)
+        # official defect (issue #17): every long-term value is gathered with the offset left
+        # over from the last long-term reference of the loop
+        leftover = offsets[max(offsets)] if offsets else None
+        entries: list[MemoryEntry] = []
+        for position, (feat, value, index) in enumerate(zip(ref_feats, ref_values, ref_indices, strict=True)):
+            if cfg.memory == "full":
+                entries.append(MemoryEntry(feat, value, "full"))
+            elif position in offsets:  # fine step: bilinear window around position + offset
+                own = offsets[position]
+                used = leftover if cfg.offset_bug == "official" else own
+                entry = MemoryEntry(feat, value, "window", radius=radius, offset=own, value_offset=used)
+                entries.append(entry)
+            elif cfg.memory == "short" and is_long_term(target_index, index, cfg):
+                continue
+            else:  # short-term reference, or long-term without localisation ("window")
+                entries.append(MemoryEntry(feat, value, "window", radius=radius))
+        if not entries:
+            raise ValueError(f"variant {cfg.name!r} kept none of the references {list(ref_indices)}")
+        return entries
+
+    def read(
+        self,
+        query_feat: torch.Tensor,
+        ref_feats: Sequence[torch.Tensor],
+        ref_values: Sequence[torch.Tensor],
+        ref_indices: Sequence[int],
+        target_index: int,
+        radius: int | None = None,
+    ) -> torch.Tensor:
+        """Values (B,Cv,h,w) at stride 4 of the references -> predicted values (B,Cv,h,w) of the target."""
+        radius = self.radius if radius is None else radius
+        entries = self.memory_entries(query_feat, ref_feats, ref_values, ref_indices, target_index, radius)
+        return memory_read(query_feat, entries, scale=self.affinity_scale(query_feat.shape[1]))
+
+    def forward(
+        self,
+        ref_frames: Sequence[torch.Tensor],
+        ref_values: Sequence[torch.Tensor],
+        target_frame: torch.Tensor,
+        ref_indices: Sequence[int],
+        target_index: int,
+    ) -> torch.Tensor:
+        """As the official module: each frame encoded in its own call, full-resolution values
+        (B,Cv,H,W) sampled at the top-left pixel of each 4x4 cell."""
+        ref_feats = [self.encode(frame) for frame in ref_frames]
+        query = self.encode(target_frame)
+        values = [v.float()[:, :, ::STRIDE, ::STRIDE] for v in ref_values]
+        return self.read(query, ref_feats, values, ref_indices, target_index)
+
+
+def build_model(config: VariantConfig) -> MAST:
+    return MAST(config)

@@ -1,0 +1,196 @@
+"""MAST's memory read: one joint softmax over every candidate of every reference.
+
+Official computation (models/colorizer.py): logits of each reference (window
+correlation, bilinear ROI window, or -- for the full-memory variant -- every
+key position) are concatenated, ONE softmax runs over all of them, and the
+output is the softmax-weighted sum of the candidates' values. Out-of-image
+candidates keep logit 0 and value 0.
+
+We compute exactly that, a band of query rows at a time: a window entry only
+needs the key/value rows within radius*dilation of the band (its halo), an ROI
+entry multiplies small tiles of the band against the key boxes their windows
+fall in (ops/roi.py), a full entry is a matmul against the whole key. Peak
+memory is therefore bounded by the band, not the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .bilinear import blend, integer_window, spread
+from .roi import roi_aggregate, roi_corr
+from .window import check_window, pad_for_window, window_aggregate, window_corr, window_size
+
+KINDS = ("window", "full")
+
+# Elements (not bytes) one band's largest temporaries may take: 16 Mi floats = 64 MiB in float32.
+DEFAULT_BUDGET_ELEMENTS = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MemoryEntry:
+    """One reference frame in memory.
+
+    kind "window": candidates = the PxP window (P = 2*radius+1, spacing ``dilation``) around each
+    query position; with ``offset`` (B,H,W,2 as x,y) the window is resampled bilinearly around
+    position + offset (ROI fine step, dilation must be 1). ``value_offset`` defaults to ``offset``
+    (the official offset bug passes another reference's offset for the values).
+    kind "full": every key position is a candidate (radius/dilation unused).
+    """
+
+    key: Tensor
+    value: Tensor
+    kind: str = "window"
+    radius: int = 0
+    dilation: int = 1
+    offset: Tensor | None = None
+    value_offset: Tensor | None = None
+
+    @property
+    def effective_value_offset(self) -> Tensor | None:
+        return self.offset if self.value_offset is None else self.value_offset
+
+    def candidates(self) -> int:
+        if self.kind == "full":
+            return self.key.shape[-2] * self.key.shape[-1]
+        return window_size(self.radius) ** 2
+
+
+def _validate(query: Tensor, entries: list[MemoryEntry]) -> None:
+    if query.dim() != 4:
+        raise ValueError(f"query must be (B,C,H,W), got {tuple(query.shape)}")
+    if not entries:
+        raise ValueError("memory_read needs at least one MemoryEntry")
+    b, c, h, w = query.shape
+    value_channels = {entry.value.shape[1] if entry.value.dim() == 4 else None for entry in entries}
+    for n, entry in enumerate(entries):
+        where = f"memory entry {n} (kind {entry.kind!r})"
+        if entry.kind not in KINDS:
+            raise ValueError(f"{where}: kind must be one of {KINDS}")
+        if entry.key.dim() != 4 or entry.key.shape[:2] != (b, c):
+            raise ValueError(f"{where}: key {tuple(entry.key.shape)} must be (B={b}, C={c}, H, W)")
+        value = entry.value
+        if value.dim() != 4 or value.shape[0] != b or value.shape[-2:] != entry.key.shape[-2:]:
+            raise ValueError(
+                f"{where}: value {tuple(entry.value.shape)} must be (B={b}, Cv, H, W) on the key's grid "
+                f"{tuple(entry.key.shape[-2:])}"
+            )
+        if entry.kind == "full":
+            continue
+        check_window(entry.radius, entry.dilation)
+        if entry.key.shape[-2:] != (h, w):
+            raise ValueError(
+                f"{where}: key grid {tuple(entry.key.shape[-2:])} must equal the query grid {(h, w)}"
+            )
+        for name, off in (("offset", entry.offset), ("value_offset", entry.value_offset)):
+            if off is None:
+                continue
+            if entry.dilation != 1:
+                raise ValueError(f"{where}: a bilinear {name} needs dilation 1, got {entry.dilation}")
+            if tuple(off.shape) != (b, h, w, 2):
+                raise ValueError(f"{where}: {name} must be (B,H,W,2)={(b, h, w, 2)}, got {tuple(off.shape)}")
+        if entry.value_offset is not None and entry.offset is None:
+            raise ValueError(f"{where}: value_offset without offset is not a MAST configuration")
+    if len(value_channels) != 1:
+        raise ValueError(f"all memory values must have the same channel count, got {sorted(value_channels)}")
+
+
+@dataclass
+class _Prepared:
+    """An entry turned into the layout its kind reads from (done once per memory_read)."""
+
+    entry: MemoryEntry
+    key: Tensor  # padded grid (window), grid (ROI) or (B,C,M) (full)
+    value: Tensor
+
+
+def _prepare(entry: MemoryEntry) -> _Prepared:
+    if entry.kind == "full":
+        return _Prepared(entry, entry.key.flatten(2), entry.value.flatten(2))
+    if entry.offset is not None:
+        return _Prepared(entry, entry.key, entry.value)
+    r, d = entry.radius, entry.dilation
+    return _Prepared(entry, pad_for_window(entry.key, r, d), pad_for_window(entry.value, r, d))
+
+
+def _band_logits(prep: _Prepared, q_band: Tensor, start: int, stop: int) -> Tensor:
+    """(B, candidates, rows*W) logits of one entry for query rows start:stop."""
+    entry = prep.entry
+    b, c, rows, w = q_band.shape
+    if entry.kind == "full":
+        return torch.bmm(prep.key.transpose(1, 2), q_band.reshape(b, c, rows * w))
+    if entry.offset is None:
+        margin = 2 * entry.radius * entry.dilation
+        keys = prep.key[:, :, start : stop + margin]
+        return window_corr(q_band, keys, entry.radius, entry.dilation).reshape(b, -1, rows * w)
+    win = integer_window(entry.offset[:, start:stop], entry.radius, start)
+    raw = roi_corr(q_band, prep.key, win.base_y, win.base_x, win.side)
+    return blend(raw.view(b, rows * w, win.side, win.side), win).reshape(b, rows * w, -1).transpose(1, 2)
+
+
+def _band_values(prep: _Prepared, weights: Tensor, start: int, stop: int, w: int) -> Tensor:
+    """(B, Cv, rows*W) weighted values of one entry; ``weights`` is (B, candidates, rows*W)."""
+    entry = prep.entry
+    b = weights.shape[0]
+    rows = stop - start
+    if entry.kind == "full":
+        return torch.bmm(prep.value, weights)
+    if entry.offset is None:
+        margin = 2 * entry.radius * entry.dilation
+        values = prep.value[:, :, start : stop + margin]
+        band = weights.reshape(b, -1, rows, w)
+        return window_aggregate(band, values, entry.radius, entry.dilation).flatten(2)
+    win = integer_window(entry.effective_value_offset[:, start:stop], entry.radius, start)
+    size = window_size(entry.radius)
+    per_pixel = spread(weights.transpose(1, 2).reshape(b, rows * w, size, size), win)
+    out = roi_aggregate(per_pixel.reshape(b, rows * w, -1), prep.value, win.base_y, win.base_x, win.side)
+    return out.flatten(2)
+
+
+def band_rows(
+    query: Tensor, entries: list[MemoryEntry], budget_elements: int = DEFAULT_BUDGET_ELEMENTS
+) -> int:
+    """Rows per band so that the band's logits (and their softmax/grad copies) fit the budget."""
+    b, _, h, w = query.shape
+    total = sum(entry.candidates() for entry in entries)
+    per_row = 3 * b * w * total
+    return max(1, min(h, budget_elements // max(1, per_row)))
+
+
+def memory_read(
+    query: Tensor,
+    entries: list[MemoryEntry],
+    scale: float = 1.0,
+    chunk_rows: int | None = None,
+    budget_elements: int = DEFAULT_BUDGET_ELEMENTS,
+) -> Tensor:
+    """(B,C,H,W) query, entries -> (B,Cv,H,W) = softmax(scale * concat logits) . values.
+
+    ``chunk_rows`` query rows per band (None: from ``budget_elements``); the result does not
+    depend on it. ROI entries work on small tiles of each band (ops/roi.py).
+    """
+    entries = list(entries)
+    _validate(query, entries)
+    if chunk_rows is not None and (not isinstance(chunk_rows, int) or chunk_rows < 1):
+        raise ValueError(f"chunk_rows must be a positive int or None, got {chunk_rows!r}")
+    b, _, h, w = query.shape
+    rows = chunk_rows if chunk_rows is not None else band_rows(query, entries, budget_elements)
+    prepared = [_prepare(entry) for entry in entries]
+    sizes = [entry.candidates() for entry in entries]
+    bands = []
+    for start in range(0, h, rows):
+        stop = min(h, start + rows)
+        q_band = query[:, :, start:stop]
+        logits = torch.cat([_band_logits(p, q_band, start, stop) for p in prepared], dim=1)
+        if scale != 1.0:
+            logits = logits * scale
+        weights = torch.softmax(logits, dim=1)
+        out = None
+        for prep, part in zip(prepared, torch.split(weights, sizes, dim=1), strict=True):
+            value = _band_values(prep, part, start, stop, w)
+            out = value if out is None else out + value
+        bands.append(out.view(b, -1, stop - start, w))
+    return torch.cat(bands, dim=2)

@@ -1,0 +1,139 @@
+"""Bad input: a clear one-line error, exit status 2, no traceback, nothing half-written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mast_bench.__main__ import main as mast_main
+from mast_bench.data import read_label_map
+from mast_bench.propagate import main as propagate_main
+
+from .conftest import make_tiny_davis
+
+
+@pytest.fixture(scope="module")
+def small_davis(tmp_path_factory):
+    return make_tiny_davis(tmp_path_factory.mktemp("cli"), {"one": 1}, frames=3, size=(24, 32))
+
+
+@pytest.fixture(scope="module")
+def empty_first_frame(tmp_path_factory):
+    return make_tiny_davis(tmp_path_factory.mktemp("empty"), {"blank": 0}, frames=3, size=(24, 32))
+
+
+def _run(argv, capsys):
+    code = mast_main(argv)
+    return code, capsys.readouterr().err
+
+
+def _nothing_recorded(results):
+    return not (results / "records").exists() or not list((results / "records").iterdir())
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--variant", "mast-nope"], "unknown variant 'mast-nope'"),
+        (["--variant", "mast", "--checkpoint", "/nonexistent/w.pt"], "no such checkpoint file"),
+        (["--variant", "mast-lab-pixels", "--checkpoint", "/nonexistent/w.pt"], "has no weights"),
+        (["--variant", "mast", "--preset", "turbo"], "unknown preset 'turbo'"),
+    ],
+)
+def test_run_rejects_bad_names_and_files(extra, message, small_davis, tmp_path, capsys):
+    code, err = _run(["run", *extra, "--davis", str(small_davis), "--results", str(tmp_path / "r")], capsys)
+    assert code == 2 and err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+    assert _nothing_recorded(tmp_path / "r")
+
+
+def test_checkpoint_of_another_architecture(small_davis, tmp_path, capsys):
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": torch.nn.Linear(3, 4).state_dict()}, other)
+    argv = ["run", "--variant", "mast", "--checkpoint", str(other), "--davis", str(small_davis)]
+    code, err = _run([*argv, "--results", str(tmp_path / "r")], capsys)
+    assert code == 2 and "missing keys" in err and str(other) in err
+    assert _nothing_recorded(tmp_path / "r") and not (tmp_path / "r" / "masks").exists()
+
+
+def test_dataset_without_davis_layout(tmp_path, capsys):
+    (tmp_path / "notdavis").mkdir()
+    code, err = _run(
+        [
+            "run",
+            "--variant",
+            "mast-lab-pixels",
+            "--davis",
+            str(tmp_path / "notdavis"),
+            "--results",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "not a DAVIS-2017 layout" in err
+
+
+def test_first_frame_without_objects(empty_first_frame, tmp_path, capsys):
+    code, err = _run(
+        [
+            "run",
+            "--variant",
+            "mast-lab-pixels",
+            "--davis",
+            str(empty_first_frame),
+            "--results",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 2 and "no object" in err
+    assert _nothing_recorded(tmp_path / "r")
+    code = propagate_main(
+        ["--variant", "mast-lab-pixels", "--davis", str(empty_first_frame), "--out", str(tmp_path / "o")]
+    )
+    assert code == 2 and "no object" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_propagate_writes_masks_and_refuses_a_used_output_folder(small_davis, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--variant", "mast-lab-pixels", "--davis", str(small_davis), "--out", str(out), "--quiet"]
+    assert propagate_main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "J&F-Mean" in printed
+    masks = sorted((out / "one").glob("*.png"))
+    assert [p.name for p in masks] == ["00000.png", "00001.png", "00002.png"]
+    assert all(read_label_map(p).shape == (24, 32) for p in masks)
+    stamp = masks[1].stat().st_mtime_ns
+    assert propagate_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "already holds results" in err and "--force" in err
+    assert masks[1].stat().st_mtime_ns == stamp  # untouched
+    assert propagate_main([*argv, "--force"]) == 0
+    assert np.array_equal(
+        read_label_map(masks[0]), read_label_map(small_davis / "Annotations/480p/one/00000.png")
+    )
+
+
+@pytest.mark.slow
+def test_propagate_without_weights_is_refused_unless_random_is_asked(small_davis, tmp_path, capsys):
+    argv = ["--variant", "mast", "--davis", str(small_davis), "--quiet", "--no-score"]
+    assert propagate_main([*argv, "--out", str(tmp_path / "a")]) == 2
+    assert "--random-init" in capsys.readouterr().err
+    assert propagate_main([*argv, "--out", str(tmp_path / "b"), "--random-init"]) == 0
+
+
+@pytest.mark.slow
+def test_error_exit_from_a_real_process(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mast_bench", "run", "--variant", "nope", "--davis", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: unknown variant 'nope'") and "Traceback" not in proc.stderr

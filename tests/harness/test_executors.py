@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from mast_bench.errors import ConfigError
+from mast_bench.harness.executors import map_jobs
+
+from .helpers import square_with_pid
+
+
+def test_joblib_serial_and_parallel_keep_order():
+    serial = map_jobs(square_with_pid, [1, 2, 3], backend="joblib", n_jobs=1)
+    assert [v for v, _ in serial] == [1, 4, 9] and {p for _, p in serial} == {os.getpid()}
+    parallel = map_jobs(square_with_pid, [3, 1, 2, 5], backend="joblib", n_jobs=2)
+    assert [v for v, _ in parallel] == [9, 1, 4, 25]
+    assert os.getpid() not in {p for _, p in parallel}
+
+
+def test_dask_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as c:
+        out = map_jobs(square_with_pid, [4, 2], backend="dask", scheduler=c.scheduler_address)
+    assert [v for v, _ in out] == [16, 4]
+
+
+def test_submitit_local_executor(tmp_path):
+    pytest.importorskip("submitit")
+    # a stdlib function: the submitted process imports it by name without the tests folder
+    out = map_jobs(math.factorial, [3, 4], backend="submitit", folder=tmp_path / "logs", cluster="local")
+    assert out == [6, 24]
+
+
+def test_bad_backend_and_missing_scheduler():
+    with pytest.raises(ConfigError, match="unknown back-end 'ray'"):
+        map_jobs(square_with_pid, [1], backend="ray")
+    with pytest.raises(ConfigError, match="--scheduler"):
+        map_jobs(square_with_pid, [1], backend="dask")

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from mast_bench.errors import ConfigError, DataError
+from mast_bench.harness import provenance
+from mast_bench.harness.presets import Preset, get_preset, learning_rate, load_presets
+from mast_bench.harness.records import ResultRecord, canonical_json, identity_key
+from mast_bench.harness.store import ResultStore
+
+
+def test_builtin_presets_load_and_paper_follows_official_main():
+    presets = load_presets()
+    assert {"smoke", "paper"} <= set(presets)
+    paper = presets["paper"]
+    assert (paper.batch_size, paper.lr, paper.betas, paper.frame_size) == (12, 1e-3, (0.9, 0.999), (256, 256))
+    assert paper.lr_milestones == (400_000, 600_000, 800_000, 1_000_000)
+    assert paper.max_side is None
+    assert presets["smoke"].max_side is not None and presets["smoke"].max_side <= 432
+
+
+def test_learning_rate_matches_official_adjust_lr():
+    paper = get_preset("paper")
+
+    def official(iteration):  # adjust_lr of zlai0/MAST main.py, in samples
+        samples = iteration * 12
+        for i, bound in enumerate((400000, 600000, 800000, 1000000)):
+            if samples <= bound:
+                return 1e-3 * 0.5**i
+        return 1e-3 * 0.0625
+
+    for it in (0, 1, 33333, 33334, 50000, 50001, 66667, 83333, 83334, 99999):
+        assert learning_rate(paper, it) == pytest.approx(official(it))
+
+
+def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="unknown preset 'fast'"):
+        get_preset("fast")
+    bad = tmp_path / "p.toml"
+    bad.write_text("[preset.x]\niterations = 1\nbatch_size = 1\nlr = 0.1\nlearning_rate = 2\n")
+    with pytest.raises(ConfigError, match="learning_rate"):
+        load_presets(bad)
+    bad.write_text("[preset.x]\niterations = 0\nbatch_size = 1\nlr = 0.1\n")
+    with pytest.raises(ConfigError, match="iterations must be >= 1"):
+        load_presets(bad)
+    with pytest.raises(ConfigError, match="no such TOML file"):
+        load_presets(tmp_path / "missing.toml")
+    assert Preset("y", 1, 1, 0.1).max_side is None
+
+
+def _identity(**over):
+    ident = {
+        "variant": "mast",
+        "variant_config": {"name": "mast", "memory": "roi"},
+        "checkpoint": {"kind": "file", "sha256": "ab", "path": "/x.pt", "train_preset": None},
+        "dataset": {
+            "name": "davis-mini",
+            "root": "/d",
+            "split": "val",
+            "sequences": ["a"],
+            "fingerprint": "f",
+        },
+        "protocol": {"task": "semi-supervised", "resolution": "480p", "max_side": None},
+        "code_version": "0.1.0",
+    }
+    ident.update(over)
+    return ident
+
+
+def _record(**over):
+    return ResultRecord(
+        identity=_identity(**over),
+        provenance={"git_revision": None, "device": "cpu", "created": "now"},
+        metrics={
+            "global": {"J&F-Mean": 0.5, "J-Mean": 0.4, "F-Mean": 0.6},
+            "per_object": [],
+            "per_frame": [],
+        },
+        profile={
+            "parameters": 3,
+            "gflops_per_frame": {"encoder": 1.0, "memory_read": 0.5, "total": 1.5},
+            "frame_size": [4, 6],
+        },
+    )
+
+
+def test_identity_key_is_sha256_of_canonical_json_and_order_free():
+    import hashlib
+
+    ident = _identity()
+    reordered = dict(reversed(list(ident.items())))
+    assert identity_key(ident) == identity_key(reordered)
+    expected = hashlib.sha256(json.dumps(ident, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert identity_key(ident) == expected
+    assert canonical_json({"b": 1, "a": [1.5]}) == '{"a":[1.5],"b":1}'
+    assert identity_key(_identity(code_version="0.2")) != identity_key(ident)
+
+
+def test_record_round_trip_and_tampered_key(tmp_path):
+    rec = _record()
+    again = ResultRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
+    assert again == rec
+    data = rec.to_dict()
+    data["key"] = "0" * 64
+    with pytest.raises(DataError, match="does not match"):
+        ResultRecord.from_dict(data)
+    with pytest.raises(DataError, match="schema"):
+        ResultRecord.from_dict({"schema": 99})
+
+
+def test_store_put_get_table_and_mask_staging(tmp_path):
+    store = ResultStore(tmp_path / "res")
+    rec = _record()
+    assert store.get(rec.key) is None
+    staged = store.staging_masks_dir(rec.key)
+    (staged / "seq").mkdir()
+    (staged / "seq" / "00000.png").write_bytes(b"x")
+    store.put(rec, staged)
+    assert not staged.exists()
+    assert (store.masks_dir(rec.key) / "seq" / "00000.png").read_bytes() == b"x"
+    got = store.get(rec.key)
+    assert got is not None and got.metrics == rec.metrics and got.masks == f"masks/{rec.key}"
+    other = _record(variant="mast-rgb")
+    store.put(other)
+    csv = pd.read_csv(tmp_path / "res" / "records.csv")
+    assert sorted(csv["variant"]) == ["mast", "mast-rgb"]
+    assert set(csv["J&F-Mean"]) == {0.5}
+    assert list(csv["gflops_per_frame.total"]) == [1.5, 1.5]
+    assert list(store.table()["frame_size"]) == ["4x6", "4x6"]
+    # no temp files left over by the atomic writes
+    assert not [p for p in (tmp_path / "res").rglob("*.tmp")]
+
+
+def test_provenance_fields():
+    prov = provenance.collect("cpu", seed=3, command="cmd")
+    assert prov["seed"] == 3 and prov["command"] == "cmd"
+    assert prov["packages"]["torch"].startswith("2.")
+    assert prov["device"].startswith("cpu")
+    assert isinstance(prov["git_dirty"], bool)
+    assert provenance.code_version()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mast_bench.harness import profiling
+
+
+class ToyModel(torch.nn.Module):
+    """encode = one 3x3 conv (known FLOPs); read = one bmm (known FLOPs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+
+    def encode(self, frames):
+        return self.conv(frames)
+
+    def read(self, q, k):
+        return torch.bmm(q, k)
+
+
+def test_model_meter_splits_flops_by_call_and_counts_frames():
+    model = ToyModel()
+    with profiling.meter_model(model, torch.device("cpu")) as meter:
+        for _ in range(3):
+            model.encode(torch.zeros(2, 3, 10, 12))
+            model.read(torch.zeros(1, 5, 7), torch.zeros(1, 7, 4))
+        model.encode(torch.zeros(1, 3, 4, 4))  # another shape is counted separately
+    conv_flops = 2 * (8 * 10 * 12) * (3 * 3 * 3)  # per frame: 2 x outputs x (Cin*k*k)
+    small_conv = 2 * (8 * 4 * 4) * (3 * 3 * 3)
+    bmm_flops = 2 * 5 * 7 * 4
+    assert meter.calls == 4 and meter.frames == 7 and meter.read_calls == 3
+    assert meter.flops == 3 * 2 * conv_flops + small_conv
+    assert meter.read_flops == 3 * bmm_flops
+    assert meter.seconds > 0 and meter.read_seconds > 0
+    assert "encode" not in vars(model) and "read" not in vars(model)  # wrappers removed afterwards
+
+
+def test_meter_without_flop_counting_only_times():
+    model = ToyModel()
+    with profiling.meter_model(model, torch.device("cpu"), count_flops=False) as meter:
+        model.encode(torch.zeros(1, 3, 8, 8))
+    assert meter.frames == 1 and meter.flops == 0 and meter.seconds > 0
+
+
+def test_build_profile_per_frame_figures():
+    meter = profiling.EncoderMeter(
+        calls=4, frames=4, seconds=2.0, flops=8_000_000_000, read_flops=4_000_000_000
+    )
+    mem = profiling.PeakMemory(peak_bytes=123, kind="cpu-rss-isolated")
+    prof = profiling.build_profile(
+        parameters=10,
+        encoder=meter,
+        frames=4,
+        seconds=4.0,
+        memory=mem,
+        frame_size=(48, 64),
+        machine_gflops=6.0,
+    )
+    assert prof["gflops_per_frame"] == {"encoder": 2.0, "memory_read": 1.0, "total": 3.0}
+    assert prof["seconds_per_frame"] == 1.0 and prof["encoder_seconds_per_frame"] == 0.5
+    assert prof["frames_per_second"] == 1.0
+    assert prof["matmul_fraction"] == pytest.approx(12 / 4 / 6.0)
+    assert prof["frame_size"] == [48, 64] and prof["peak_memory_bytes"] == 123
+
+
+@pytest.mark.skipif(not profiling.cpu_peak_supported(), reason="needs Linux /proc/self/clear_refs")
+def test_cpu_peak_sees_a_large_numpy_allocation_after_reset():
+    with profiling.measure_peak_memory(torch.device("cpu")) as before:
+        pass
+    with profiling.measure_peak_memory(torch.device("cpu")) as mem:
+        block = np.ones(300 * 2**20 // 8)  # 300 MiB, touched
+        del block
+    assert mem.kind == "cpu-rss-isolated"
+    assert mem.peak_bytes - before.peak_bytes > 250 * 2**20
+    # after a fresh reset the freed block no longer counts
+    with profiling.measure_peak_memory(torch.device("cpu")) as after:
+        pass
+    assert after.peak_bytes < mem.peak_bytes - 250 * 2**20
+
+
+def test_matmul_throughput_positive():
+    assert profiling.matmul_gflops(torch.device("cpu"), size=128, repeats=2) > 0
