@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .images import image_size, list_images, read_rgb
+from .images import image_size, list_images, read_rgb_sized
 from .palette import VOID_LABEL, read_label_map
 
 RESOLUTIONS = ("480p", "Full-Resolution")
@@ -46,10 +46,7 @@ class VideoSequence:
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) of frame ``index``."""
         path = self.frame_paths[self._check_index(index)]
-        rgb = read_rgb(path)
-        if rgb.shape[:2] != self.size:
-            raise DataError(f"{path}: frame size {rgb.shape[:2]}, expected {self.size} like frame 0")
-        return rgb
+        return read_rgb_sized(path, self.size)
 
     def frames(self) -> Iterator[np.ndarray]:
         """Frames one at a time: only the frame being consumed is in memory."""

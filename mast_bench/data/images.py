@@ -30,6 +30,14 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return rgb
 
 
+def read_rgb_sized(path: str | Path, size: tuple[int, int]) -> np.ndarray:
+    """``read_rgb`` for a frame of a video whose frames must all share frame 0's (H, W)."""
+    rgb = read_rgb(path)
+    if rgb.shape[:2] != tuple(size):
+        raise DataError(f"{path}: frame size {rgb.shape[:2]}, expected {tuple(size)} like frame 0")
+    return rgb
+
+
 def image_size(path: str | Path) -> tuple[int, int]:
     """(H, W) from the file header only (no pixel decoding)."""
     path = Path(path)

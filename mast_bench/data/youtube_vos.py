@@ -20,7 +20,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..errors import DataError
-from .images import image_size, list_images, read_rgb
+from .images import image_size, list_images, read_rgb_sized
 from .palette import VOID_LABEL, read_label_map, write_label_map
 
 
@@ -54,10 +54,7 @@ class YouTubeVOSVideo:
 
     def frame(self, index: int) -> np.ndarray:
         path = self.frame_paths[index]
-        rgb = read_rgb(path)
-        if rgb.shape[:2] != self.size:
-            raise DataError(f"{path}: frame size {rgb.shape[:2]}, expected {self.size} like frame 0")
-        return rgb
+        return read_rgb_sized(path, self.size)
 
     def frames(self) -> Iterator[np.ndarray]:
         for index in range(self.num_frames):

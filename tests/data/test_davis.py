@@ -42,8 +42,10 @@ def test_pillow_decoding_equals_opencv(davis_mini: Path):
 
 def test_frames_are_read_lazily(davis_mini: Path, monkeypatch):
     reads = []
-    original = davis_module.read_rgb
-    monkeypatch.setattr(davis_module, "read_rgb", lambda path: reads.append(path) or original(path))
+    original = davis_module.read_rgb_sized
+    monkeypatch.setattr(
+        davis_module, "read_rgb_sized", lambda path, size: reads.append(path) or original(path, size)
+    )
     sequence = DavisDataset(davis_mini).sequence("bmx-trees")
     frames = sequence.frames()
     assert reads == []
