@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-init", action="store_true")
     parser.add_argument("--max-side", type=int, default=None)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--out", "--json", dest="json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     job = {
         "variant": args.variant,
