@@ -25,6 +25,7 @@ from .roi import roi_aggregate, roi_corr
 from .window import check_window, pad_for_window, window_aggregate, window_corr, window_size
 
 KINDS = ("window", "full")
+OUTSIDE = ("zero", "excluded")
 
 # Elements (not bytes) one band's largest temporaries may take: 16 Mi floats = 64 MiB in float32.
 DEFAULT_BUDGET_ELEMENTS = 16 * 1024 * 1024
@@ -39,6 +40,12 @@ class MemoryEntry:
     position + offset (ROI fine step, dilation must be 1). ``value_offset`` defaults to ``offset``
     (the official offset bug passes another reference's offset for the values).
     kind "full": every key position is a candidate (radius/dilation unused).
+
+    ``outside`` says what a plain window does with candidates that fall outside the key grid:
+    "zero" (MAST: they take part in the softmax with logit 0 and value 0) or "excluded" (CRW, VFS,
+    DINO: they are not candidates). ``disk_radius`` keeps only the window's candidates whose offset
+    (in feature pixels, before dilation) is shorter than it (CRW's circular neighbourhood); the
+    others are excluded.
     """
 
     key: Tensor
@@ -48,6 +55,13 @@ class MemoryEntry:
     dilation: int = 1
     offset: Tensor | None = None
     value_offset: Tensor | None = None
+    outside: str = "zero"
+    disk_radius: float | None = None
+
+    @property
+    def masked(self) -> bool:
+        """Some window candidates are left out of the softmax (excluded outside, or a disk)."""
+        return self.kind == "window" and (self.outside == "excluded" or self.disk_radius is not None)
 
     @property
     def effective_value_offset(self) -> Tensor | None:
@@ -78,9 +92,15 @@ def _validate(query: Tensor, entries: list[MemoryEntry]) -> None:
                 f"{where}: value {tuple(entry.value.shape)} must be (B={b}, Cv, H, W) on the key's grid "
                 f"{tuple(entry.key.shape[-2:])}"
             )
+        if entry.outside not in OUTSIDE:
+            raise ValueError(f"{where}: outside must be one of {OUTSIDE}, got {entry.outside!r}")
         if entry.kind == "full":
             continue
         check_window(entry.radius, entry.dilation)
+        if entry.disk_radius is not None and not entry.disk_radius > 0:
+            raise ValueError(f"{where}: disk_radius must be > 0, got {entry.disk_radius!r}")
+        if entry.masked and entry.offset is not None:
+            raise ValueError(f"{where}: an ROI (offset) window cannot exclude candidates")
         if entry.key.shape[-2:] != (h, w):
             raise ValueError(
                 f"{where}: key grid {tuple(entry.key.shape[-2:])} must equal the query grid {(h, w)}"
@@ -125,10 +145,33 @@ def _band_logits(prep: _Prepared, q_band: Tensor, start: int, stop: int) -> Tens
     if entry.offset is None:
         margin = 2 * entry.radius * entry.dilation
         keys = prep.key[:, :, start : stop + margin]
-        return window_corr(q_band, keys, entry.radius, entry.dilation).reshape(b, -1, rows * w)
+        logits = window_corr(q_band, keys, entry.radius, entry.dilation).reshape(b, -1, rows * w)
+        if entry.masked:
+            valid = _band_validity(entry, start, stop, tuple(entry.key.shape[-2:]), logits.device)
+            logits = logits.masked_fill(~valid, float("-inf"))
+        return logits
     win = integer_window(entry.offset[:, start:stop], entry.radius, start)
     raw = roi_corr(q_band, prep.key, win.base_y, win.base_x, win.side)
     return blend(raw.view(b, rows * w, win.side, win.side), win).reshape(b, rows * w, -1).transpose(1, 2)
+
+
+def _band_validity(entry: MemoryEntry, start: int, stop: int, hw: tuple[int, int], device) -> Tensor:
+    """(1, P*P, rows*W) bool: the window candidates of query rows start:stop that take part."""
+    height, width = hw
+    r, d = entry.radius, entry.dilation
+    steps = torch.arange(-r, r + 1, device=device)
+    key_rows = torch.arange(start, stop, device=device).view(1, -1) + steps.view(-1, 1) * d  # (P, rows)
+    key_cols = torch.arange(width, device=device).view(1, -1) + steps.view(-1, 1) * d  # (P, W)
+    row_ok = torch.ones_like(key_rows, dtype=torch.bool)
+    col_ok = torch.ones_like(key_cols, dtype=torch.bool)
+    if entry.outside == "excluded":
+        row_ok = (key_rows >= 0) & (key_rows < height)
+        col_ok = (key_cols >= 0) & (key_cols < width)
+    keep = row_ok.view(-1, 1, stop - start, 1) & col_ok.view(1, -1, 1, width)  # (P, P, rows, W)
+    if entry.disk_radius is not None:
+        length = torch.hypot(steps.view(-1, 1).double(), steps.view(1, -1).double())
+        keep = keep & (length < entry.disk_radius).view(2 * r + 1, 2 * r + 1, 1, 1)
+    return keep.reshape(1, (2 * r + 1) ** 2, -1)
 
 
 def _band_values(prep: _Prepared, weights: Tensor, start: int, stop: int, w: int) -> Tensor:
@@ -160,15 +203,27 @@ def band_rows(
     return max(1, min(h, budget_elements // max(1, per_row)))
 
 
+def joint_softmax(logits: Tensor, top_k: int | None = None) -> Tensor:
+    """Softmax over dim 1 (all candidates of all entries); with ``top_k`` only the k largest
+    logits of each query position keep a weight (ties broken as ``torch.topk`` does)."""
+    if top_k is None or top_k >= logits.shape[1]:
+        return torch.softmax(logits, dim=1)
+    values, index = torch.topk(logits, top_k, dim=1)
+    return torch.zeros_like(logits).scatter_(1, index, torch.softmax(values, dim=1))
+
+
 def memory_read(
     query: Tensor,
     entries: list[MemoryEntry],
     scale: float = 1.0,
     chunk_rows: int | None = None,
     budget_elements: int = DEFAULT_BUDGET_ELEMENTS,
+    top_k: int | None = None,
 ) -> Tensor:
     """(B,C,H,W) query, entries -> (B,Cv,H,W) = softmax(scale * concat logits) . values.
 
+    ``scale`` is MAST's affinity scale, or 1/temperature of the other protocols; ``top_k`` keeps
+    only the k best candidates of each query position (over all entries) in the softmax.
     ``chunk_rows`` query rows per band (None: from ``budget_elements``); the result does not
     depend on it. ROI entries work on small tiles of each band (ops/roi.py).
     """
@@ -176,6 +231,8 @@ def memory_read(
     _validate(query, entries)
     if chunk_rows is not None and (not isinstance(chunk_rows, int) or chunk_rows < 1):
         raise ValueError(f"chunk_rows must be a positive int or None, got {chunk_rows!r}")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be a positive int or None, got {top_k!r}")
     b, _, h, w = query.shape
     rows = chunk_rows if chunk_rows is not None else band_rows(query, entries, budget_elements)
     prepared = [_prepare(entry) for entry in entries]
@@ -187,7 +244,7 @@ def memory_read(
         logits = torch.cat([_band_logits(p, q_band, start, stop) for p in prepared], dim=1)
         if scale != 1.0:
             logits = logits * scale
-        weights = torch.softmax(logits, dim=1)
+        weights = joint_softmax(logits, top_k)
         out = None
         for prep, part in zip(prepared, torch.split(weights, sizes, dim=1), strict=True):
             value = _band_values(prep, part, start, stop, w)
