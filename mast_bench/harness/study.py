@@ -22,7 +22,7 @@ from ..report.manifest import StudyManifest, write_manifest
 from ..report.paper import PUBLISHED
 from .presets import PRESETS_FILE, load_presets
 
-ABLATIONS_DIR = Path(__file__).resolve().parents[2] / "ablations"
+ABLATIONS_DIR = Path(__file__).resolve().parents[1] / "ablations"
 Metric = Literal["J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay"]
 ALL_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
 PresetName = Literal["smoke", "paper"]

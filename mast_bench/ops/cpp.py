@@ -16,7 +16,7 @@ from torch import Tensor
 
 from .window import check_pair, check_window, pad_for_window
 
-SOURCE = Path(__file__).resolve().parents[2] / "csrc" / "window_ops.cpp"
+SOURCE = Path(__file__).resolve().parent / "csrc" / "window_ops.cpp"
 
 
 @functools.cache
