@@ -35,6 +35,11 @@ class MAST(nn.Module):
             raise ConfigError(f"variant {config.name!r}: unknown features {config.features!r}")
 
     @property
+    def stride(self) -> int:
+        """Feature stride: values are sampled, and scores upsampled, at this many pixels per cell."""
+        return STRIDE
+
+    @property
     def trainable(self) -> bool:
         return self.feature_extraction is not None
 
