@@ -2,8 +2,11 @@
 
 Command entry points catch :class:`UserError`, print its message (which names
 the offending file, key or value and what was expected) and exit non-zero;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. An ``OSError`` on a path the user chose
+(read-only results folder, full disk) becomes one via :func:`user_error_from_os_error`.
 """
+
+import os
 
 
 class UserError(Exception):
@@ -20,3 +23,32 @@ class DataError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint cannot be read or does not fit the model."""
+
+
+class PathError(UserError):
+    """A file or folder cannot be read or written: read-only, full, no permission, missing."""
+
+    def __init__(self, message: str, path: str = "", errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
+def _shown_path(filename: object) -> str:
+    """The path to name: a hidden scratch file (``.name.<random>.tmp``, ``.partial``) stands for its
+    folder, which is what the user chose and can fix."""
+    text = os.fsdecode(filename) if isinstance(filename, (str, bytes, os.PathLike)) else str(filename)
+    name = os.path.basename(text)
+    if name.startswith(".") and name.endswith((".tmp", ".partial")):
+        return os.path.dirname(text) or "."
+    return text
+
+
+def user_error_from_os_error(exc: OSError) -> PathError:
+    """``<path>: <what>`` for an OSError on a path, e.g. "results/records: read-only file system"."""
+    what = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
+    what = what[:1].lower() + what[1:]
+    path = _shown_path(exc.filename) if exc.filename is not None else "?"
+    if exc.filename2 is not None:
+        path = f"{path} -> {_shown_path(exc.filename2)}"
+    return PathError(f"{path}: {what}", path, exc.errno)

@@ -2,16 +2,20 @@
 
 Only thin adapters: each back-end receives a picklable function and a list of
 picklable arguments and returns the results in input order. No home-made
-scheduling.
+scheduling. Local pool workers end with the process that started them (a killed
+``run --jobs 2`` leaves no worker running its jobs).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import ConfigError
+from .worker import watch_parent
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -19,12 +23,27 @@ Backend = Literal["joblib", "dask", "submitit"]
 BACKENDS = ("joblib", "dask", "submitit")
 
 
+@dataclass(frozen=True)
+class DiesWithParent(Generic[A, R]):
+    """``fn`` for a pool worker, which first arranges to exit when ``parent_pid`` ends."""
+
+    fn: Callable[[A], R]
+    parent_pid: int
+
+    def __call__(self, item: A) -> R:
+        watch_parent(self.parent_pid)  # once per worker process; later calls are free
+        return self.fn(item)
+
+
 def map_joblib(fn: Callable[[A], R], items: Sequence[A], n_jobs: int = 1) -> list[R]:
     from joblib import Parallel, delayed
 
-    if n_jobs == 1:
+    if n_jobs > len(items):  # a worker that never gets a task would never watch its parent either
+        n_jobs = len(items)
+    if n_jobs in (0, 1):
         return [fn(item) for item in items]
-    return list(Parallel(n_jobs=n_jobs, backend="loky")(delayed(fn)(item) for item in items))
+    task = DiesWithParent(fn, os.getpid())
+    return list(Parallel(n_jobs=n_jobs, backend="loky")(delayed(task)(item) for item in items))
 
 
 def map_dask(fn: Callable[[A], R], items: Sequence[A], scheduler: Any) -> list[R]:

@@ -72,12 +72,22 @@ def test_plan_pairs_official_rule_on_many_clips():
     assert plan_pairs(lengths, seed=8, epoch=1) != pairs
 
 
+# Bilinear resizing of float32 values in [0, 1] (cv2.INTER_LINEAR): each output is
+# b0 * (a0 * p + a1 * q) + b1 * (a0 * r + a1 * s) with weights in [0, 1] summing to 1, i.e. at most six
+# float32 roundings of numbers no larger than about 1, each off by at most half an ulp of [1, 2), 2**-24.
+# OpenCV evaluates a channel in a SIMD lane or in scalar code (with or without fused multiply-adds)
+# depending on the CPU and on where the channel sits in the pixel, so the same value resized in RGB
+# and in BGR order may be rounded differently: by at most 2 * 6 * 2**-24 (about 7e-7).
+CHANNEL_ORDER_TOLERANCE = 12 * 2.0**-24
+
+
 def test_resize_is_channel_order_independent():
     rng = np.random.default_rng(0)
     bgr = rng.random((37, 53, 3), dtype=np.float32)
     resized_bgr = cv2.resize(bgr, (256, 256))
     resized_rgb = resize_float(np.ascontiguousarray(bgr[..., ::-1]), (256, 256))
-    np.testing.assert_array_equal(resized_rgb, resized_bgr[..., ::-1])
+    np.testing.assert_allclose(resized_rgb, resized_bgr[..., ::-1], rtol=0, atol=CHANNEL_ORDER_TOLERANCE)
+    assert np.abs(resized_rgb - resized_bgr).max() > 0.5  # the channels really were swapped
 
 
 def test_pairs_from_davis_frames_match_the_official_loader(davis_mini: Path):
@@ -93,7 +103,7 @@ def test_pairs_from_davis_frames_match_the_official_loader(davis_mini: Path):
             path = clips.frame_paths(pair.clip)[frame]
             official = cv2.resize(np.float32(cv2.imread(str(path))) / 255.0, (256, 256))  # YTVOSTrainLoader
             assert image.shape == (256, 256, 3) and image.dtype == np.float32
-            np.testing.assert_array_equal(image, official[..., ::-1])
+            np.testing.assert_allclose(image, official[..., ::-1], rtol=0, atol=CHANNEL_ORDER_TOLERANCE)
 
 
 def test_sampler_is_deterministic_per_seed_and_epoch(tiny_embedded: Path):

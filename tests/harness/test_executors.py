@@ -9,6 +9,7 @@ from mast_bench.errors import ConfigError
 from mast_bench.harness.executors import map_jobs
 
 from .helpers import square_with_pid
+from .processes import STARTUP, command_line, descendants, start_parent, survivors_of_kill, wait_until
 
 
 def test_joblib_serial_and_parallel_keep_order():
@@ -17,6 +18,31 @@ def test_joblib_serial_and_parallel_keep_order():
     parallel = map_jobs(square_with_pid, [3, 1, 2, 5], backend="joblib", n_jobs=2)
     assert [v for v, _ in parallel] == [9, 1, 4, 25]
     assert os.getpid() not in {p for _, p in parallel}
+
+
+def test_joblib_runs_one_item_in_process_without_starting_workers():
+    assert map_jobs(square_with_pid, [3], backend="joblib", n_jobs=4) == [(9, os.getpid())]
+    assert map_jobs(square_with_pid, [], backend="joblib", n_jobs=4) == []
+
+
+def test_killed_parent_leaves_no_pool_worker(tmp_path):
+    # the task, defined in the parent's __main__, travels by value; it says when it has started
+    parent = start_parent(
+        f"""
+        import os, time
+        from pathlib import Path
+        from mast_bench.harness.executors import map_joblib
+        def task(name):
+            (Path({str(tmp_path)!r}) / name).write_text(str(os.getpid()))
+            time.sleep(600)
+        map_joblib(task, ["a", "b"], n_jobs=2)
+        """
+    )
+    wait_until(lambda: len(list(tmp_path.iterdir())) == 2, STARTUP, "both tasks start")
+    workers = {int(p.read_text()) for p in tmp_path.iterdir()}
+    children = descendants(parent.pid)
+    assert workers <= children and all("loky" in command_line(pid) for pid in workers)
+    assert survivors_of_kill(parent, children, within=5.0) == set()
 
 
 def test_dask_local_cluster():

@@ -1,0 +1,228 @@
+"""Pre-flight check of a dataset: every file present, complete and consistent, before any model work.
+
+Cheap on purpose, so it can run before every job: file headers and checksums, no pixel decoding
+except the annotation where each object starts. A truncated frame 5 is then found in a fraction
+of a second instead of after frames 1-4 were propagated. Every problem is reported at once (up to a
+limit), each naming its file and what was expected.
+
+What each file gets:
+
+* JPEG: the header parses and the file ends with the end-of-image marker FFD9 (trailing NUL padding
+  allowed). That catches a file cut anywhere, even one byte short. Limits: JPEG carries no
+  checksum, so bytes corrupted in place (same length) go unnoticed (a full decode misses most of
+  them too: decoders conceal damage); a file with other bytes after its FFD9 is reported as
+  truncated (re-encode it).
+* PNG: every chunk's CRC (Pillow's ``verify``, no decompression) and the closing IEND chunk; that
+  catches truncation and any corrupted byte.
+* other image formats: the header only.
+
+Annotations must be palette PNGs (mode 'P', at most 8 bits): their pixel values are then object ids
+by construction (0 background, 1..254 objects, 255 void), so the mode check is the id-range check.
+Within a sequence every frame and annotation has frame 0's size (headers only). The dataset
+readers' own layout rules (consecutive frames, one annotation per frame or only the first,
+meta.json) and the first-frame objects are checked by calling those readers, not by repeating them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import DataError
+from .davis import DavisDataset
+from .images import list_images
+from .youtube_vos import YouTubeVOSDataset
+
+PROBLEM_LIMIT = 20
+JPEG_END = b"\xff\xd9"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: length 0, type, CRC; always these bytes
+_TAIL = 64
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str
+    mode: str
+    size: tuple[int, int]  # (H, W)
+
+
+def _tail(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - _TAIL))
+        return fh.read()
+
+
+def verify_image(path: str | Path) -> ImageHeader:
+    """Header of ``path`` after the cheap integrity check above; DataError naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file missing")
+    try:
+        with Image.open(path) as image:
+            header = ImageHeader(image.format or "?", image.mode, (image.height, image.width))
+            if header.format == "PNG":
+                image.verify()
+    except (OSError, ValueError, SyntaxError) as exc:
+        what = "damaged PNG" if path.suffix.lower() == ".png" else "unreadable image"
+        raise DataError(f"{path}: {what} ({exc}); expected a complete image file") from None
+    if header.format == "JPEG" and not _tail(path).rstrip(b"\0").endswith(JPEG_END):
+        raise DataError(
+            f"{path}: truncated JPEG (expected the end-of-image marker FFD9 at the end of the file)"
+        )
+    if header.format == "PNG" and not _tail(path).endswith(PNG_END):
+        raise DataError(f"{path}: truncated PNG (expected the closing IEND chunk at the end of the file)")
+    return header
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    root: Path
+    sequences: int
+    files: int
+    problems: tuple[str, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def message(self, limit: int = PROBLEM_LIMIT) -> str:
+        count = len(self.problems)
+        lines = [
+            f"{self.root}: {count} problem{'s' * (count != 1)} in {self.sequences} sequence(s) "
+            f"({self.files} files checked):"
+        ]
+        lines += [f"  {problem}" for problem in self.problems[:limit]]
+        if count > limit:
+            lines.append(f"  ... and {count - limit} more")
+        return "\n".join(lines)
+
+    def raise_if_problems(self, limit: int = PROBLEM_LIMIT) -> CheckResult:
+        """One DataError listing every problem (the first ``limit`` of them)."""
+        if self.problems:
+            raise DataError(self.message(limit))
+        return self
+
+
+def _leading_path(message: str) -> str:
+    return message.split(": ", 1)[0]
+
+
+def _image_files(folder: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    files = list_images(folder)
+    return [p for p in files if p.suffix.lower() in suffixes] if suffixes else files
+
+
+def sequence_problems(
+    frames: Sequence[Path],
+    annotations: Sequence[Path],
+    load: Callable[[], object],
+    annotation_modes: tuple[str, ...] = ("P",),
+) -> list[str]:
+    """Problems of one sequence: each file on its own, sizes against frame 0, then ``load()`` (the
+    dataset reader's layout and object checks), whose error is kept unless it names a file already
+    reported."""
+    problems, headers = [], {}
+    for path in [*frames, *annotations]:
+        try:
+            headers[path] = verify_image(path)
+        except DataError as exc:
+            problems.append(str(exc))
+    for path in annotations:
+        if path in headers and headers[path].mode not in annotation_modes:
+            expected = " or ".join(repr(m) for m in annotation_modes)
+            problems.append(
+                f"{path}: image mode {headers[path].mode!r}, expected a palette PNG (mode {expected}) "
+                "whose pixel values are object ids"
+            )
+    first = next((path for path in frames if path in headers), None)
+    if first is not None:
+        size = headers[first].size
+        for path, header in headers.items():
+            if header.size != size:
+                problems.append(f"{path}: size (H, W) = {header.size}, expected {size} like {first}")
+    reported = {_leading_path(p) for p in problems}
+    try:
+        load()
+    except DataError as exc:
+        if _leading_path(str(exc)) not in reported:
+            problems.append(str(exc))
+    return problems
+
+
+def _davis_objects(dataset: DavisDataset, name: str) -> None:
+    dataset.sequence(name).object_ids()  # the layout, and an object in the first annotation
+
+
+def inspect_davis(
+    dataset: DavisDataset, split: str = "val", sequences: Sequence[str] | None = None
+) -> CheckResult:
+    """Every problem of the chosen sequences of a DAVIS dataset (``sequences`` None: the split's)."""
+    start = time.perf_counter()
+    names = list(sequences) if sequences else list(dataset.sequence_names(split))
+    modes = ("P", "L") if dataset.allow_grey else ("P",)
+    problems, files = [], 0
+    for name in names:
+        frames = _image_files(dataset.frames_dir / name)
+        annotations = _image_files(dataset.annotations_dir / name, (".png",))
+        files += len(frames) + len(annotations)
+        problems += sequence_problems(frames, annotations, partial(_davis_objects, dataset, name), modes)
+    return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+
+
+def _youtube_vos_objects(dataset: YouTubeVOSDataset, name: str) -> None:
+    dataset.video(name)  # the layout, meta.json, and each object's pixels where it first appears
+
+
+def inspect_youtube_vos(dataset: YouTubeVOSDataset, videos: Sequence[str] | None = None) -> CheckResult:
+    """Every problem of the chosen videos of a YouTube-VOS split (``videos`` None: all)."""
+    start = time.perf_counter()
+    names = list(videos) if videos else list(dataset.video_names())
+    frames_root = dataset.all_frames_dir or dataset.root / "JPEGImages"  # the frames propagated through
+    problems, files = [], 0
+    for name in names:
+        frames = _image_files(frames_root / name)
+        annotations = _image_files(dataset.root / "Annotations" / name, (".png",))
+        files += len(frames) + len(annotations)
+        problems += sequence_problems(frames, annotations, partial(_youtube_vos_objects, dataset, name))
+    return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+
+
+def check_davis(
+    root: str | Path,
+    split: str = "val",
+    sequences: Sequence[str] | None = None,
+    resolution: str = "480p",
+    limit: int = PROBLEM_LIMIT,
+) -> CheckResult:
+    """:func:`inspect_davis` of ``root``; raises one DataError listing the problems."""
+    return inspect_davis(DavisDataset(root, resolution), split, sequences).raise_if_problems(limit)
+
+
+def check_youtube_vos(
+    root: str | Path, split: str = "valid", videos: Sequence[str] | None = None, limit: int = PROBLEM_LIMIT
+) -> CheckResult:
+    return inspect_youtube_vos(YouTubeVOSDataset(root, split), videos).raise_if_problems(limit)
+
+
+def check_data(
+    root: str | Path,
+    split: str | None = None,
+    sequences: Sequence[str] | None = None,
+    limit: int = PROBLEM_LIMIT,
+) -> CheckResult:
+    """Check a DAVIS-2017 root (ImageSets/2017 present) or else a YouTube-VOS split folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset folder missing")
+    if (root / "ImageSets" / "2017").is_dir():
+        return check_davis(root, split or "val", sequences, limit=limit)
+    return check_youtube_vos(root, split or "valid", sequences, limit)
