@@ -7,16 +7,19 @@ without the model stack, and a torch DataLoader can still wrap :class:`PairSampl
 from .clips import ClipSource, FrameFolderClips, PairIndex, PairSampler, VideoFileClips, plan_pairs
 from .davis import DavisDataset, VideoSequence
 from .embedded import default_root, ensure_default, make_default, train_clips_dir
+from .embedded_youtube import default_youtube_root, ensure_youtube, make_youtube
 from .images import read_rgb, resize_float
 from .palette import DAVIS_PALETTE, read_label_map, write_label_map
 from .results import ResultsWriter, read_result
-from .youtube_vos import YouTubeVOSDataset, YouTubeVOSSubmission, YouTubeVOSVideo
+from .youtube_submission import YouTubeVOSSubmission
+from .youtube_vos import FrameInput, YouTubeVOSDataset, YouTubeVOSVideo
 
 __all__ = [
     "DAVIS_PALETTE",
     "ClipSource",
     "DavisDataset",
     "FrameFolderClips",
+    "FrameInput",
     "PairIndex",
     "PairSampler",
     "ResultsWriter",
@@ -26,8 +29,11 @@ __all__ = [
     "YouTubeVOSSubmission",
     "YouTubeVOSVideo",
     "default_root",
+    "default_youtube_root",
     "ensure_default",
+    "ensure_youtube",
     "make_default",
+    "make_youtube",
     "plan_pairs",
     "read_label_map",
     "read_result",

@@ -25,13 +25,19 @@ TEXTURE_PHOTOS = (
     "hubble_deep_field",
 )
 BACKGROUND_PHOTOS = ("rocket", "coffee", "hubble_deep_field", "astronaut", "chelsea", "immunohistochemistry")
+# textures no training scene uses: the "unseen categories" of the YouTube-style embedded set
+UNSEEN_TEXTURE_PHOTOS = ("retina", "motorcycle", "brick", "gravel")
+_PHOTO_LOADERS = {"motorcycle": lambda: skimage.data.stereo_motorcycle()[0]}
 
 
 def load_photos(names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """RGB uint8 sample photos shipped inside scikit-image (no download)."""
+    """RGB uint8 sample photos shipped inside scikit-image (no download); grey ones get 3 equal channels."""
     photos = {}
     for name in names:
-        image = np.asarray(getattr(skimage.data, name)())
+        loader = _PHOTO_LOADERS.get(name) or getattr(skimage.data, name)
+        image = np.asarray(loader())
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
         photos[name] = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
     return photos
 
@@ -57,6 +63,13 @@ class Sprite:
     wobble: float
     wobble_phase: float
     depth: int
+    # shown only while visible_from <= progress <= visible_until (an object entering or leaving the
+    # video mid-way); the defaults show it throughout
+    visible_from: float = 0.0
+    visible_until: float = 1.0
+
+    def visible(self, progress: float) -> bool:
+        return self.visible_from <= progress <= self.visible_until
 
     def pose(self, progress: float) -> tuple[float, float, float, float]:
         """(centre x, centre y, scale, angle) at ``progress``."""
@@ -141,6 +154,8 @@ def render_frame(
     image = background_frame(scene, progress, background)
     labels = np.zeros(scene.size, dtype=np.uint8)
     for sprite in sorted(scene.sprites, key=lambda s: s.depth, reverse=True):
+        if not sprite.visible(progress):
+            continue
         patch = sprite_patch(sprite, progress, scene.size, photos[sprite.texture])
         if patch is None:
             continue
@@ -156,9 +171,11 @@ def draw_scene(
     num_frames: int,
     num_objects: int,
     photos: dict[str, np.ndarray],
+    texture_pool: tuple[str, ...] = TEXTURE_PHOTOS,
 ) -> Scene:
     """Random scene: objects start spread across the frame and end in reversed order (their paths cross,
-    so they occlude each other by depth); one object leaves the frame through a side."""
+    so they occlude each other by depth); one object leaves the frame through a side.
+    Object textures are drawn from ``texture_pool`` (never the background photo)."""
     height, width = size
     background = str(rng.choice(BACKGROUND_PHOTOS))
     photo = photos[background]
@@ -168,7 +185,7 @@ def draw_scene(
     pan_end = (float(rng.uniform(0.7, 1.0)) * spare[0], float(rng.uniform(0, 1)) * spare[1])
     if rng.random() < 0.5:
         pan_start, pan_end = pan_end, pan_start
-    textures = rng.choice([t for t in TEXTURE_PHOTOS if t != background], size=num_objects, replace=False)
+    textures = rng.choice([t for t in texture_pool if t != background], size=num_objects, replace=False)
     slots = (np.arange(num_objects) + 0.5) / num_objects
     leaver = int(rng.integers(num_objects))
     depths = rng.permutation(num_objects)

@@ -1,42 +1,64 @@
-"""YouTube-VOS (2018/2019) ``valid`` layout as a propagation input and a submission writer.
+"""YouTube-VOS 2018/2019 (``train``, ``valid``, ``test``) as a propagation input.
 
-``<split>/JPEGImages/<video>/<frame>.jpg``, ``<split>/Annotations/<video>/<frame>.png``,
-``<split>/meta.json`` = ``{"videos": {video: {"objects": {"1": {"category": c, "frames": [names]}}}}}``.
-Unlike DAVIS, objects may first appear after frame 0: the annotation PNG of the frame where an object
-first appears gives its mask, so propagation must accept new objects mid-video.
-The challenge server wants one palette PNG per frame of ``JPEGImages`` (every 5th frame in ``valid``),
-zipped as ``Annotations/<video>/<frame>.png``.
+Layout (both versions)::
+
+    <root>/<split>/JPEGImages/<video>/00000.jpg 00005.jpg ...   every 5th frame of the 30 fps video
+    <root>/<split>/Annotations/<video>/00000.png ...            palette PNGs, pixel = object id
+    <root>/<split>/meta.json        {"videos": {video: {"objects": {"1": {"category": c, "frames": [..]}}}}}
+    <root>/all_frames/<split>_all_frames/JPEGImages/<video>/00000.jpg 00001.jpg ...   optional
+    (or <root>/<split>_all_frames/JPEGImages/...)
+
+Unlike DAVIS, objects may first appear after the first frame, ids need not be contiguous, and in
+``valid``/``test`` a video has annotation PNGs only where objects first appear, each holding those
+objects; meta.json lists per object its category and the frames it is scored on, from its first
+appearance. ``train`` is annotated on every sparse frame (meta.json: the frames where it appears).
+With an all-frames folder the video is propagated through every frame while only the sparse frames
+(those of ``<split>/JPEGImages``) are required in the submission. Everything is checked from meta.json,
+file headers and the first-appearance PNGs when a video is opened, before any propagation.
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..errors import DataError
 from .images import image_size, list_images, read_rgb_sized
-from .palette import VOID_LABEL, read_label_map, write_label_map
+from .palette import read_label_map
+
+SPLITS = ("train", "valid", "test")
+MAX_OBJECT_ID = 254
 
 
 @dataclass(frozen=True)
 class ObjectInfo:
     object_id: int
-    first_frame: int
+    first_frame: int  # index into YouTubeVOSVideo.frame_paths
     category: str | None = None
 
 
 @dataclass(frozen=True)
+class FrameInput:
+    """What one propagation step needs: the frame, the objects starting there, whether it is written."""
+
+    index: int
+    name: str
+    rgb: np.ndarray
+    new_labels: np.ndarray | None  # (H, W) uint8 ids of the objects that start here, 0 elsewhere
+    required: bool
+
+
+@dataclass(frozen=True)
 class YouTubeVOSVideo:
-    """One video: frames, sparse annotations, and each object's first frame."""
+    """One video: the frames propagated through, the sparse frames the submission needs, the objects."""
 
     name: str
     frame_paths: tuple[Path, ...]
+    required: tuple[str, ...]
     annotation_paths: dict[str, Path]
     objects: tuple[ObjectInfo, ...]
     size: tuple[int, int]
@@ -49,12 +71,31 @@ class YouTubeVOSVideo:
     def frame_names(self) -> tuple[str, ...]:
         return tuple(p.stem for p in self.frame_paths)
 
+    @property
+    def first_index(self) -> int:
+        """Propagation starts at the first annotated frame: before it there is nothing to propagate."""
+        return min(o.first_frame for o in self.objects)
+
     def object_ids(self) -> tuple[int, ...]:
         return tuple(sorted(o.object_id for o in self.objects))
 
+    def categories(self) -> dict[int, str | None]:
+        return {o.object_id: o.category for o in self.objects}
+
+    def propagation_indices(self) -> range:
+        return range(self.first_index, self.num_frames)
+
+    def required_indices(self) -> tuple[int, ...]:
+        index = {name: i for i, name in enumerate(self.frame_names)}
+        return tuple(index[name] for name in self.required)
+
+    def required_before_start(self) -> tuple[str, ...]:
+        """Required frames before the first annotation: nothing is known there, they are background."""
+        first = self.first_index
+        return tuple(n for n, i in zip(self.required, self.required_indices(), strict=True) if i < first)
+
     def frame(self, index: int) -> np.ndarray:
-        path = self.frame_paths[index]
-        return read_rgb_sized(path, self.size)
+        return read_rgb_sized(self.frame_paths[index], self.size)
 
     def frames(self) -> Iterator[np.ndarray]:
         for index in range(self.num_frames):
@@ -67,71 +108,114 @@ class YouTubeVOSVideo:
             starts.setdefault(info.first_frame, []).append(info.object_id)
         return {index: tuple(sorted(ids)) for index, ids in sorted(starts.items())}
 
-    def new_objects(self, index: int) -> dict[int, np.ndarray]:
-        """Object id -> bool (H, W) mask for the objects first appearing at frame ``index`` (else {})."""
-        ids = self.start_frames().get(index, ())
+    def new_labels(self, index: int) -> np.ndarray | None:
+        """(H, W) uint8 label map of the objects first appearing at ``index`` (other ids -> 0), or None."""
+        ids = self.start_frames().get(index)
         if not ids:
-            return {}
-        name = self.frame_names[index]
-        path = self.annotation_paths[name]
+            return None
+        path = self.annotation_paths[self.frame_names[index]]
         labels = read_label_map(path)
-        if labels.shape != self.size:
-            raise DataError(f"{path}: annotation size {labels.shape}, expected the frame size {self.size}")
-        masks = {}
-        for object_id in ids:
-            mask = labels == object_id
-            if not mask.any():
-                raise DataError(
-                    f"{path}: object {object_id} of video {self.name} should first appear here, no pixel"
-                )
-            masks[object_id] = mask
-        return masks
+        return np.where(np.isin(labels, ids), labels, 0).astype(np.uint8)
 
-    def propagation_inputs(self) -> Iterator[tuple[np.ndarray, dict[int, np.ndarray]]]:
-        """(frame RGB, newly appearing objects' masks) per frame, lazily."""
-        for index in range(self.num_frames):
-            yield self.frame(index), self.new_objects(index)
+    def new_objects(self, index: int) -> dict[int, np.ndarray]:
+        """Object id -> bool (H, W) mask for the objects first appearing at ``index`` (else {})."""
+        labels = self.new_labels(index)
+        if labels is None:
+            return {}
+        return {i: labels == i for i in self.start_frames()[index]}
+
+    def propagation_inputs(self) -> Iterator[FrameInput]:
+        """One :class:`FrameInput` per frame from :attr:`first_index` on, decoded lazily."""
+        required = set(self.required)
+        for index in self.propagation_indices():
+            name = self.frame_names[index]
+            yield FrameInput(index, name, self.frame(index), self.new_labels(index), name in required)
 
 
-def _objects_from_meta(
-    video: str, entry: object, frame_index: dict[str, int], meta_path: Path
-) -> list[ObjectInfo]:
+def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: Path) -> dict[int, tuple]:
+    """Object id -> (first frame name, category); every frame meta.json names must be a sparse frame."""
     objects = entry.get("objects") if isinstance(entry, dict) else None
     if not isinstance(objects, dict):
         raise DataError(f"{meta_path}: videos.{video}.objects missing or not an object")
-    infos = []
+    infos = {}
     for key, obj in objects.items():
         frames = obj.get("frames") if isinstance(obj, dict) else None
-        if not key.isdigit() or not 1 <= int(key) <= 254 or not isinstance(frames, list) or not frames:
+        if (
+            not key.isdigit()
+            or not 1 <= int(key) <= MAX_OBJECT_ID
+            or not isinstance(frames, list)
+            or not frames
+        ):
             raise DataError(
-                f"{meta_path}: videos.{video}.objects.{key} needs an id 1..254 and a non-empty frames list"
+                f"{meta_path}: videos.{video}.objects.{key} needs an id 1..{MAX_OBJECT_ID} and a non-empty "
+                "frames list"
             )
-        unknown = [f for f in frames if f not in frame_index]
+        unknown = [f for f in frames if f not in sparse]
         if unknown:
             raise DataError(
                 f"{meta_path}: videos.{video}.objects.{key} lists frame {unknown[0]!r} not in JPEGImages"
             )
-        first = min(frame_index[f] for f in frames)
-        infos.append(ObjectInfo(int(key), first, obj.get("category")))
+        infos[int(key)] = (min(frames, key=_frame_order), obj.get("category"))
     return infos
 
 
-def _objects_from_annotations(annotations: dict[str, Path], frame_index: dict[str, int]) -> list[ObjectInfo]:
+def _frame_order(name: str) -> tuple:
+    return (0, int(name), name) if name.isdigit() else (1, 0, name)
+
+
+def _objects_from_annotations(annotations: dict[str, Path]) -> dict[int, tuple]:
     """Without meta.json: an object starts at the first annotation PNG that contains its id."""
-    seen: dict[int, int] = {}
-    for name in sorted(annotations, key=frame_index.__getitem__):
+    seen: dict[int, tuple] = {}
+    for name in sorted(annotations, key=_frame_order):
         labels = read_label_map(annotations[name])
         for object_id in np.unique(labels):
-            if object_id not in (0, VOID_LABEL) and int(object_id) not in seen:
-                seen[int(object_id)] = frame_index[name]
-    return [ObjectInfo(i, f) for i, f in sorted(seen.items())]
+            if object_id != 0 and int(object_id) not in seen:
+                seen[int(object_id)] = (name, None)
+    return seen
+
+
+def _check_first_masks(objects: dict[int, tuple], annotations: dict[str, Path], folder: Path) -> None:
+    """Each object's first-appearance PNG exists, holds the object, and no id above 254."""
+    by_frame: dict[str, list[int]] = {}
+    for object_id, (frame, _) in objects.items():
+        by_frame.setdefault(frame, []).append(object_id)
+    for frame, ids in sorted(by_frame.items()):
+        path = annotations.get(frame, folder / f"{frame}.png")
+        if frame not in annotations:
+            raise DataError(f"{path}: annotation missing (object {min(ids)} first appears in frame {frame})")
+        labels = read_label_map(path)
+        if labels.size and int(labels.max()) > MAX_OBJECT_ID:
+            raise DataError(f"{path}: id {int(labels.max())}; object ids are 1..{MAX_OBJECT_ID}")
+        present = set(np.unique(labels).tolist())
+        for object_id in sorted(ids):
+            if object_id not in present:
+                raise DataError(f"{path}: object {object_id} should first appear here, but no pixel has it")
+
+
+def _check_sizes(paths: list[Path]) -> tuple[int, int]:
+    size = image_size(paths[0])
+    for path in paths[1:]:
+        if image_size(path) != size:
+            raise DataError(f"{path}: size (H, W) = {image_size(path)}, expected {size} like {paths[0]}")
+    return size
+
+
+def _check_name(name: str, what: str) -> str:
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise DataError(f"bad {what} name {name!r}")
+    return name
 
 
 class YouTubeVOSDataset:
-    """``YouTubeVOSDataset(root, "valid")``; ``root`` may be the split folder itself."""
+    """``YouTubeVOSDataset(root, "valid")``; ``root`` may be the split folder itself.
 
-    def __init__(self, root: str | Path, split: str = "valid") -> None:
+    ``all_frames``: None uses an all-frames folder when there is one, True requires it, False ignores it.
+    """
+
+    def __init__(self, root: str | Path, split: str = "valid", *, all_frames: bool | None = None) -> None:
         root = Path(root)
+        if split not in SPLITS:
+            raise DataError(f"YouTube-VOS split {split!r} unknown; expected one of {SPLITS}")
         self.root = root if (root / "JPEGImages").is_dir() else root / split
         self.split = split
         missing = [d for d in ("JPEGImages", "Annotations") if not (self.root / d).is_dir()]
@@ -140,8 +224,20 @@ class YouTubeVOSDataset:
                 f"{self.root}: not a YouTube-VOS {split} layout, missing {', '.join(missing)} "
                 "(expected JPEGImages/<video>/, Annotations/<video>/, meta.json)"
             )
+        self.all_frames_dir = self._find_all_frames(all_frames)
         self.meta_path = self.root / "meta.json"
         self._meta = self._read_meta() if self.meta_path.is_file() else None
+
+    def _find_all_frames(self, wanted: bool | None) -> Path | None:
+        base = self.root.parent
+        candidates = [
+            base / "all_frames" / f"{self.split}_all_frames" / "JPEGImages",
+            base / f"{self.split}_all_frames" / "JPEGImages",
+        ]
+        found = next((c for c in candidates if c.is_dir()), None)
+        if wanted and found is None:
+            raise DataError(f"{candidates[0]}: all-frames folder missing (or {candidates[1]})")
+        return found if wanted is not False else None
 
     def _read_meta(self) -> dict:
         try:
@@ -161,82 +257,54 @@ class YouTubeVOSDataset:
             raise DataError(f"{self.root}: no videos (meta.json / JPEGImages is empty)")
         return names
 
-    def video(self, name: str) -> YouTubeVOSVideo:
-        frame_dir = self.root / "JPEGImages" / name
-        annotation_dir = self.root / "Annotations" / name
+    def required_frames(self, name: str) -> tuple[str, ...]:
+        """Names of the frames the submission needs for video ``name``: those of ``<split>/JPEGImages``."""
+        frame_dir = self.root / "JPEGImages" / _check_name(name, "video")
         if not frame_dir.is_dir():
             raise DataError(f"{frame_dir}: frame folder of video {name!r} missing")
-        frame_paths = list_images(frame_dir)
-        if not frame_paths:
+        paths = list_images(frame_dir)
+        if not paths:
             raise DataError(f"{frame_dir}: no frames")
-        frame_index = {p.stem: i for i, p in enumerate(frame_paths)}
+        return tuple(p.stem for p in paths)
+
+    def _frame_paths(self, name: str, required: tuple[str, ...]) -> list[Path]:
+        sparse_dir = self.root / "JPEGImages" / name
+        if self.all_frames_dir is None:
+            return list_images(sparse_dir)
+        dense_dir = self.all_frames_dir / name
+        if not dense_dir.is_dir():
+            raise DataError(f"{dense_dir}: all-frames folder of video {name!r} missing")
+        paths = list_images(dense_dir)
+        present = {p.stem for p in paths}
+        absent = [f for f in required if f not in present]
+        if absent:
+            raise DataError(f"{dense_dir / absent[0]}.jpg: frame missing (it is in {sparse_dir})")
+        return paths
+
+    def video(self, name: str) -> YouTubeVOSVideo:
+        required = self.required_frames(name)
+        frame_paths = self._frame_paths(name, required)
+        annotation_dir = self.root / "Annotations" / name
         annotations = {p.stem: p for p in annotation_dir.glob("*.png")} if annotation_dir.is_dir() else {}
-        orphans = sorted(set(annotations) - set(frame_index))
+        orphans = sorted(set(annotations) - set(required))
         if orphans:
-            raise DataError(f"{annotations[orphans[0]]}: annotation without a frame in {frame_dir}")
+            raise DataError(f"{annotations[orphans[0]]}: annotation without a frame in JPEGImages/{name}")
         if self._meta is not None:
             if name not in self._meta:
                 raise DataError(f"{self.meta_path}: video {name!r} not listed")
-            objects = _objects_from_meta(name, self._meta[name], frame_index, self.meta_path)
+            objects = _objects_from_meta(name, self._meta[name], set(required), self.meta_path)
         else:
-            objects = _objects_from_annotations(annotations, frame_index)
+            objects = _objects_from_annotations(annotations)
         if not objects:
             raise DataError(f"{annotation_dir}: video {name!r} has no annotated object")
-        for info in objects:
-            frame_name = frame_paths[info.first_frame].stem
-            if frame_name not in annotations:
-                raise DataError(
-                    f"{annotation_dir / (frame_name + '.png')}: annotation missing "
-                    f"(object {info.object_id} first appears in frame {frame_name})"
-                )
-        size = image_size(frame_paths[0])
-        for path in [*frame_paths[1:], *annotations.values()]:
-            if image_size(path) != size:
-                raise DataError(
-                    f"{path}: size (H, W) = {image_size(path)}, expected {size} like {frame_paths[0]}"
-                )
-        objects.sort(key=lambda o: o.object_id)
-        return YouTubeVOSVideo(name, tuple(frame_paths), annotations, tuple(objects), size)
+        _check_first_masks(objects, annotations, annotation_dir)
+        size = _check_sizes([*frame_paths, *annotations.values()])
+        index = {p.stem: i for i, p in enumerate(frame_paths)}
+        infos = tuple(
+            ObjectInfo(i, index[frame], category) for i, (frame, category) in sorted(objects.items())
+        )
+        return YouTubeVOSVideo(name, tuple(frame_paths), required, annotations, infos, size)
 
     def videos(self) -> Iterator[YouTubeVOSVideo]:
         for name in self.video_names():
             yield self.video(name)
-
-
-class YouTubeVOSSubmission:
-    """Writes ``<root>/Annotations/<video>/<frame>.png`` and zips it for the challenge server."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def path(self, video: str, frame_name: str) -> Path:
-        if not video or "/" in video or not frame_name or "/" in frame_name:
-            raise DataError(f"bad video/frame name {video!r}/{frame_name!r}")
-        return self.root / "Annotations" / video / f"{frame_name}.png"
-
-    def write(self, video: str, frame_name: str, labels: np.ndarray) -> Path:
-        return write_label_map(self.path(video, frame_name), labels)
-
-    def missing(self, dataset: YouTubeVOSDataset) -> list[Path]:
-        """Expected result files (every JPEGImages frame of every video) that are not written yet."""
-        expected = []
-        for name in dataset.video_names():
-            frame_dir = dataset.root / "JPEGImages" / name
-            expected += [self.path(name, p.stem) for p in list_images(frame_dir)]
-        return [p for p in expected if not p.is_file()]
-
-    def zip(self, dataset: YouTubeVOSDataset, zip_path: str | Path) -> Path:
-        """Zip the results (refusing an incomplete submission), deterministic entry order."""
-        missing = self.missing(dataset)
-        if missing:
-            raise DataError(
-                f"{missing[0]}: result missing ({len(missing)} of the submission's files missing)"
-            )
-        files = sorted((self.root / "Annotations").rglob("*.png"))
-
-        def write(tmp: Path) -> None:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for path in files:
-                    archive.write(path, path.relative_to(self.root).as_posix())
-
-        return atomic_write(zip_path, write)

@@ -1,4 +1,4 @@
-"""J, F, statistics and DAVIS-toolkit-identical evaluation (numpy/pandas only; never imports torch).
+"""J, F, statistics, DAVIS-toolkit-identical and YouTube-VOS-style evaluation (numpy/pandas only, no torch).
 
 Names are imported lazily so that the per-sequence worker processes do not pay for pandas.
 """
@@ -24,6 +24,10 @@ _EXPORTS = {
     "csv_paths": "toolkit_csv",
     "format_report": "toolkit_csv",
     "write_csvs": "toolkit_csv",
+    "YouTubeEvaluation": "youtube",
+    "categories_of": "youtube",
+    "evaluate_youtube": "youtube",
+    "write_youtube_csvs": "youtube",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,6 +3,8 @@
 Unlike the official loop, which re-encodes every reference at every step (6 encoder passes per
 frame), each frame is encoded once; its features and stride-4 one-hot values are kept only while
 the schedule can still pick it as a reference, so memory is bounded for any video length.
+Both functions drive :class:`~mast_bench.model.inference.InferenceCore` with the single annotated
+frame 0 and channel k = object id k, the official one-hot layout.
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import DataError
-from .colour import prepare_frame
-from .mast import MAST, STRIDE
-from .schedule import reference_indices, still_needed
+from .inference import InferenceCore, one_hot_at_stride, upsample_argmax
+from .mast import MAST
+
+__all__ = [
+    "PropagationStep",
+    "label_channels",
+    "one_hot_at_stride",
+    "propagate_steps",
+    "propagate_video",
+    "upsample_argmax",
+]
 
 
 def label_channels(first_labels: np.ndarray, object_ids: Sequence[int] | None) -> tuple[np.ndarray, int]:
@@ -33,19 +42,6 @@ def label_channels(first_labels: np.ndarray, object_ids: Sequence[int] | None) -
         raise DataError(f"object ids must be in 1..254, got {ids}")
     kept = np.where(np.isin(labels, ids), labels, 0).astype(np.int64)
     return kept, (max(ids) if ids else 0) + 1
-
-
-def one_hot_at_stride(labels: torch.Tensor, channels: int) -> torch.Tensor:
-    """(H,W) integer labels -> (1,channels,ceil(H/4),ceil(W/4)) one-hot of the top-left pixel of
-    each 4x4 cell, as the official ``labels[:, :, ::4, ::4]``."""
-    sampled = labels[::STRIDE, ::STRIDE].long()
-    return F.one_hot(sampled, channels).permute(2, 0, 1).unsqueeze(0).float()
-
-
-def upsample_argmax(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Stride-4 scores -> (H,W) labels: bilinear (align_corners=False) to the frame size, argmax."""
-    scores = F.interpolate(prediction, size, mode="bilinear", align_corners=False)
-    return scores.argmax(dim=1)[0]
 
 
 @dataclass(frozen=True)
@@ -82,34 +78,13 @@ def propagate_steps(
     object_ids: Sequence[int] | None = None,
 ) -> Iterator[PropagationStep]:
     """:func:`propagate_video` with the raw scores and reference lists (for tests and profiling)."""
-    cfg = model.config
     labels, channels = label_channels(first_labels, object_ids)
-    size = labels.shape
-    model.eval()
-    features: dict[int, torch.Tensor] = {}
-    values: dict[int, torch.Tensor] = {}
-
-    def encode(index: int, frame: np.ndarray) -> torch.Tensor:
-        if np.shape(frame)[:2] != size:
-            raise DataError(f"frame {index} has size {np.shape(frame)[:2]}, the first labels {size}")
-        return model.encode(prepare_frame(frame, cfg.colour_space)[None].to(device))
-
-    with torch.inference_mode():
-        frame_iter = iter(frames)
-        try:
-            first = next(frame_iter)
-        except StopIteration:
-            return
-        features[0] = encode(0, first)
-        values[0] = one_hot_at_stride(torch.from_numpy(labels).to(device), channels)
-        for target, frame in enumerate(frame_iter, start=1):
-            query = encode(target, frame)
-            refs = reference_indices(target, cfg.schedule)
-            ref_feats, ref_values = [features[r] for r in refs], [values[r] for r in refs]
-            prediction = model.read(query, ref_feats, ref_values, refs, target)
-            predicted = upsample_argmax(prediction, size)
-            features[target] = query
-            values[target] = one_hot_at_stride(predicted, channels)
-            for index in [i for i in features if not still_needed(i, target + 1, cfg.schedule)]:
-                del features[index], values[index]
-            yield PropagationStep(target, refs, prediction, predicted)
+    core = InferenceCore(model, device=device, object_ids=range(1, channels))
+    frame_iter = iter(frames)
+    first = next(frame_iter, None)
+    if first is None:
+        return
+    core.step(first, labels)
+    for frame in frame_iter:
+        step = core.step(frame)
+        yield PropagationStep(step.target, step.references, step.scores, step.labels)

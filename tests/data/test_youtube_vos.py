@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from mast_bench.data.palette import read_label_map, write_label_map
-from mast_bench.data.youtube_vos import YouTubeVOSDataset, YouTubeVOSSubmission
+from mast_bench.data.youtube_submission import YouTubeVOSSubmission
+from mast_bench.data.youtube_vos import YouTubeVOSDataset
 from mast_bench.errors import DataError
 
 FRAMES = ["00000", "00005", "00010", "00015"]
@@ -18,8 +19,14 @@ def _masks():
     first = np.zeros(SIZE, np.uint8)
     first[2:8, 3:9] = 1
     later = np.zeros(SIZE, np.uint8)
-    later[10:15, 20:28] = 2  # object 2 appears at 00010; its PNG holds only the new object
+    later[10:15, 20:28] = 2  # object 2 appears at 00010
+    later[2:8, 3:9] = 1  # a PNG may also show objects that started earlier
     return first, later
+
+
+def _save_frame(path: Path, rng, size=SIZE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
 
 
 @pytest.fixture
@@ -30,9 +37,7 @@ def ytvos(tmp_path: Path) -> Path:
     first, later = _masks()
     for video in ("a", "b"):
         for name in FRAMES:
-            path = split / "JPEGImages" / video / f"{name}.jpg"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rng.integers(0, 256, (*SIZE, 3), dtype=np.uint8)).save(path)
+            _save_frame(split / "JPEGImages" / video / f"{name}.jpg", rng)
     write_label_map(split / "Annotations/a/00000.png", first)
     write_label_map(split / "Annotations/a/00010.png", later)
     write_label_map(split / "Annotations/b/00000.png", first)
@@ -51,20 +56,36 @@ def ytvos(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _add_all_frames(root: Path, folder: str = "all_frames/valid_all_frames") -> None:
+    rng = np.random.default_rng(2)
+    for video in ("a", "b"):
+        for index in range(16):
+            _save_frame(root / folder / "JPEGImages" / video / f"{index:05d}.jpg", rng)
+
+
+def _edit_meta(root: Path, change) -> None:
+    path = root / "valid" / "meta.json"
+    meta = json.loads(path.read_text())
+    change(meta["videos"])
+    path.write_text(json.dumps(meta))
+
+
 def test_objects_appearing_later(ytvos: Path):
     dataset = YouTubeVOSDataset(ytvos, "valid")
-    assert dataset.video_names() == ("a", "b")
+    assert dataset.video_names() == ("a", "b") and dataset.all_frames_dir is None
     video = dataset.video("a")
     assert video.num_frames == 4 and video.size == SIZE and video.frame_names == tuple(FRAMES)
-    assert video.object_ids() == (1, 2)
-    assert video.start_frames() == {0: (1,), 2: (2,)}
-    assert [o.category for o in video.objects] == ["cat", "dog"]
+    assert video.required == tuple(FRAMES) and video.required_indices() == (0, 1, 2, 3)
+    assert video.object_ids() == (1, 2) and video.categories() == {1: "cat", 2: "dog"}
+    assert video.start_frames() == {0: (1,), 2: (2,)} and video.first_index == 0
     first, later = _masks()
     inputs = list(video.propagation_inputs())
-    assert [sorted(new) for _, new in inputs] == [[1], [], [2], []]
-    np.testing.assert_array_equal(inputs[0][1][1], first == 1)
-    np.testing.assert_array_equal(inputs[2][1][2], later == 2)
-    assert inputs[1][0].shape == (*SIZE, 3) and inputs[1][0].dtype == np.uint8
+    assert [i.index for i in inputs] == [0, 1, 2, 3] and all(i.required for i in inputs)
+    assert [i.new_labels is None for i in inputs] == [False, True, False, True]
+    np.testing.assert_array_equal(inputs[0].new_labels, first)
+    np.testing.assert_array_equal(inputs[2].new_labels, np.where(later == 2, 2, 0))  # object 1 removed
+    assert inputs[1].rgb.shape == (*SIZE, 3) and inputs[1].rgb.dtype == np.uint8
+    assert sorted(video.new_objects(2)) == [2] and video.new_objects(1) == {}
 
 
 def test_split_folder_itself_and_no_meta_json(ytvos: Path):
@@ -74,15 +95,52 @@ def test_split_folder_itself_and_no_meta_json(ytvos: Path):
     assert video.objects[0].category is None
 
 
+@pytest.mark.parametrize("folder", ["all_frames/valid_all_frames", "valid_all_frames"])
+def test_all_frames_are_propagated_the_sparse_ones_required(ytvos: Path, folder: str):
+    _add_all_frames(ytvos, folder)
+    dataset = YouTubeVOSDataset(ytvos, "valid")
+    assert dataset.all_frames_dir == ytvos / folder / "JPEGImages"
+    video = dataset.video("a")
+    assert video.num_frames == 16 and video.required == tuple(FRAMES)
+    assert video.required_indices() == (0, 5, 10, 15) and video.start_frames() == {0: (1,), 10: (2,)}
+    inputs = list(video.propagation_inputs())
+    assert [i.name for i in inputs if i.required] == FRAMES
+    assert [i.index for i in inputs if i.new_labels is not None] == [0, 10]
+    assert YouTubeVOSDataset(ytvos, "valid", all_frames=False).video("a").num_frames == 4
+
+
+def test_all_frames_folder_errors(ytvos: Path):
+    with pytest.raises(DataError, match=r"all_frames/valid_all_frames/JPEGImages: all-frames folder missing"):
+        YouTubeVOSDataset(ytvos, "valid", all_frames=True)
+    _add_all_frames(ytvos)
+    (ytvos / "all_frames/valid_all_frames/JPEGImages/a/00010.jpg").unlink()
+    with pytest.raises(DataError, match=r"a/00010.jpg: frame missing \(it is in .*valid/JPEGImages/a"):
+        YouTubeVOSDataset(ytvos).video("a")
+
+
+def test_video_starting_after_its_first_frame(ytvos: Path):
+    (ytvos / "valid/Annotations/b/00000.png").rename(ytvos / "valid/Annotations/b/00005.png")
+    _edit_meta(ytvos, lambda videos: videos["b"]["objects"]["1"].update(frames=FRAMES[1:]))
+    video = YouTubeVOSDataset(ytvos).video("b")
+    assert video.first_index == 1 and video.required_before_start() == ("00000",)
+    assert [i.index for i in video.propagation_inputs()] == [1, 2, 3]
+
+
 def test_meta_json_naming_an_unknown_frame(ytvos: Path):
-    meta_path = ytvos / "valid" / "meta.json"
-    meta = json.loads(meta_path.read_text())
-    meta["videos"]["a"]["objects"]["2"]["frames"] = ["00012"]
-    meta_path.write_text(json.dumps(meta))
+    _edit_meta(ytvos, lambda videos: videos["a"]["objects"]["2"].update(frames=["00012"]))
     with pytest.raises(
         DataError, match=r"meta.json: videos.a.objects.2 lists frame '00012' not in JPEGImages"
     ):
         YouTubeVOSDataset(ytvos).video("a")
+
+
+def test_meta_json_naming_a_missing_video_or_a_bad_id(ytvos: Path):
+    _edit_meta(ytvos, lambda videos: videos.update(c=videos["b"]))
+    with pytest.raises(DataError, match=r"valid/JPEGImages/c: frame folder of video 'c' missing"):
+        YouTubeVOSDataset(ytvos).video("c")
+    _edit_meta(ytvos, lambda videos: videos["b"]["objects"].update({"255": {"frames": FRAMES}}))
+    with pytest.raises(DataError, match=r"videos.b.objects.255 needs an id 1..254"):
+        YouTubeVOSDataset(ytvos).video("b")
 
 
 def test_missing_first_appearance_annotation(ytvos: Path):
@@ -93,30 +151,72 @@ def test_missing_first_appearance_annotation(ytvos: Path):
 
 def test_object_absent_from_its_first_annotation(ytvos: Path):
     write_label_map(ytvos / "valid/Annotations/a/00010.png", np.zeros(SIZE, np.uint8))
-    video = YouTubeVOSDataset(ytvos).video("a")
-    with pytest.raises(DataError, match="object 2 of video a should first appear here"):
-        video.new_objects(2)
+    with pytest.raises(DataError, match="a/00010.png: object 2 should first appear here, but no pixel"):
+        YouTubeVOSDataset(ytvos).video("a")
+
+
+def test_id_over_254_and_other_sizes(ytvos: Path):
+    first, _ = _masks()
+    write_label_map(ytvos / "valid/Annotations/b/00000.png", np.where(first == 1, 1, 255))
+    with pytest.raises(DataError, match=r"b/00000.png: id 255; object ids are 1..254"):
+        YouTubeVOSDataset(ytvos).video("b")
+    _save_frame(ytvos / "valid/JPEGImages/a/00015.jpg", np.random.default_rng(0), size=(20, 31))
+    with pytest.raises(DataError, match=r"a/00015.jpg: size \(H, W\) = \(20, 31\), expected \(20, 30\)"):
+        YouTubeVOSDataset(ytvos).video("a")
 
 
 def test_not_a_youtube_vos_layout(tmp_path: Path):
     with pytest.raises(DataError, match="not a YouTube-VOS valid layout, missing JPEGImages, Annotations"):
         YouTubeVOSDataset(tmp_path)
+    with pytest.raises(DataError, match="split 'val' unknown"):
+        YouTubeVOSDataset(tmp_path, "val")
 
 
-def test_submission_needs_every_frame_then_zips(ytvos: Path, tmp_path: Path):
+def _write_video(submission, video, labels, upto=None):
+    with submission.video_writer(video) as out:
+        for name in video.required[:upto]:
+            out.write(name, labels)
+
+
+def test_submission_publishes_complete_videos_only(ytvos: Path, tmp_path: Path):
     dataset = YouTubeVOSDataset(ytvos)
     submission = YouTubeVOSSubmission(tmp_path / "sub")
-    assert len(submission.missing(dataset)) == 8
     first, _ = _masks()
-    for video in ("a", "b"):
-        for name in FRAMES[:3]:
-            submission.write(video, name, first)
-    with pytest.raises(DataError, match=r"a/00015.png: result missing \(2 of"):
+    video_a, video_b = dataset.video("a"), dataset.video("b")
+    with pytest.raises(DataError, match=r"video a: 1 required frame\(s\) not written, first 00015"):
+        _write_video(submission, video_a, first, upto=3)
+    with pytest.raises(KeyboardInterrupt), submission.video_writer(video_a) as out:
+        out.write("00000", first)
+        raise KeyboardInterrupt
+    assert not submission.is_complete("a") and not (tmp_path / "sub/Annotations").exists()
+    _write_video(submission, video_a, first)
+    with pytest.raises(DataError, match="frame '00001' is not a required frame"):
+        with submission.video_writer(video_a) as out:
+            out.write("00001", first)
+    assert submission.is_complete("a") and len(submission.missing(dataset)) == 4
+    _write_video(submission, video_b, first)
+    assert submission.missing(dataset) == []
+    _write_video(submission, video_b, np.zeros(SIZE, np.uint8))  # a rerun replaces the video whole
+    np.testing.assert_array_equal(read_label_map(tmp_path / "sub/Annotations/b/00005.png"), 0)
+    assert sorted(p.name for p in (tmp_path / "sub/Annotations").iterdir()) == ["a", "b"]
+
+
+def test_zip_holds_exactly_the_required_frames_reproducibly(ytvos: Path, tmp_path: Path):
+    dataset = YouTubeVOSDataset(ytvos)
+    submission = YouTubeVOSSubmission(tmp_path / "sub")
+    first, _ = _masks()
+    _write_video(submission, dataset.video("a"), first)
+    with pytest.raises(DataError, match=r"b/00000.png: result missing \(4 of"):
         submission.zip(dataset, tmp_path / "sub.zip")
-    for video in ("a", "b"):
-        submission.write(video, FRAMES[3], first)
+    _write_video(submission, dataset.video("b"), first)
     zip_path = submission.zip(dataset, tmp_path / "sub.zip")
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        np.testing.assert_array_equal(np.asarray(Image.open(archive.open("Annotations/b/00005.png"))), first)
     assert names == [f"Annotations/{v}/{f}.png" for v in ("a", "b") for f in FRAMES]
-    np.testing.assert_array_equal(read_label_map(tmp_path / "sub/Annotations/b/00005.png"), first)
+    again = submission.zip(dataset, tmp_path / "again.zip")
+    assert again.read_bytes() == zip_path.read_bytes()
+    write_label_map(tmp_path / "sub/Annotations/a/00001.png", first)
+    with pytest.raises(DataError, match=r"a/00001.png: not a required frame"):
+        submission.zip(dataset, tmp_path / "sub.zip")

@@ -1,0 +1,234 @@
+"""YouTube-VOS-style scores where ground truth exists: J and F per object, seen/unseen, overall and gap.
+
+Ground truth: a YouTube-style split folder, ``<gt>/Annotations/<video>/<frame>.png`` on every sparse
+frame (a held-out part of ``train``, or any folder annotated that way) and ``<gt>/meta.json``
+(``videos.<video>.objects.<id>.category`` and ``.frames``; an object's first annotation is the first
+of its frames). Predictions: ``<results>/<video>/<frame>.png`` or a submission's
+``<results>/Annotations/<video>/<frame>.png``.
+
+Rules (the evaluation server's code is not public; its documented protocol is DAVIS's J and F,
+averaged per object, then over the seen and over the unseen objects, overall = mean of the four):
+- an object is scored on every annotated frame AFTER its first annotation (that frame is the input);
+- the last frame is scored: DAVIS drops it only for compatibility with DAVIS-2016 methods that
+  produced no last mask, while YouTube-VOS asks for every frame from the object's first appearance
+  to the end of the video;
+- frames where the object is absent from the ground truth (it left, or is hidden) are scored like any
+  other: J = F = 1 when the prediction shows no pixel of it either, 0 when it does. So a tracker is
+  penalised for a ghost that outlives the object, as the DAVIS toolkit's per-frame measures do;
+- an object annotated only on the last frame has nothing to score: its row holds NaN and it is left
+  out of the means;
+- seen = the object's category is among the categories of the training meta.json; a group without
+  objects gives NaN, and so do overall and the gap then.
+J and F of a frame come from :func:`mast_bench.metrics.frames.score_frame` (the DAVIS toolkit's
+measures, boundary tolerance ceil(0.008 x diagonal)).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_write
+from ..errors import DataError
+from .frames import score_frame
+from .io import read_label_png
+from .measures import boundary_radius, disk
+
+SUMMARY_COLUMNS = (
+    "overall",
+    "J_seen",
+    "F_seen",
+    "J_unseen",
+    "F_unseen",
+    "gap",
+    "objects_seen",
+    "objects_unseen",
+)
+PER_OBJECT_COLUMNS = ("video", "object", "category", "seen", "J", "F", "frames")
+PER_FRAME_COLUMNS = ("video", "object", "frame", "J", "F")
+FLOAT_FORMAT = "%.3f"
+
+
+@dataclass(frozen=True)
+class ObjectTrack:
+    object_id: int
+    category: str | None
+    first_frame: str
+
+
+@dataclass(frozen=True)
+class YouTubeEvaluation:
+    summary: pd.DataFrame  # one row, SUMMARY_COLUMNS
+    per_object: pd.DataFrame  # PER_OBJECT_COLUMNS
+    per_frame: pd.DataFrame  # PER_FRAME_COLUMNS
+
+    def metrics(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.summary.iloc[0].items()}
+
+
+def read_meta(path: str | Path) -> dict:
+    """``videos`` of a YouTube-VOS meta.json."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable meta.json ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
+        raise DataError(f"{path}: expected a top-level 'videos' object")
+    return meta["videos"]
+
+
+def categories_of(meta_path: str | Path) -> frozenset[str]:
+    """Every category named in a meta.json: the training set's are the 'seen' ones."""
+    videos = read_meta(meta_path)
+    return frozenset(
+        obj["category"]
+        for video in videos.values()
+        for obj in video.get("objects", {}).values()
+        if isinstance(obj, dict) and obj.get("category") is not None
+    )
+
+
+def _frame_key(name: str) -> tuple:
+    return (0, int(name), name) if name.isdigit() else (1, 0, name)
+
+
+def _tracks(video: str, entry: object, meta_path: Path) -> list[ObjectTrack]:
+    objects = entry.get("objects") if isinstance(entry, dict) else None
+    if not isinstance(objects, dict) or not objects:
+        raise DataError(f"{meta_path}: videos.{video}.objects missing or empty")
+    tracks = []
+    for key, obj in sorted(objects.items(), key=lambda item: int(item[0]) if item[0].isdigit() else -1):
+        frames = obj.get("frames") if isinstance(obj, dict) else None
+        if not key.isdigit() or not 1 <= int(key) <= 254 or not isinstance(frames, list) or not frames:
+            raise DataError(f"{meta_path}: videos.{video}.objects.{key} needs an id 1..254 and a frames list")
+        tracks.append(ObjectTrack(int(key), obj.get("category"), min(frames, key=_frame_key)))
+    return tracks
+
+
+def _results_root(results: Path) -> Path:
+    return results / "Annotations" if (results / "Annotations").is_dir() else results
+
+
+def score_video(
+    video: str, tracks: list[ObjectTrack], gt_dir: Path, results_dir: Path
+) -> tuple[list[tuple], list[tuple]]:
+    """(per-object rows without 'seen', per-frame rows) of one video."""
+    annotations = sorted(gt_dir.glob("*.png"), key=lambda p: _frame_key(p.stem))
+    position = {p.stem: i for i, p in enumerate(annotations)}
+    for track in tracks:
+        if track.first_frame not in position:
+            raise DataError(
+                f"{gt_dir / track.first_frame}.png: first annotation of object {track.object_id} missing"
+            )
+    first = [position[t.first_frame] for t in tracks]
+    lookup = np.zeros(256, np.uint8)  # object ids -> 1..K, the indices score_frame scores
+    lookup[[t.object_id for t in tracks]] = np.arange(1, len(tracks) + 1)
+    scores: list[list[tuple[str, float, float]]] = [[] for _ in tracks]
+    for index, path in enumerate(annotations):
+        truth = read_label_png(path, "annotation")
+        for track, start in zip(tracks, first, strict=True):
+            if start == index and not (truth == track.object_id).any():
+                raise DataError(f"{path}: object {track.object_id} first annotated here, but no pixel has it")
+        scored = [k for k, start in enumerate(first) if index > start]
+        if not scored:
+            continue
+        predicted = _read_prediction(results_dir / video / f"{path.stem}.png", truth.shape)
+        kernel = disk(boundary_radius(truth.shape))
+        j, f = score_frame(lookup[truth], lookup[predicted], len(tracks), kernel)
+        for k in scored:
+            scores[k].append((path.stem, float(j[k]), float(f[k])))
+    objects, frames = [], []
+    for track, rows in zip(tracks, scores, strict=True):
+        j_mean = float(np.mean([r[1] for r in rows])) if rows else float("nan")
+        f_mean = float(np.mean([r[2] for r in rows])) if rows else float("nan")
+        objects.append((video, track.object_id, track.category, j_mean, f_mean, len(rows)))
+        frames += [(video, track.object_id, name, j, f) for name, j, f in rows]
+    return objects, frames
+
+
+def _read_prediction(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(
+            f"{path}: predicted mask not found (every annotated frame after an object's first needs one)"
+        )
+    predicted = read_label_png(path, "predicted mask")
+    if predicted.shape != shape:
+        raise DataError(
+            f"{path}: predicted mask is {predicted.shape[1]}x{predicted.shape[0]}, "
+            f"expected {shape[1]}x{shape[0]} (the annotation's size)"
+        )
+    return predicted
+
+
+def _group_mean(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def summarise(per_object: pd.DataFrame) -> pd.DataFrame:
+    """The one-row summary: J/F means over the seen and over the unseen objects, overall, gap."""
+    seen, unseen = per_object[per_object["seen"]], per_object[~per_object["seen"]]
+    j_seen, f_seen = _group_mean(seen["J"]), _group_mean(seen["F"])
+    j_unseen, f_unseen = _group_mean(unseen["J"]), _group_mean(unseen["F"])
+    overall = (j_seen + f_seen + j_unseen + f_unseen) / 4
+    gap = (j_seen + f_seen) / 2 - (j_unseen + f_unseen) / 2
+    counts = [int(seen["J"].notna().sum()), int(unseen["J"].notna().sum())]
+    row = [overall, j_seen, f_seen, j_unseen, f_unseen, gap, *counts]
+    return pd.DataFrame([row], columns=list(SUMMARY_COLUMNS))
+
+
+def evaluate_youtube(
+    gt_root: str | Path,
+    results: str | Path,
+    seen_categories: Iterable[str] | str | Path,
+    videos: Iterable[str] | None = None,
+) -> YouTubeEvaluation:
+    """Score ``results`` against the YouTube-style ground truth ``gt_root`` (see the module rules).
+
+    ``seen_categories``: the training categories, or the path of the training meta.json.
+    """
+    gt_root, results = Path(gt_root), Path(results)
+    meta_path = gt_root / "meta.json"
+    meta = read_meta(meta_path)
+    if not results.is_dir():
+        raise DataError(f"{results}: results folder not found (expected <results>/<video>/<frame>.png)")
+    if isinstance(seen_categories, (str, Path)):
+        seen_categories = categories_of(seen_categories)
+    seen = frozenset(seen_categories)
+    names = sorted(meta) if videos is None else list(dict.fromkeys(videos))
+    unknown = [n for n in names if n not in meta]
+    if unknown:
+        raise DataError(f"{meta_path}: video {unknown[0]!r} not listed")
+    object_rows, frame_rows = [], []
+    for name in names:
+        gt_dir = gt_root / "Annotations" / name
+        if not gt_dir.is_dir():
+            raise DataError(f"{gt_dir}: annotation folder of video {name!r} not found")
+        tracks = _tracks(name, meta[name], meta_path)
+        objects, frames = score_video(name, tracks, gt_dir, _results_root(results))
+        object_rows += objects
+        frame_rows += frames
+    columns = [c for c in PER_OBJECT_COLUMNS if c != "seen"]
+    per_object = pd.DataFrame(object_rows, columns=columns)
+    per_object.insert(3, "seen", per_object["category"].isin(seen))
+    per_frame = pd.DataFrame(frame_rows, columns=list(PER_FRAME_COLUMNS))
+    return YouTubeEvaluation(summarise(per_object), per_object, per_frame)
+
+
+def csv_paths(out_dir: str | Path, split: str) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    return out_dir / f"youtube_summary-{split}.csv", out_dir / f"youtube_per-object-{split}.csv"
+
+
+def write_youtube_csvs(evaluation: YouTubeEvaluation, out_dir: str | Path, split: str) -> tuple[Path, Path]:
+    """The summary and the per-object table as CSVs (atomic; floats as the DAVIS CSVs, %.3f)."""
+    summary_path, per_object_path = csv_paths(out_dir, split)
+    for table, path in ((evaluation.summary, summary_path), (evaluation.per_object, per_object_path)):
+        atomic_write(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
+    return summary_path, per_object_path

@@ -1,0 +1,221 @@
+"""Propagation one frame at a time, with objects that may start at any frame (YouTube-VOS).
+
+Each step encodes its frame once, reads the memory of earlier frames through a
+:class:`~mast_bench.model.policy.ReadPolicy`, takes the argmax, then pastes the annotation of the
+objects that start at this frame over the prediction (their pixels override it; earlier objects keep
+their prediction elsewhere). Prediction and annotation together become this frame's values.
+
+Channels: 0 is background, channel c the c-th object known (declared up front, then in order of
+arrival). A new object appends a channel and every value kept in memory gets a zero channel, since
+the object was absent from those frames; frames before the arrival therefore read exactly as in a
+run where the object never exists.
+
+Anchors: the frame where an object is annotated stays a reference for the rest of the video wherever
+the schedule keeps frame 0 so (see MastPolicy: the annotation is the object's only ground truth).
+A frame's features and values are dropped once the policy says no later target can read it, so
+memory stays bounded on long videos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import DataError
+from .colour import prepare_frame
+from .policy import MastPolicy, ReadPolicy
+
+MAX_OBJECT_ID = 254  # 255 is void in DAVIS/YouTube-VOS label maps
+
+
+def one_hot_at_stride(labels: torch.Tensor, channels: int, stride: int) -> torch.Tensor:
+    """(H,W) channel indices -> (1,channels,ceil(H/s),ceil(W/s)) one-hot of the top-left pixel of
+    each s x s cell, as the official ``labels[:, :, ::4, ::4]``."""
+    sampled = labels[::stride, ::stride].long()
+    return F.one_hot(sampled, channels).permute(2, 0, 1).unsqueeze(0).float()
+
+
+def upsample_argmax(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Stride-level scores -> (H,W) channel indices: bilinear (align_corners=False) to ``size``, argmax."""
+    scores = F.interpolate(prediction, size, mode="bilinear", align_corners=False)
+    return scores.argmax(dim=1)[0]
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """One propagated frame. ``channel_ids[c]`` is the object id of channel c (``channel_ids[0] == 0``)."""
+
+    target: int  # index of the frame in the stream (0 = the first step)
+    references: list[int]  # frames read; [] at the first step
+    scores: torch.Tensor | None  # (1, channels read, h, w) before upsampling; None at the first step
+    labels: torch.Tensor  # (H, W) int64 object ids, annotation of the new objects pasted
+    channel_ids: tuple[int, ...]
+    new_ids: tuple[int, ...]  # objects that started at this frame
+
+    def channel(self, object_id: int) -> int:
+        return self.channel_ids.index(object_id)
+
+
+class InferenceCore:
+    """``core.step(frame, new_labels)`` once per frame, in order; one core per video.
+
+    ``object_ids`` declares objects whose channels exist from the start, in that order (DAVIS passes
+    1..max id, so channel k is object k); any other id gets a channel when it first appears.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        device: str | torch.device = "cpu",
+        policy: ReadPolicy | None = None,
+        object_ids: Sequence[int] = (),
+    ) -> None:
+        declared = [int(i) for i in object_ids]
+        if any(not 0 < i <= MAX_OBJECT_ID for i in declared) or len(set(declared)) != len(declared):
+            raise DataError(f"declared object ids must be distinct and in 1..{MAX_OBJECT_ID}, got {declared}")
+        self.model = model.eval()  # BatchNorm running statistics, test radius
+        self.policy = policy if policy is not None else MastPolicy(model)
+        self.device = torch.device(device)
+        self._channel_ids = [0, *declared]
+        self._start_frames: dict[int, int] = {}
+        self._anchors: list[int] = []
+        self._features: dict[int, torch.Tensor] = {}
+        self._values: dict[int, torch.Tensor] = {}
+        self._size: tuple[int, int] | None = None
+        self._next = 0
+
+    @property
+    def channel_ids(self) -> tuple[int, ...]:
+        return tuple(self._channel_ids)
+
+    @property
+    def anchors(self) -> tuple[int, ...]:
+        return tuple(self._anchors)
+
+    @property
+    def start_frames(self) -> dict[int, int]:
+        """Object id -> the step where it was annotated."""
+        return dict(self._start_frames)
+
+    @property
+    def stored_frames(self) -> tuple[int, ...]:
+        """Frames whose features and values are still in memory."""
+        return tuple(sorted(self._features))
+
+    def step(self, frame: np.ndarray, new_labels: np.ndarray | None = None) -> StepOutput:
+        """Propagate to ``frame`` (RGB uint8 (H,W,3)); ``new_labels`` (H,W) ids of the objects that start
+        here, 0 elsewhere (required at the first step, where it may hold no object yet)."""
+        index = self._next
+        labels, new_ids = self._check_new_labels(index, new_labels)
+        size = self._check_frame(index, frame)
+        with torch.inference_mode():
+            query = self.policy.features(self._encode(frame))
+            references: list[int] = []
+            scores = None
+            channels = torch.zeros(size, dtype=torch.int64, device=self.device)
+            if index > 0:
+                references = self.policy.references(index, self._anchors)
+                feats = [self._features[r] for r in references]
+                values = [self._values[r] for r in references]
+                scores = self.policy.read(query, feats, values, references, index)
+                channels = self.policy.labels(scores, size)
+            if labels is not None:
+                channels = self._paste(channels, labels, new_ids, index)
+            count = len(self._channel_ids)
+            self._features[index] = query
+            grid = tuple(query.shape[-2:])
+            self._values[index] = self.policy.values(channels, count, scores if labels is None else None, grid)
+            self._forget(index + 1)
+            ids = torch.tensor(self._channel_ids, dtype=torch.int64, device=self.device)
+            object_labels = ids[channels]
+        self._next += 1
+        return StepOutput(index, references, scores, object_labels, self.channel_ids, new_ids)
+
+    def _encode(self, frame: np.ndarray) -> torch.Tensor:
+        prepared = prepare_frame(frame, self.model.config.colour_space)[None].to(self.device)
+        return self.model.encode(prepared)
+
+    def _check_frame(self, index: int, frame: np.ndarray) -> tuple[int, int]:
+        size = tuple(np.shape(frame)[:2])
+        if size != self._size:
+            raise DataError(f"frame {index} has size {size}, the first labels {self._size}")
+        return self._size
+
+    def _check_new_labels(self, index: int, new_labels: np.ndarray | None) -> tuple[np.ndarray | None, tuple]:
+        where = f"new labels of frame {index}"
+        if new_labels is None:
+            if index == 0:
+                raise DataError(f"{where}: required at the first step (the annotation of the first objects)")
+            return None, ()
+        labels = np.asarray(new_labels)
+        if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{where}: expected an (H, W) integer label map, {labels.dtype} {labels.shape}")
+        if index > 0 and labels.shape != self._size:
+            raise DataError(f"{where}: size {labels.shape}, the frames are {self._size}")
+        ids = tuple(int(i) for i in np.unique(labels) if i != 0)
+        if any(not 0 < i <= MAX_OBJECT_ID for i in ids):
+            raise DataError(
+                f"{where}: ids {list(ids)}; objects are 1..{MAX_OBJECT_ID} and 0 is background "
+                "(map void 255 to 0 first)"
+            )
+        if not ids and index > 0:
+            raise DataError(f"{where}: no object starts here (only 0); pass None instead")
+        started = [i for i in ids if i in self._start_frames]
+        if started:
+            raise DataError(
+                f"{where}: object {started[0]} already started at frame {self._start_frames[started[0]]}; "
+                "new labels hold only the objects that start at this frame"
+            )
+        if index == 0:
+            self._size = labels.shape
+        return labels.astype(np.int64, copy=False), ids
+
+    def _paste(self, channels: torch.Tensor, labels: np.ndarray, new_ids: tuple, index: int) -> torch.Tensor:
+        """Give the new objects channels (zero channels appended to the stored values) and paste them."""
+        added = [i for i in new_ids if i not in self._channel_ids]
+        if added:
+            self._channel_ids += added
+            for frame, value in self._values.items():
+                zeros = value.new_zeros((1, len(added), *value.shape[2:]))
+                self._values[frame] = torch.cat([value, zeros], dim=1)
+        for object_id in new_ids:
+            self._start_frames[object_id] = index
+        if new_ids or index == 0:
+            self._anchors.append(index)
+        lookup = torch.zeros(MAX_OBJECT_ID + 1, dtype=torch.int64, device=self.device)
+        lookup[torch.tensor(self._channel_ids, device=self.device)] = torch.arange(
+            len(self._channel_ids), device=self.device
+        )
+        annotation = torch.from_numpy(labels).to(self.device)
+        return torch.where(annotation > 0, lookup[annotation], channels)
+
+    def _forget(self, next_target: int) -> None:
+        needed = self.policy.still_needed
+        for frame in [f for f in self._features if not needed(f, next_target, self._anchors)]:
+            del self._features[frame], self._values[frame]
+
+    def labels_at_size(
+        self, step: StepOutput, size: tuple[int, int], new_labels: np.ndarray | None = None
+    ) -> torch.Tensor:
+        """(H,W) object ids of ``step`` at another frame size (masks written at the dataset's resolution
+        while the network saw smaller frames): the policy's labels of the scores there, then the new
+        objects' annotation at that size (``new_labels``) pasted over them."""
+        device = step.labels.device
+        if step.scores is None:
+            labels = torch.zeros(size, dtype=torch.int64, device=device)
+        else:
+            ids = torch.tensor(step.channel_ids, dtype=torch.int64, device=device)
+            labels = ids[self.policy.labels(step.scores, size)]
+        if new_labels is None:
+            return labels
+        annotation = torch.from_numpy(np.asarray(new_labels).astype(np.int64)).to(device)
+        if annotation.shape != labels.shape:
+            raise DataError(
+                f"new labels of frame {step.target}: size {tuple(annotation.shape)}, expected {size}"
+            )
+        return torch.where(annotation > 0, annotation, labels)
