@@ -74,7 +74,11 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], where: str =
 
 
 def load_weights(model: nn.Module, path: str | Path) -> None:
-    load_state(model, read_state_dict(path), str(path))
+    """Strict load of ``path``; a model with a ``checkpoint_state(state)`` method maps other file
+    layouts onto its own first (MAST: torchvision ResNet files onto its ImageNet trunk)."""
+    state = read_state_dict(path)
+    adapt = getattr(model, "checkpoint_state", None)
+    load_state(model, adapt(state) if callable(adapt) else state, str(path))
 
 
 def save_checkpoint(

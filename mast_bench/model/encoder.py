@@ -1,4 +1,5 @@
-"""The MAST feature encoder: a ResNet-18 kept at output stride 4, then a 3x3 conv to 64 channels.
+"""The MAST feature encoder: a ResNet-18 kept at output stride 4, then a 3x3 conv to 64 channels;
+and :func:`build_features`, the encoder a variant's ``features`` field asks for.
 
 Module and parameter names follow the official code (``conv1.0``, ``layer1.0.left.3``,
 ``shortcut.0``...) so official checkpoints load without any key renaming.
@@ -6,11 +7,17 @@ Module and parameter names follow the official code (``conv1.0``, ``layer1.0.lef
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+from ..variants.config import VariantConfig
+
 FEATURE_CHANNELS = 64
+MAST_STRIDE = 4
 
 
 class ResidualBlock(nn.Module):
@@ -66,3 +73,30 @@ class ResNet18Stride4(nn.Module):
 
 def make_post_convolution(in_channels: int = 256) -> nn.Conv2d:
     return nn.Conv2d(in_channels, FEATURE_CHANNELS, kernel_size=3, stride=1, padding=1)
+
+
+@dataclass(frozen=True)
+class Features:
+    """The modules the MAST module holds as ``feature_extraction`` and ``post_convolution`` (None:
+    absent; no extraction at all means the normalised input pixels are the features) and the
+    output stride."""
+
+    extraction: nn.Module | None
+    post_convolution: nn.Module | None
+    stride: int
+
+
+def build_features(config: VariantConfig) -> Features:
+    if config.features == "encoder":
+        trunk = ResNet18Stride4(3)
+        return Features(trunk, make_post_convolution(trunk.out_channels), MAST_STRIDE)
+    if config.features == "lab-pixels":  # training-free baseline: no parameters at all
+        return Features(None, None, MAST_STRIDE)
+    if config.features in ("resnet18", "resnet50"):
+        from .backbones import ResNetTrunk
+
+        trunk = ResNetTrunk(
+            int(config.features.removeprefix("resnet")), config.trunk_layer, config.trunk_stride
+        )
+        return Features(trunk, None, trunk.stride)
+    raise ConfigError(f"variant {config.name!r}: unknown features {config.features!r}")

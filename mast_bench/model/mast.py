@@ -10,46 +10,48 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import ConfigError
 from ..ops import MemoryEntry, memory_read, soft_argmax_offset
 from ..variants.config import VariantConfig
+from .backbones import torchvision_trunk_state
+from .encoder import build_features
 from .schedule import dilation_for_gap, is_long_term
-
-STRIDE = 4
 
 
 class MAST(nn.Module):
     def __init__(self, config: VariantConfig) -> None:
         super().__init__()
         self.config = config
-        if config.features == "encoder":
-            from .encoder import ResNet18Stride4, make_post_convolution
-
-            self.feature_extraction = ResNet18Stride4(3)
-            self.post_convolution = make_post_convolution(self.feature_extraction.out_channels)
-        elif config.features == "lab-pixels":
-            # training-free baseline: no parameters at all
-            self.feature_extraction = None
-            self.post_convolution = None
-        else:
-            raise ConfigError(f"variant {config.name!r}: unknown features {config.features!r}")
+        features = build_features(config)
+        self.feature_extraction = features.extraction
+        self.post_convolution = features.post_convolution
+        self._stride = features.stride
 
     @property
     def stride(self) -> int:
         """Feature stride: values are sampled, and scores upsampled, at this many pixels per cell."""
-        return STRIDE
+        return self._stride
 
     @property
     def trainable(self) -> bool:
-        return self.feature_extraction is not None
+        """Trainable by the self-supervised objective (an ImageNet trunk only ever loads its file)."""
+        return self.feature_extraction is not None and not self.config.pretrained_features
 
     def encode(self, frames: torch.Tensor) -> torch.Tensor:
-        """(B,3,H,W) normalised frames -> (B,C,ceil(H/4),ceil(W/4)) features."""
+        """(B,3,H,W) normalised frames -> (B,C,ceil(H/s),ceil(W/s)) features at the encoder's stride s."""
         if self.feature_extraction is None:
-            # the frame's own normalised colour at the top-left pixel of each 4x4 cell: the
+            # the frame's own normalised colour at the top-left pixel of each cell: the
             # same pixel the values are sampled at, so keys and values stay aligned
-            return frames[:, :, ::STRIDE, ::STRIDE]
-        return self.post_convolution(self.feature_extraction(frames))
+            return frames[:, :, :: self.stride, :: self.stride]
+        features = self.feature_extraction(frames)
+        return features if self.post_convolution is None else self.post_convolution(features)
+
+    def checkpoint_state(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``state`` in this model's layout: a torchvision ResNet file (bare ``conv1.weight``...) is
+        mapped onto the trunk (classifier and unused layers left out); any other layout is unchanged."""
+        if not self.config.pretrained_features or any(k.startswith("feature_extraction.") for k in state):
+            return state
+        trunk_state = torchvision_trunk_state(state, self.feature_extraction)
+        return {f"feature_extraction.{key}": value for key, value in trunk_state.items()}
 
     @property
     def radius(self) -> int:
@@ -125,12 +127,8 @@ class MAST(nn.Module):
         target_index: int,
     ) -> torch.Tensor:
         """As the official module: each frame encoded in its own call, full-resolution values
-        (B,Cv,H,W) sampled at the top-left pixel of each 4x4 cell."""
+        (B,Cv,H,W) sampled at the top-left pixel of each cell (4x4 for MAST's encoder)."""
         ref_feats = [self.encode(frame) for frame in ref_frames]
         query = self.encode(target_frame)
-        values = [v.float()[:, :, ::STRIDE, ::STRIDE] for v in ref_values]
+        values = [v.float()[:, :, :: self.stride, :: self.stride] for v in ref_values]
         return self.read(query, ref_feats, values, ref_indices, target_index)
-
-
-def build_model(config: VariantConfig) -> MAST:
-    return MAST(config)

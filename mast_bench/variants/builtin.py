@@ -51,6 +51,17 @@ def builtin_variants() -> list[VariantConfig]:
             channel_dropout=False,
         ),
     ]
+    for depth in (18, 50):
+        variants.append(
+            derive(
+                f"resnet{depth}-imagenet",
+                f"ImageNet ResNet-{depth} baseline of CRW/VFS: torchvision layer3 (res4) at stride 8, "
+                f"RGB input; needs a torchvision resnet{depth} checkpoint file",
+                features=f"resnet{depth}",
+                colour_space="rgb",
+                channel_dropout=False,
+            )
+        )
     for dilation in (1, 2, 3, 4):
         variants.append(
             derive(

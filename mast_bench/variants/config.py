@@ -20,7 +20,13 @@ MemoryKind = Literal["roi", "window", "full", "short"]
 Schedule = Literal["official", "first-short", "previous"]
 OffsetHandling = Literal["official", "fixed"]
 AffinityScale = Literal["unit", "inv_sqrt_dim"]
-Features = Literal["encoder", "lab-pixels"]
+# encoder: MAST's trained ResNet-18 at stride 4; lab-pixels: the training-free lower bound
+# (normalised colour pixels at stride 4); resnet18/resnet50: a torchvision ImageNet trunk read at
+# layer ``trunk_layer`` and output stride ``trunk_stride``, weights from a checkpoint file
+Features = Literal["encoder", "lab-pixels", "resnet18", "resnet50"]
+TRUNK_FEATURES = ("resnet18", "resnet50")
+# torchvision layerN -> its natural output stride (conv1 2 x max-pool 2, then layer2..4 halve)
+TRUNK_NATURAL_STRIDE = {1: 4, 2: 8, 3: 16, 4: 32}
 
 
 @dataclass(frozen=True)
@@ -30,9 +36,12 @@ class VariantConfig:
     # --- input ---
     colour_space: ColourSpace = "lab"
     channel_dropout: bool = True
-    # features: the trained encoder, or the training-free lower bound (normalised
-    # colour pixels at stride 4)
     features: Features = "encoder"
+    # trunk features: the output of torchvision's layer{trunk_layer} (res{trunk_layer + 1} in the
+    # papers' numbering), the strides of the layers past trunk_stride set to 1 (no dilation), as
+    # CRW and VFS read res4 (layer3) at stride 8
+    trunk_layer: int = 3
+    trunk_stride: int = 8
     # --- memory read ---
     memory: MemoryKind = "roi"
     train_radius: int = 6  # short-term window radius in training (P = 13)
@@ -58,6 +67,38 @@ class VariantConfig:
                 f"dilation_set must be a non-empty list of integers >= 1, got {self.dilation_set}"
             )
         object.__setattr__(self, "dilation_set", tuple(sorted(set(self.dilation_set))))
+        self._check_trunk()
+
+    def _check_trunk(self) -> None:
+        if self.features not in TRUNK_FEATURES:
+            defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name.startswith("trunk_")}
+            changed = [name for name, default in defaults.items() if getattr(self, name) != default]
+            if changed:
+                raise ValueError(
+                    f"{changed[0]} only applies to features {' or '.join(TRUNK_FEATURES)}, "
+                    f"not {self.features!r}"
+                )
+            return
+        if self.trunk_layer not in TRUNK_NATURAL_STRIDE:
+            raise ValueError(f"trunk_layer must be 1, 2, 3 or 4 (torchvision layerN), got {self.trunk_layer}")
+        natural = TRUNK_NATURAL_STRIDE[self.trunk_layer]
+        allowed = [s for s in (4, 8, 16, 32) if s <= natural]
+        if self.trunk_stride not in allowed:
+            raise ValueError(
+                f"trunk_stride of layer{self.trunk_layer} must be one of {allowed} (its natural stride "
+                f"is {natural}; later strides are set to 1), got {self.trunk_stride}"
+            )
+        if self.colour_space != "rgb":
+            raise ValueError(
+                f"features {self.features!r} take RGB input (ImageNet-normalised inside the trunk): "
+                f"set colour_space = 'rgb', got {self.colour_space!r}"
+            )
+
+    @property
+    def pretrained_features(self) -> bool:
+        """Features whose weights come from a checkpoint file only (an ImageNet trunk), never from
+        MAST's self-supervised training."""
+        return self.features in TRUNK_FEATURES
 
     def replace(self, **changes) -> VariantConfig:
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,95 @@
+"""The frozen, typed description of one test-time label-propagation protocol.
+
+Self-supervised trackers are compared under different test-time rules (which earlier frames are
+read, how candidates are selected and weighted, how labels reach the feature grid and are fed
+back), so a published gap mixes the representation with the propagation rule. A protocol is that
+rule as data, crossed with a variant (the features) to tell the two apart. Torch-free, as the
+variants: the model side reads these fields and never a protocol's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+# How the queue of previous frames starts, for a target t <= previous_frames (N):
+#   pad-first:   the video is padded in front with copies of frame 0, so the queue always holds N
+#                frames, copies of frame 0 included (they count as N separate candidates sets)
+#   with-first:  frames max(0, t-N) .. t-1: frame 0 is read as the first frame and as a previous one
+#   after-first: frames max(1, t-N) .. t-1: frame 0 is read only as the first frame
+QueueStart = Literal["pad-first", "with-first", "after-first"]
+# square: candidates with |dy| <= radius and |dx| <= radius; disk: Euclidean offset < radius (strict)
+WindowShape = Literal["square", "disk"]
+# how annotated frames (the first frame) are read: every position ("full"), or through the window
+FirstFrame = Literal["full", "window"]
+# window candidates outside the key grid: not candidates ("excluded"), or logit 0 and value 0 ("zero")
+Outside = Literal["excluded", "zero"]
+# how an annotated label map reaches the feature grid (h, w) = ceil(H/s), ceil(W/s):
+#   top-left: the top-left pixel of each s x s cell (labels[::s, ::s])
+#   bilinear: bilinear resize of the one-hot map (half-pixel centres, no antialiasing)
+#   nearest:  nearest resize with half-pixel centres (source pixel floor((i + 0.5) * H / h))
+LabelSampling = Literal["top-left", "bilinear", "nearest"]
+# what a propagated frame stores as its values: the one-hot of its argmax labels, resampled as the
+# annotations ("hard"), or the read's own scores on the feature grid ("soft")
+Feedback = Literal["hard", "soft"]
+# before the argmax of the upsampled scores: nothing, or each channel rescaled to [0, 1] over the
+# frame (x - min) / (max - min) wherever its max is > 0
+ScoreNormalisation = Literal["none", "minmax"]
+
+
+@dataclass(frozen=True)
+class ContextRead:
+    """A context-queue tracker's read: the annotated frames + the ``previous_frames`` before the
+    target, ONE top-k softmax of (query . key) / temperature over all their candidates jointly.
+
+    Radius and grid are in feature pixels of the variant's encoder (its own stride).
+    """
+
+    previous_frames: int
+    queue_start: QueueStart
+    top_k: int | None  # None: softmax over every candidate
+    temperature: float
+    radius: int
+    window: WindowShape
+    first_frame: FirstFrame
+    normalise_features: bool  # L2 over channels, once per frame, before it is stored or read
+    label_sampling: LabelSampling
+    feedback: Feedback
+    score_normalisation: ScoreNormalisation
+    outside: Outside = "excluded"
+
+    def __post_init__(self) -> None:
+        if self.previous_frames < 0:
+            raise ValueError(f"previous_frames must be >= 0, got {self.previous_frames}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1 (or none for every candidate), got {self.top_k}")
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ValueError(f"temperature must be a finite number > 0, got {self.temperature}")
+        if self.radius < 1:
+            raise ValueError(f"radius must be >= 1 feature pixel, got {self.radius}")
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """One named protocol; ``context`` None means the variant's own memory read (MAST: its
+    reference schedule, ROI memory, radius and affinity scale, exactly as without a protocol)."""
+
+    name: str
+    description: str = ""
+    source: str = ""  # where its numbers were read: repository and files
+    context: ContextRead | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a protocol needs a name")
+        if self.context is not None and not isinstance(self.context, ContextRead):
+            raise ValueError(f"context must be a ContextRead or None, got {type(self.context).__name__}")
+
+    @property
+    def uses_variant_memory(self) -> bool:
+        return self.context is None
+
+    def replace(self, **changes) -> ProtocolConfig:
+        return dataclasses.replace(self, **changes)
