@@ -49,6 +49,8 @@ def _describe(tp: Any) -> str:
         return "a list of " + ", ".join(_describe(a) for a in args)
     if tp is type(None):
         return "none"
+    if origin is dict:
+        return "a table"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -72,6 +74,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 return tuple(_coerce(v, args[0], where) for v in value)
             if len(args) == len(value):
                 return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+    elif origin is dict:
+        if isinstance(value, dict):
+            key_type, value_type = get_args(tp) or (str, Any)
+            return {
+                _coerce(k, key_type, where): _coerce(v, value_type, f"{where}.{k}") for k, v in value.items()
+            }
     elif dataclasses.is_dataclass(tp):
         if isinstance(value, dict):
             return from_dict(tp, value, where)
@@ -123,6 +131,27 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def parse_assignments(items: list[str] | tuple[str, ...], where: str = "--set") -> dict[str, Any]:
+    """``["test_radius=9", "colour_space=rgb", "dilation_set=[2, 4]"]`` -> a dict of typed values.
+
+    A value is read as a TOML value (numbers, booleans, quoted strings, lists); anything that is not
+    one is taken as a bare string, so ``colour_space=rgb`` needs no quotes.
+    """
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"{where} {item!r}: expected KEY=VALUE")
+        if key in values:
+            raise ConfigError(f"{where} {item!r}: {key} is set twice")
+        try:
+            values[key] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            values[key] = text.strip()
+    return values
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

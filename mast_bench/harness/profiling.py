@@ -4,9 +4,9 @@ FLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (2 FLOPs per
 multiply-add); the ops helper registers formulas for the custom memory ops so
 they are counted. ``model.encode`` and ``model.read`` are wrapped on the
 instance, so the split encoder / memory read is by call, not by op type.
-Peak CPU memory is VmHWM after a reset through /proc/self/clear_refs, so it
-covers only the measured stage of the (isolated worker) process, not the
-whole session (NOTES.md).
+Peak CPU memory is VmHWM after a reset through /proc/self/clear_refs (Linux),
+so it covers only the measured stage of the (isolated worker) process, not the
+whole session; tracemalloc would not see torch tensors at all.
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ class EncoderMeter:
 
 @contextlib.contextmanager
 def meter_model(
-    model: torch.nn.Module, device: torch.device, count_flops: bool = True
+    model: torch.nn.Module, device: torch.device, count_flops: bool = True, reader=None
 ) -> Iterator[EncoderMeter]:
-    """Wrap ``model.encode`` and ``model.read`` on the instance to time and count them.
+    """Wrap ``model.encode`` and ``reader.read`` (default: the model's own) on the instances to time
+    and count them (a test-time protocol's read policy is the reader).
 
     FlopCounterMode runs every aten op through Python and decomposes convolutions, which
     would triple the encoder's time: encoder FLOPs are therefore counted once per input
@@ -60,7 +61,8 @@ def meter_model(
     registered formulas) is counted in place.
     """
     meter = EncoderMeter()
-    encode, read = model.encode, model.read
+    reader = model if reader is None else reader
+    encode, read = model.encode, reader.read
     encoder_flops: dict[tuple[int, ...], int] = {}
 
     def timed_encode(frames: torch.Tensor, *args, **kwargs):
@@ -92,11 +94,12 @@ def meter_model(
             meter.read_flops += counter.get_total_flops()
         return out
 
-    model.encode, model.read = timed_encode, timed_read  # instance attributes shadow the methods
+    model.encode, reader.read = timed_encode, timed_read  # instance attributes shadow the methods
     try:
         yield meter
     finally:
-        del model.encode, model.read
+        del model.encode
+        del reader.read
 
 
 def flop_counter() -> FlopCounterMode:

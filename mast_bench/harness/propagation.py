@@ -1,25 +1,25 @@
-"""Semi-supervised propagation over a DAVIS-layout dataset, with cost measurement.
+"""Semi-supervised propagation over a dataset's videos, with cost measurement.
 
-Frames may be shrunk for the network (``max_side``, a smoke protocol); the
-masks are still written at the dataset's resolution by upsampling the
-network's stride-4 scores (bilinear) to the original frame size before the
-argmax. Frame 0's mask is the given annotation (void set to background), as
+One loop for every dataset kind and test-time protocol: a fresh propagation core per video, the
+protocol's read policy, frames shrunk for the network when ``max_side`` says so and masks written at
+the dataset's resolution. A DAVIS frame 0 mask is the given annotation (void set to background), as
 in DAVIS results folders.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import DataError
 from . import profiling
 
 
@@ -55,84 +55,115 @@ class PropagationStats:
     per_sequence_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def check_output_folder(out_dir: Path, sequences: Sequence[str], force: bool) -> None:
-    """Refuse a folder that already holds something, unless ``force`` (then our sequences are cleared)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"{out_dir}: output path exists and is not a folder")
-    if not out_dir.is_dir():
-        return
-    present = sorted(p.name for p in out_dir.iterdir())
-    if present and not force:
-        shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
-        raise DataError(
-            f"{out_dir}: output folder already holds results ({shown}); choose another --out or --force"
-        )
-    for name in sequences:
-        shutil.rmtree(out_dir / name, ignore_errors=True)
+@dataclass(frozen=True)
+class VideoPlan:
+    """One video as the propagation loop sees it (both dataset kinds).
+
+    ``inputs()`` yields objects with ``index, name, rgb, new_labels, required`` (the new objects'
+    label map of that frame at the dataset's size, or None); ``background`` names required frames
+    before the first annotation (written empty); ``object_ids`` are declared up front (DAVIS:
+    channel k is object k, as the official one-hot).
+    """
+
+    name: str
+    size: tuple[int, int]
+    frames: int
+    inputs: Callable[[], Iterable[Any]]
+    object_ids: tuple[int, ...] = ()
+    background: tuple[str, ...] = ()
 
 
-def propagate_dataset(
+def propagate_videos(
     model: torch.nn.Module,
-    dataset,
-    sequences: Sequence[str],
-    out_dir: str | Path,
+    videos: Sequence[VideoPlan],
+    writer: Callable[[VideoPlan], Any],
+    *,
+    protocol=None,
     device: str | torch.device = "cpu",
     max_side: int | None = None,
     progress: bool = True,
     count_flops: bool = True,
-    max_frames: int | None = None,
 ) -> PropagationStats:
-    """Propagate every sequence's first annotation and write <out_dir>/<seq>/<frame>.png.
+    """Propagate every video through a fresh :class:`InferenceCore`; ``writer(video)`` is a context
+    manager with ``write(frame_name, labels)`` that publishes the video's masks when it exits cleanly.
 
-    ``max_frames`` stops each sequence after that many frames (benchmarks on a budget).
+    Frames may be shrunk for the network (``max_side``); masks are written at the dataset's size by
+    upsampling the scores there before the argmax, with the new objects' annotation pasted.
     """
-    from tqdm import tqdm
-
-    from ..data import ResultsWriter
-    from ..model.propagate import propagate_steps, upsample_argmax
+    from ..model.context import make_policy
+    from ..protocols import get_protocol
 
     device = torch.device(device)
-    writer = ResultsWriter(out_dir)
+    policy = make_policy(protocol if protocol is not None else get_protocol("mast"), model)
     stats = PropagationStats()
-    # Opening every sequence first checks the layout and the first frames before any work is done.
-    videos = [dataset.sequence(name) for name in sequences]
-    object_ids = {video.name: video.object_ids() for video in videos}
     with (
         profiling.measure_peak_memory(device) as memory,
-        profiling.meter_model(model, device, count_flops) as meter,
+        profiling.meter_model(model, device, count_flops, reader=policy) as meter,
     ):
         for video in videos:
-            full = video.size
-            small = network_size(full, max_side)
-            if not stats.frame_size[0]:
-                stats.frame_size = small
-            first = video.first_labels()
-            ids = object_ids[video.name]
-            writer.write(
-                video.name, video.frame_names[0], np.where(np.isin(first, ids), first, 0).astype(np.uint8)
-            )
-            count = video.num_frames if max_frames is None else min(video.num_frames, max_frames)
-            frames = (resize_rgb(video.frame(i), small) for i in range(count))
-            steps = propagate_steps(model, frames, resize_labels(first, small), device=device, object_ids=ids)
-            start = time.perf_counter()
-            for step in tqdm(
-                steps,
-                total=count - 1,
-                desc=video.name,
-                unit="frame",
-                disable=not progress,
-                dynamic_ncols=True,
-                leave=False,
-            ):
-                labels = step.labels if small == full else upsample_argmax(step.scores, full)
-                writer.write(video.name, video.frame_names[step.target], labels.to(torch.uint8).cpu().numpy())
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            elapsed = time.perf_counter() - start
-            stats.per_sequence_seconds[video.name] = elapsed
-            stats.seconds += elapsed
-            stats.frames += count
+            with writer(video) as out:
+                _propagate_video(model, policy, video, out, device, max_side, progress, stats)
             stats.sequences.append(video.name)
     stats.encoder = meter
     stats.memory = memory
     return stats
+
+
+def _propagate_video(model, policy, video: VideoPlan, out, device, max_side, progress, stats) -> None:
+    from tqdm import tqdm
+
+    from ..model.inference import InferenceCore
+
+    small = network_size(video.size, max_side)
+    if not stats.frame_size[0]:
+        stats.frame_size = small
+    for name in video.background:
+        out.write(name, np.zeros(video.size, np.uint8))
+    core = InferenceCore(model, device=device, policy=policy, object_ids=video.object_ids)
+    start = time.perf_counter()
+    bar = tqdm(
+        video.inputs(), total=video.frames, desc=video.name, unit="frame", disable=not progress, leave=False
+    )
+    for item in bar:
+        new = None if item.new_labels is None else resize_labels(item.new_labels, small)
+        step = core.step(resize_rgb(item.rgb, small), new)
+        if item.required:
+            labels = (
+                step.labels if small == video.size else core.labels_at_size(step, video.size, item.new_labels)
+            )
+            out.write(item.name, labels.to(torch.uint8).cpu().numpy())
+        stats.frames += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elapsed = time.perf_counter() - start
+    stats.per_sequence_seconds[video.name] = elapsed
+    stats.seconds += elapsed
+
+
+class SequenceFolderWriter:
+    """DAVIS results: <out>/<seq>/<frame>.png, written into a hidden staging folder named after its
+    owner and renamed into place when the sequence is complete (a rerun resumes after it)."""
+
+    def __init__(self, out_dir: Path, sequence: str) -> None:
+        from ..locks import debris_name
+
+        self.final = Path(out_dir) / sequence
+        self.staged = Path(out_dir) / debris_name(f".{sequence}", ".partial")
+
+    def __enter__(self) -> SequenceFolderWriter:
+        from ..data import ResultsWriter
+
+        self.staged.mkdir(parents=True)
+        self._writer = ResultsWriter(self.staged.parent)
+        return self
+
+    def write(self, frame_name: str, labels: np.ndarray) -> None:
+        self._writer.write(self.staged.name, frame_name, labels)
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is not None:
+            shutil.rmtree(self.staged, ignore_errors=True)
+            return
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.staged, self.final)

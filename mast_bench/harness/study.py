@@ -1,32 +1,35 @@
-"""Ablation studies: ablations/<name>.toml -> harness jobs -> records -> the study's report.
+"""Ablation studies: a TOML file -> rows (variant x protocol) -> harness jobs -> records + a manifest.
 
-A study names its variants, its reference variant, the metrics it reports and,
-per budget preset (smoke: a CPU in minutes; paper: the official schedule), the
-training preset and evaluation data. The file is checked completely before any
-work starts; every error names the file, the key and what is allowed.
+A study file holds only what is particular to it ([study]: its variants, a swept field, the
+protocols, its reference); presets and metrics come from ``ablations/defaults.toml`` and may be
+overridden per study. The file is checked completely before any work starts; every error names
+the file, the key and what is allowed. Writing the study's report is the report floor's job: the
+``ablate`` command chains the two.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import shlex
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from ..config import from_dict, load_toml
 from ..errors import ConfigError, UserError
-from ..report.manifest import StudyManifest, write_manifest
-from ..report.paper import PUBLISHED
+from ..results import StudyManifest, write_manifest
+from ..results.published import PUBLISHED
+from ..variants import VariantConfig, derive_variant, get_variant
+from .job import DataSpec, Job
 from .presets import PRESETS_FILE, load_presets
 
 ABLATIONS_DIR = Path(__file__).resolve().parents[1] / "ablations"
+DEFAULTS_NAME = "defaults"
 Metric = Literal["J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay"]
 ALL_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
-PresetName = Literal["smoke", "paper"]
 PRESET_NAMES: tuple[str, ...] = ("smoke", "paper")
+VariantLookup = Callable[[str], VariantConfig]
+ProtocolLookup = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -34,67 +37,94 @@ class StudyInfo:
     name: str
     title: str
     reference: str
-    variants: tuple[str, ...]
+    variants: tuple[str, ...] = ()
+    base: str | None = None  # the variant a sweep modifies
+    sweep: dict[str, Any] = field(default_factory=dict)  # {field: [values]}: one variant per value
+    protocols: tuple[str, ...] = ("mast",)
     description: str = ""
     metrics: tuple[Metric, ...] = ALL_METRICS
     paper: str | None = None  # key of report.paper.PUBLISHED shown beside the measured rows
 
     def __post_init__(self) -> None:
-        if not self.variants:
-            raise ValueError("variants: at least one variant is needed")
-        duplicates = sorted({v for v in self.variants if self.variants.count(v) > 1})
-        if duplicates:
-            raise ValueError(f"variants: {duplicates[0]!r} is listed twice")
-        if self.reference not in self.variants:
-            raise ValueError(
-                f"reference: {self.reference!r} is not one of the variants ({', '.join(self.variants)})"
-            )
+        if not self.variants and not self.sweep:
+            raise ValueError("variants: at least one variant (or a sweep) is needed")
+        for name, values in (("variants", self.variants), ("protocols", self.protocols)):
+            twice = sorted({v for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"{name}: {twice[0]!r} is listed twice")
+        if not self.protocols:
+            raise ValueError("protocols: at least one protocol is needed")
+        if self.sweep and self.base is None:
+            raise ValueError('sweep: needs base = "VARIANT" (the variant whose field is swept)')
+        if len(self.sweep) > 1:
+            raise ValueError(f"sweep: one field at a time, got {', '.join(self.sweep)}")
+        for key, values in self.sweep.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"sweep.{key}: expected a non-empty list of values, got {values!r}")
         if not self.metrics:
             raise ValueError(f"metrics: at least one of {', '.join(ALL_METRICS)} is needed")
-        if self.paper is not None and self.paper not in PUBLISHED:
-            raise ValueError(f"paper: got {self.paper!r}, expected one of {', '.join(map(repr, PUBLISHED))}")
 
 
 @dataclass(frozen=True)
 class StudyPreset:
     train: str  # a training preset of harness/presets.toml
     data: Literal["embedded", "required"] = "embedded"  # "required": the user must give --data
-    split: str = "val"
+    split: str | None = None  # None: the dataset kind's evaluation split
     sequences: tuple[str, ...] = ()  # empty: the whole split
-    max_side: int | Literal["preset", "full"] = (
-        "preset"  # evaluation input size: the train preset's, full, or N
-    )
+    max_side: int | Literal["preset", "full"] = "preset"  # the train preset's, full size, or N
 
     def __post_init__(self) -> None:
         if isinstance(self.max_side, int) and self.max_side < 16:
             raise ValueError(f"max_side: got {self.max_side}, expected an integer >= 16, 'preset' or 'full'")
 
-    def job_max_side(self) -> int | None:
-        """In harness.jobs.Job terms: -1 = the training preset's, None = full resolution."""
-        return {"preset": -1, "full": None}.get(self.max_side, self.max_side)  # type: ignore[arg-type]
+    def job_max_side(self) -> int | None | Literal["preset"]:
+        return None if self.max_side == "full" else self.max_side
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One measured row: its label in the report and the configs of its job."""
+
+    label: str
+    variant: VariantConfig
+    protocol: Any  # a ProtocolConfig
 
 
 @dataclass(frozen=True)
 class Study:
     info: StudyInfo
-    presets: dict[str, StudyPreset] = field(default_factory=dict)
+    rows: tuple[StudyRow, ...]
+    presets: dict[str, StudyPreset]
     path: Path | None = None
 
     @property
     def name(self) -> str:
         return self.info.name
 
+    def with_protocols(self, protocols: list) -> Study:
+        """The same variants under other test-time protocols (labels say which when several)."""
+        info = replace(self.info, protocols=tuple(p.name for p in protocols))
+        variants = list(dict.fromkeys(row.variant for row in self.rows))
+        rows = _rows(info, variants, {p.name: p for p in protocols}.__getitem__, str(self.path or self.name))
+        labels = [row.label for row in rows]
+        reference = self.info.reference.split("@")[0]
+        if len(protocols) > 1:
+            reference = f"{reference}@{protocols[0].name}"
+        return replace(
+            self, info=replace(info, reference=reference if reference in labels else labels[0]), rows=rows
+        )
+
     def preset(self, name: str) -> StudyPreset:
         if name not in self.presets:
-            where = self.path or self.name
             raise ConfigError(
-                f"{where}: no [preset.{name}] table; this study defines: {', '.join(self.presets)}"
+                f"{self.path or self.name}: no [preset.{name}] table; this study defines: "
+                f"{', '.join(self.presets)}"
             )
         return self.presets[name]
 
 
 def available_studies(folder: Path = ABLATIONS_DIR) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.toml"))
+    return sorted(p.stem for p in folder.glob("*.toml") if p.stem != DEFAULTS_NAME)
 
 
 def study_path(name_or_path: str | Path, folder: Path = ABLATIONS_DIR) -> Path:
@@ -103,29 +133,66 @@ def study_path(name_or_path: str | Path, folder: Path = ABLATIONS_DIR) -> Path:
     if candidate.suffix == ".toml":
         return candidate
     path = folder / f"{name_or_path}.toml"
-    if not path.is_file():
+    if not path.is_file() or candidate.name == DEFAULTS_NAME:
         known = ", ".join(available_studies(folder)) or "(none)"
         raise ConfigError(f"unknown study {str(name_or_path)!r} (no {path}); known studies: {known}")
     return path
 
 
-def _check_variants(info: StudyInfo, where: str, known: Callable[[str], Any] | None) -> None:
-    if known is None:
-        return
-    for index, variant in enumerate(info.variants):
-        try:
-            known(variant)
-        except UserError as exc:
-            raise ConfigError(f"{where}: study.variants[{index}]: {exc}") from None
+def load_defaults(path: Path = ABLATIONS_DIR / f"{DEFAULTS_NAME}.toml") -> dict[str, Any]:
+    data = load_toml(path)
+    unknown = sorted(set(data) - {"defaults", "preset"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown table {unknown[0]!r}; allowed tables: defaults, preset")
+    return data
 
 
-def _default_variant_lookup() -> Callable[[str], Any] | None:
-    """The variant registry when the variants package is importable (validation is skipped otherwise)."""
+def _merged(data: dict[str, Any], defaults: dict[str, Any], where: str) -> dict[str, Any]:
+    allowed = ("preset", "study")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where}: unknown table {unknown[0]!r}; allowed tables: {', '.join(allowed)}")
+    if not isinstance(data.get("study"), dict):
+        raise ConfigError(f"{where}: missing the [study] table")
+    inherited = defaults.get("defaults", {})
+    study = {**{k: v for k, v in inherited.items() if k in ("metrics",)}, **data["study"]}
+    presets = {**defaults.get("preset", {}), **data.get("preset", {})}
+    return {"study": study, "preset": presets}
+
+
+def _variant(name: str, lookup: VariantLookup, where: str) -> VariantConfig:
     try:
-        from ..variants import get_variant
-    except ImportError:
-        return None
-    return get_variant
+        return lookup(name)
+    except UserError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def study_variants(info: StudyInfo, lookup: VariantLookup, where: str) -> list[VariantConfig]:
+    """The listed variants, then one per swept value (``base+field=value``; the base's own value
+    gives the base itself)."""
+    variants = [_variant(v, lookup, f"{where}: study.variants[{i}]") for i, v in enumerate(info.variants)]
+    if info.sweep:
+        base = _variant(info.base, lookup, f"{where}: study.base")
+        ((key, values),) = info.sweep.items()
+        variants += [derive_variant(base, {key: value}, f"{where}: study.sweep.{key}") for value in values]
+    names = [v.name for v in variants]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{where}: variant {twice[0]!r} appears twice (listed and swept?)")
+    return variants
+
+
+def _rows(info: StudyInfo, variants: list[VariantConfig], protocol_lookup: ProtocolLookup, where: str):
+    protocols = []
+    for index, name in enumerate(info.protocols):
+        try:
+            protocols.append(protocol_lookup(name))
+        except UserError as exc:
+            raise ConfigError(f"{where}: study.protocols[{index}]: {exc}") from None
+    several = len(protocols) > 1
+    return tuple(
+        StudyRow(f"{v.name}@{p.name}" if several else v.name, v, p) for v in variants for p in protocols
+    )
 
 
 def parse_study(
@@ -133,26 +200,28 @@ def parse_study(
     where: str,
     expected_name: str | None = None,
     presets_file: Path = PRESETS_FILE,
-    variant_lookup: Callable[[str], Any] | None | Literal["registry"] = "registry",
+    variant_lookup: VariantLookup = get_variant,
+    protocol_lookup: ProtocolLookup | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> Study:
-    allowed = ("preset", "study")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{where}: unknown table {unknown[0]!r}; allowed tables: {', '.join(allowed)}")
-    if "study" not in data:
-        raise ConfigError(f"{where}: missing the [study] table")
-    info = from_dict(StudyInfo, data["study"], f"{where}: study")
+    merged = _merged(data, load_defaults() if defaults is None else defaults, where)
+    info = from_dict(StudyInfo, merged["study"], f"{where}: study")
     if expected_name is not None and info.name != expected_name:
         raise ConfigError(f"{where}: study.name is {info.name!r}, expected the file's name {expected_name!r}")
-    lookup = _default_variant_lookup() if variant_lookup == "registry" else variant_lookup
-    _check_variants(info, where, lookup)
-
-    tables = data.get("preset")
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"{where}: expected [preset.NAME] tables, NAME one of {', '.join(PRESET_NAMES)}")
+    if protocol_lookup is None:
+        from ..protocols import get_protocol as protocol_lookup
+    rows = _rows(info, study_variants(info, variant_lookup, where), protocol_lookup, where)
+    labels = [row.label for row in rows]
+    if info.reference not in labels:
+        raise ConfigError(
+            f"{where}: study.reference: {info.reference!r} is not one of the rows ({', '.join(labels)})"
+        )
+    if info.paper is not None and info.paper not in PUBLISHED:
+        choices = ", ".join(map(repr, PUBLISHED))
+        raise ConfigError(f"{where}: study.paper: got {info.paper!r}, expected one of {choices}")
     train_presets = load_presets(presets_file)
     presets = {}
-    for name, body in tables.items():
+    for name, body in merged["preset"].items():
         if name not in PRESET_NAMES:
             raise ConfigError(f"{where}: unknown preset {name!r}; allowed presets: {', '.join(PRESET_NAMES)}")
         preset = from_dict(StudyPreset, body, f"{where}: preset.{name}")
@@ -164,18 +233,19 @@ def parse_study(
         presets[name] = preset
     if "smoke" not in presets:
         raise ConfigError(f"{where}: missing [preset.smoke] (the default preset)")
-    return Study(info, presets)
+    return Study(info, rows, presets)
 
 
 def load_study(
     name_or_path: str | Path,
     folder: Path = ABLATIONS_DIR,
     presets_file: Path = PRESETS_FILE,
-    variant_lookup: Callable[[str], Any] | None | Literal["registry"] = "registry",
+    variant_lookup: VariantLookup = get_variant,
+    protocol_lookup: ProtocolLookup | None = None,
 ) -> Study:
     path = study_path(name_or_path, folder)
-    study = parse_study(load_toml(path), str(path), path.stem, presets_file, variant_lookup)
-    return Study(study.info, study.presets, path)
+    study = parse_study(load_toml(path), str(path), path.stem, presets_file, variant_lookup, protocol_lookup)
+    return replace(study, path=path)
 
 
 # ----------------------------------------------------------------- running a study
@@ -185,49 +255,58 @@ def build_jobs(
     study: Study,
     preset_name: str,
     results: str | Path,
-    data: str | Path | None = None,
+    data: DataSpec,
+    presets_file: Path = PRESETS_FILE,
     command: str | None = None,
-) -> list:
-    """One harness Job per variant, in study order (identical jobs reuse their cached records)."""
-    from .jobs import Job
-
+    **job_settings: Any,
+) -> list[Job]:
+    """One harness Job per row, in study order (identical jobs reuse their cached records)."""
     preset = study.preset(preset_name)
-    if preset.data == "required" and data is None:
+    if preset.data == "required" and data.root is None:
         raise UserError(
-            f"study {study.name!r} with preset {preset_name!r} needs --data PATH (a DAVIS-2017 root); "
+            f"study {study.name!r} with preset {preset_name!r} needs --data PATH (a dataset root); "
             "the embedded default is only for the smoke preset"
         )
+    data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
+    train = load_presets(presets_file)[preset.train]
     return [
         Job(
-            variant=variant,
+            variant=row.variant,
+            protocol=row.protocol,
+            preset=train,
+            data=data,
             results=str(results),
-            davis=str(data) if data is not None else None,
-            split=preset.split,
-            sequences=preset.sequences,
-            preset=preset.train,
             max_side=preset.job_max_side(),
             command=command,
+            **job_settings,
         )
-        for variant in study.info.variants
+        for row in study.rows
     ]
 
 
-def data_label(data: str | Path | None) -> str:
-    return "the embedded default" if data is None else str(data)
+def data_label(data: DataSpec) -> str:
+    where = "the embedded default" if data.root is None else str(data.root)
+    return where if data.kind == "davis" else f"{where} ({data.kind})"
 
 
-def make_manifest(study: Study, preset_name: str, data, records: list, command: str) -> StudyManifest:
+def make_manifest(
+    study: Study, preset_name: str, data: DataSpec, records: list, command: str
+) -> StudyManifest:
     info = study.info
     return StudyManifest(
         study=info.name,
         title=info.title,
         reference=info.reference,
-        variants=info.variants,
+        variants=tuple(row.label for row in study.rows),
         metrics=tuple(info.metrics),
         preset=preset_name,
         train_preset=study.preset(preset_name).train,
         data=data_label(data),
-        records={variant: record.key for variant, record in zip(info.variants, records, strict=True)},
+        records={row.label: record.key for row, record in zip(study.rows, records, strict=True)},
+        factors={
+            row.label: {"variant": row.variant.name, "protocol": row.protocol.name} for row in study.rows
+        },
+        dataset=data.kind,
         description=info.description,
         paper=info.paper,
         command=command,
@@ -237,25 +316,22 @@ def make_manifest(study: Study, preset_name: str, data, records: list, command: 
 
 def run_study(
     study: Study,
-    preset_name: str = "smoke",
-    results: str | Path = "results",
-    data: str | Path | None = None,
-    n_jobs: int = 1,
-    backend: str = "joblib",
-    command: str | None = None,
+    preset_name: str,
+    results: str | Path,
+    data: DataSpec,
+    command: str,
     runner: Callable[..., list] | None = None,
-) -> tuple[StudyManifest, Path]:
-    """Run (or reuse) every variant's job, record the study's manifest, write its report.
+    execution: dict[str, Any] | None = None,
+    **job_settings: Any,
+) -> StudyManifest:
+    """Run (or reuse) every row's job and record the study's manifest.
 
-    ``runner`` defaults to harness.jobs.run_jobs; returns the manifest and the path of report.md.
+    ``runner(jobs, **execution)`` defaults to harness.jobs.run_jobs (backend, n_jobs, scheduler...).
     """
-    from ..report.build import write_study_report
-
-    command = command or shlex.join([Path(sys.executable).name, *sys.argv])
-    jobs = build_jobs(study, preset_name, results, data, command)
+    jobs = build_jobs(study, preset_name, results, data, command=command, **job_settings)
     if runner is None:
         from .jobs import run_jobs as runner
-    records = runner(jobs, backend=backend, n_jobs=n_jobs)
+    records = runner(jobs, **(execution or {}))
     manifest = make_manifest(study, preset_name, data, records, command)
     write_manifest(results, manifest)
-    return manifest, write_study_report(results, manifest)
+    return manifest

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ import torch
 from ..atomic import atomic_write_json
 from ..config import to_dict
 from ..errors import CheckpointError, ConfigError
+from ..locks import job_lock
 from ..variants.config import VariantConfig
 from .presets import Preset, learning_rate
 
 CHECKPOINT_NAME = "checkpoint.pt"
 SUMMARY_NAME = "train.json"
+LOCK_NAME = ".train.lock"
 
 
 class EpochBatches:
@@ -206,6 +209,88 @@ def load_training_state(path: Path) -> dict[str, Any]:
         ) from None
 
 
+@dataclass
+class _Run:
+    """The state a training run carries from iteration to iteration (and through a checkpoint)."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    identity: dict[str, Any]
+    start: int = 0
+    loss_curve: list[list[float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _start_or_resume(config: VariantConfig, preset: Preset, ckpt_path: Path, device: torch.device) -> _Run:
+    from ..model import MAST
+
+    set_global_seed(preset.seed)
+    model = MAST(config)
+    if not model.trainable:
+        raise ConfigError(f"variant {config.name!r} has no trainable parameters; it needs no training")
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=preset.betas)
+    run = _Run(model, optimizer, {"variant_config": to_dict(config), "preset": to_dict(preset)})
+    if not ckpt_path.is_file():
+        return run
+    state = load_training_state(ckpt_path)
+    if state.get("identity") != run.identity:
+        raise CheckpointError(
+            f"{ckpt_path}: holds a run of another variant/preset; use another --out folder or delete it"
+        )
+    model.load_state_dict(state["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    run.start, run.seconds = state["iteration"], state["seconds"]
+    run.loss_curve = [list(x) for x in state["loss_curve"]]
+    _restore_rng(state["rng"])
+    return run
+
+
+def _step(
+    run: _Run, trained, config, preset, pairs: PairSource, iteration: int, rank: int, world: int, device
+):
+    """One optimisation step; returns its loss."""
+    generator = iteration_generator(preset.seed, iteration, rank)
+    ref_np, tgt_np = pairs(iteration, rank, world)
+    ref = batch_to_tensor(ref_np, config.colour_space, device)
+    tgt = batch_to_tensor(tgt_np, config.colour_space, device)
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(preset, iteration)
+    with _autocast(device, preset.mixed_precision):
+        loss = reconstruction_step_loss(trained, config, ref, tgt, generator)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    return float(loss.detach())
+
+
+def _save(run: _Run, ckpt_path: Path, done: int, preset: Preset) -> None:
+    save_training_state(
+        ckpt_path,
+        run.model,
+        run.optimizer,
+        done,
+        identity=run.identity,
+        loss_curve=run.loss_curve,
+        seconds=run.seconds,
+        epoch=0,
+        complete=done >= preset.iterations,
+    )
+
+
+def _progress_bar(config, preset: Preset, start: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=preset.iterations,
+        initial=start,
+        desc=f"train {config.name}",
+        unit="it",
+        disable=not enabled,
+        dynamic_ncols=True,
+    )
+
+
 def train(
     config: VariantConfig,
     preset: Preset,
@@ -217,101 +302,78 @@ def train(
 ) -> TrainResult:
     """Train ``config`` with ``preset`` into ``out_dir``; resumes from ``out_dir/checkpoint.pt``.
 
-    ``stop_after`` ends the run early (after that iteration, checkpoint written) — for tests
+    The folder's lock is held for the whole run: a second trainer of the same folder waits for
+    this one (then resumes or finds it complete), and only the holder removes temp files.
+    ``stop_after`` ends the run early (after that iteration, checkpoint written) -- for tests
     and for splitting long jobs; the next call resumes.
     """
-    from tqdm import tqdm
-
-    from ..model import MAST
-
-    device = torch.device(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out_dir / CHECKPOINT_NAME
     rank, world = _distributed()
     if preset.batch_size % world:
         raise ConfigError(
             f"preset {preset.name}: batch_size {preset.batch_size} not divisible by {world} ranks"
         )
-
-    set_global_seed(preset.seed)
-    model = MAST(config)
-    if not getattr(model, "trainable", True):
-        raise ConfigError(f"variant {config.name!r} has no trainable parameters; it needs no training")
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=preset.betas)
-    start, loss_curve, seconds = 0, [], 0.0
-    identity = {"variant_config": to_dict(config), "preset": to_dict(preset)}
-    for stale in out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a killed writer; never read
-        stale.unlink(missing_ok=True)
-    if ckpt_path.is_file():
-        state = load_training_state(ckpt_path)
-        if state.get("identity") != identity:
-            raise CheckpointError(
-                f"{ckpt_path}: holds a run of another variant/preset; use another --out folder or delete it"
-            )
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, loss_curve, seconds = (
-            state["iteration"],
-            [list(x) for x in state["loss_curve"]],
-            state["seconds"],
+    # rank 0 alone writes checkpoints, so it alone locks the folder (other ranks waiting on the lock
+    # while rank 0 waits for them in the DDP set-up would deadlock)
+    what = f"training of {config.name} in {out_dir}"
+    lock = job_lock(out_dir / LOCK_NAME, what, on_wait=_tell) if rank == 0 else contextlib.nullcontext()
+    with lock:
+        if rank == 0:
+            for stale in out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
+                stale.unlink(missing_ok=True)
+        return _train_locked(
+            config, preset, pairs, out_dir, torch.device(device), progress, stop_after, rank, world
         )
-        _restore_rng(state["rng"])
 
-    trained = model
+
+def _tell(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _train_locked(config, preset, pairs, out_dir: Path, device, progress: bool, stop_after, rank, world):
+    ckpt_path = out_dir / CHECKPOINT_NAME
+    run = _start_or_resume(config, preset, ckpt_path, device)
+    trained = run.model
     if world > 1:
-        trained = _DistributedMAST(model, device_ids=[device.index] if device.type == "cuda" else None)
-
+        trained = _DistributedMAST(run.model, device_ids=[device.index] if device.type == "cuda" else None)
     end = preset.iterations if stop_after is None else min(preset.iterations, stop_after)
-    bar = tqdm(
-        total=preset.iterations,
-        initial=start,
-        desc=f"train {config.name}",
-        unit="it",
-        disable=not progress or rank != 0,
-        dynamic_ncols=True,
-    )
-    loss_value = loss_curve[-1][1] if loss_curve else float("nan")
-    for iteration in range(start, end):
+    bar = _progress_bar(config, preset, run.start, progress and rank == 0)
+    loss_value = run.loss_curve[-1][1] if run.loss_curve else float("nan")
+    for iteration in range(run.start, end):
         tick = time.perf_counter()
-        torch_gen = iteration_generator(preset.seed, iteration, rank)
-        ref_np, tgt_np = pairs(iteration, rank, world)
-        ref = batch_to_tensor(ref_np, config.colour_space, device)
-        tgt = batch_to_tensor(tgt_np, config.colour_space, device)
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(preset, iteration)
-        with _autocast(device, preset.mixed_precision):
-            loss = reconstruction_step_loss(trained, config, ref, tgt, torch_gen)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_value = float(loss.detach())
-        loss_curve.append([iteration + 1, loss_value])
-        seconds += time.perf_counter() - tick
+        loss_value = _step(run, trained, config, preset, pairs, iteration, rank, world, device)
+        run.loss_curve.append([iteration + 1, loss_value])
+        run.seconds += time.perf_counter() - tick
         bar.update(1)
         bar.set_postfix(
             loss=f"{loss_value:.4f}",
-            samples_per_s=f"{(preset.batch_size / max(seconds / max(len(loss_curve), 1), 1e-9)):.1f}",
+            samples_per_s=f"{preset.batch_size * bar.n / max(run.seconds, 1e-9):.1f}",
         )
         done = iteration + 1
         if rank == 0 and (done % preset.checkpoint_every == 0 or done == end):
-            save_training_state(
-                ckpt_path,
-                model,
-                optimizer,
-                done,
-                identity=identity,
-                loss_curve=loss_curve,
-                seconds=seconds,
-                epoch=0,
-                complete=done >= preset.iterations,
-            )
+            _save(run, ckpt_path, done, preset)
     bar.close()
-    result = TrainResult(ckpt_path, max(end, start), loss_value, seconds, loss_curve)
+    result = TrainResult(ckpt_path, max(end, run.start), loss_value, run.seconds, run.loss_curve)
     if rank == 0 and result.iterations >= preset.iterations:
         atomic_write_json(out_dir / SUMMARY_NAME, result.summary(preset.name))
     return result
+
+
+def train_or_resume(config, preset: Preset, train_root: Path, out_dir: Path, job, threads: int) -> dict:
+    """The summary of a complete training run in ``out_dir``, training (or resuming) it first."""
+    summary = read_summary(out_dir)
+    if summary is not None:
+        return summary
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result = train(
+            config, preset, make_pair_source(train_root, preset), out_dir, job.device, job.progress
+        )
+    finally:
+        torch.set_num_threads(previous)
+    return read_summary(out_dir) or result.summary(preset.name)
 
 
 def make_pair_source(root: str | Path, preset: Preset) -> EpochBatches:

@@ -1,8 +1,8 @@
-"""Build a variant's model and give it weights: a checkpoint file, explicit random weights, or none.
+"""Where a job's weights come from: a checkpoint file, training, explicit random weights, or none.
 
-A random-initialised model is only ever built when asked for (``random_init``);
-otherwise a trainable variant without a checkpoint is a user error, so a
-benchmark never scores random weights by accident.
+A random-initialised model is only ever scored when asked for (``random_init``); otherwise a
+trainable variant without a checkpoint is trained (a preset) or refused, so a benchmark never
+scores random weights by accident.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from ..errors import CheckpointError
 from ..variants.config import VariantConfig
@@ -26,10 +24,10 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def needs_weights(config: VariantConfig) -> bool:
-    return config.features == "encoder"
+    return config.features != "lab-pixels"
 
 
-def checkpoint_identity(
+def weights_identity(
     config: VariantConfig, checkpoint: str | Path | None, random_init: bool, seed: int = 0
 ) -> dict[str, Any]:
     """The record's ``checkpoint`` block for a file, random weights or a weight-free variant."""
@@ -58,20 +56,6 @@ def checkpoint_identity(
     )
 
 
-def build_model(
-    config: VariantConfig,
-    checkpoint: str | Path | None = None,
-    random_init: bool = False,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-) -> torch.nn.Module:
-    """The model in eval mode on ``device`` with the weights described by the arguments."""
-    from ..model import MAST
-    from ..model.checkpoint import load_weights
-
-    checkpoint_identity(config, checkpoint, random_init, seed)  # validates the combination
-    torch.manual_seed(seed)
-    model = MAST(config)
-    if checkpoint is not None:
-        load_weights(model, checkpoint)
-    return model.to(device).eval()
+def trained_identity(preset_name: str, checkpoint_path: str) -> dict[str, Any]:
+    """The ``checkpoint`` block of weights the harness trains (their content is known only after)."""
+    return {"kind": "trained", "sha256": None, "train_preset": preset_name, "path": checkpoint_path}

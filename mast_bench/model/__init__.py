@@ -1,5 +1,6 @@
 """Encoder, colour transforms, channel dropout, checkpoints, reference schedules, MAST, propagation."""
 
-from .mast import MAST, build_model
+from .factory import create_model
+from .mast import MAST
 
-__all__ = ["MAST", "build_model"]
+__all__ = ["MAST", "create_model"]

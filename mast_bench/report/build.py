@@ -16,11 +16,15 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
+from ..results import ResultsLayout, StudyManifest
 from . import paper as paper_tables
 from .collect import (
     GLOBAL_METRICS,
+    HEADLINE,
+    YOUTUBE_METRICS,
     Entry,
     all_entries,
+    entries_kind,
     load_records,
     per_frame_frame,
     per_object_frame,
@@ -28,7 +32,7 @@ from .collect import (
     study_entries,
     summary_frame,
 )
-from .manifest import StudyManifest
+from .factorial import effects_table, factor_effects, two_way_table
 from .plots import (
     cost_figure,
     decay_figure,
@@ -60,6 +64,7 @@ class ReportContext:
     paper: str | None = None
     study: str | None = None
     command: str = ""
+    factors: dict | None = None  # {row label: {"variant": name, "protocol": name}} (a study's rows)
     resamples: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
 
@@ -75,6 +80,7 @@ def context_from_manifest(manifest: StudyManifest) -> ReportContext:
         paper=manifest.paper,
         study=manifest.study,
         command=manifest.command,
+        factors=manifest.factors or None,
     )
 
 
@@ -122,6 +128,8 @@ def describe_training(entries: list[Entry]) -> str:
             )
         elif kind == "file":
             kinds.append(f"checkpoint file {ckpt.get('path')}")
+        elif kind == "none":
+            kinds.append("no weights (training-free features)")
         else:
             kinds.append(f"{kind} weights")
     return "; ".join(sorted(set(kinds))) or "unknown"
@@ -131,7 +139,7 @@ def describe_evaluation(entries: list[Entry]) -> str:
     parts = []
     for entry in entries:
         dataset = entry.record.identity.get("dataset", {})
-        protocol = entry.record.identity.get("protocol", {})
+        protocol = entry.record.identity.get("evaluation", {})
         sequences = dataset.get("sequences") or []
         size = protocol.get("max_side")
         parts.append(
@@ -148,37 +156,99 @@ def banner(context: ReportContext, comparable: bool) -> str:
     return f"**{preset} on {context.data} — NOT comparable to the paper.**"
 
 
-def _write_table(table: Table, folder: Path) -> dict[str, Path]:
-    paths = {
-        "md": atomic_write_text(folder / f"{table.name}.md", to_markdown(table)),
-        "tex": atomic_write_text(folder / f"{table.name}.tex", to_latex(table)),
-        "csv": atomic_write_text(folder / f"{table.name}.csv", to_csv(table)),
-    }
-    return paths
+ENVIRONMENT_FIELDS = ("device_type", "threads", "torch", "kernels")
+
+
+def check_reproducible_together(entries: list[Entry]) -> None:
+    """Refuse to compare records whose numerics environments differ: they do not reproduce each other
+    (e.g. the same job with 1 and 2 intra-op threads gives other losses, J&F, even rankings)."""
+    seen: dict[tuple, list[str]] = {}
+    for entry in entries:
+        env = entry.record.identity.get("environment", {})
+        seen.setdefault(tuple(env.get(k) for k in ENVIRONMENT_FIELDS), []).append(entry.label)
+    if len(seen) <= 1:
+        return
+    described = "; ".join(
+        ", ".join(f"{k}={v}" for k, v in zip(ENVIRONMENT_FIELDS, env, strict=True))
+        + f" ({', '.join(labels)})"
+        for env, labels in seen.items()
+    )
+    raise DataError(
+        "these records were computed in different numerics environments and would not reproduce each "
+        f"other: {described}; rerun them in one environment (same device, threads, torch, kernels) or "
+        "report them from separate results folders"
+    )
+
+
+def _write_table(table: Table, folder: Path) -> None:
+    atomic_write_text(folder / f"{table.name}.md", to_markdown(table))
+    atomic_write_text(folder / f"{table.name}.tex", to_latex(table))
+    atomic_write_text(folder / f"{table.name}.csv", to_csv(table))
 
 
 def _rel(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
-def write_report(entries: list[Entry], results: Path, out_dir: Path, context: ReportContext) -> Path:
-    """Write the whole report folder; returns the path of report.md."""
-    results, out_dir = Path(results), Path(out_dir)
-    tables_dir, figures_dir = out_dir / "tables", out_dir / "figures"
+@dataclass(frozen=True)
+class _Inputs:
+    """What every section reads: the entries, their frames, and where the report goes."""
+
+    entries: list[Entry]
+    results: Path
+    out_dir: Path
+    context: ReportContext
+    labels: list[str]
+    reference: str | None
+    summary: pd.DataFrame
+    per_object: pd.DataFrame
+    per_frame: pd.DataFrame
+    comparable: bool
+    training: str
+    evaluation: str
+    kind: str  # the dataset kind: its metrics and its published table
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.out_dir / "tables"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.out_dir / "figures"
+
+    @property
+    def caption(self) -> str:
+        return f"{self.context.title} ({self.context.preset or 'unknown'} preset, {self.context.data})"
+
+
+def _inputs(entries: list[Entry], results: Path, out_dir: Path, context: ReportContext) -> _Inputs:
     labels = [e.label for e in entries]
-    reference = context.reference if context.reference in labels else None
-    summary = summary_frame(entries)
-    per_object = per_object_frame(entries)
-    per_frame = per_frame_frame(entries)
+    kind = entries_kind(entries)
     datasets = [
         (str(d.get("name", "")), str(d.get("split", "")), len(d.get("sequences") or []))
         for d in (e.record.identity.get("dataset", {}) for e in entries)
     ]
-    comparable = paper_tables.is_paper_comparable(context.preset or "", datasets)
-    training, evaluation = describe_training(entries), describe_evaluation(entries)
-    what = f"{context.preset or 'unknown'} preset; training: {training}; evaluation: {evaluation}"
+    return _Inputs(
+        entries=entries,
+        results=Path(results),
+        out_dir=Path(out_dir),
+        context=context,
+        labels=labels,
+        reference=context.reference if context.reference in labels else None,
+        summary=summary_frame(entries),
+        per_object=per_object_frame(entries),
+        per_frame=per_frame_frame(entries),
+        comparable=kind == "davis" and paper_tables.is_paper_comparable(context.preset or "", datasets),
+        training=describe_training(entries),
+        evaluation=describe_evaluation(entries),
+        kind=kind,
+    )
 
-    lines = [f"# {context.title}", "", f"> {banner(context, comparable)}", f"> Measured: {what}.", ""]
+
+def _header(r: _Inputs) -> list[str]:
+    context = r.context
+    what = f"{context.preset or 'unknown'} preset; training: {r.training}; evaluation: {r.evaluation}"
+    lines = [f"# {context.title}", "", f"> {banner(context, r.comparable)}", f"> Measured: {what}.", ""]
     if context.description:
         lines += [context.description, ""]
     lines += [
@@ -186,118 +256,202 @@ def write_report(entries: list[Entry], results: Path, out_dir: Path, context: Re
         "",
         f"- study: `{context.study or '(all records)'}`; preset: `{context.preset or 'unknown'}`; "
         f"data: {context.data}",
-        f"- reference variant: `{reference or 'none'}`; variants: {', '.join(f'`{x}`' for x in labels)}",
-        f"- records: {len(entries)} (from `{results}`); report generated "
+        f"- reference row: `{r.reference or 'none'}`; rows: {', '.join(f'`{x}`' for x in r.labels)}",
+        f"- records: {len(r.entries)} (from `{r.results}`); report generated "
         f"{_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}",
+        f"- numerics environment: {_environment_text(r.entries)}",
     ]
     if context.command:
         lines.append(f"- produced by: `{context.command}`")
-    lines += [
-        "",
-        "Metrics are DAVIS-toolkit J and F x100; FLOPs are GFLOPs per frame (2 FLOPs per multiply-add).",
-        "",
-    ]
+    return [*lines, "", METRICS_NOTE[r.kind], ""]
 
-    caption = f"{context.title} ({context.preset or 'unknown'} preset, {context.data})"
-    main = results_table(summary, tuple(m for m in context.metrics if m in GLOBAL_METRICS), caption)
-    _write_table(main, tables_dir)
-    lines += ["## Results", "", to_markdown(main)]
-    lines += [
+
+METRICS_NOTE = {
+    "davis": "Metrics are DAVIS-toolkit J and F x100; FLOPs are GFLOPs per frame (2 FLOPs per multiply-add).",
+    "youtube-vos": (
+        "Metrics are YouTube-VOS J and F x100 scored locally (the DAVIS measures per object, from the "
+        "frame after its first annotation; seen = categories of the training meta.json; overall = mean "
+        "of the four; gap = seen minus unseen). The evaluation server is the authority for valid/test. "
+        "FLOPs are GFLOPs per frame (2 FLOPs per multiply-add)."
+    ),
+}
+
+
+def _environment_text(entries: list[Entry]) -> str:
+    env = entries[0].record.identity.get("environment", {}) if entries else {}
+    return ", ".join(f"{k} {env.get(k)}" for k in ENVIRONMENT_FIELDS)
+
+
+def _results_section(r: _Inputs) -> list[str]:
+    metrics = (
+        tuple(m for m in r.context.metrics if m in GLOBAL_METRICS) if r.kind == "davis" else YOUTUBE_METRICS
+    )
+    main = results_table(r.summary, metrics, r.caption)
+    _write_table(main, r.tables_dir)
+    return [
+        "## Results",
+        "",
+        to_markdown(main),
         "Best value per column in bold (higher is better for J and F; lower for decay, FLOPs, memory, time). "
         "Each row cites its record key. Tables: [Markdown](tables/results.md), [LaTeX](tables/results.tex), "
         "[CSV](tables/results.csv).",
         "",
     ]
 
-    intervals = object_intervals(per_object, labels, context.resamples, context.seed)
-    comparisons = paired_to_reference(per_object, labels, reference, context.resamples, context.seed)
-    unc = uncertainty_table(
-        labels, [e.record.key for e in entries], intervals, comparisons, reference, f"{caption}: uncertainty"
+
+def _uncertainty_section(r: _Inputs) -> tuple[list[str], list[Interval]]:
+    context = r.context
+    intervals = object_intervals(r.per_object, r.labels, context.resamples, context.seed)
+    comparisons = paired_to_reference(r.per_object, r.labels, r.reference, context.resamples, context.seed)
+    keys = [e.record.key for e in r.entries]
+    table = uncertainty_table(
+        r.labels, keys, intervals, comparisons, r.reference, f"{r.caption}: uncertainty"
     )
-    _write_table(unc, tables_dir)
-    lines += ["## Uncertainty", "", to_markdown(unc)]
-    lines += [
+    _write_table(table, r.tables_dir)
+    lines = [
+        "## Uncertainty",
+        "",
+        to_markdown(table),
         f"95% percentile bootstrap intervals of J&F over objects ({context.resamples} resamples, seed "
-        f"{context.seed}); differences to `{reference or 'n/a'}` paired by (sequence, object), with the "
-        "paired "
-        "bootstrap interval of the mean difference and the two-sided Wilcoxon signed-rank p-value "
+        f"{context.seed}); differences to `{r.reference or 'n/a'}` paired by (sequence, object), with the "
+        "paired bootstrap interval of the mean difference and the two-sided Wilcoxon signed-rank p-value "
         "(scipy.stats.wilcoxon; – when every difference is zero). With few objects these intervals are wide: "
         "read them before reading the ranking.",
         "",
     ]
+    return lines, intervals
 
-    if context.paper:
-        table = paper_tables.paper_table(
-            context.paper, summary, context.preset or "unknown", training, evaluation, comparable
-        )
-        _write_table(table, tables_dir)
-        lines += ["## Paper comparison", "", f"*{table.caption}*", "", to_markdown(table)]
 
-    lines += ["## Figures", ""]
+def _paper_section(r: _Inputs) -> list[str]:
+    """The published table of the study (DAVIS), or MAST's YouTube-VOS row for YouTube-VOS records."""
+    key = r.context.paper if r.kind == "davis" else "youtube-vos-2018-val"
+    if not key:
+        return []
+    preset = r.context.preset or "unknown"
+    table = paper_tables.paper_table(key, r.summary, preset, r.training, r.evaluation, r.comparable)
+    _write_table(table, r.tables_dir)
+    return ["## Paper comparison", "", f"*{table.caption}*", "", to_markdown(table)]
+
+
+def _headline(kind: str) -> tuple[str, str]:
+    """(summary column, display name) of a kind's headline metric."""
+    return HEADLINE[kind], "J&F" if kind == "davis" else "Overall"
+
+
+def _factorial_section(r: _Inputs) -> list[str]:
+    """Features x protocol: shown when the rows cross several protocols."""
+    factors = r.context.factors or {
+        e.label: {"variant": e.record.identity["variant"], "protocol": e.record.identity["protocol"]["name"]}
+        for e in r.entries
+    }
+    if len({f["protocol"] for f in factors.values()}) < 2 or r.per_object.empty:
+        return []
+    frame = r.per_object.assign(
+        features=r.per_object["label"].map(lambda label: factors[label]["variant"]),
+        protocol=r.per_object["label"].map(lambda label: factors[label]["protocol"]),
+    )[["features", "protocol", "sequence", "object", "J&F"]]
+    reference = factors.get(r.reference or "", {})
+    context = r.context
+    cells = two_way_table(frame, f"{r.caption}: J&F by features x protocol", context.resamples, context.seed)
+    effects = factor_effects(
+        frame, reference.get("variant"), reference.get("protocol"), context.resamples, context.seed
+    )
+    table = effects_table(effects, f"{r.caption}: paired effects of each factor")
+    _write_table(cells, r.tables_dir)
+    _write_table(table, r.tables_dir)
+    return [
+        "## Features and protocol apart",
+        "",
+        to_markdown(cells),
+        "Each cell: J&F x100 with its 95% bootstrap interval over objects. Below, each factor's effect "
+        "with the other held fixed, paired by (sequence, object): the protocol effect within each "
+        "feature set, the feature effect within each protocol, and their interaction (a paired "
+        "difference of paired differences), with bootstrap intervals and Wilcoxon p.",
+        "",
+        to_markdown(table),
+    ]
+
+
+def _figures_section(r: _Inputs, intervals: list[Interval]) -> list[str]:
     figures = [
         (
             "jf_intervals",
-            "J&F per variant with 95% intervals",
-            jf_intervals_figure(labels, intervals, reference),
+            "J&F per row with 95% intervals",
+            jf_intervals_figure(r.labels, intervals, r.reference),
         ),
         (
             "jf_vs_memory",
             "J&F against peak memory",
-            cost_figure(summary, "peak_memory_bytes", 1 / MIB, "peak memory (MiB)"),
+            cost_figure(r.summary, "peak_memory_bytes", 1 / MIB, "peak memory (MiB)", *_headline(r.kind)),
         ),
         (
             "jf_vs_flops",
             "J&F against FLOPs",
-            cost_figure(summary, "gflops_per_frame", 1.0, "GFLOPs per frame"),
+            cost_figure(r.summary, "gflops_per_frame", 1.0, "GFLOPs per frame", *_headline(r.kind)),
         ),
     ]
-    matrix = per_sequence_frame(per_object)
+    matrix = per_sequence_frame(r.per_object)
     if not matrix.empty:
-        matrix = matrix.reindex([x for x in labels if x in matrix.index])
+        matrix = matrix.reindex([x for x in r.labels if x in matrix.index])
         figures.append(("per_sequence", "J&F per sequence", sequence_heatmap_figure(matrix)))
-        _write_table(
-            Table(
-                "per_sequence",
-                f"{caption}: J&F per sequence (mean over its objects, x100)",
-                (matrix * 100).rename_axis(index="Variant", columns=None).reset_index(),
-                decimals={c: 1 for c in matrix.columns},
-            ),
-            tables_dir,
+        table = Table(
+            "per_sequence",
+            f"{r.caption}: J&F per sequence (mean over its objects, x100)",
+            (matrix * 100).rename_axis(index="Variant", columns=None).reset_index(),
+            decimals={c: 1 for c in matrix.columns},
         )
-    profile = decay_profile(per_frame)
+        _write_table(table, r.tables_dir)
+    profile = decay_profile(r.per_frame)
     if not profile.empty:
-        figures.append(("decay", "J and F across the video", decay_figure(profile, labels)))
+        figures.append(("decay", "J and F across the video", decay_figure(profile, r.labels)))
+    lines = ["## Figures", ""]
     for stem, title, figure in figures:
-        save_figure(figure, figures_dir, stem)
+        save_figure(figure, r.figures_dir, stem)
         lines += [f"### {title}", "", f"![{title}](figures/{stem}.png) ([PDF](figures/{stem}.pdf))", ""]
+    return lines
 
-    qualitative = qualitative_figures(entries, results, figures_dir)
-    lines += ["## Qualitative results", ""]
-    for path in qualitative.figures:
-        if path.suffix == ".png":
-            lines += [f"![{path.stem}](figures/{path.name})", ""]
-    lines += [f"- {note}" for note in qualitative.notes]
-    lines += [
-        "",
+
+def _qualitative_section(r: _Inputs) -> list[str]:
+    qualitative = qualitative_figures(r.entries, r.results, r.figures_dir)
+    lines = ["## Qualitative results", ""]
+    lines += [f"![{p.stem}](figures/{p.name})\n" for p in qualitative.figures if p.suffix == ".png"]
+    return [*lines, *(f"- {note}" for note in qualitative.notes), ""]
+
+
+def _records_section(r: _Inputs) -> list[str]:
+    lines = [
         "## Records",
         "",
         "| row | record key | file | git revision | device | created |",
         "|---|---|---|---|---|---|",
     ]
-    for entry in entries:
+    for entry in r.entries:
         record = entry.record
-        path = _rel(results / "records" / f"{record.key}.json", out_dir)
+        path = _rel(ResultsLayout(r.results).record_path(record.key), r.out_dir)
         prov = record.provenance
         lines.append(
             f"| {entry.label} | `{record.key}` | [{path}]({path}) | {prov.get('git_revision')}"
             f"{' (dirty)' if prov.get('git_dirty') else ''} | {prov.get('device')} | {prov.get('created')} |"
         )
-    lines.append("")
-    return atomic_write_text(out_dir / "report.md", "\n".join(lines))
+    return [*lines, ""]
 
 
-def default_out_dir(results: Path, study: str | None) -> Path:
-    return Path(results) / "reports" / (study or "all")
+def write_report(entries: list[Entry], results: Path, out_dir: Path, context: ReportContext) -> Path:
+    """Write the whole report folder; returns the path of report.md."""
+    check_reproducible_together(entries)
+    r = _inputs(entries, results, out_dir, context)
+    uncertainty, intervals = _uncertainty_section(r)
+    lines = [
+        *_header(r),
+        *_results_section(r),
+        *uncertainty,
+        *_paper_section(r),
+        *_factorial_section(r),
+        *_figures_section(r, intervals),
+        *_qualitative_section(r),
+        *_records_section(r),
+    ]
+    return atomic_write_text(r.out_dir / "report.md", "\n".join(lines))
 
 
 def write_study_report(
@@ -306,7 +460,7 @@ def write_study_report(
     """The report of one study run, from its manifest's records (default: <results>/reports/<study>/)."""
     results = Path(results)
     entries = study_entries(load_records(results), manifest)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(results, manifest.study)
+    out = Path(out_dir) if out_dir is not None else ResultsLayout(results).report_dir(manifest.study)
     return write_report(entries, results, out, context_from_manifest(manifest))
 
 
@@ -326,5 +480,5 @@ def write_all_records_report(results: str | Path, out_dir: str | Path | None = N
         preset=presets.pop() if len(presets) == 1 and None not in presets else None,
         data=str(datasets.pop()) if len(datasets) == 1 else "several datasets",
     )
-    out = Path(out_dir) if out_dir is not None else default_out_dir(results, None)
+    out = Path(out_dir) if out_dir is not None else ResultsLayout(results).report_dir(None)
     return write_report(entries, results, out, context)

@@ -1,6 +1,6 @@
 """Result records -> the pandas frames every table and plot is drawn from.
 
-Reports read records only through ``harness.records`` (docs/DESIGN.md); each
+Reports read records only through the results floor; each
 row keeps its record key so any number in a report traces back to one JSON.
 """
 
@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..harness.records import ResultRecord
-from .manifest import StudyManifest
+from ..results import ResultRecord, StudyManifest
 
 GLOBAL_METRICS = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
+# YouTube-VOS (scored locally, seen = categories of the training meta.json): overall = mean of the four
+YOUTUBE_METRICS = ("overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap")
+HEADLINE = {"davis": "J&F-Mean", "youtube-vos": "overall"}
 OBJECT_METRICS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
 
@@ -52,18 +54,39 @@ def study_entries(records: dict[str, ResultRecord], manifest: StudyManifest) -> 
     return entries
 
 
+def row_name(record: ResultRecord, with_protocol: bool) -> str:
+    variant = record.identity["variant"]
+    return f"{variant}@{record.identity['protocol']['name']}" if with_protocol else variant
+
+
 def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
-    """Every record, by variant then creation time; labels get a key prefix when a variant repeats."""
+    """Every record, by variant then creation time; labels name the protocol when records differ in
+    it, and get a key prefix when a label repeats."""
     ordered = sorted(
         records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
     )
-    counts = pd.Series([r.identity["variant"] for r in ordered]).value_counts()
-    entries = []
-    for record in ordered:
-        variant = record.identity["variant"]
-        label = variant if counts[variant] == 1 else f"{variant} [{record.key[:8]}]"
-        entries.append(Entry(label, record))
-    return entries
+    several = len({r.identity.get("protocol", {}).get("name") for r in ordered}) > 1
+    names = [row_name(r, several) for r in ordered]
+    counts = pd.Series(names).value_counts()
+    return [
+        Entry(name if counts[name] == 1 else f"{name} [{record.key[:8]}]", record)
+        for name, record in zip(names, ordered, strict=True)
+    ]
+
+
+def record_kind(record: ResultRecord) -> str:
+    """The dataset kind a record was scored on (davis or youtube-vos)."""
+    return record.metrics.get("kind") or record.identity.get("dataset", {}).get("kind", "davis")
+
+
+def entries_kind(entries: list[Entry]) -> str:
+    """The one dataset kind of ``entries``: DAVIS and YouTube-VOS scores are not comparable."""
+    kinds = sorted({record_kind(e.record) for e in entries})
+    if len(kinds) > 1:
+        raise DataError(
+            f"these records were scored on different kinds of data ({', '.join(kinds)}); report them apart"
+        )
+    return kinds[0] if kinds else "davis"
 
 
 def _number(value) -> float:
@@ -78,7 +101,8 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
         profile = entry.record.profile
         flops = profile.get("gflops_per_frame") or {}
         row = {"label": entry.label, "variant": entry.record.identity["variant"], "key": entry.record.key}
-        row.update({name: _number(metrics.get(name)) for name in GLOBAL_METRICS})
+        row.update({name: _number(metrics.get(name)) for name in (*GLOBAL_METRICS, *YOUTUBE_METRICS)})
+        row["protocol"] = entry.record.identity.get("protocol", {}).get("name", "mast")
         row["gflops_per_frame"] = _number(flops.get("total"))
         row["peak_memory_bytes"] = _number(profile.get("peak_memory_bytes"))
         row["seconds_per_frame"] = _number(profile.get("seconds_per_frame"))

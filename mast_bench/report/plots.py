@@ -52,18 +52,20 @@ def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference:
     return figure
 
 
-def cost_figure(summary: pd.DataFrame, cost: str, scale: float, xlabel: str) -> Figure:
-    """J&F against one cost column; variants without that figure are left out (and listed in the title)."""
+def cost_figure(
+    summary: pd.DataFrame, cost: str, scale: float, xlabel: str, metric: str = "J&F-Mean", name: str = "J&F"
+) -> Figure:
+    """A headline metric against one cost column; rows without that figure are left out (and listed)."""
     figure = new_figure(5.0, 3.8)
     axes = figure.add_subplot()
-    data = summary[["label", "J&F-Mean", cost]].dropna()
-    axes.scatter(data[cost] * scale, data["J&F-Mean"] * 100, color="tab:blue")
+    data = summary[["label", metric, cost]].dropna()
+    axes.scatter(data[cost] * scale, data[metric] * 100, color="tab:blue")
     for row in data.itertuples(index=False):
         axes.annotate(str(row[0]), (row[2] * scale, row[1] * 100), textcoords="offset points", xytext=(4, 4))
     missing = sorted(set(summary["label"]) - set(data["label"]))
     axes.set_xlabel(xlabel)
-    axes.set_ylabel("J&F (x100)")
-    axes.set_title(f"J&F vs {xlabel}" + (f" (no data: {', '.join(missing)})" if missing else ""))
+    axes.set_ylabel(f"{name} (x100)")
+    axes.set_title(f"{name} vs {xlabel}" + (f" (no data: {', '.join(missing)})" if missing else ""))
     return figure
 
 

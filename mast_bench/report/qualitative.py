@@ -52,14 +52,31 @@ class QualitativeResult:
 
 
 def _mask_dir(results: Path, entry: Entry) -> Path | None:
-    return results / entry.record.masks if entry.record.masks else None
+    """Where a record's masks are, per sequence (a YouTube-VOS submission keeps them in Annotations/)."""
+    if not entry.record.masks:
+        return None
+    folder = results / entry.record.masks
+    return folder / "Annotations" if _kind(entry) == "youtube-vos" else folder
+
+
+def _kind(entry: Entry) -> str:
+    return entry.record.identity.get("dataset", {}).get("kind", "davis")
+
+
+def _data_root(entry: Entry) -> str | None:
+    return entry.record.provenance.get("data_root")
 
 
 def _frame_path(entry: Entry, sequence: str, stem: str) -> Path | None:
-    root = entry.record.identity.get("dataset", {}).get("root")
+    root = _data_root(entry)
     if not root:
         return None
-    folder = Path(root) / "JPEGImages" / "480p" / sequence
+    if _kind(entry) == "youtube-vos":
+        split = entry.record.identity["dataset"].get("split", "valid")
+        base = Path(root) if (Path(root) / "JPEGImages").is_dir() else Path(root) / split
+        folder = base / "JPEGImages" / sequence
+    else:
+        folder = Path(root) / "JPEGImages" / "480p" / sequence
     for suffix in (".jpg", ".jpeg", ".png"):
         if (folder / f"{stem}{suffix}").is_file():
             return folder / f"{stem}{suffix}"
@@ -105,7 +122,7 @@ def qualitative_figures(
         frame_paths = {stem: _frame_path(entries[0], sequence, stem) for stem in picks}
         missing = [stem for stem, path in frame_paths.items() if path is None]
         if missing:
-            root = entries[0].record.identity.get("dataset", {}).get("root")
+            root = _data_root(entries[0])
             notes.append(f"{sequence}: frames not found under dataset root {root!r}; figure skipped")
             continue
         figure = new_figure(2.2 * len(entries), 1.5 * len(picks) + 0.6)

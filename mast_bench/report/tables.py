@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-from .collect import GLOBAL_METRICS
+from .collect import GLOBAL_METRICS, YOUTUBE_METRICS
 from .stats import Interval, PairedComparison
 
 Better = Literal["higher", "lower"]
@@ -39,12 +39,20 @@ METRIC_COLUMNS = {
     "J-Decay": Column("J-Decay", "J-decay", 100.0, 1, "lower"),
     "F-Decay": Column("F-Decay", "F-decay", 100.0, 1, "lower"),
 }
+YOUTUBE_COLUMNS = {
+    "overall": Column("overall", "Overall", 100.0, 1, "higher"),
+    "J_seen": Column("J_seen", "J seen", 100.0, 1, "higher"),
+    "F_seen": Column("F_seen", "F seen", 100.0, 1, "higher"),
+    "J_unseen": Column("J_unseen", "J unseen", 100.0, 1, "higher"),
+    "F_unseen": Column("F_unseen", "F unseen", 100.0, 1, "higher"),
+    "gap": Column("gap", "Gap (seen - unseen)", 100.0, 1, "lower"),
+}
 COST_COLUMNS = (
     Column("gflops_per_frame", "GFLOPs/frame", 1.0, 1, "lower"),
     Column("peak_memory_bytes", "Peak memory (MiB)", 1.0 / MIB, 0, "lower"),
     Column("seconds_per_frame", "Time (s/frame)", 1.0, 3, "lower"),
 )
-assert set(METRIC_COLUMNS) == set(GLOBAL_METRICS)
+assert set(METRIC_COLUMNS) == set(GLOBAL_METRICS) and set(YOUTUBE_COLUMNS) == set(YOUTUBE_METRICS)
 
 
 @dataclass
@@ -72,7 +80,8 @@ def best_rows(table: Table) -> dict[str, set[int]]:
 
 def results_table(summary: pd.DataFrame, metrics: tuple[str, ...], caption: str) -> Table:
     """Quality metrics (x100) and cost per variant, each row citing its record key."""
-    columns = [METRIC_COLUMNS[m] for m in metrics] + list(COST_COLUMNS)
+    known = {**METRIC_COLUMNS, **YOUTUBE_COLUMNS}
+    columns = [known[m] for m in metrics] + list(COST_COLUMNS)
     frame = pd.DataFrame({"Variant": summary["label"], "Record": summary["key"]})
     for column in columns:
         frame[column.header] = summary[column.source] * column.scale

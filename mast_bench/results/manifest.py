@@ -1,8 +1,8 @@
 """What a study run produced: which record answers for which variant, under which preset and data.
 
-The study runner (harness.study) writes one manifest per (study, preset) into
-``<results>/studies/``; the report reads it back, so a report needs nothing but
-the results folder and every table row can cite the record it came from.
+The study runner writes one manifest per (study, preset) into ``<results>/studies/``; the
+report reads it back, so a report needs nothing but the results folder and every table row
+can cite the record it came from.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from ..atomic import atomic_write_json
 from ..config import from_dict, to_dict
 from ..errors import DataError, UserError
+from .layout import ResultsLayout
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,14 @@ class StudyManifest:
     study: str
     title: str
     reference: str
-    variants: tuple[str, ...]
+    variants: tuple[str, ...]  # the row labels, in study order (a variant, or variant@protocol)
     metrics: tuple[str, ...]
     preset: str  # the study preset (smoke | paper | ...)
     train_preset: str  # the harness training preset it used
     data: str  # human label of the evaluation data: "embedded default" or the path given with --data
-    records: Any = field(default_factory=dict)  # {variant: record key}
+    records: Any = field(default_factory=dict)  # {row label: record key}
+    factors: Any = field(default_factory=dict)  # {row label: {"variant": name, "protocol": name}}
+    dataset: str = "davis"  # the evaluation data's kind
     description: str = ""
     paper: str | None = None
     command: str = ""
@@ -40,16 +43,9 @@ class StudyManifest:
             raise ValueError(f"records must map variant names to record keys, got {self.records!r}")
 
 
-def manifests_dir(results: str | Path) -> Path:
-    return Path(results) / "studies"
-
-
-def manifest_path(results: str | Path, study: str, preset: str) -> Path:
-    return manifests_dir(results) / f"{study}.{preset}.json"
-
-
 def write_manifest(results: str | Path, manifest: StudyManifest) -> Path:
-    return atomic_write_json(manifest_path(results, manifest.study, manifest.preset), to_dict(manifest))
+    path = ResultsLayout(Path(results)).manifest_path(manifest.study, manifest.preset)
+    return atomic_write_json(path, to_dict(manifest))
 
 
 def read_manifest(path: str | Path) -> StudyManifest:
@@ -63,17 +59,18 @@ def read_manifest(path: str | Path) -> StudyManifest:
 
 def find_manifest(results: str | Path, study: str, preset: str | None = None) -> StudyManifest:
     """The manifest of ``study`` (the given preset, else the most recently written one)."""
+    layout = ResultsLayout(Path(results))
     if preset is not None:
-        path = manifest_path(results, study, preset)
+        path = layout.manifest_path(study, preset)
         if not path.is_file():
             raise UserError(
                 f"{path}: no results of study {study!r} with preset {preset!r}; "
-                f"run `nox -s ablate -- {study} --preset {preset}` first"
+                f"run `mast-bench ablate {study} --preset {preset}` first"
             )
         return read_manifest(path)
-    candidates = sorted(manifests_dir(results).glob(f"{study}.*.json"), key=lambda p: p.stat().st_mtime)
+    candidates = sorted(layout.studies_dir.glob(f"{study}.*.json"), key=lambda p: p.stat().st_mtime)
     if not candidates:
         raise UserError(
-            f"{manifests_dir(results)}: no results of study {study!r}; run `nox -s ablate -- {study}` first"
+            f"{layout.studies_dir}: no results of study {study!r}; run `mast-bench ablate {study}` first"
         )
     return read_manifest(candidates[-1])

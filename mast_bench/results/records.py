@@ -15,8 +15,17 @@ from typing import Any
 
 from ..errors import DataError
 
-SCHEMA = 1
-IDENTITY_KEYS = ("variant", "variant_config", "checkpoint", "dataset", "protocol", "code_version")
+SCHEMA = 2
+IDENTITY_KEYS = (
+    "variant",
+    "variant_config",
+    "protocol",
+    "checkpoint",
+    "dataset",
+    "evaluation",
+    "environment",
+    "code_version",
+)
 
 
 def canonical_json(obj: Any) -> str:
@@ -91,14 +100,18 @@ class ResultRecord:
         row: dict[str, Any] = {
             "key": self.key,
             "variant": ident["variant"],
+            "protocol": ident["protocol"].get("name"),
             "checkpoint_kind": ident["checkpoint"].get("kind"),
             "checkpoint_sha256": ident["checkpoint"].get("sha256"),
             "train_preset": ident["checkpoint"].get("train_preset"),
             "dataset": ident["dataset"].get("name"),
             "split": ident["dataset"].get("split"),
             "sequences": ",".join(ident["dataset"].get("sequences", [])),
-            "resolution": ident["protocol"].get("resolution"),
-            "max_side": ident["protocol"].get("max_side"),
+            "resolution": ident["evaluation"].get("resolution"),
+            "max_side": ident["evaluation"].get("max_side"),
+            "device_type": ident["environment"].get("device_type"),
+            "threads": ident["environment"].get("threads"),
+            "kernels": ident["environment"].get("kernels"),
             "code_version": ident["code_version"],
         }
         row.update(self.metrics.get("global", {}))

@@ -1,72 +1,98 @@
-"""The results folder: one JSON per record, masks per record, a CSV regenerated from the JSONs.
+"""The results folder as a store of records: get, publish, list, and the CSV table of them all.
 
-Layout (docs/DESIGN.md): <root>/records/<key>.json, <root>/masks/<key>/<seq>/<frame>.png,
-<root>/records.csv. Records are written atomically and only once a job has
-finished, so a crash leaves either the old state or the new one. Masks are
-written into a staging folder and renamed into place when the job succeeds.
+A job's outputs (its masks) are staged in a private folder and published together with the
+record, under the record's lock: the masks are renamed into place, then the record JSON (the
+commit point) is written atomically. Any failure in between puts the previous masks back, so a
+reader sees the old state or the new one, never masks without their record.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from ..atomic import atomic_write, atomic_write_json
+from ..locks import job_lock
+from .layout import ResultsLayout
 from .records import ResultRecord
+
+
+def _tell(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.layout = ResultsLayout(Path(root))
 
     @property
-    def records_dir(self) -> Path:
-        return self.root / "records"
-
-    def record_path(self, key: str) -> Path:
-        return self.records_dir / f"{key}.json"
-
-    def masks_dir(self, key: str) -> Path:
-        return self.root / "masks" / key
+    def root(self) -> Path:
+        return self.layout.root
 
     def get(self, key: str) -> ResultRecord | None:
-        path = self.record_path(key)
+        path = self.layout.record_path(key)
         return ResultRecord.load(path) if path.is_file() else None
 
     def records(self) -> list[ResultRecord]:
-        if not self.records_dir.is_dir():
+        folder = self.layout.records_dir
+        if not folder.is_dir():
             return []
-        return [ResultRecord.load(p) for p in sorted(self.records_dir.glob("*.json"))]
+        return [ResultRecord.load(p) for p in sorted(folder.glob("*.json"))]
 
-    def staging_masks_dir(self, key: str) -> Path:
-        """A fresh private folder for a job's masks; :meth:`put` moves it into place."""
-        path = self.root / "masks" / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial"
+    def new_staging(self, key: str) -> Path:
+        """A fresh private folder for a job's masks; :meth:`publish` moves it into place."""
+        path = self.layout.staging_dir(key)
         path.mkdir(parents=True)
         return path
 
-    def put(self, record: ResultRecord, staged_masks: Path | None = None) -> Path:
-        """Publish masks (if staged) then the record, then refresh records.csv."""
+    def lock(self, key: str, what: str = ""):
+        """The lock of one record key, held while a job computes and publishes it; a second
+        process asking for it says whom it waits for, then waits."""
+        return job_lock(self.layout.lock_path(key), what or f"record {key[:12]}", on_wait=_tell)
+
+    def clean_debris(self) -> list[Path]:
+        return self.layout.remove_debris()
+
+    def publish(self, record: ResultRecord, staged_masks: Path | None = None) -> Path:
+        """Make the record (and its staged masks) visible together; returns the record's path.
+
+        The caller holds :meth:`lock` for the record's key.
+        """
+        final = self.layout.masks_dir(record.key)
+        previous = None
         if staged_masks is not None:
-            final = self.masks_dir(record.key)
             if final.exists():
-                shutil.rmtree(final)
+                previous = final.with_name(final.name + ".old")
+                shutil.rmtree(previous, ignore_errors=True)
+                os.replace(final, previous)
             os.replace(staged_masks, final)
-        record.masks = str(Path("masks") / record.key)
-        path = atomic_write_json(self.record_path(record.key), record.to_dict())
-        self.write_table()
+            record.masks = self.layout.masks_reference(record.key)
+        try:
+            path = atomic_write_json(self.layout.record_path(record.key), record.to_dict())
+        except BaseException:
+            if staged_masks is not None:
+                os.replace(final, staged_masks)  # back to the caller's staging folder
+                if previous is not None:
+                    os.replace(previous, final)
+            raise
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
         return path
 
-    def discard(self, staged_masks: Path) -> None:
-        shutil.rmtree(staged_masks, ignore_errors=True)
+    def discard(self, staged: Path) -> None:
+        shutil.rmtree(staged, ignore_errors=True)
 
     def table(self) -> pd.DataFrame:
-        rows = [r.flat_row() for r in self.records()]
-        return pd.DataFrame(rows)
+        return pd.DataFrame([r.flat_row() for r in self.records()])
 
     def write_table(self) -> Path:
-        frame = self.table()
-        return atomic_write(self.root / "records.csv", lambda p: frame.to_csv(p, index=False))
+        """Regenerate records.csv from the record JSONs (skipped when it already says the same)."""
+        text = self.table().to_csv(index=False)
+        path = self.layout.table_path
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return path
+        return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import from_dict, load_toml, to_dict
-from ..errors import ConfigError
+from ..errors import ConfigError, UserError
 from ..registry import Registry
 from .config import VariantConfig
 
@@ -90,39 +90,85 @@ class VariantRegistry:
 
     # --- TOML ---------------------------------------------------------------------------
     def load_toml(self, path: str | Path) -> list[VariantConfig]:
-        """Register every ``[variant.NAME]`` table of ``path``: ``base = "mast"`` plus overrides."""
-        data = load_toml(path)
-        unknown_top = sorted(set(data) - {"variant"})
-        if unknown_top:
-            raise ConfigError(f"{path}: unknown table {unknown_top[0]!r}; allowed: variant")
-        tables = data.get("variant", {})
-        if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: 'variant' must be a table of [variant.NAME] tables")
-        overridable = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name != "name")
-        configs = []
-        for name, table in tables.items():
-            where = f"{path}: [variant.{name}]"
-            if not isinstance(table, dict):
-                raise ConfigError(f"{where}: expected a table")
-            unknown = sorted(set(table) - set(overridable) - {"base"})
-            if unknown:
-                allowed = ", ".join(["base", *overridable])
-                raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
-            if "base" not in table:
-                raise ConfigError(
-                    f"{where}: missing key 'base' (the variant it modifies, e.g. base = \"mast\")"
-                )
-            base_name = table["base"]
-            if not isinstance(base_name, str):
-                raise ConfigError(f"{where}.base: expected a variant name, got {base_name!r}")
-            if base_name not in self:
-                known = ", ".join(self.names())
-                raise ConfigError(f"{where}.base: unknown variant {base_name!r}; known variants: {known}")
-            base = self.get(base_name)
-            overrides = {k: v for k, v in table.items() if k != "base"}
-            merged = {**to_dict(base), "description": "", **overrides, "name": name}
-            configs.append(self.register(from_dict(VariantConfig, merged, where)))
-        return configs
+        """Register every ``[variant.NAME]`` table of ``path`` (see :func:`read_variants_toml`)."""
+        return [self.register(config) for config in read_variants_toml(path, self.get, self.names)]
+
+
+_IDENTITY_FIELDS = ("name", "description")
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_field_text(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = "--set") -> VariantConfig:
+    """``base`` with some fields changed; its name lists the changes that matter (``mast+test_radius=9``).
+
+    Overrides equal to the base's own values are dropped, so deriving nothing new gives ``base``
+    itself (the same identity, the same record).
+    """
+    allowed = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name not in _IDENTITY_FIELDS)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        listing = ", ".join(allowed)
+        raise ConfigError(f"{where}: unknown variant field {unknown[0]!r}; allowed fields: {listing}")
+    merged = {**to_dict(base), **overrides}
+    typed = from_dict(VariantConfig, merged, where)
+    changed = [name for name in allowed if getattr(typed, name) != getattr(base, name)]
+    if not changed:
+        return base
+    order = [f.name for f in dataclasses.fields(VariantConfig)]
+    changed.sort(key=order.index)
+    settings = [f"{name}={_field_text(getattr(typed, name))}" for name in changed]
+    return typed.replace(
+        name="+".join([base.name, *settings]), description=f"{base.name} with {', '.join(settings)}"
+    )
+
+
+def read_variants_toml(
+    path: str | Path,
+    lookup: Callable[[str], VariantConfig],
+    names: Callable[[], list[str]] | None = None,
+) -> list[VariantConfig]:
+    """The ``[variant.NAME]`` tables of ``path``: ``base = "mast"`` (a known variant or an earlier
+    table of the file) plus overrides of its fields. Nothing is registered."""
+    data = load_toml(path)
+    unknown_top = sorted(set(data) - {"variant"})
+    if unknown_top:
+        raise ConfigError(f"{path}: unknown table {unknown_top[0]!r}; allowed: variant")
+    tables = data.get("variant", {})
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: expected [variant.NAME] tables")
+    overridable = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name != "name")
+    made: dict[str, VariantConfig] = {}
+    for name, table in tables.items():
+        where = f"{path}: [variant.{name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = sorted(set(table) - set(overridable) - {"base"})
+        if unknown:
+            allowed = ", ".join(["base", *overridable])
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
+        base_name = table.get("base")
+        if not isinstance(base_name, str):
+            raise ConfigError(f"{where}: missing key 'base' (the variant it modifies, e.g. base = \"mast\")")
+        base = made.get(base_name) or _lookup_base(base_name, lookup, names, where)
+        overrides = {k: v for k, v in table.items() if k != "base"}
+        merged = {**to_dict(base), "description": "", **overrides, "name": name}
+        made[name] = from_dict(VariantConfig, merged, where)
+    return list(made.values())
+
+
+def _lookup_base(name: str, lookup, names, where: str) -> VariantConfig:
+    try:
+        return lookup(name)
+    except ConfigError:
+        raise
+    except UserError:
+        known = ", ".join(names()) if names is not None else "(see `mast-bench variants`)"
+        raise ConfigError(f"{where}.base: unknown variant {name!r}; known variants: {known}") from None
 
 
 VARIANTS = VariantRegistry()

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import mast_bench.data.davis as davis_module
-from mast_bench.data.__main__ import main
+from mast_bench.__main__ import main
 from mast_bench.data.davis import DavisDataset
 from mast_bench.data.palette import write_label_map
 from mast_bench.errors import DataError
@@ -160,12 +160,12 @@ def test_first_frame_without_objects(tmp_path: Path, make_davis):
 
 
 def test_check_command(davis_mini: Path, tmp_path: Path, capsys):
-    assert main(["check", str(davis_mini)]) == 0
+    assert main(["check", "--data", str(davis_mini)]) == 0
     out = capsys.readouterr().out
     assert "bmx-trees: 80 frames, 854x480, objects [1, 2]" in out
-    assert "total: 160 frames, 4 objects" in out
-    assert main(["check", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: not a DAVIS-2017 layout")
+    assert "total: 160 frames, 4 objects" in out and "sequences OK" in out
+    assert main(["check", "--data", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}")
 
 
 def test_iterating_a_long_sequence_holds_one_frame_at_a_time(davis_mini: Path):

@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from mast_bench.data.palette import write_label_map
-from mast_bench.harness.presets import Preset
+from mast_bench.harness.job import DataSpec, Job
+from mast_bench.harness.presets import Preset, get_preset
+from mast_bench.variants import get_variant
 
 SIZE = (40, 56)  # H, W
 
@@ -58,3 +60,11 @@ def tiny_preset(**changes) -> Preset:
     )
     base.update(changes)
     return Preset(**base)
+
+
+def make_job(variant, results, root=None, *, preset: Preset | None = None, sequences=(), **settings) -> Job:
+    """A job as the commands build it: configs, not names (``variant`` may be a name or a config)."""
+    config = get_variant(variant) if isinstance(variant, str) else variant
+    data = DataSpec(root=None if root is None else str(root), sequences=tuple(sequences))
+    settings.setdefault("progress", False)
+    return Job(variant=config, preset=preset or get_preset("smoke"), data=data, results=str(results), **settings)

@@ -45,7 +45,7 @@ def _nothing_recorded(results):
     ],
 )
 def test_run_rejects_bad_names_and_files(extra, message, small_davis, tmp_path, capsys):
-    code, err = _run(["run", *extra, "--davis", str(small_davis), "--results", str(tmp_path / "r")], capsys)
+    code, err = _run(["run", *extra, "--data", str(small_davis), "--results", str(tmp_path / "r")], capsys)
     assert code == 2 and err.startswith("error: ") and message in err
     assert "Traceback" not in err
     assert _nothing_recorded(tmp_path / "r")
@@ -54,7 +54,7 @@ def test_run_rejects_bad_names_and_files(extra, message, small_davis, tmp_path, 
 def test_checkpoint_of_another_architecture(small_davis, tmp_path, capsys):
     other = tmp_path / "other.pt"
     torch.save({"state_dict": torch.nn.Linear(3, 4).state_dict()}, other)
-    argv = ["run", "--variant", "mast", "--checkpoint", str(other), "--davis", str(small_davis)]
+    argv = ["run", "--variant", "mast", "--checkpoint", str(other), "--data", str(small_davis)]
     code, err = _run([*argv, "--results", str(tmp_path / "r")], capsys)
     assert code == 2 and "missing keys" in err and str(other) in err
     assert _nothing_recorded(tmp_path / "r") and not (tmp_path / "r" / "masks").exists()
@@ -67,7 +67,7 @@ def test_dataset_without_davis_layout(tmp_path, capsys):
             "run",
             "--variant",
             "mast-lab-pixels",
-            "--davis",
+            "--data",
             str(tmp_path / "notdavis"),
             "--results",
             str(tmp_path / "r"),
@@ -83,7 +83,7 @@ def test_first_frame_without_objects(empty_first_frame, tmp_path, capsys):
             "run",
             "--variant",
             "mast-lab-pixels",
-            "--davis",
+            "--data",
             str(empty_first_frame),
             "--results",
             str(tmp_path / "r"),
@@ -93,15 +93,15 @@ def test_first_frame_without_objects(empty_first_frame, tmp_path, capsys):
     assert code == 2 and "no object" in err
     assert _nothing_recorded(tmp_path / "r")
     code = propagate_main(
-        ["--variant", "mast-lab-pixels", "--davis", str(empty_first_frame), "--out", str(tmp_path / "o")]
+        ["--variant", "mast-lab-pixels", "--data", str(empty_first_frame), "--out", str(tmp_path / "o")]
     )
     assert code == 2 and "no object" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
-def test_propagate_writes_masks_and_refuses_a_used_output_folder(small_davis, tmp_path, capsys):
+def test_propagate_writes_masks_resumes_and_refuses_another_configuration(small_davis, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["--variant", "mast-lab-pixels", "--davis", str(small_davis), "--out", str(out), "--quiet"]
+    argv = ["--variant", "mast-lab-pixels", "--data", str(small_davis), "--out", str(out), "--quiet"]
     assert propagate_main(argv) == 0
     printed = capsys.readouterr().out
     assert "J&F-Mean" in printed
@@ -109,19 +109,23 @@ def test_propagate_writes_masks_and_refuses_a_used_output_folder(small_davis, tm
     assert [p.name for p in masks] == ["00000.png", "00001.png", "00002.png"]
     assert all(read_label_map(p).shape == (24, 32) for p in masks)
     stamp = masks[1].stat().st_mtime_ns
-    assert propagate_main(argv) == 2
+    assert propagate_main(argv) == 0  # the same configuration: complete sequences are kept
+    assert "1 already complete" in capsys.readouterr().out
+    assert masks[1].stat().st_mtime_ns == stamp
+    assert propagate_main([*argv, "--set", "test_radius=3"]) == 2  # another configuration
     err = capsys.readouterr().err
-    assert "already holds results" in err and "--force" in err
+    assert "another configuration" in err and "--force" in err
     assert masks[1].stat().st_mtime_ns == stamp  # untouched
-    assert propagate_main([*argv, "--force"]) == 0
+    assert propagate_main([*argv, "--set", "test_radius=3", "--force"]) == 0
     assert np.array_equal(
         read_label_map(masks[0]), read_label_map(small_davis / "Annotations/480p/one/00000.png")
     )
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
 
 
 @pytest.mark.slow
 def test_propagate_without_weights_is_refused_unless_random_is_asked(small_davis, tmp_path, capsys):
-    argv = ["--variant", "mast", "--davis", str(small_davis), "--quiet", "--no-score"]
+    argv = ["--variant", "mast", "--data", str(small_davis), "--quiet", "--no-score"]
     assert propagate_main([*argv, "--out", str(tmp_path / "a")]) == 2
     assert "--random-init" in capsys.readouterr().err
     assert propagate_main([*argv, "--out", str(tmp_path / "b"), "--random-init"]) == 0
@@ -130,10 +134,35 @@ def test_propagate_without_weights_is_refused_unless_random_is_asked(small_davis
 @pytest.mark.slow
 def test_error_exit_from_a_real_process(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "mast_bench", "run", "--variant", "nope", "--davis", str(tmp_path)],
+        [sys.executable, "-m", "mast_bench", "run", "--variant", "nope", "--data", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: unknown variant 'nope'") and "Traceback" not in proc.stderr
+
+
+def test_unknown_set_field_and_bad_variants_file(small_davis, tmp_path, capsys):
+    argv = [
+        "run",
+        "--variant",
+        "mast-lab-pixels",
+        "--data",
+        str(small_davis),
+        "--results",
+        str(tmp_path / "r"),
+    ]
+    code, err = _run([*argv, "--set", "radius=3"], capsys)
+    assert code == 2 and "--set: unknown variant field 'radius'; allowed fields:" in err
+    bad = tmp_path / "v.toml"
+    bad.write_text('[variant.x]\nbase = "mast"\ntest_radios = 3\n')
+    code, err = _run([*argv, "--variants-file", str(bad)], capsys)
+    assert code == 2 and f"{bad}: [variant.x]: unknown key 'test_radios'" in err
+    assert _nothing_recorded(tmp_path / "r")
+
+
+def test_argument_errors_exit_2_without_a_traceback(capsys):
+    assert mast_main(["run", "--variant", "mast", "--jobs", "0"]) == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+    assert mast_main(["frobnicate"]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,12 +11,14 @@ import pytest
 import torch
 
 from mast_bench.data import DavisDataset, read_label_map
-from mast_bench.harness.jobs import Job, run_job, run_jobs
+from mast_bench.harness.jobs import run_job, run_jobs
+from mast_bench.harness.presets import load_presets
 from mast_bench.harness.profiling import flop_counter
-from mast_bench.harness.store import ResultStore
 from mast_bench.metrics import evaluate_semisupervised
+from mast_bench.results import ResultStore
+from mast_bench.variants import VariantConfig, derive_variant, get_variant
 
-from .conftest import make_tiny_davis
+from .conftest import make_job, make_tiny_davis
 
 SIZE = (24, 32)
 
@@ -39,16 +42,16 @@ def _masks(results, record, sequences=("one", "two"), frames=4):
 @pytest.mark.slow
 def test_job_with_official_checkpoint_writes_record_masks_and_profile(small_davis, peaky_weights, tmp_path):
     results = tmp_path / "res"
-    job = Job(
-        "mast", str(results), str(small_davis), checkpoint=str(peaky_weights), isolate=False, progress=False
-    )
+    job = make_job("mast", results, small_davis, checkpoint=str(peaky_weights), isolate=False)
     record = run_job(job)
 
     # identity
     ident = record.identity
     assert ident["checkpoint"]["kind"] == "file" and len(ident["checkpoint"]["sha256"]) == 64
     assert ident["dataset"]["sequences"] == ["one", "two"]
-    assert ident["protocol"] == {"task": "semi-supervised", "resolution": "480p", "max_side": 216}
+    assert ident["evaluation"] == {"task": "semi-supervised", "resolution": "480p", "max_side": 216}
+    assert ident["protocol"]["name"] == "mast" and ident["protocol"]["config"]["name"] == "mast"
+    assert ident["environment"]["device_type"] == "cpu" and ident["environment"]["threads"] >= 1
     # masks: DAVIS layout, dataset size, frame 0 = the annotation, objects tracked (not all background)
     masks = _masks(results, record)
     assert all(m.shape == SIZE for m in masks.values())
@@ -91,7 +94,7 @@ def test_job_with_official_checkpoint_writes_record_masks_and_profile(small_davi
     assert again.key == record.key and path.stat().st_mtime_ns == stamp
     assert again.provenance["created"] == record.provenance["created"]
     # --force recomputes: same masks, new record file
-    forced = run_job(Job(**{**job.__dict__, "force": True}))
+    forced = run_job(replace(job, force=True))
     assert path.stat().st_mtime_ns != stamp
     assert all(
         np.array_equal(a, b) for a, b in zip(_masks(results, forced).values(), masks.values(), strict=True)
@@ -100,9 +103,7 @@ def test_job_with_official_checkpoint_writes_record_masks_and_profile(small_davi
 
 
 def test_training_free_baseline_needs_no_checkpoint(small_davis, tmp_path):
-    record = run_job(
-        Job("mast-lab-pixels", str(tmp_path / "r"), str(small_davis), isolate=False, progress=False)
-    )
+    record = run_job(make_job("mast-lab-pixels", tmp_path / "r", small_davis, isolate=False))
     assert record.identity["checkpoint"]["kind"] == "none"
     assert record.profile["parameters"] == 0
     assert record.profile["gflops_per_frame"]["encoder"] == 0
@@ -110,18 +111,22 @@ def test_training_free_baseline_needs_no_checkpoint(small_davis, tmp_path):
 
 @pytest.mark.slow
 def test_isolated_worker_measures_its_own_peak(small_davis, tmp_path):
-    record = run_job(Job("mast-lab-pixels", str(tmp_path / "r"), str(small_davis), progress=False))
+    record = run_job(make_job("mast-lab-pixels", tmp_path / "r", small_davis))
     assert record.profile["peak_memory_kind"] == "cpu-rss-isolated"
     assert 0 < record.profile["peak_memory_bytes"] < 4 * 2**30
 
 
 @pytest.mark.slow
 def test_identical_masks_alone_together_and_in_parallel(small_davis, peaky_weights, tmp_path):
-    common = dict(davis=str(small_davis), checkpoint=str(peaky_weights), isolate=False, progress=False)
-    together = run_job(Job("mast", str(tmp_path / "a"), **common))
-    alone = [run_job(Job("mast", str(tmp_path / "b"), sequences=(s,), **common)) for s in ("one", "two")]
+    common = dict(checkpoint=str(peaky_weights), isolate=False, threads=1)
+    together = run_job(make_job("mast", tmp_path / "a", small_davis, **common))
+    alone = [
+        run_job(make_job("mast", tmp_path / "b", small_davis, sequences=(s,), **common))
+        for s in ("one", "two")
+    ]
     parallel = run_jobs(
-        [Job("mast", str(tmp_path / "c"), sequences=(s,), **common) for s in ("one", "two")], n_jobs=2
+        [make_job("mast", tmp_path / "c", small_davis, sequences=(s,), **common) for s in ("one", "two")],
+        n_jobs=2,
     )
     reference = _masks(tmp_path / "a", together)
     for records, root in ((alone, tmp_path / "b"), (parallel, tmp_path / "c")):
@@ -133,19 +138,20 @@ def test_identical_masks_alone_together_and_in_parallel(small_davis, peaky_weigh
 
 
 def test_record_json_matches_design_schema(small_davis, tmp_path):
-    record = run_job(
-        Job("mast-lab-pixels", str(tmp_path / "r"), str(small_davis), isolate=False, progress=False)
-    )
+    record = run_job(make_job("mast-lab-pixels", tmp_path / "r", small_davis, isolate=False))
     data = json.loads((tmp_path / "r" / "records" / f"{record.key}.json").read_text())
     assert set(data) == {"schema", "key", "identity", "provenance", "metrics", "profile", "train", "masks"}
     assert set(data["identity"]) == {
         "variant",
         "variant_config",
+        "protocol",
         "checkpoint",
         "dataset",
-        "protocol",
+        "evaluation",
+        "environment",
         "code_version",
     }
+    assert set(data["identity"]["environment"]) == {"device_type", "threads", "torch", "kernels"}
     assert set(data["provenance"]) == {
         "git_revision",
         "git_dirty",
@@ -155,7 +161,9 @@ def test_record_json_matches_design_schema(small_davis, tmp_path):
         "seed",
         "created",
         "command",
+        "data_root",
     }
+    assert "root" not in data["identity"]["dataset"]  # contents (the fingerprint) identify the data
     assert set(data["metrics"]["global"]) >= {
         "J&F-Mean",
         "J-Mean",
@@ -187,21 +195,13 @@ def test_trainable_variant_without_checkpoint_is_trained_then_reused(small_davis
         "[preset.t]\niterations = 2\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\ngaps = [1, 2]\n"
         "checkpoint_every = 1\nmax_side = 24\n"
     )
-    job = Job(
-        "mast",
-        str(tmp_path / "r"),
-        str(small_davis),
-        preset="t",
-        presets=str(presets),
-        isolate=False,
-        progress=False,
-    )
+    job = make_job("mast", tmp_path / "r", small_davis, preset=load_presets(presets)["t"], isolate=False)
     record = run_job(job)
     ckpt = record.identity["checkpoint"]
     assert ckpt["kind"] == "trained" and ckpt["train_preset"] == "t"
     assert (tmp_path / "r" / ckpt["path"]).is_file()
     assert record.train["iterations"] == 2 and len(record.train["loss_curve"]) == 2
-    assert record.identity["protocol"]["max_side"] == 24
+    assert record.identity["evaluation"]["max_side"] == 24
     # masks at the dataset's size although the network saw 18x24 frames
     assert read_label_map(tmp_path / "r" / record.masks / "two" / "00002.png").shape == SIZE
     assert record.profile["frame_size"] == [18, 24]
@@ -214,9 +214,7 @@ def test_trainable_variant_without_checkpoint_is_trained_then_reused(small_davis
 @pytest.mark.slow
 def test_isolated_jobs_on_a_dask_cluster_of_worker_processes(small_davis, tmp_path):
     distributed = pytest.importorskip("distributed")
-    jobs = [
-        Job("mast-lab-pixels", str(tmp_path / "r"), str(small_davis), sequences=(s,)) for s in ("one", "two")
-    ]
+    jobs = [make_job("mast-lab-pixels", tmp_path / "r", small_davis, sequences=(s,)) for s in ("one", "two")]
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
     ) as c:
@@ -224,3 +222,43 @@ def test_isolated_jobs_on_a_dask_cluster_of_worker_processes(small_davis, tmp_pa
     assert [r.identity["dataset"]["sequences"] for r in records] == [["one"], ["two"]]
     assert all(r.profile["peak_memory_kind"] == "cpu-rss-isolated" for r in records)
     assert len(ResultStore(tmp_path / "r").table()) == 2
+
+
+def test_a_variant_made_at_run_time_runs_in_the_isolated_worker(small_davis, tmp_path):
+    """The job carries the config itself: the worker never looks a name up in a registry."""
+    mine = VariantConfig(name="my-pixels", features="lab-pixels", channel_dropout=False, test_radius=3)
+    record = run_job(make_job(mine, tmp_path / "r", small_davis))
+    assert record.identity["variant"] == "my-pixels"
+    assert record.identity["variant_config"]["test_radius"] == 3
+    assert record.profile["peak_memory_kind"] == "cpu-rss-isolated"
+
+
+def test_identical_jobs_run_once_and_a_derived_variant_keeps_its_config(small_davis, tmp_path):
+    derived = derive_variant(get_variant("mast-lab-pixels"), {"test_radius": 4})
+    assert derived.name == "mast-lab-pixels+test_radius=4"
+    job = make_job(derived, tmp_path / "r", small_davis, isolate=False)
+    first, second = run_jobs([job, job])
+    assert first.key == second.key
+    assert len(list((tmp_path / "r" / "records").glob("*.json"))) == 1
+    assert first.identity["variant_config"]["test_radius"] == 4
+
+
+def test_the_protocol_reaches_the_isolated_worker(small_davis, tmp_path):
+    """The masks of a CRW job are those of a CRW propagation here, and differ from MAST's."""
+    from mast_bench.harness.datasets import resolve_data
+    from mast_bench.harness.job import DataSpec
+    from mast_bench.model import create_model
+    from mast_bench.protocols import get_protocol
+
+    crw, mast = get_protocol("crw"), get_protocol("mast")
+    records = run_jobs(
+        [make_job("mast-lab-pixels", tmp_path / "r", small_davis, protocol=p) for p in (crw, mast)]
+    )
+    assert [r.identity["protocol"]["name"] for r in records] == ["crw", "mast"]
+    data = resolve_data(DataSpec(root=str(small_davis)))
+    model = create_model("mast-lab-pixels")
+    data.propagate(model, tmp_path / "here", "cpu", 216, False, protocol=crw)
+    by_job = _masks(tmp_path / "r", records[0])
+    here = {(s, f): read_label_map(tmp_path / "here" / s / f"{f:05d}.png") for s, f in by_job}
+    assert all(np.array_equal(by_job[k], here[k]) for k in by_job)
+    assert any(not np.array_equal(by_job[k], v) for k, v in _masks(tmp_path / "r", records[1]).items())

@@ -8,8 +8,7 @@ import pytest
 from mast_bench.errors import ConfigError, DataError
 from mast_bench.harness import provenance
 from mast_bench.harness.presets import Preset, get_preset, learning_rate, load_presets
-from mast_bench.harness.records import ResultRecord, canonical_json, identity_key
-from mast_bench.harness.store import ResultStore
+from mast_bench.results import ResultRecord, ResultStore, canonical_json, identity_key
 
 
 def test_builtin_presets_load_and_paper_follows_official_main():
@@ -63,7 +62,9 @@ def _identity(**over):
             "sequences": ["a"],
             "fingerprint": "f",
         },
-        "protocol": {"task": "semi-supervised", "resolution": "480p", "max_side": None},
+        "protocol": {"name": "mast", "config": {"name": "mast"}},
+        "evaluation": {"task": "semi-supervised", "resolution": "480p", "max_side": None},
+        "environment": {"device_type": "cpu", "threads": 2, "torch": "2.13.0", "kernels": "cpu-csrc"},
         "code_version": "0.1.0",
     }
     ident.update(over)
@@ -115,16 +116,19 @@ def test_store_put_get_table_and_mask_staging(tmp_path):
     store = ResultStore(tmp_path / "res")
     rec = _record()
     assert store.get(rec.key) is None
-    staged = store.staging_masks_dir(rec.key)
+    staged = store.new_staging(rec.key)
     (staged / "seq").mkdir()
     (staged / "seq" / "00000.png").write_bytes(b"x")
-    store.put(rec, staged)
+    with store.lock(rec.key):
+        store.publish(rec, staged)
     assert not staged.exists()
-    assert (store.masks_dir(rec.key) / "seq" / "00000.png").read_bytes() == b"x"
+    assert (store.layout.masks_dir(rec.key) / "seq" / "00000.png").read_bytes() == b"x"
     got = store.get(rec.key)
     assert got is not None and got.metrics == rec.metrics and got.masks == f"masks/{rec.key}"
     other = _record(variant="mast-rgb")
-    store.put(other)
+    with store.lock(other.key):
+        store.publish(other)
+    store.write_table()
     csv = pd.read_csv(tmp_path / "res" / "records.csv")
     assert sorted(csv["variant"]) == ["mast", "mast-rgb"]
     assert set(csv["J&F-Mean"]) == {0.5}

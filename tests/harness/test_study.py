@@ -1,4 +1,4 @@
-"""Ablation study files: validation with precise errors, job building, and a study run end to end."""
+"""Ablation study files: inheritance, validation with precise errors, sweeps, jobs, a study end to end."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mast_bench.errors import ConfigError, UserError
+from mast_bench.harness.job import DataSpec
 from mast_bench.harness.study import (
     ABLATIONS_DIR,
     available_studies,
@@ -16,7 +17,7 @@ from mast_bench.harness.study import (
     parse_study,
     run_study,
 )
-from mast_bench.report.manifest import find_manifest
+from mast_bench.results import find_manifest
 
 REQUIRED = {
     "colour_space": ["mast", "mast-lab-nodropout", "mast-rgb", "mast-rgb-dropout"],
@@ -25,156 +26,218 @@ REQUIRED = {
     "references": ["mast", "mast-first-short", "mast-previous"],
     "offset_bug": ["mast-official", "mast"],
     "affinity_scale": ["mast", "mast-scaled"],
-    "radius": ["mast-r6", "mast-r9", "mast"],
+    "radius": ["mast+test_radius=6", "mast+test_radius=9", "mast"],
 }
 
 
 def valid() -> dict:
-    return {
-        "study": {"name": "s", "title": "S", "reference": "mast", "variants": ["mast", "mast-rgb"]},
-        "preset": {
-            "smoke": {"train": "smoke", "data": "embedded", "split": "val"},
-            "paper": {"train": "paper", "data": "required", "split": "val", "max_side": "full"},
-        },
-    }
+    return {"study": {"name": "s", "title": "S", "reference": "mast", "variants": ["mast", "mast-rgb"]}}
+
+
+def parse(data, **kw):
+    return parse_study(data, "ablations/s.toml", expected_name="s", **kw)
 
 
 def test_every_required_study_is_shipped_and_valid_against_the_registry():
     assert set(REQUIRED) <= set(available_studies())
+    assert "defaults" not in available_studies()
     for name in available_studies():
         study = load_study(name)  # the real variant registry and the real training presets
         assert study.path == ABLATIONS_DIR / f"{name}.toml"
         if name in REQUIRED:
-            assert list(study.info.variants) == REQUIRED[name]
+            assert [row.label for row in study.rows] == REQUIRED[name]
             assert study.info.reference == "mast"
+        # inherited from defaults.toml
         assert study.preset("smoke").train == "smoke" and study.preset("smoke").data == "embedded"
         assert study.preset("paper").train == "paper" and study.preset("paper").data == "required"
+        assert study.info.metrics[0] == "J&F-Mean"
+
+
+def test_a_study_file_holds_only_what_is_particular_to_it():
+    for name in available_studies():
+        text = (ABLATIONS_DIR / f"{name}.toml").read_text()
+        assert "[preset." not in text and "metrics =" not in text, name
+
+
+def test_sweep_derives_one_variant_per_value_and_the_base_value_is_the_base():
+    data = {
+        "study": {
+            "name": "s",
+            "title": "S",
+            "reference": "mast",
+            "base": "mast",
+            "sweep": {"test_radius": [6, 12]},
+        }
+    }
+    study = parse(data)
+    assert [row.label for row in study.rows] == ["mast+test_radius=6", "mast"]
+    assert study.rows[0].variant.test_radius == 6 and study.rows[1].variant.name == "mast"
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (lambda d: d.update(extra={}), "unknown table 'extra'; allowed tables: preset, study"),
-        (
-            lambda d: d["study"].update(referense="mast"),
-            "study: unknown key 'referense'; allowed keys: description",
-        ),
+        (lambda d: d["study"].update(referense="mast"), "study: unknown key 'referense'; allowed keys: base"),
         (
             lambda d: d["study"].update(metrics=["J&F"]),
             "study.metrics: got 'J&F', expected one of 'J&F-Mean'",
         ),
-        (lambda d: d["study"].update(reference="mast-r6"), "reference: 'mast-r6' is not one of the variants"),
+        (
+            lambda d: d["study"].update(reference="mast-r6"),
+            "study.reference: 'mast-r6' is not one of the rows",
+        ),
         (lambda d: d["study"].update(variants=["mast", "mast"]), "variants: 'mast' is listed twice"),
-        (lambda d: d["study"].update(variants=[]), "at least one variant"),
-        (lambda d: d["study"].update(paper="cvpr"), "paper: got 'cvpr', expected one of 'davis2017-val'"),
+        (lambda d: d["study"].update(variants=[]), "at least one variant (or a sweep)"),
+        (
+            lambda d: d["study"].update(paper="cvpr"),
+            "study.paper: got 'cvpr', expected one of 'davis2017-val'",
+        ),
         (lambda d: d["study"].update(name="other"), "study.name is 'other', expected the file's name 's'"),
         (lambda d: d["study"].pop("title"), "study: missing required key 'title'"),
+        (lambda d: d["study"].update(sweep={"test_radius": [6]}), "sweep: needs base"),
         (
-            lambda d: d["preset"].update(fast={"train": "smoke"}),
+            lambda d: d["study"].update(base="mast", sweep={"radius": [6]}),
+            "study.sweep.radius: unknown variant field 'radius'; allowed fields:",
+        ),
+        (
+            lambda d: d["study"].update(base="mast", sweep={"test_radius": ["big"]}),
+            "study.sweep.test_radius.test_radius: got 'big', expected int",
+        ),
+        (
+            lambda d: d["study"].update(base="mast", sweep={"test_radius": 6}),
+            "sweep.test_radius: expected a non-empty list",
+        ),
+        (
+            lambda d: d.update(preset={"fast": {"train": "smoke"}}),
             "unknown preset 'fast'; allowed presets: smoke, paper",
         ),
         (
-            lambda d: d["preset"]["smoke"].update(train="quick"),
+            lambda d: d.update(preset={"smoke": {"train": "quick"}}),
             "preset.smoke.train: got 'quick', expected one of",
         ),
         (
-            lambda d: d["preset"]["smoke"].update(data="davis"),
-            "preset.smoke.data: got 'davis', expected one of",
+            lambda d: d.update(preset={"smoke": {"train": "smoke", "data": "davis"}}),
+            "preset.smoke.data: got 'davis'",
         ),
-        (lambda d: d["preset"]["smoke"].update(max_side=8), "max_side: got 8, expected an integer >= 16"),
-        (lambda d: d["preset"]["paper"].update(max_side="half"), "expected int or one of 'preset', 'full'"),
-        (lambda d: d["preset"].pop("smoke"), "missing [preset.smoke]"),
-        (lambda d: d.pop("preset"), "expected [preset.NAME] tables, NAME one of smoke, paper"),
+        (
+            lambda d: d.update(preset={"smoke": {"train": "smoke", "max_side": 8}}),
+            "max_side: got 8, expected an integer >= 16",
+        ),
+        (lambda d: d["study"].update(protocols=["mast", "mast"]), "protocols: 'mast' is listed twice"),
     ],
 )
 def test_malformed_study_names_the_file_key_and_allowed_values(edit, message):
     data = valid()
     edit(data)
     with pytest.raises(ConfigError) as info:
-        parse_study(data, "ablations/s.toml", expected_name="s", variant_lookup=None)
+        parse(data)
     assert str(info.value).startswith("ablations/s.toml")
     assert message in str(info.value)
 
 
-def test_unknown_variant_lists_the_registry():
+def test_unknown_variant_and_protocol_list_the_registries():
     data = valid()
     data["study"]["variants"] = ["mast", "mast-rbg"]
     with pytest.raises(
         ConfigError, match=r"study.variants\[1\]: unknown variant 'mast-rbg'; known variants: mast,"
     ):
-        parse_study(data, "s.toml")
+        parse(data)
+    data = valid()
+    data["study"]["protocols"] = ["mast", "stm"]
+    with pytest.raises(ConfigError, match=r"study.protocols\[1\]: unknown protocol 'stm'"):
+        parse(data)
+
+
+def test_protocols_cross_the_variants():
+    data = valid()
+    data["study"].update(protocols=["mast", "crw"], reference="mast@mast")
+    study = parse(data)
+    assert [row.label for row in study.rows] == ["mast@mast", "mast@crw", "mast-rgb@mast", "mast-rgb@crw"]
+    assert study.rows[1].protocol.name == "crw"
 
 
 def test_toml_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown study 'nope'.*known studies: .*colour_space"):
         load_study("nope")
+    with pytest.raises(ConfigError, match="unknown study 'defaults'"):
+        load_study("defaults")
     bad = tmp_path / "bad.toml"
     bad.write_text("[study\nname=1")
     with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
         load_study(bad)
 
 
-def test_jobs_one_per_variant_with_the_preset_protocol():
+def test_jobs_carry_configs_one_per_row_with_the_preset_protocol():
     study = load_study("colour_space")
-    jobs = build_jobs(study, "smoke", "out", None, command="cmd")
-    assert [j.variant for j in jobs] == list(study.info.variants)
+    jobs = build_jobs(study, "smoke", "out", DataSpec(), command="cmd")
+    assert [j.variant for j in jobs] == [row.variant for row in study.rows]
+    assert all(j.data.root is None and j.preset.name == "smoke" and j.max_side == "preset" for j in jobs)
+    assert all(j.results == "out" and j.protocol.name == "mast" for j in jobs)
+    paper = build_jobs(study, "paper", "out", DataSpec(root="/data/DAVIS"))
     assert all(
-        j.davis is None and j.preset == "smoke" and j.max_side == -1 and j.results == "out" for j in jobs
+        j.data.root == "/data/DAVIS" and j.preset.name == "paper" and j.max_side is None for j in paper
     )
-    paper = build_jobs(study, "paper", "out", "/data/DAVIS")
-    assert all(j.davis == "/data/DAVIS" and j.preset == "paper" and j.max_side is None for j in paper)
     with pytest.raises(UserError, match="needs --data PATH"):
-        build_jobs(study, "paper", "out", None)
+        build_jobs(study, "paper", "out", DataSpec())
     with pytest.raises(ConfigError, match="no \\[preset.huge\\] table; this study defines: smoke, paper"):
-        build_jobs(study, "huge", "out")
+        build_jobs(study, "huge", "out", DataSpec())
 
 
-def test_run_study_records_a_manifest_and_writes_the_report(tmp_path):
+def test_run_study_records_a_manifest(tmp_path):
     """With a runner that stores synthetic records (the real harness is exercised by the slow test below)."""
     from report.factory import make_record, store_record  # tests/ is on sys.path (tests/harness is a package)
 
     seen = []
 
-    def runner(jobs, backend, n_jobs):
-        seen.append((jobs, backend, n_jobs))
+    def runner(jobs, **execution):
+        seen.append((jobs, execution))
         return [
-            store_record(Path(j.results), make_record(j.variant, 0.5 + 0.05 * i, i))
+            store_record(Path(j.results), make_record(j.variant.name, 0.5 + 0.05 * i, i))
             for i, j in enumerate(jobs)
         ]
 
     study = load_study("affinity_scale")
-    manifest, report = run_study(study, "smoke", tmp_path, n_jobs=2, command="test", runner=runner)
-    assert seen[0][1:] == ("joblib", 2)
-    assert report == tmp_path / "reports" / "affinity_scale" / "report.md"
+    manifest = run_study(
+        study,
+        "smoke",
+        tmp_path,
+        DataSpec(),
+        "test",
+        runner=runner,
+        execution={"backend": "joblib", "n_jobs": 2},
+    )
+    assert seen[0][1] == {"backend": "joblib", "n_jobs": 2}
     assert find_manifest(tmp_path, "affinity_scale") == manifest
     stored = json.loads((tmp_path / "studies" / "affinity_scale.smoke.json").read_text())
     assert stored["records"] == {
-        j.variant: r for j, r in zip(seen[0][0], manifest.records.values(), strict=True)
+        j.variant.name: r for j, r in zip(seen[0][0], manifest.records.values(), strict=True)
     }
-    text = report.read_text()
-    assert "smoke preset on the embedded default — NOT comparable to the paper" in text
-    assert all(f"`{key}`" in text for key in manifest.records.values())
+    assert stored["factors"]["mast"] == {"variant": "mast", "protocol": "mast"}
 
 
 @pytest.mark.slow
-def test_a_real_study_through_the_harness(tiny_davis, tmp_path):
+def test_a_real_study_through_the_command(tiny_davis, tmp_path, capsys):
     """The training-free variant needs no training: the real jobs run propagate, score and profile."""
-    from mast_bench.ablate import main
+    from mast_bench.__main__ import main
 
-    folder = tmp_path / "ablations"
-    folder.mkdir()
-    (folder / "pixels.toml").write_text(
+    study_file = tmp_path / "pixels.toml"
+    study_file.write_text(
         '[study]\nname = "pixels"\ntitle = "Pixels"\nreference = "mast-lab-pixels"\n'
-        'variants = ["mast-lab-pixels"]\nmetrics = ["J&F-Mean", "J-Mean"]\n'
-        '[preset.smoke]\ntrain = "smoke"\ndata = "embedded"\nsplit = "val"\nmax_side = "full"\n'
+        'base = "mast-lab-pixels"\nsweep = { test_radius = [4, 12] }\nmetrics = ["J&F-Mean", "J-Mean"]\n'
+        '[preset.smoke]\ntrain = "smoke"\ndata = "embedded"\nmax_side = "full"\n'
     )
-    study = load_study(folder / "pixels.toml")
     results = tmp_path / "results"
-    manifest, report = run_study(study, "smoke", results, data=tiny_davis, command="test")
+    argv = ["ablate", str(study_file), "--data", str(tiny_davis), "--results", str(results), "--quiet"]
+    assert main(argv) == 0
+    manifest = find_manifest(results, "pixels")
+    assert list(manifest.records) == ["mast-lab-pixels+test_radius=4", "mast-lab-pixels"]
     record = json.loads((results / "records" / f"{manifest.records['mast-lab-pixels']}.json").read_text())
     jf = record["metrics"]["global"]["J&F-Mean"]
+    report = results / "reports" / "pixels" / "report.md"
     assert f"{jf * 100:.1f}" in report.read_text()
-    # a second run reuses the record
-    again, _ = run_study(study, "smoke", results, data=tiny_davis, command="test")
-    assert again.records == manifest.records
-    assert main(["colour_space", "--jobs", "0"]) == 2
+    # a second run reuses the records
+    assert main(argv) == 0
+    assert find_manifest(results, "pixels").records == manifest.records
+    assert main(["ablate", "colour_space", "--jobs", "0"]) == 2
+    assert "expected a positive integer" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mast_bench.report.manifest import StudyManifest, write_manifest
+from mast_bench.results import StudyManifest, write_manifest
 
 from .factory import make_record, store_record
 

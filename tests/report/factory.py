@@ -1,4 +1,4 @@
-"""Synthetic but schema-correct result records (docs/DESIGN.md) for report and study tests.
+"""Synthetic but schema-correct result records for report and study tests.
 
 Per-frame J and F are drawn from a seeded generator; the per-object and global
 metrics are then derived from them the way the toolkit does (means over
@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from mast_bench.atomic import atomic_write_json
-from mast_bench.harness.records import ResultRecord
+from mast_bench.results import ResultRecord
 
 OBJECTS = (("bike", "1"), ("bike", "2"), ("car", "1"), ("dog", "1"), ("dog", "2"), ("dog", "3"))
 
@@ -38,6 +38,8 @@ def make_record(
     split: str = "val",
     sequences: list[str] | None = None,
     train_preset: str = "smoke",
+    protocol: str = "mast",
+    threads: int = 2,
 ) -> ResultRecord:
     """A record whose per-frame J/F scatter around ``quality`` and drift down over the video."""
     rng = np.random.default_rng(seed)
@@ -69,13 +71,15 @@ def make_record(
         "variant_config": {"name": variant},
         "checkpoint": {"kind": "trained", "sha256": None, "path": None, "train_preset": train_preset},
         "dataset": {
+            "kind": "davis",
             "name": dataset_name,
-            "root": dataset_root,
             "split": split,
             "sequences": sequences if sequences is not None else sorted({s for s, _ in objects}),
             "fingerprint": "f" * 64,
         },
-        "protocol": {"task": "semi-supervised", "resolution": "480p", "max_side": 216},
+        "protocol": {"name": protocol, "config": {"name": protocol}},
+        "evaluation": {"task": "semi-supervised", "resolution": "480p", "max_side": 216},
+        "environment": {"device_type": "cpu", "threads": threads, "torch": "2.13.0", "kernels": "cpu-csrc"},
         "code_version": "0.1.0",
     }
     return ResultRecord(
@@ -89,8 +93,9 @@ def make_record(
             "seed": 0,
             "created": "2026-01-01T00:00:00+00:00",
             "command": "test",
+            "data_root": dataset_root,
         },
-        metrics={"global": glob, "per_object": per_object, "per_frame": per_frame},
+        metrics={"kind": "davis", "global": glob, "per_object": per_object, "per_frame": per_frame},
         profile={
             "parameters": 5291648,
             "gflops_per_frame": {"encoder": gflops * 0.9, "memory_read": gflops * 0.1, "total": gflops},

@@ -48,6 +48,8 @@ def test_each_variant_differs_from_mast_in_its_own_fields():
         "mast-r9": {"test_radius": 9},
         "mast-scaled": {"affinity_scale": "inv_sqrt_dim"},
         "mast-lab-pixels": {"features": "lab-pixels", "channel_dropout": False},
+        "resnet18-imagenet": {"features": "resnet18", "colour_space": "rgb", "channel_dropout": False},
+        "resnet50-imagenet": {"features": "resnet50", "colour_space": "rgb", "channel_dropout": False},
         "mast-dil1": {"dilation_set": (1,)},
         "mast-dil2": {"dilation_set": (2,)},
         "mast-dil4": {"dilation_set": (4,)},
@@ -189,11 +191,41 @@ def test_broken_entry_points_are_named(monkeypatch, target, message):
     assert message in str(err.value) and "'broken'" in str(err.value)
 
 
-def test_cli_lists_variants(capsys):
-    assert main(["variants", "mast-dil*", "--width", "250"]) == 0
+def test_cli_lists_variants_as_plain_lines_on_a_pipe(capsys):
+    assert main(["variants", "mast-dil*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["mast-dil1", "mast-dil2", "mast-dil3", "mast-dil4"]
+    assert "dilation_set=1" in lines[0] and "…" not in "".join(lines)
+
+
+def test_cli_json_listing_holds_every_field(capsys):
+    import json
+
+    assert main(["variants", "mast-r9", "--json"]) == 0
+    (config,) = json.loads(capsys.readouterr().out)
+    assert config == {**config, "name": "mast-r9", "test_radius": 9, "memory": "roi"}
+    assert set(config) == set(VariantConfig.__dataclass_fields__)
+
+
+def test_cli_lists_file_variants_and_overrides(tmp_path, capsys):
+    path = tmp_path / "mine.toml"
+    path.write_text('[variant.my-very-long-variant-name-for-grep]\nbase = "mast"\ntest_radius = 7\n')
+    assert main(["variants", "my-*", "--variants-file", str(path), "--set", "memory=window"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("my-very-long-variant-name-for-grep+memory=window\t")
+    assert "test_radius=7" in line and "memory=window" in line
+
+
+def test_table_on_a_narrow_terminal_never_truncates_names(monkeypatch, capsys):
+    from rich.console import Console
+
+    from mast_bench.commands import variants
+
+    monkeypatch.setattr(variants.sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr("rich.console.Console", lambda **kw: Console(width=80, force_terminal=False, **kw))
+    assert main(["variants", "mast-lab-*"]) == 0
     out = capsys.readouterr().out
-    assert "mast-dil1" in out and "mast-dil4" in out and "mast-official" not in out
-    assert "4 variant(s)" in out
+    assert "mast-lab-nodropout" in out and "mast-lab-pixels" in out
 
 
 def test_cli_unknown_pattern_exits_2(capsys):

@@ -1,0 +1,82 @@
+"""``mast-bench ablate NAME [--preset smoke|paper] [--data ROOT] [--jobs N] [--results DIR]``
+
+Runs every row (variant x protocol) of the study ablations/NAME.toml (or a study file given by
+its path) through the harness -- cached records are reused -- then writes the study's report to
+<results>/reports/NAME/.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import base
+from .run import add_execution, execution
+
+NAME = "ablate"
+
+
+def build(parent=None) -> argparse.ArgumentParser:
+    parser = base.new_parser(NAME, __doc__, parent)
+    from ..harness.study import available_studies
+
+    parser.add_argument(
+        "study", metavar="NAME", help=f"a built-in study ({', '.join(available_studies())}) or a TOML file"
+    )
+    parser.add_argument(
+        "--preset", default="smoke", help="budget preset of the study: smoke (default) or paper"
+    )
+    base.add_data(parser)
+    base.add_protocol(parser, several=True)  # given: the study runs under these instead of its own
+    parser.add_argument(
+        "--variants-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.toml",
+        help="variants the study may name besides the registered ones (repeatable)",
+    )
+    base.add_results(parser)
+    base.add_device(parser)
+    add_execution(parser)
+    base.add_quiet(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def variant_lookup(files: list[Path]):
+    """Registered variants, and those of the given files (which win)."""
+    from ..variants import get_variant, read_variants_toml, variant_names
+
+    extra = {}
+    for path in files:
+        for config in read_variants_toml(path, lambda n: extra.get(n) or get_variant(n), variant_names):
+            extra[config.name] = config
+    return lambda name: extra[name] if name in extra else get_variant(name)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..harness.study import load_study, run_study
+    from ..report.build import write_study_report
+
+    study = load_study(args.study, variant_lookup=variant_lookup(args.variants_file))
+    if args.protocol:
+        study = study.with_protocols(base.resolve_protocols(args))
+    manifest = run_study(
+        study,
+        args.preset,
+        args.results,
+        base.data_spec(args),
+        args.command_line,
+        device=base.resolve_device(args.device),
+        isolate=not args.no_isolate,
+        progress=not args.quiet,
+        execution=execution(args),
+    )
+    report = write_study_report(args.results, manifest)
+    print(f"study {manifest.study} ({manifest.preset} preset): {len(manifest.records)} records")
+    print(f"report: {report}")
+    return 0
+
+
+main = base.standalone(NAME, build)

@@ -1,0 +1,273 @@
+"""What every command shares: one parser base, the same flags with the same meaning, one error handler.
+
+Flags mean one thing everywhere: ``--data`` is a dataset root, ``--results`` a results folder (the
+store of records), ``--out`` the folder a command writes its own output files into, ``--variant`` /
+``--variants-file`` / ``--set`` choose variants, ``--device`` a torch device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, UserError, user_error_from_os_error
+from ..results import DEFAULT_RESULTS
+
+PROG = "mast-bench"
+
+
+def tell(message: str) -> None:
+    """A one-line notice on stderr (waiting for a lock, a reused record)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def quiet_threads_environment() -> None:
+    """Before torch is imported: idle OpenMP threads sleep instead of spinning (a busy neighbour
+    otherwise slows every parallel region several-fold). A value the user set wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def new_parser(name: str, description: str, parent: Any = None) -> argparse.ArgumentParser:
+    """A command's parser: a subcommand of ``mast-bench`` or the standalone ``python -m`` one."""
+    if parent is None:
+        return argparse.ArgumentParser(prog=f"{PROG} {name}", description=description)
+    return parent.add_parser(name, help=description.splitlines()[0], description=description)
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    items = tuple(s.strip() for s in text.split(",") if s.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def max_side(text: str) -> int | None | str:
+    """``--max-side``: an integer, 'full' (None), or 'preset' (the training preset's)."""
+    if text.lower() in ("full", "none"):
+        return None
+    if text.lower() == "preset":
+        return "preset"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'full', got {text!r}") from None
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"max side must be >= 16, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+# ----------------------------------------------------------------------------- the shared flags
+
+
+def add_data(parser: argparse.ArgumentParser, required: bool = False, kinds: bool = True) -> None:
+    what = "dataset root" + ("" if required else " (default: the embedded default dataset)")
+    parser.add_argument("--data", required=required, metavar="ROOT", help=what)
+    parser.add_argument("--davis", dest="data", help=argparse.SUPPRESS)  # the old name
+    if kinds:
+        parser.add_argument(
+            "--dataset",
+            default="davis",
+            choices=("davis", "youtube-vos"),
+            help="dataset kind (default davis)",
+        )
+    parser.add_argument("--split", default=None, help="split (default: DAVIS val, YouTube-VOS valid)")
+    parser.add_argument("--sequences", type=comma_list, help="comma-separated sequences (default: the split)")
+    if kinds:
+        parser.add_argument(
+            "--seen-meta",
+            metavar="META.json",
+            help="YouTube-VOS: the training meta.json naming the seen categories (default: train/meta.json)",
+        )
+
+
+def add_results(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help=f"results folder (default ./{DEFAULT_RESULTS})"
+    )
+
+
+def add_variants(parser: argparse.ArgumentParser, several: bool) -> None:
+    help_text = "variant name(s), comma-separated or repeated" if several else "variant name"
+    parser.add_argument(
+        "--variant",
+        required=True,
+        type=comma_list,
+        action="append",
+        help=f"{help_text} (mast-bench variants)",
+    )
+    parser.add_argument(
+        "--variants-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.toml",
+        help="register the [variant.NAME] tables of this file first (repeatable)",
+    )
+    add_overrides(parser)
+
+
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a variant field, e.g. --set test_radius=9 (repeatable; the variant's name shows it)",
+    )
+
+
+def add_protocol(parser: argparse.ArgumentParser, several: bool) -> None:
+    parser.add_argument(
+        "--protocol",
+        type=comma_list,
+        action="append",
+        default=None,
+        help="test-time protocol(s) (mast-bench protocols; default: mast)"
+        + (", comma-separated or repeated" if several else ""),
+    )
+    parser.add_argument(
+        "--protocols-file",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.toml",
+        help="read the [protocol.NAME] tables of this file first (repeatable)",
+    )
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# ----------------------------------------------------------------------------- resolving them
+
+
+def resolve_variants(args: argparse.Namespace) -> list:
+    """The VariantConfigs the flags name: registry names, the files' tables, then ``--set`` overrides."""
+    from ..config import parse_assignments
+    from ..variants import derive_variant, get_variant, read_variants_toml, variant_names
+
+    from_files: dict[str, Any] = {}
+
+    def lookup(name: str):
+        return from_files[name] if name in from_files else get_variant(name)
+
+    for path in args.variants_file:
+        for config in read_variants_toml(path, lookup, lambda: sorted({*variant_names(), *from_files})):
+            from_files[config.name] = config
+    overrides = parse_assignments(args.overrides)
+    names = list(dict.fromkeys(name for group in args.variant for name in group))
+    return [derive_variant(lookup(name), overrides) if overrides else lookup(name) for name in names]
+
+
+def resolve_protocols(args: argparse.Namespace) -> list:
+    """The ProtocolConfigs the flags name (registry names and the files' tables; default: mast)."""
+    from ..protocols import get_protocol, protocol_names, read_protocols_toml
+
+    from_files: dict[str, Any] = {}
+
+    def lookup(name: str):
+        return from_files[name] if name in from_files else get_protocol(name)
+
+    for path in getattr(args, "protocols_file", []):
+        for config in read_protocols_toml(path, lookup, lambda: sorted({*protocol_names(), *from_files})):
+            from_files[config.name] = config
+    names = [n for group in (args.protocol or [("mast",)]) for n in group]
+    return [lookup(name) for name in dict.fromkeys(names)]
+
+
+def resolve_device(requested: str | None) -> str:
+    import torch
+
+    device = requested or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"--device {device!r}: not a torch device (cpu, cuda, cuda:1 ...)") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA device on this machine")
+    return device
+
+
+def data_spec(args: argparse.Namespace):
+    from ..harness.job import DataSpec
+
+    return DataSpec(
+        kind=getattr(args, "dataset", "davis"),
+        root=args.data,
+        split=args.split,
+        sequences=tuple(args.sequences or ()),
+        seen_meta=getattr(args, "seen_meta", None),
+    )
+
+
+def command_line(words: Sequence[str]) -> str:
+    import shlex
+
+    return shlex.join([PROG, *words])
+
+
+# ----------------------------------------------------------------------------- the error handler
+
+
+def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Bad input -> ``error: <message>`` on stderr, exit 2, no traceback; Ctrl-C -> exit 130.
+
+    An OS error on a user's path (read-only, no permission, disk full, missing) is bad input too.
+    Results are written atomically, so an interrupted command leaves nothing half-written.
+    """
+    try:
+        return run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(f"error: {user_error_from_os_error(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was half-written; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def standalone(name: str, build: Callable[[Any], argparse.ArgumentParser]) -> Callable[..., int]:
+    """``main(argv)`` of a command run on its own (``python -m mast_bench.train``)."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        quiet_threads_environment()
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = parse(build(None), words)
+        if isinstance(args, int):
+            return args
+        args.command_line = command_line([name, *words])
+        return guarded(args.run, args)
+
+    return main
+
+
+def parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace | int:
+    """The parsed arguments, or argparse's exit status (2 after its ``error:`` line, 0 for --help)."""
+    try:
+        return parser.parse_args(words)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2

@@ -1,0 +1,48 @@
+"""``mast-bench report [--results DIR] [--study NAME [--preset NAME]] [--out DIR]``
+
+Tables (Markdown, LaTeX, CSV), uncertainty, plots and paper tables from the result records of a
+results folder: one study run's, or every record's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UserError
+from . import base
+
+NAME = "report"
+
+
+def build(parent=None) -> argparse.ArgumentParser:
+    parser = base.new_parser(NAME, __doc__, parent)
+    base.add_results(parser)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: <results>/reports/<study>)"
+    )
+    parser.add_argument("--study", default=None, help="report one study run; default: all records")
+    parser.add_argument(
+        "--preset", default=None, help="with --study: which preset's run (default: the latest)"
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report.build import write_all_records_report, write_study_report
+    from ..results import find_manifest
+
+    if args.study is None:
+        if args.preset is not None:
+            raise UserError("--preset needs --study")
+        path = write_all_records_report(args.results, args.out)
+    else:
+        path = write_study_report(
+            args.results, find_manifest(args.results, args.study, args.preset), args.out
+        )
+    print(f"report written to {path}")
+    return 0
+
+
+main = base.standalone(NAME, build)

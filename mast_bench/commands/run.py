@@ -1,0 +1,180 @@
+"""``mast-bench run --variant NAME [...]``: train-or-load, propagate, score and profile; one record per job.
+
+With only --variant: the embedded default dataset and the smoke preset. Every (variant, protocol,
+sequence set) is one job; identical jobs run once and a job whose record exists is not recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from . import base
+
+NAME = "run"
+
+
+def build(parent=None) -> argparse.ArgumentParser:
+    parser = base.new_parser(NAME, __doc__, parent)
+    base.add_variants(parser, several=True)
+    base.add_protocol(parser, several=True)
+    base.add_data(parser)
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--checkpoint", help="weights file; without it trainable variants are trained")
+    weights.add_argument("--random-init", action="store_true", help="explicitly use random weights")
+    parser.add_argument(
+        "--preset", default="smoke", help="training preset and evaluation size (smoke, paper)"
+    )
+    parser.add_argument(
+        "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
+    )
+    parser.add_argument(
+        "--max-side",
+        type=base.max_side,
+        default="preset",
+        help="network input side, or 'full' (default: preset's)",
+    )
+    parser.add_argument("--train-data", help="frames to train on (default: the embedded training clips)")
+    base.add_results(parser)
+    base.add_device(parser)
+    parser.add_argument("--force", action="store_true", help="recompute even if an identical record exists")
+    parser.add_argument("--per-sequence", action="store_true", help="one job per sequence")
+    add_execution(parser)
+    base.add_quiet(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_execution(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs run: here (--jobs N in parallel), on a Dask cluster, or through submitit."""
+    parser.add_argument("--jobs", type=base.positive_int, default=1, help="parallel local jobs (joblib)")
+    parser.add_argument("--scheduler", help="Dask scheduler address (runs the jobs on that cluster)")
+    parser.add_argument(
+        "--submitit", metavar="FOLDER", help="submit the jobs through submitit (Slurm), logs in FOLDER"
+    )
+    parser.add_argument(
+        "--submitit-cluster", default=None, help="submitit cluster: slurm (default auto), local, debug"
+    )
+    parser.add_argument(
+        "--no-isolate",
+        action="store_true",
+        help="propagate in this process (peak memory covers the whole session)",
+    )
+
+
+def execution(args: argparse.Namespace) -> dict:
+    if args.scheduler:
+        return {"backend": "dask", "scheduler": args.scheduler}
+    if args.submitit:
+        return {"backend": "submitit", "folder": args.submitit, "cluster": args.submitit_cluster}
+    return {"backend": "joblib", "n_jobs": args.jobs}
+
+
+def build_jobs(args: argparse.Namespace) -> list:
+    from dataclasses import replace
+
+    from ..harness.datasets import resolve_data
+    from ..harness.job import Job
+    from ..harness.presets import get_preset
+
+    preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
+    spec = base.data_spec(args)
+    specs = [spec]
+    if args.per_sequence:
+        specs = [replace(spec, sequences=(name,)) for name in resolve_data(spec).sequences]
+    return [
+        Job(
+            variant=variant,
+            protocol=protocol,
+            preset=preset,
+            data=data,
+            results=str(args.results),
+            checkpoint=args.checkpoint,
+            random_init=args.random_init,
+            max_side=args.max_side,
+            train_data=args.train_data,
+            device=args.device,
+            force=args.force,
+            isolate=not args.no_isolate,
+            progress=not args.quiet,
+            command=args.command_line,
+        )
+        for variant in base.resolve_variants(args)
+        for protocol in base.resolve_protocols(args)
+        for data in specs
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..harness.jobs import run_jobs
+
+    args.device = base.resolve_device(args.device)
+    records = run_jobs(build_jobs(args), **execution(args))
+    print_summary(records, args.results)
+    return 0
+
+
+SCORES = {  # what the summary shows of a record's global metrics, by dataset kind
+    "davis": (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean")),
+    "youtube-vos": (
+        ("overall", "overall"),
+        ("J/F seen", ("J_seen", "F_seen")),
+        ("J/F unseen", ("J_unseen", "F_unseen")),
+    ),
+}
+
+
+def print_summary(records, results: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    kinds = list(dict.fromkeys(r.metrics.get("kind", "davis") for r in records))
+    table = Table(title=f"{len(records)} record(s) in {results}")
+    scores = [name for kind in kinds for name, _ in SCORES[kind]]
+    for column in (
+        "variant",
+        "protocol",
+        "data",
+        *scores,
+        "s/frame",
+        "enc s/frame",
+        "GFLOPs/frame",
+        "peak MiB",
+    ):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        prof, ident = record.profile, record.identity
+        peak = prof.get("peak_memory_bytes")
+        cells = [_score(record, kind, key) for kind in kinds for _, key in SCORES[kind]]
+        table.add_row(
+            ident["variant"],
+            ident["protocol"]["name"],
+            f"{ident['dataset']['name']}: {_sequences(ident['dataset']['sequences'])}",
+            *cells,
+            _fmt(prof.get("seconds_per_frame")),
+            _fmt(prof.get("encoder_seconds_per_frame")),
+            _fmt(prof.get("gflops_per_frame", {}).get("total"), 2),
+            "-" if peak is None else f"{peak / 2**20:.0f}",
+        )
+    Console(width=max(Console().width, 120)).print(table)
+    print(f"records: {results / 'records'}; table: {results / 'records.csv'}")
+
+
+def _score(record, kind: str, key) -> str:
+    if record.metrics.get("kind", "davis") != kind:
+        return ""
+    values = record.metrics.get("global", {})
+    if isinstance(key, tuple):
+        return "/".join(_fmt(values.get(k)) for k in key)
+    return _fmt(values.get(key))
+
+
+def _sequences(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{len(names)} sequences"
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+main = base.standalone(NAME, build)

@@ -1,0 +1,1 @@
+"""Train, propagate, score and profile jobs; parallel and cluster back-ends; studies."""

@@ -1,0 +1,77 @@
+"""A job's identity: everything that decides its numbers, hashed into the record key.
+
+What changes the numbers is part of the key: the variant and protocol configs, the weights, the
+data (with a fingerprint of its contents), the evaluation size, and the numerics-relevant
+environment (device type, intra-op threads on a CPU, torch version, kernel path), because the
+same job run with 1 and 2 threads does not reproduce to the bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ..config import to_dict
+from ..results import canonical_json
+from . import provenance
+
+
+def numerics_environment(device: str, threads: int) -> dict[str, Any]:
+    import torch
+
+    from .. import ops
+
+    device_type = torch.device(device).type
+    return {
+        "device_type": device_type,
+        "threads": threads if device_type == "cpu" else None,
+        "torch": torch.__version__,
+        "kernels": ops.kernel_path(device),
+    }
+
+
+def short_hash(identity: dict[str, Any], length: int = 16) -> str:
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:length]
+
+
+def training_identity(config, preset, train_fingerprint: str, environment: dict[str, Any]) -> dict[str, Any]:
+    """What decides trained weights (the training frames by their contents, not their path): names
+    the checkpoint folder, so a rerun resumes the same run, here or on another machine."""
+    return {
+        "variant_config": to_dict(config),
+        "preset": to_dict(preset),
+        "train_data": train_fingerprint,
+        "environment": environment,
+        "code_version": provenance.code_version(),
+    }
+
+
+def training_data_fingerprint(root, cache_dir) -> str:
+    """Contents of the clip folders training reads (their frame files, in clip order)."""
+    from ..data import FrameFolderClips
+    from ..data.fingerprint import SequenceFiles, dataset_fingerprint
+
+    clips = FrameFolderClips(root)
+    files = [SequenceFiles(name, clips.frame_paths(i), ()) for i, name in enumerate(clips.clip_names)]
+    return dataset_fingerprint(files, cache_dir)
+
+
+def record_identity(
+    *,
+    variant,
+    protocol,
+    weights: dict[str, Any],
+    dataset: dict[str, Any],
+    evaluation: dict[str, Any],
+    environment: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "variant": variant.name,
+        "variant_config": to_dict(variant),
+        "protocol": {"name": protocol.name, "config": to_dict(protocol)},
+        "checkpoint": weights,
+        "dataset": dataset,
+        "evaluation": evaluation,
+        "environment": environment,
+        "code_version": provenance.code_version(),
+    }

@@ -1,0 +1,24 @@
+"""Result records, the results folder that stores them, and study manifests.
+
+Torch-free and below both the harness (which writes records) and the reports (which read them),
+so neither needs the other.
+"""
+
+from .layout import DEFAULT_RESULTS, ResultsLayout
+from .manifest import StudyManifest, find_manifest, read_manifest, write_manifest
+from .records import SCHEMA, ResultRecord, canonical_json, identity_key
+from .store import ResultStore
+
+__all__ = [
+    "DEFAULT_RESULTS",
+    "SCHEMA",
+    "ResultRecord",
+    "ResultStore",
+    "ResultsLayout",
+    "StudyManifest",
+    "canonical_json",
+    "find_manifest",
+    "identity_key",
+    "read_manifest",
+    "write_manifest",
+]

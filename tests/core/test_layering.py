@@ -1,0 +1,33 @@
+"""The floors of the house hold: the import-linter contracts of pyproject.toml pass.
+
+ops imports nothing of the package; data, metrics, results and the configs never import torch,
+model or ops; report reaches records only through results; harness never imports report;
+nothing imports a command module.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_import_contracts_hold():
+    lint = Path(sys.executable).with_name("lint-imports")
+    command = [str(lint)] if lint.is_file() else [shutil.which("lint-imports") or "lint-imports"]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "7 kept, 0 broken" in proc.stdout
+
+
+def test_importing_the_package_and_its_torch_free_floors_does_not_import_torch():
+    code = (
+        "import sys, mast_bench, mast_bench.results, mast_bench.metrics, mast_bench.variants, "
+        "mast_bench.protocols, mast_bench.data, mast_bench.report\n"
+        "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

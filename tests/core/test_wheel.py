@@ -1,0 +1,82 @@
+"""The built wheel works on its own: installed into a fresh virtualenv (pinned torch first), the
+console script runs from a folder outside the checkout, with the presets, the built-in studies and
+the kernels' sources found inside the installed package."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TORCH = os.environ.get("MAST_BENCH_TORCH", "torch==2.13.0").split()
+
+
+def _run(command: list[str], cwd: Path, timeout: int = 900, env=None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert proc.returncode == 0, (
+        f"{command}: exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    )
+    return proc
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)], REPO)
+    (path,) = out.glob("mast_bench-*.whl")
+    return path
+
+
+@pytest.mark.slow
+def test_wheel_holds_the_data_files(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "mast_bench/harness/presets.toml" in names
+    assert "mast_bench/ablations/defaults.toml" in names and "mast_bench/ablations/colour_space.toml" in names
+    assert any(n.startswith("mast_bench/ops/csrc/") and n.endswith(".cpp") for n in names)
+    assert not any(n.startswith("tests/") for n in names)
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_checkout(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q", "install"]
+    _run([*pip, *TORCH], tmp_path)
+    _run([*pip, str(wheel)], tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = venv / "bin" / "mast-bench"
+    listing = _run([str(script), "variants", "mast*"], elsewhere).stdout
+    assert "mast-official\t" in listing and "mast-lab-pixels\t" in listing
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    results = elsewhere / "results"
+    _run(
+        [
+            str(script),
+            "run",
+            "--variant",
+            "mast-lab-pixels",
+            "--max-side",
+            "64",
+            "--results",
+            str(results),
+            "--quiet",
+        ],
+        elsewhere,
+        env=env,
+    )
+    assert len(list((results / "records").glob("*.json"))) == 1
+    studies = _run([str(venv / "bin" / "python"), "-c", _STUDIES], elsewhere).stdout.split()
+    assert "colour_space" in studies and "radius" in studies
+    located = _run(
+        [str(venv / "bin" / "python"), "-c", "import mast_bench; print(mast_bench.__file__)"], elsewhere
+    )
+    assert str(REPO) not in located.stdout
+
+
+_STUDIES = "from mast_bench.harness.study import available_studies; print(*available_studies())"

@@ -1,0 +1,82 @@
+"""YouTube-VOS through the commands: the submission layout and zip, local seen/unseen scores, a
+record like the DAVIS ones, and its report with the paper's YouTube-VOS row beside it."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from mast_bench.__main__ import main
+from mast_bench.data import YouTubeVOSDataset
+from mast_bench.data.embedded_youtube import make_youtube
+
+
+@pytest.fixture(scope="module")
+def youtube(tmp_path_factory):
+    root = tmp_path_factory.mktemp("yt") / "data"
+    return make_youtube(root, seed=1, size=(48, 80), train_videos=2, valid_videos=2, frames=(20, 21))
+
+
+def test_propagate_writes_exactly_the_required_frames_and_their_zip(youtube, tmp_path, capsys):
+    out = tmp_path / "submission"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--protocol", "crw", "--dataset", "youtube-vos"]
+    assert main([*argv, "--data", str(youtube), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "submission zip for the evaluation server" in printed and "overall" in printed
+    dataset = YouTubeVOSDataset(youtube, "valid")
+    expected = sorted(
+        f"Annotations/{v}/{f}.png" for v in dataset.video_names() for f in dataset.required_frames(v)
+    )
+    written = sorted(str(p.relative_to(out)) for p in (out / "Annotations").rglob("*.png"))
+    assert written == expected
+    with zipfile.ZipFile(out / "submission.zip") as archive:
+        assert sorted(archive.namelist()) == expected
+    # a rerun resumes: every video is complete, nothing is recomputed
+    assert main([*argv, "--data", str(youtube), "--out", str(out), "--quiet"]) == 0
+    assert "2 already complete" in capsys.readouterr().out
+
+
+def test_run_records_seen_and_unseen_scores_and_the_report_sets_the_paper_row_beside(
+    youtube, tmp_path, capsys
+):
+    results = tmp_path / "results"
+    argv = ["run", "--variant", "mast-lab-pixels", "--protocol", "vfs", "--dataset", "youtube-vos"]
+    assert main([*argv, "--data", str(youtube), "--results", str(results), "--quiet"]) == 0
+    (path,) = (results / "records").glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["metrics"]["kind"] == "youtube-vos"
+    scores = record["metrics"]["global"]
+    assert set(scores) >= {"overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap"}
+    assert scores["overall"] == pytest.approx(
+        (scores["J_seen"] + scores["F_seen"] + scores["J_unseen"] + scores["F_unseen"]) / 4
+    )
+    assert {row["seen"] for row in record["metrics"]["per_object"]} == {True, False}
+    assert record["identity"]["dataset"]["kind"] == "youtube-vos"
+    capsys.readouterr()
+    assert main(["report", "--results", str(results)]) == 0
+    report = (results / "reports" / "all" / "report.md").read_text()
+    assert "YouTube-VOS 2018 val" in report and "64.2" in report  # the published overall
+    assert f"{scores['overall'] * 100:.1f}" in report
+    assert "The evaluation server is the authority for valid/test" in report
+    assert "NOT comparable to the paper" in report
+
+
+def test_bad_youtube_input_is_named_before_any_work(youtube, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(youtube, broken)
+    meta = broken / "valid" / "meta.json"
+    data = json.loads(meta.read_text())
+    video = sorted(data["videos"])[0]
+    first_object = sorted(data["videos"][video]["objects"])[0]
+    data["videos"][video]["objects"][first_object]["frames"].insert(0, "99999")
+    meta.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(broken)]
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "meta.json" in err and "99999" in err and "Traceback" not in err
+    assert not out.exists()
