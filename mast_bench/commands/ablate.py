@@ -44,22 +44,11 @@ def build(parent=None) -> argparse.ArgumentParser:
     return parser
 
 
-def variant_lookup(files: list[Path]):
-    """Registered variants, and those of the given files (which win)."""
-    from ..variants import get_variant, read_variants_toml, variant_names
-
-    extra = {}
-    for path in files:
-        for config in read_variants_toml(path, lambda n: extra.get(n) or get_variant(n), variant_names):
-            extra[config.name] = config
-    return lambda name: extra[name] if name in extra else get_variant(name)
-
-
 def run(args: argparse.Namespace) -> int:
     from ..harness.study import load_study, run_study
     from ..report.build import write_study_report
 
-    study = load_study(args.study, variant_lookup=variant_lookup(args.variants_file))
+    study = load_study(args.study, variant_lookup=base.variant_lookup(args.variants_file))
     if args.protocol:
         study = study.with_protocols(base.resolve_protocols(args))
     manifest = run_study(

@@ -161,19 +161,73 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- resolving them
 
 
+class ConfigLookup:
+    """Name -> config: the tables of TOML ``files`` first (a table may build on an earlier one),
+    then the registry."""
+
+    def __init__(self, files, registry_get, registry_names, read_toml) -> None:
+        self._get, self._names = registry_get, registry_names
+        self.from_files: dict[str, Any] = {}
+        for path in files:
+            for config in read_toml(path, self, self.names):
+                self.from_files[config.name] = config
+
+    def __call__(self, name: str):
+        return self.from_files[name] if name in self.from_files else self._get(name)
+
+    def names(self, pattern: str = "*") -> list[str]:
+        import fnmatch
+
+        known = dict.fromkeys([*self._names(), *self.from_files])
+        return [name for name in known if fnmatch.fnmatchcase(name, pattern)]
+
+
+def variant_lookup(files) -> ConfigLookup:
+    from ..variants import get_variant, read_variants_toml, variant_names
+
+    return ConfigLookup(files, get_variant, variant_names, read_variants_toml)
+
+
+def protocol_lookup(files) -> ConfigLookup:
+    from ..protocols import get_protocol, protocol_names, read_protocols_toml
+
+    return ConfigLookup(files, get_protocol, protocol_names, read_protocols_toml)
+
+
+def print_listing(
+    configs: list, fields: tuple[str, ...], cell: Callable[[Any, str], str], as_json: bool
+) -> None:
+    """Configs as JSON, as a table on a terminal, or one plain line each (never truncated)."""
+    import json
+
+    from ..config import to_dict
+
+    if as_json:
+        print(json.dumps([to_dict(c) for c in configs], indent=1))
+    elif sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{len(configs)} found")
+        table.add_column("name", style="bold", no_wrap=True, min_width=max(len(c.name) for c in configs))
+        for field in fields:
+            table.add_column(field, overflow="fold")
+        table.add_column("description", overflow="fold")
+        for config in configs:
+            table.add_row(config.name, *(cell(config, f) for f in fields), config.description)
+        Console().print(table)
+    else:
+        for config in configs:
+            settings = " ".join(f"{f}={cell(config, f)}" for f in fields if cell(config, f))
+            print(f"{config.name}\t{settings}\t{config.description}")
+
+
 def resolve_variants(args: argparse.Namespace) -> list:
     """The VariantConfigs the flags name: registry names, the files' tables, then ``--set`` overrides."""
     from ..config import parse_assignments
-    from ..variants import derive_variant, get_variant, read_variants_toml, variant_names
+    from ..variants import derive_variant
 
-    from_files: dict[str, Any] = {}
-
-    def lookup(name: str):
-        return from_files[name] if name in from_files else get_variant(name)
-
-    for path in args.variants_file:
-        for config in read_variants_toml(path, lookup, lambda: sorted({*variant_names(), *from_files})):
-            from_files[config.name] = config
+    lookup = variant_lookup(args.variants_file)
     overrides = parse_assignments(args.overrides)
     names = list(dict.fromkeys(name for group in args.variant for name in group))
     return [derive_variant(lookup(name), overrides) if overrides else lookup(name) for name in names]
@@ -181,16 +235,7 @@ def resolve_variants(args: argparse.Namespace) -> list:
 
 def resolve_protocols(args: argparse.Namespace) -> list:
     """The ProtocolConfigs the flags name (registry names and the files' tables; default: mast)."""
-    from ..protocols import get_protocol, protocol_names, read_protocols_toml
-
-    from_files: dict[str, Any] = {}
-
-    def lookup(name: str):
-        return from_files[name] if name in from_files else get_protocol(name)
-
-    for path in getattr(args, "protocols_file", []):
-        for config in read_protocols_toml(path, lookup, lambda: sorted({*protocol_names(), *from_files})):
-            from_files[config.name] = config
+    lookup = protocol_lookup(getattr(args, "protocols_file", []))
     names = [n for group in (args.protocol or [("mast",)]) for n in group]
     return [lookup(name) for name in dict.fromkeys(names)]
 

@@ -7,9 +7,7 @@ for scripts. ``mast`` reads the variant's own memory (its schedule, ROI memory, 
 from __future__ import annotations
 
 import argparse
-import fnmatch
-import json
-import sys
+from pathlib import Path
 
 from ..errors import UserError
 from . import base
@@ -33,53 +31,25 @@ SHOWN_FIELDS = (
 def build(parent=None) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
+    parser.add_argument("--protocols-file", type=Path, action="append", default=[], metavar="FILE.toml")
     parser.add_argument("--json", action="store_true", help="every field of every protocol, as JSON")
     parser.set_defaults(run=run)
     return parser
 
 
-def _settings(protocol) -> list[str]:
+def _cell(protocol, field: str) -> str:
     if protocol.context is None:
-        return ["the variant's own memory read"] + [""] * (len(SHOWN_FIELDS) - 1)
-    return [str(getattr(protocol.context, field)) for field in SHOWN_FIELDS]
+        return ""  # the variant's own memory read: nothing of these applies
+    return str(getattr(protocol.context, field))
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import to_dict
-    from ..protocols import get_protocol, protocol_names
-
-    names = [n for n in protocol_names() if fnmatch.fnmatchcase(n, args.pattern)]
+    lookup = base.protocol_lookup(args.protocols_file)
+    names = lookup.names(args.pattern)
     if not names:
-        raise UserError(
-            f"no protocol matches {args.pattern!r}; known protocols: {', '.join(protocol_names())}"
-        )
-    protocols = [get_protocol(n) for n in names]
-    if args.json:
-        print(json.dumps([to_dict(p) for p in protocols], indent=1))
-    elif sys.stdout.isatty():
-        _print_table(protocols)
-    else:
-        for protocol in protocols:
-            if protocol.context is None:
-                settings = "the variant's own memory read"
-            else:
-                settings = " ".join(f"{f}={getattr(protocol.context, f)}" for f in SHOWN_FIELDS)
-            print(f"{protocol.name}\t{settings}\t{protocol.description}")
+        raise UserError(f"no protocol matches {args.pattern!r}; known protocols: {', '.join(lookup.names())}")
+    base.print_listing([lookup(n) for n in names], SHOWN_FIELDS, _cell, args.json)
     return 0
-
-
-def _print_table(protocols: list) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{len(protocols)} protocol(s)")
-    table.add_column("name", style="bold", no_wrap=True, min_width=max(len(p.name) for p in protocols))
-    for field in SHOWN_FIELDS:
-        table.add_column(field, overflow="fold")
-    table.add_column("description", overflow="fold")
-    for protocol in protocols:
-        table.add_row(protocol.name, *_settings(protocol), protocol.description)
-    Console().print(table)
 
 
 main = base.standalone(NAME, build)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import skimage
 from PIL import Image
 
 from ..errors import DataError
+from .generated import build_into, ensure_generated
 from .palette import label_map_image
 from .synthetic import (
     BACKGROUND_PHOTOS,
@@ -188,24 +187,7 @@ def make_default(
         raise DataError(f"make_default: unknown parameter(s) {unknown}")
     spec = EmbeddedSpec(seed=seed, **params)  # type: ignore[arg-type]
     spec.check()
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise DataError(f"{out}: already exists and is not empty (choose another --out or remove it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        _generate(spec, tmp)
-        old = None
-        if out.exists() and any(out.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "data")
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return build_into(out_dir, lambda tmp: _generate(spec, tmp), overwrite)
 
 
 def ensure_default(root: str | Path | None = None, seed: int = 0, **params: object) -> Path:
@@ -215,23 +197,12 @@ def ensure_default(root: str | Path | None = None, seed: int = 0, **params: obje
     """
     root = Path(root).expanduser() if root is not None else default_root()
     wanted = asdict(EmbeddedSpec(seed=seed, **params))  # type: ignore[arg-type]
-    stamp = read_stamp(root)
-    if stamp is None and not (root.exists() and any(root.iterdir())):
-        try:
-            make_default(root, seed, **params)
-        except (OSError, DataError):
-            # Another process may have renamed its own copy into place first: use it if complete.
-            if read_stamp(root) is None:
-                raise
-        stamp = read_stamp(root)
-    if stamp is None:
-        raise DataError(
-            f"{root}: exists but is not a complete {EMBEDDED_VERSION} dataset (no valid {STAMP_NAME})"
-        )
-    recorded = json.loads(json.dumps(wanted))
-    if stamp.get("spec") != recorded:
-        raise DataError(
-            f"{root / STAMP_NAME}: embedded dataset made with {stamp.get('spec')}, {recorded} requested "
-            f"(remove the folder or point ${ENV_VAR} elsewhere)"
-        )
-    return root
+    return ensure_generated(
+        root,
+        wanted,
+        read_stamp,
+        lambda: make_default(root, seed, **params),
+        EMBEDDED_VERSION,
+        ENV_VAR,
+        STAMP_NAME,
+    )

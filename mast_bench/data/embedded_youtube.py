@@ -17,8 +17,6 @@ import dataclasses
 import io
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import skimage
 from PIL import Image
 
 from ..errors import DataError
+from .generated import build_into, ensure_generated
 from .palette import label_map_image
 from .synthetic import (
     BACKGROUND_PHOTOS,
@@ -254,50 +253,16 @@ def _spec(seed: int, params: dict) -> YouTubeSpec:
 def make_youtube(out_dir: str | Path, seed: int = 0, *, overwrite: bool = False, **params: object) -> Path:
     """Generate the dataset into ``out_dir`` (built in a hidden temp folder, then renamed into place)."""
     spec = _spec(seed, params)
-    out = Path(out_dir).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise DataError(f"{out}: already exists and is not empty (choose another folder or remove it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        _generate(spec, tmp)
-        old = None
-        if out.exists() and any(out.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "data")
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return build_into(out_dir, lambda tmp: _generate(spec, tmp), overwrite)
 
 
 def ensure_youtube(root: str | Path | None = None, seed: int = 0, **params: object) -> Path:
     """The embedded YouTube-style dataset at ``root`` (default :func:`default_youtube_root`), generated
     if missing; an existing folder is used only if its stamp records the same version and parameters."""
     root = Path(root).expanduser() if root is not None else default_youtube_root()
-    wanted = json.loads(json.dumps(asdict(_spec(seed, params))))
-    stamp = read_youtube_stamp(root)
-    if stamp is None and not (root.exists() and any(root.iterdir())):
-        try:
-            make_youtube(root, seed, **params)
-        except (OSError, DataError):
-            # another process may have renamed its own copy into place first: use it if complete
-            if read_youtube_stamp(root) is None:
-                raise
-        stamp = read_youtube_stamp(root)
-    if stamp is None:
-        raise DataError(
-            f"{root}: exists but is not a complete {YOUTUBE_VERSION} dataset (no valid {STAMP_NAME})"
-        )
-    if stamp.get("spec") != wanted:
-        raise DataError(
-            f"{root / STAMP_NAME}: dataset made with {stamp.get('spec')}, {wanted} requested "
-            f"(remove the folder or point ${ENV_VAR} elsewhere)"
-        )
-    return root
+    wanted = asdict(_spec(seed, params))
+    make = lambda: make_youtube(root, seed, **params)  # noqa: E731
+    return ensure_generated(root, wanted, read_youtube_stamp, make, YOUTUBE_VERSION, ENV_VAR, STAMP_NAME)
 
 
 def seen_categories(root: str | Path) -> frozenset[str]:

@@ -292,15 +292,18 @@ def resolve_data(spec: DataSpec) -> DavisEvaluation | YouTubeEvaluation:
     raise DataError(f"unknown dataset kind {spec.kind!r}; expected davis or youtube-vos")
 
 
+def _root_and_name(spec: DataSpec, ensure_embedded) -> tuple[Path, str]:
+    """The dataset root and the name records give it (the embedded set's when no root is given)."""
+    if spec.root is None:
+        return Path(ensure_embedded()), EMBEDDED_NAMES[spec.kind]
+    return Path(spec.root), Path(spec.root).resolve().name
+
+
 def _resolve_davis(spec: DataSpec) -> DavisEvaluation:
     from ..data import DavisDataset
+    from ..data.embedded import ensure_default
 
-    if spec.root is None:
-        from ..data.embedded import ensure_default
-
-        root, name = Path(ensure_default()), EMBEDDED_NAMES["davis"]
-    else:
-        root, name = Path(spec.root), Path(spec.root).resolve().name
+    root, name = _root_and_name(spec, ensure_default)
     split = spec.split or "val"
     sequences = spec.sequences or DavisDataset(root).sequence_names(split)
     return DavisEvaluation(str(root), name, split, tuple(sequences))
@@ -308,13 +311,9 @@ def _resolve_davis(spec: DataSpec) -> DavisEvaluation:
 
 def _resolve_youtube(spec: DataSpec) -> YouTubeEvaluation:
     from ..data import YouTubeVOSDataset
+    from ..data.embedded_youtube import ensure_youtube
 
-    if spec.root is None:
-        from ..data.embedded_youtube import ensure_youtube
-
-        root, name = Path(ensure_youtube()), EMBEDDED_NAMES["youtube-vos"]
-    else:
-        root, name = Path(spec.root), Path(spec.root).resolve().name
+    root, name = _root_and_name(spec, ensure_youtube)
     split = spec.split or "valid"
     dataset = YouTubeVOSDataset(root, split)
     sequences = spec.sequences or dataset.video_names()

@@ -156,7 +156,7 @@ def test_default_root_and_ensure_default(tmp_path: Path, tiny_embedded: Path, mo
     before = _files(tiny_embedded)
     assert ensure_default(tiny_embedded, seed=3, **tiny_params) == tiny_embedded
     assert _files(tiny_embedded) == before
-    with pytest.raises(DataError, match="embedded.json: embedded dataset made with"):
+    with pytest.raises(DataError, match="embedded.json: embedded-v1 dataset made with"):
         ensure_default(tiny_embedded, seed=4, **tiny_params)
 
     monkeypatch.setenv("MAST_BENCH_DATA", str(tmp_path / "cache"))

@@ -140,7 +140,7 @@ def test_ensure_youtube(tmp_path: Path, tiny_youtube: Path, monkeypatch):
     assert default_youtube_root() == tmp_path / "cache"
     before = _files(tiny_youtube)
     assert ensure_youtube(tiny_youtube, seed=3, **TINY) == tiny_youtube and _files(tiny_youtube) == before
-    with pytest.raises(DataError, match="youtube.json: dataset made with"):
+    with pytest.raises(DataError, match="youtube.json: embedded-youtube-v1 dataset made with"):
         ensure_youtube(tiny_youtube, seed=4, **TINY)
     root = ensure_youtube(seed=2, **TINY)
     assert root == tmp_path / "cache" and json.loads((root / "youtube.json").read_text())["spec"]["seed"] == 2
