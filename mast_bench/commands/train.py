@@ -42,11 +42,13 @@ def build(parent=None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..harness.presets import get_preset
     from ..harness.training import make_pair_source, train
+    from ..harness.weights import check_trainable
 
     configs = base.resolve_variants(args)
     if len(configs) != 1:
         raise ConfigError(f"train takes one variant, got {', '.join(c.name for c in configs)}")
     config = configs[0]
+    check_trainable(config)
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
     data = Path(args.data) if args.data else _embedded_clips()
     out = args.out or Path("runs") / "train" / f"{config.name}-{preset.name}"

@@ -304,6 +304,10 @@ def _resolve_davis(spec: DataSpec) -> DavisEvaluation:
     from ..data.embedded import ensure_default
 
     root, name = _root_and_name(spec, ensure_default)
+    if not (root / "ImageSets").is_dir() and any(
+        (root / s / "meta.json").is_file() for s in ("valid", "train", "test")
+    ):
+        raise DataError(f"{root}: a YouTube-VOS layout (<split>/meta.json inside); use --dataset youtube-vos")
     split = spec.split or "val"
     sequences = spec.sequences or DavisDataset(root).sequence_names(split)
     return DavisEvaluation(str(root), name, split, tuple(sequences))
@@ -314,6 +318,8 @@ def _resolve_youtube(spec: DataSpec) -> YouTubeEvaluation:
     from ..data.embedded_youtube import ensure_youtube
 
     root, name = _root_and_name(spec, ensure_youtube)
+    if (root / "ImageSets" / "2017").is_dir():
+        raise DataError(f"{root}: a DAVIS-2017 layout (ImageSets/2017 inside); use --dataset davis")
     split = spec.split or "valid"
     dataset = YouTubeVOSDataset(root, split)
     sequences = spec.sequences or dataset.video_names()

@@ -110,6 +110,7 @@ def run_job(job: Job) -> ResultRecord:
         except BaseException:
             store.discard(staged)
             raise
+    store.write_table()
     return record
 
 

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..variants.config import VariantConfig
 
 
@@ -25,6 +25,15 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 
 def needs_weights(config: VariantConfig) -> bool:
     return config.features != "lab-pixels"
+
+
+def check_trainable(config: VariantConfig) -> None:
+    """MAST's self-supervised training trains its own encoder only."""
+    if config.features != "encoder":
+        raise ConfigError(
+            f"variant {config.name!r} has no trainable encoder (features={config.features}): "
+            "it needs no training (lab-pixels) or its weights come from --checkpoint (an ImageNet trunk)"
+        )
 
 
 def weights_identity(

@@ -7,6 +7,7 @@ saves add a ``module.`` prefix. Loading never unpickles code (``weights_only=Tru
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle it refuses; the error says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, not a torch file, pickled code...
-        reason = f"{type(exc).__name__}: {exc}"
-        raise CheckpointError(f"{path}: cannot read as a torch checkpoint ({reason})") from None
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        reason = f"{type(exc).__name__}: {first_line}"
+        raise CheckpointError(
+            f"{path}: cannot read as a torch checkpoint ({reason}); expected a state dict saved by "
+            "torch.save (code in a pickle is never run)"
+        ) from None
     return unwrap_state_dict(payload, str(path))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_write, atomic_write_json
+from ..errors import DataError
 from ..locks import job_lock
 from .layout import ResultsLayout
 from .records import ResultRecord
@@ -27,7 +28,10 @@ def _tell(message: str) -> None:
 
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
-        self.layout = ResultsLayout(Path(root))
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise DataError(f"{root}: exists and is not a folder (expected a results folder)")
+        self.layout = ResultsLayout(root)
 
     @property
     def root(self) -> Path:

@@ -231,7 +231,7 @@ def test_a_real_study_through_the_command(tiny_davis, tmp_path, capsys):
     argv = ["ablate", str(study_file), "--data", str(tiny_davis), "--results", str(results), "--quiet"]
     assert main(argv) == 0
     manifest = find_manifest(results, "pixels")
-    assert list(manifest.records) == ["mast-lab-pixels+test_radius=4", "mast-lab-pixels"]
+    assert list(manifest.variants) == ["mast-lab-pixels+test_radius=4", "mast-lab-pixels"]
     record = json.loads((results / "records" / f"{manifest.records['mast-lab-pixels']}.json").read_text())
     jf = record["metrics"]["global"]["J&F-Mean"]
     report = results / "reports" / "pixels" / "report.md"
