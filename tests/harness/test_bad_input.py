@@ -1,0 +1,157 @@
+"""A corpus of broken inputs: each exits 2 with one `error:` naming the culprit, no traceback, no output."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mast_bench.__main__ import main
+from mast_bench.data.palette import write_label_map
+
+from .conftest import make_tiny_davis
+
+
+def _rgb_mask(root):
+    Image.new("RGB", (32, 24)).save(root / "Annotations/480p/one/00002.png")
+    return "one/00002.png"
+
+
+def _grey_mask(root):
+    Image.new("L", (32, 24)).save(root / "Annotations/480p/one/00002.png")
+    return "one/00002.png"
+
+
+def _annotation_size(root):
+    write_label_map(root / "Annotations/480p/two/00003.png", np.zeros((20, 30), np.uint8))
+    return "two/00003.png"
+
+
+def _frame_size(root):
+    Image.new("RGB", (30, 20)).save(root / "JPEGImages/480p/two/00004.jpg")
+    return "two/00004.jpg"
+
+
+def _missing_frame(root):
+    (root / "JPEGImages/480p/one/00003.jpg").unlink()
+    return "one/00003.jpg"
+
+
+def _empty_jpeg(root):
+    (root / "JPEGImages/480p/one/00004.jpg").write_bytes(b"")
+    return "one/00004.jpg"
+
+
+def _truncated_png(root):
+    path = root / "Annotations/480p/two/00005.png"
+    path.write_bytes(path.read_bytes()[:-30])
+    return "two/00005.png"
+
+
+def _missing_split(root):
+    (root / "ImageSets/2017/val.txt").unlink()
+    return "ImageSets/2017/val.txt"
+
+
+def _unknown_sequence(root):
+    (root / "ImageSets/2017/val.txt").write_text("one\nghost\n")
+    return "ghost"
+
+
+def _first_frame_void(root):
+    write_label_map(root / "Annotations/480p/one/00000.png", np.full((24, 32), 255, np.uint8))
+    return "one/00000.png"
+
+
+def _orphan_annotation(root):
+    write_label_map(root / "Annotations/480p/one/00099.png", np.zeros((24, 32), np.uint8))
+    return "one/00099.png"
+
+
+BROKEN = [
+    _rgb_mask,
+    _grey_mask,
+    _annotation_size,
+    _frame_size,
+    _missing_frame,
+    _empty_jpeg,
+    _truncated_png,
+    _missing_split,
+    _unknown_sequence,
+    _first_frame_void,
+    _orphan_annotation,
+]
+
+
+@pytest.mark.parametrize("command", ["propagate", "run"])
+@pytest.mark.parametrize("break_it", BROKEN, ids=lambda f: f.__name__.strip("_"))
+def test_broken_datasets(break_it, command, tmp_path, capsys):
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=6, size=(24, 32))
+    culprit = break_it(root)
+    target = tmp_path / "out"
+    where = ["--out", str(target)] if command == "propagate" else ["--results", str(target)]
+    assert main([command, "--variant", "mast-lab-pixels", "--data", str(root), *where, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and culprit in err and "Traceback" not in err
+    assert not target.exists() or not any(p for p in target.rglob("*") if p.suffix in (".png", ".json"))
+
+
+class _Evil:
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('x')",))
+
+
+def _checkpoints(tmp_path):
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": torch.nn.Linear(3, 4).state_dict()}, other)
+    truncated = tmp_path / "truncated.pt"
+    torch.save({"state_dict": {"w": torch.zeros(1000)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"state_dict": _Evil()}))
+    (tmp_path / "folder.pt").mkdir()
+    return {
+        "other": (other, "does not fit"),
+        "truncated": (truncated, "cannot read"),
+        "evil": (evil, "cannot read"),
+        "folder": (tmp_path / "folder.pt", "no such checkpoint"),
+    }
+
+
+@pytest.mark.parametrize("case", ["other", "truncated", "evil", "folder"])
+def test_bad_checkpoints(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    path, message = _checkpoints(tmp_path)[case]
+    argv = ["propagate", "--variant", "mast", "--checkpoint", str(path), "--data", str(root), "--out", "out"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos"], "use --dataset davis"),
+        (["run", "--variant", "mast-lab-pixels", "--protocol", "stm"], "unknown protocol 'stm'"),
+        (
+            ["run", "--variant", "mast-lab-pixels", "--set", "memory=everything"],
+            "--set.memory: got 'everything'",
+        ),
+        (["train", "--variant", "mast-lab-pixels"], "has no trainable encoder"),
+        (["run", "--variant", "resnet18-imagenet"], "pass --checkpoint PATH"),
+    ],
+)
+def test_bad_names_and_settings(argv, message, tmp_path, capsys):
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    assert (
+        main([*argv, "--data", str(root), *(["--results", str(tmp_path / "r")] if argv[0] == "run" else [])])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("*.json"))
