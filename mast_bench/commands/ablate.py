@@ -28,6 +28,7 @@ def build(parent=None) -> argparse.ArgumentParser:
     )
     base.add_data(parser)
     base.add_protocol(parser, several=True)  # given: the study runs under these instead of its own
+    base.add_overrides(parser)  # given: every variant of the study gets these field values
     parser.add_argument(
         "--variants-file",
         type=Path,
@@ -51,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(args.study, variant_lookup=base.variant_lookup(args.variants_file))
     if args.protocol:
         study = study.with_protocols(base.resolve_protocols(args))
+    if args.overrides:
+        from ..config import parse_assignments
+
+        study = study.with_overrides(parse_assignments(args.overrides))
     manifest = run_study(
         study,
         args.preset,

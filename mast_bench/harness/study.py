@@ -114,6 +114,19 @@ class Study:
             self, info=replace(info, reference=reference if reference in labels else labels[0]), rows=rows
         )
 
+    def with_overrides(self, overrides: dict[str, Any]) -> Study:
+        """Every row's variant derived with ``overrides`` (``--set``): labels and reference follow."""
+        where = f"{self.path or self.name}: --set"
+        renamed = {row.label: derive_variant(row.variant, overrides, where) for row in self.rows}
+
+        def label(row: StudyRow) -> str:
+            name = renamed[row.label].name
+            return name if row.label == row.variant.name else f"{name}@{row.protocol.name}"
+
+        rows = tuple(replace(row, label=label(row), variant=renamed[row.label]) for row in self.rows)
+        reference = next(label(row) for row in self.rows if row.label == self.info.reference)
+        return replace(self, info=replace(self.info, reference=reference), rows=rows)
+
     def preset(self, name: str) -> StudyPreset:
         if name not in self.presets:
             raise ConfigError(
