@@ -22,9 +22,8 @@ def variants_file(tmp_path):
 
 
 def _records(results):
-    return {
-        r["identity"]["variant"]: r for r in map(json.loads, map(open, (results / "records").glob("*.json")))
-    }
+    loaded = (json.loads(path.read_text()) for path in (results / "records").glob("*.json"))
+    return {record["identity"]["variant"]: record for record in loaded}
 
 
 def test_run_in_the_isolated_worker_with_file_and_set_variants(tiny_davis, variants_file, tmp_path):
