@@ -64,7 +64,19 @@ def _kind(entry: Entry) -> str:
 
 
 def _data_root(entry: Entry) -> str | None:
-    return entry.record.provenance.get("data_root")
+    """Where the record's frames were read; for an embedded set, this machine's copy of it (the
+    record may come from another machine: its contents are identified by the fingerprint)."""
+    recorded = entry.record.provenance.get("data_root")
+    if recorded and Path(recorded).is_dir():
+        return recorded
+    name = entry.record.identity.get("dataset", {}).get("name")
+    if name == "embedded-default":
+        from ..data.embedded import default_root as local
+    elif name == "embedded-youtube":
+        from ..data.embedded_youtube import default_youtube_root as local
+    else:
+        return recorded
+    return str(local()) if local().is_dir() else recorded
 
 
 def _frame_path(entry: Entry, sequence: str, stem: str) -> Path | None:
