@@ -26,8 +26,9 @@ def install(session: nox.Session, extras: str = "dev,cluster") -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (GPU tests skip, visibly, without CUDA)."""
-    install(session)
+    """The test suite (GPU tests skip, visibly, without CUDA; without one the Triton kernels are
+    tested under Triton's interpreter, which tests/conftest.py selects)."""
+    install(session, "dev,cluster,triton")
     session.run("python", "-m", "pytest", *(session.posargs or ["-q"]))
 
 
@@ -40,7 +41,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and memory benchmarks; results go to bench-results/*.json."""
+    """Speed and memory benchmarks (ops: kernels vs reference; propagate: idle and beside a busy
+    process); results go to bench-results/*.json. `nox -s bench -- ops` runs one."""
     install(session)
     os.makedirs(BENCH_OUT, exist_ok=True)
     names = session.posargs or ["ops", "metrics", "propagate"]
@@ -50,28 +52,15 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def ablate(session: nox.Session) -> None:
-    """`nox -s ablate -- NAME [--preset smoke|paper] [--data PATH] [--jobs N]`."""
+    """`nox -s ablate -- NAME [--preset smoke|paper] [--data PATH] [--jobs N]`: a study and its report."""
     if not session.posargs:
-        session.error("name a study: nox -s ablate -- colour_space (studies live in ablations/*.toml)")
+        session.error("name a study: nox -s ablate -- colour_space (studies: mast-bench ablate --help)")
     install(session)
-    session.run("python", "-m", "mast_bench.ablate", *session.posargs)
+    session.run("mast-bench", "ablate", *session.posargs)
 
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Regenerate the example report in reports/example from the embedded default (smoke preset)."""
+    """Regenerate reports/example: the README's main job, its results folder vendored, its report."""
     install(session)
-    session.run(
-        "python", "-m", "mast_bench.ablate", "colour_space", "--preset", "smoke", "--results", "results"
-    )
-    session.run(
-        "python",
-        "-m",
-        "mast_bench.report",
-        "--results",
-        "results",
-        "--study",
-        "colour_space",
-        "--out",
-        "reports/example",
-    )
+    session.run("bash", "scripts/vendor_example", external=True, env={"MAST_BENCH": "mast-bench"})

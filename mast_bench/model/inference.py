@@ -129,7 +129,9 @@ class InferenceCore:
             count = len(self._channel_ids)
             self._features[index] = query
             grid = tuple(query.shape[-2:])
-            self._values[index] = self.policy.values(channels, count, scores if labels is None else None, grid)
+            self._values[index] = self.policy.values(
+                channels, count, scores if labels is None else None, grid
+            )
             self._forget(index + 1)
             ids = torch.tensor(self._channel_ids, dtype=torch.int64, device=self.device)
             object_labels = ids[channels]

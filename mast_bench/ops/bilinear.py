@@ -93,27 +93,30 @@ def channels_last_table(x: Tensor) -> Tensor:
     return torch.cat([rows, rows.new_zeros(1, c)], dim=0)
 
 
-def blend(window_values: Tensor, win: IntegerWindow) -> Tensor:
-    """(B, n, S, S, ...) integer-window values -> (B, n, P, P, ...) bilinear samples."""
-    extra = window_values.dim() - 4
+def _blend_weights(win: IntegerWindow, like: Tensor) -> tuple[Tensor, Tensor]:
+    extra = like.dim() - 4
     shape = win.frac_x.shape + (1, 1) + (1,) * extra
-    ax = win.frac_x.view(shape).to(window_values.dtype)
-    ay = win.frac_y.view(shape).to(window_values.dtype)
-    top = window_values[:, :, :-1, :-1] * (1 - ax) + window_values[:, :, :-1, 1:] * ax
-    bottom = window_values[:, :, 1:, :-1] * (1 - ax) + window_values[:, :, 1:, 1:] * ax
-    return top * (1 - ay) + bottom * ay
+    return win.frac_x.view(shape).to(like.dtype), win.frac_y.view(shape).to(like.dtype)
+
+
+def blend(window_values: Tensor, win: IntegerWindow) -> Tensor:
+    """(B, n, S, S, ...) integer-window values -> (B, n, P, P, ...) bilinear samples.
+
+    Two linear interpolations (along x, then y), each one fused operation.
+    """
+    ax, ay = _blend_weights(win, window_values)
+    across = torch.lerp(window_values[:, :, :, :-1], window_values[:, :, :, 1:], ax)
+    return torch.lerp(across[:, :, :-1], across[:, :, 1:], ay)
 
 
 def spread(weights: Tensor, win: IntegerWindow) -> Tensor:
     """Transpose of ``blend``: (B, n, P, P) candidate weights -> (B, n, S, S) integer-window weights."""
     b, n, p, _ = weights.shape
-    ax = win.frac_x.view(b, n, 1, 1).to(weights.dtype)
-    ay = win.frac_y.view(b, n, 1, 1).to(weights.dtype)
+    ax, ay = _blend_weights(win, weights)
     out = weights.new_zeros(b, n, p + 1, p + 1)
-    out[:, :, :-1, :-1] += weights * ((1 - ay) * (1 - ax))
-    out[:, :, :-1, 1:] += weights * ((1 - ay) * ax)
-    out[:, :, 1:, :-1] += weights * (ay * (1 - ax))
-    out[:, :, 1:, 1:] += weights * (ay * ax)
+    for dy, wy in ((0, 1 - ay), (1, ay)):
+        for dx, wx in ((0, 1 - ax), (1, ax)):
+            out[:, :, dy : dy + p, dx : dx + p].addcmul_(weights, wy * wx)
     return out
 
 

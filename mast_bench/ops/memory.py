@@ -8,9 +8,12 @@ candidates keep logit 0 and value 0.
 
 We compute exactly that, a band of query rows at a time: a window entry only
 needs the key/value rows within radius*dilation of the band (its halo), an ROI
-entry multiplies small tiles of the band against the key boxes their windows
-fall in (ops/roi.py), a full entry is a matmul against the whole key. Peak
-memory is therefore bounded by the band, not the frame.
+entry contracts the band against per-pixel integer windows (ops/roi.py), a full
+entry is a matmul against the whole key. Peak memory is therefore bounded by the
+band, not the frame. Each entry's logits keep the layout its operator produces
+(candidates first for windows and full memory, last for ROI windows); the joint
+softmax is computed across them (a shared maximum and denominator), so nothing
+is concatenated or transposed unless ``top_k`` needs all candidates side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import torch
 from torch import Tensor
 
 from .bilinear import blend, integer_window, spread
+from .kernels import kernel_path
 from .roi import roi_aggregate, roi_corr
+from .softmax import joint_softmax
 from .window import check_window, pad_for_window, window_aggregate, window_corr, window_size
 
 KINDS = ("window", "full")
@@ -131,13 +136,27 @@ def _prepare(entry: MemoryEntry) -> _Prepared:
     if entry.kind == "full":
         return _Prepared(entry, entry.key.flatten(2), entry.value.flatten(2))
     if entry.offset is not None:
-        return _Prepared(entry, entry.key, entry.value)
+        value = entry.value
+        if kernel_path(value.device) == "cpu-csrc":  # the CPU kernel reads ROI values channels-last
+            value = value.contiguous(memory_format=torch.channels_last)
+        return _Prepared(entry, entry.key, value)
     r, d = entry.radius, entry.dilation
     return _Prepared(entry, pad_for_window(entry.key, r, d), pad_for_window(entry.value, r, d))
 
 
+def _is_roi(entry: MemoryEntry) -> bool:
+    return entry.kind == "window" and entry.offset is not None
+
+
+def _candidate_dim(entry: MemoryEntry) -> int:
+    """Where the candidates are in an entry's band logits: (B, n, candidates) for ROI windows,
+    (B, candidates, n) otherwise."""
+    return 2 if _is_roi(entry) else 1
+
+
 def _band_logits(prep: _Prepared, q_band: Tensor, start: int, stop: int) -> Tensor:
-    """(B, candidates, rows*W) logits of one entry for query rows start:stop."""
+    """Logits of one entry for query rows start:stop, n = rows*W query positions:
+    (B, n, candidates) for an ROI entry, (B, candidates, n) for the others."""
     entry = prep.entry
     b, c, rows, w = q_band.shape
     if entry.kind == "full":
@@ -152,7 +171,7 @@ def _band_logits(prep: _Prepared, q_band: Tensor, start: int, stop: int) -> Tens
         return logits
     win = integer_window(entry.offset[:, start:stop], entry.radius, start)
     raw = roi_corr(q_band, prep.key, win.base_y, win.base_x, win.side)
-    return blend(raw.view(b, rows * w, win.side, win.side), win).reshape(b, rows * w, -1).transpose(1, 2)
+    return blend(raw.view(b, rows * w, win.side, win.side), win).reshape(b, rows * w, -1)
 
 
 def _band_validity(entry: MemoryEntry, start: int, stop: int, hw: tuple[int, int], device) -> Tensor:
@@ -175,7 +194,7 @@ def _band_validity(entry: MemoryEntry, start: int, stop: int, hw: tuple[int, int
 
 
 def _band_values(prep: _Prepared, weights: Tensor, start: int, stop: int, w: int) -> Tensor:
-    """(B, Cv, rows*W) weighted values of one entry; ``weights`` is (B, candidates, rows*W)."""
+    """(B, Cv, rows*W) weighted values of one entry; ``weights`` in the entry's logits layout."""
     entry = prep.entry
     b = weights.shape[0]
     rows = stop - start
@@ -188,7 +207,7 @@ def _band_values(prep: _Prepared, weights: Tensor, start: int, stop: int, w: int
         return window_aggregate(band, values, entry.radius, entry.dilation).flatten(2)
     win = integer_window(entry.effective_value_offset[:, start:stop], entry.radius, start)
     size = window_size(entry.radius)
-    per_pixel = spread(weights.transpose(1, 2).reshape(b, rows * w, size, size), win)
+    per_pixel = spread(weights.reshape(b, rows * w, size, size), win)
     out = roi_aggregate(per_pixel.reshape(b, rows * w, -1), prep.value, win.base_y, win.base_x, win.side)
     return out.flatten(2)
 
@@ -203,13 +222,28 @@ def band_rows(
     return max(1, min(h, budget_elements // max(1, per_row)))
 
 
-def joint_softmax(logits: Tensor, top_k: int | None = None) -> Tensor:
-    """Softmax over dim 1 (all candidates of all entries); with ``top_k`` only the k largest
-    logits of each query position keep a weight (ties broken as ``torch.topk`` does)."""
-    if top_k is None or top_k >= logits.shape[1]:
+def top_k_softmax(logits: Tensor, top_k: int) -> Tensor:
+    """Softmax over dim 1 where only the k largest logits of each query position keep a weight
+    (ties broken as ``torch.topk`` does)."""
+    if top_k >= logits.shape[1]:
         return torch.softmax(logits, dim=1)
     values, index = torch.topk(logits, top_k, dim=1)
     return torch.zeros_like(logits).scatter_(1, index, torch.softmax(values, dim=1))
+
+
+def _band_weights(
+    logits: list[Tensor], entries: list[MemoryEntry], scale: float, top_k: int | None
+) -> list[Tensor]:
+    """Joint-softmax weights of one band, each entry's in the layout of its logits."""
+    dims = [_candidate_dim(entry) for entry in entries]
+    if top_k is None:
+        return joint_softmax(logits, dims, scale)
+    # top-k ranks all candidates together: concatenate them candidates-first
+    flat = [part.transpose(1, 2) if dim == 2 else part for part, dim in zip(logits, dims, strict=True)]
+    joined = torch.cat(flat, dim=1)
+    weights = top_k_softmax(joined * scale if scale != 1.0 else joined, top_k)
+    split = torch.split(weights, [part.shape[1] for part in flat], dim=1)
+    return [part.transpose(1, 2) if dim == 2 else part for part, dim in zip(split, dims, strict=True)]
 
 
 def memory_read(
@@ -225,7 +259,7 @@ def memory_read(
     ``scale`` is MAST's affinity scale, or 1/temperature of the other protocols; ``top_k`` keeps
     only the k best candidates of each query position (over all entries) in the softmax.
     ``chunk_rows`` query rows per band (None: from ``budget_elements``); the result does not
-    depend on it. ROI entries work on small tiles of each band (ops/roi.py).
+    depend on it.
     """
     entries = list(entries)
     _validate(query, entries)
@@ -236,17 +270,14 @@ def memory_read(
     b, _, h, w = query.shape
     rows = chunk_rows if chunk_rows is not None else band_rows(query, entries, budget_elements)
     prepared = [_prepare(entry) for entry in entries]
-    sizes = [entry.candidates() for entry in entries]
     bands = []
     for start in range(0, h, rows):
         stop = min(h, start + rows)
         q_band = query[:, :, start:stop]
-        logits = torch.cat([_band_logits(p, q_band, start, stop) for p in prepared], dim=1)
-        if scale != 1.0:
-            logits = logits * scale
-        weights = joint_softmax(logits, top_k)
+        logits = [_band_logits(p, q_band, start, stop) for p in prepared]
+        weights = _band_weights(logits, entries, scale, top_k)
         out = None
-        for prep, part in zip(prepared, torch.split(weights, sizes, dim=1), strict=True):
+        for prep, part in zip(prepared, weights, strict=True):
             value = _band_values(prep, part, start, stop, w)
             out = value if out is None else out + value
         bands.append(out.view(b, -1, stop - start, w))

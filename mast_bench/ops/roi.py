@@ -11,8 +11,9 @@ Gathering side^2 feature vectors per pixel is memory-bound and slow; instead a
 tile of neighbouring query pixels is multiplied densely (one bmm) against the
 bounding box of its windows -- neighbours look at overlapping places -- and the
 needed entries are picked from the small product. Tiles whose box is too large
-(diverging offsets) are split. FLOP formulas give the nominal work
-(2 * B * C * side^2 * pixels), independent of the tiling.
+(diverging offsets) are split. That is the reference implementation; on CPU and
+CUDA tensors the native kernels run instead (ops/kernels.py chooses). FLOP formulas
+give the nominal work (2 * B * C * side^2 * pixels), independent of the tiling.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.flop_counter import register_flop_formula
+
+from .kernels import kernel_mode, kernels_for, use_kernels
 
 TILE_COLUMNS = 16
 
@@ -88,19 +91,91 @@ def _check(name: str, band: Tensor, base_y: Tensor, base_x: Tensor) -> None:
         )
 
 
-@torch.library.custom_op("mast_bench::roi_corr", mutates_args=())
-def roi_corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
-    """(B,C,r,W) query band x (B,C,H,Wk) key -> (B, r*W, side^2) integer-window logits."""
-    _check("roi_corr", query, base_y, base_x)
+def _check_weights(name: str, weights: Tensor, base_y: Tensor, side: int) -> None:
+    b, rows, cols = base_y.shape
+    if weights.dim() != 3 or tuple(weights.shape) != (b, rows * cols, side * side):
+        expected = (b, rows * cols, side * side)
+        raise ValueError(f"{name}: weights {tuple(weights.shape)} must be (B, rows*W, side^2) = {expected}")
+
+
+def _corr_reference(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
     b, c, rows, cols = query.shape
+    dtype = torch.promote_types(query.dtype, key.dtype)
     out = query.new_zeros(b, rows, cols, side * side)
     for tile in _tiles(base_y, base_x, side, tuple(key.shape[-2:])):
-        q = query[:, :, tile.rows, tile.cols].reshape(b, c, -1)
-        box = key[:, :, tile.box_rows, tile.box_cols].reshape(b, c, -1)
+        q = query[:, :, tile.rows, tile.cols].reshape(b, c, -1).to(dtype)
+        box = key[:, :, tile.box_rows, tile.box_cols].reshape(b, c, -1).to(dtype)
         product = F.pad(torch.bmm(q.transpose(1, 2), box), (0, 1))
         picked = product.gather(2, tile.local)
         out[:, tile.rows, tile.cols] = picked.view(b, tile.rows.stop - tile.rows.start, -1, side * side)
     return out.view(b, rows * cols, side * side)
+
+
+def _aggregate_reference(
+    weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int
+) -> Tensor:
+    b, rows, cols = base_y.shape
+    cv = values.shape[1]
+    dtype = torch.promote_types(weights.dtype, values.dtype)
+    per_pixel = weights.view(b, rows, cols, side * side)
+    out = values.new_zeros(b, cv, rows, cols)
+    for tile in _tiles(base_y, base_x, side, tuple(values.shape[-2:])):
+        dense = _dense_weights(per_pixel[:, tile.rows, tile.cols].reshape(b, -1, side * side), tile)
+        box = values[:, :, tile.box_rows, tile.box_cols].reshape(b, cv, -1)
+        result = torch.bmm(box.to(dtype), dense.to(dtype).transpose(1, 2))
+        out[:, :, tile.rows, tile.cols] = result.view(b, cv, tile.rows.stop - tile.rows.start, -1)
+    return out
+
+
+def _scatter_reference(
+    weights: Tensor, grid: Tensor, base_y: Tensor, base_x: Tensor, side: int, height: int, width: int
+) -> Tensor:
+    b, c, rows, cols = grid.shape
+    dtype = torch.promote_types(weights.dtype, grid.dtype)
+    per_pixel = weights.view(b, rows, cols, side * side)
+    out = grid.new_zeros(b, c, height, width)
+    for tile in _tiles(base_y, base_x, side, (height, width)):
+        dense = _dense_weights(per_pixel[:, tile.rows, tile.cols].reshape(b, -1, side * side), tile)
+        g = grid[:, :, tile.rows, tile.cols].reshape(b, c, -1)
+        box_h = tile.box_rows.stop - tile.box_rows.start
+        out[:, :, tile.box_rows, tile.box_cols] += torch.bmm(g.to(dtype), dense.to(dtype)).view(
+            b, c, box_h, -1
+        )
+    return out
+
+
+def _corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
+    _check("roi_corr", query, base_y, base_x)
+    native = kernels_for(query, key)
+    if native is None:
+        return _corr_reference(query, key, base_y, base_x, side)
+    return native.roi_corr(query, key, base_y, base_x, side)
+
+
+def _aggregate(weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
+    _check_weights("roi_aggregate", weights, base_y, side)
+    native = kernels_for(weights, values)
+    if native is None:
+        return _aggregate_reference(weights, values, base_y, base_x, side)
+    return native.roi_aggregate(weights, values, base_y, base_x, side)
+
+
+def _scatter(
+    weights: Tensor, grid: Tensor, base_y: Tensor, base_x: Tensor, side: int, height: int, width: int
+) -> Tensor:
+    _check("roi_scatter", grid, base_y, base_x)
+    _check_weights("roi_scatter", weights, base_y, side)
+    native = kernels_for(weights, grid)
+    if native is None:
+        return _scatter_reference(weights, grid, base_y, base_x, side, height, width)
+    return native.roi_scatter(weights, grid, base_y, base_x, side, height, width)
+
+
+@torch.library.custom_op("mast_bench::roi_corr", mutates_args=())
+def roi_corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
+    """(B,C,r,W) query band x (B,C,H,Wk) key -> (B, r*W, side^2) integer-window logits."""
+    _check("roi_corr", query, base_y, base_x)
+    return _corr_reference(query, key, base_y, base_x, side)
 
 
 @roi_corr.register_fake
@@ -111,16 +186,8 @@ def _(query, key, base_y, base_x, side):
 @torch.library.custom_op("mast_bench::roi_aggregate", mutates_args=())
 def roi_aggregate(weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
     """(B, r*W, side^2) weights x (B,Cv,H,Wk) values -> (B,Cv,r,W) weighted window sums."""
-    b, rows, cols = base_y.shape
-    cv = values.shape[1]
-    per_pixel = weights.view(b, rows, cols, side * side)
-    out = values.new_zeros(b, cv, rows, cols)
-    for tile in _tiles(base_y, base_x, side, tuple(values.shape[-2:])):
-        dense = _dense_weights(per_pixel[:, tile.rows, tile.cols].reshape(b, -1, side * side), tile)
-        box = values[:, :, tile.box_rows, tile.box_cols].reshape(b, cv, -1)
-        result = torch.bmm(box, dense.transpose(1, 2))
-        out[:, :, tile.rows, tile.cols] = result.view(b, cv, tile.rows.stop - tile.rows.start, -1)
-    return out
+    _check_weights("roi_aggregate", weights, base_y, side)
+    return _aggregate_reference(weights, values, base_y, base_x, side)
 
 
 @roi_aggregate.register_fake
@@ -135,20 +202,18 @@ def roi_scatter(
 ) -> Tensor:
     """(B, r*W, side^2) weights x (B,C,r,W) -> (B,C,height,width): transpose of roi_aggregate."""
     _check("roi_scatter", grid, base_y, base_x)
-    b, c, rows, cols = grid.shape
-    per_pixel = weights.view(b, rows, cols, side * side)
-    out = grid.new_zeros(b, c, height, width)
-    for tile in _tiles(base_y, base_x, side, (height, width)):
-        dense = _dense_weights(per_pixel[:, tile.rows, tile.cols].reshape(b, -1, side * side), tile)
-        g = grid[:, :, tile.rows, tile.cols].reshape(b, c, -1)
-        box_h = tile.box_rows.stop - tile.box_rows.start
-        out[:, :, tile.box_rows, tile.box_cols] += torch.bmm(g, dense).view(b, c, box_h, -1)
-    return out
+    _check_weights("roi_scatter", weights, base_y, side)
+    return _scatter_reference(weights, grid, base_y, base_x, side, height, width)
 
 
 @roi_scatter.register_fake
 def _(weights, grid, base_y, base_x, side, height, width):
     return grid.new_empty(grid.shape[0], grid.shape[1], height, width)
+
+
+for _op, _impl in ((roi_corr, _corr), (roi_aggregate, _aggregate), (roi_scatter, _scatter)):
+    _op.register_kernel("cpu")(_impl)
+    _op.register_kernel("cuda")(_impl)
 
 
 # --- autograd: each op's gradients are the other two ---------------------------------------------
@@ -158,9 +223,25 @@ def _setup(ctx, inputs, output):
     first, second, base_y, base_x, side = inputs[:5]
     ctx.save_for_backward(first, second, base_y, base_x)
     ctx.side = side
+    ctx.kernels = kernel_mode()  # the backward runs with the forward's choice (maybe on another thread)
 
 
 def _corr_backward(ctx, grad):
+    with use_kernels(ctx.kernels):
+        return _corr_grads(ctx, grad)
+
+
+def _aggregate_backward(ctx, grad):
+    with use_kernels(ctx.kernels):
+        return _aggregate_grads(ctx, grad)
+
+
+def _scatter_backward(ctx, grad):
+    with use_kernels(ctx.kernels):
+        return _scatter_grads(ctx, grad)
+
+
+def _corr_grads(ctx, grad):
     query, key, base_y, base_x = ctx.saved_tensors
     grad_query = roi_aggregate(grad, key, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
     grad_key = None
@@ -169,7 +250,7 @@ def _corr_backward(ctx, grad):
     return grad_query, grad_key, None, None, None
 
 
-def _aggregate_backward(ctx, grad):
+def _aggregate_grads(ctx, grad):
     weights, values, base_y, base_x = ctx.saved_tensors
     grad_weights = roi_corr(grad, values, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
     grad_values = None
@@ -178,7 +259,7 @@ def _aggregate_backward(ctx, grad):
     return grad_weights, grad_values, None, None, None
 
 
-def _scatter_backward(ctx, grad):
+def _scatter_grads(ctx, grad):
     weights, grid, base_y, base_x = ctx.saved_tensors
     grad_weights = roi_corr(grid, grad, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
     grad_grid = roi_aggregate(weights, grad, base_y, base_x, ctx.side) if ctx.needs_input_grad[1] else None

@@ -9,9 +9,10 @@ needs the matching rows of the padded tensor (its halo) and never a copy:
 - ``window_scatter``:   out[b, c, y+i*d, x+j*d] += w[b,ij,y,x] * g[b,c,y,x]   (padded output)
 
 Each one's gradients are the other two, so the backward passes are exactly as
-lean as the forward ones (no (B, C, P*P, H, W) unfold is ever materialised):
-every primitive loops over the P*P offsets with shifted slices and reduces or
-accumulates on the fly.
+lean as the forward ones (no (B, C, P*P, H, W) unfold is ever materialised).
+On CPU and CUDA tensors the native kernels run (ops/kernels.py chooses; csrc/ and
+triton_kernels.py); the reference implementations here loop over the P*P offsets
+with shifted slices and stay selectable as the exact yardstick.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.flop_counter import register_flop_formula
+
+from .kernels import kernel_mode, kernels_for, use_kernels
 
 
 def window_size(radius: int) -> int:
@@ -58,21 +61,81 @@ def _check_padded(name: str, inner: Tensor, padded: Tensor, radius: int, dilatio
         )
 
 
-@torch.library.custom_op("mast_bench::window_corr", mutates_args=())
-def window_corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
-    """(B,C,h,w) x (B,C,h+2Rd,w+2Rd) -> (B,P*P,h,w) dot products over channels."""
-    _check_padded("window_corr", query, key_padded, radius, dilation)
+def _corr_reference(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
     b, _, h, w = query.shape
     size = window_size(radius)
-    # Channels-last makes each offset a contiguous dot product over C.
-    q = query.permute(0, 2, 3, 1).contiguous()
-    k = key_padded.permute(0, 2, 3, 1).contiguous()
+    # Channels-last makes each offset a contiguous dot product over C (in the promoted dtype).
+    dtype = torch.promote_types(query.dtype, key_padded.dtype)
+    q = query.permute(0, 2, 3, 1).to(dtype).contiguous()
+    k = key_padded.permute(0, 2, 3, 1).to(dtype).contiguous()
     out = query.new_empty(b, size * size, h, w)
     for i in range(size):
         rows = k[:, i * dilation : i * dilation + h]
         for j in range(size):
             out[:, i * size + j] = torch.linalg.vecdot(q, rows[:, :, j * dilation : j * dilation + w])
     return out
+
+
+def _aggregate_reference(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> Tensor:
+    b, _, h, w = weights.shape
+    size = window_size(radius)
+    out = weights.new_zeros(b, values_padded.shape[1], h, w)
+    for i in range(size):
+        for j in range(size):
+            shifted = values_padded[:, :, i * dilation : i * dilation + h, j * dilation : j * dilation + w]
+            out.addcmul_(weights[:, i * size + j].unsqueeze(1), shifted)
+    return out
+
+
+def _scatter_reference(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> Tensor:
+    b, _, h, w = weights.shape
+    size = window_size(radius)
+    margin = 2 * radius * dilation
+    out = grid.new_zeros(b, grid.shape[1], h + margin, w + margin)
+    for i in range(size):
+        for j in range(size):
+            target = out[:, :, i * dilation : i * dilation + h, j * dilation : j * dilation + w]
+            target.addcmul_(weights[:, i * size + j].unsqueeze(1), grid)
+    return out
+
+
+def _check_scatter(weights: Tensor, grid: Tensor) -> None:
+    b, _, h, w = weights.shape
+    if grid.dim() != 4 or grid.shape[0] != b or tuple(grid.shape[-2:]) != (h, w):
+        raise ValueError(
+            f"window_scatter: grid of shape {tuple(grid.shape)} does not match weights (B={b}, _, {h}, {w})"
+        )
+
+
+def _corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
+    _check_padded("window_corr", query, key_padded, radius, dilation)
+    native = kernels_for(query, key_padded)
+    if native is None:
+        return _corr_reference(query, key_padded, radius, dilation)
+    return native.window_corr(query, key_padded, radius, dilation)
+
+
+def _aggregate(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> Tensor:
+    _check_padded("window_aggregate", weights, values_padded, radius, dilation)
+    native = kernels_for(weights, values_padded)
+    if native is None:
+        return _aggregate_reference(weights, values_padded, radius, dilation)
+    return native.window_aggregate(weights, values_padded, radius, dilation)
+
+
+def _scatter(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> Tensor:
+    _check_scatter(weights, grid)
+    native = kernels_for(weights, grid)
+    if native is None:
+        return _scatter_reference(weights, grid, radius, dilation)
+    return native.window_scatter(weights, grid, radius, dilation)
+
+
+@torch.library.custom_op("mast_bench::window_corr", mutates_args=())
+def window_corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
+    """(B,C,h,w) x (B,C,h+2Rd,w+2Rd) -> (B,P*P,h,w) dot products over channels."""
+    _check_padded("window_corr", query, key_padded, radius, dilation)
+    return _corr_reference(query, key_padded, radius, dilation)
 
 
 @window_corr.register_fake
@@ -85,14 +148,7 @@ def _(query, key_padded, radius, dilation):
 def window_aggregate(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> Tensor:
     """(B,P*P,h,w) weights x (B,C,h+2Rd,w+2Rd) values -> (B,C,h,w) weighted window sums."""
     _check_padded("window_aggregate", weights, values_padded, radius, dilation)
-    b, _, h, w = weights.shape
-    size = window_size(radius)
-    out = weights.new_zeros(b, values_padded.shape[1], h, w)
-    for i in range(size):
-        for j in range(size):
-            shifted = values_padded[:, :, i * dilation : i * dilation + h, j * dilation : j * dilation + w]
-            out.addcmul_(weights[:, i * size + j].unsqueeze(1), shifted)
-    return out
+    return _aggregate_reference(weights, values_padded, radius, dilation)
 
 
 @window_aggregate.register_fake
@@ -104,19 +160,8 @@ def _(weights, values_padded, radius, dilation):
 @torch.library.custom_op("mast_bench::window_scatter", mutates_args=())
 def window_scatter(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> Tensor:
     """(B,P*P,h,w) weights x (B,C,h,w) -> (B,C,h+2Rd,w+2Rd): transpose of window_aggregate."""
-    b, _, h, w = weights.shape
-    if grid.dim() != 4 or grid.shape[0] != b or tuple(grid.shape[-2:]) != (h, w):
-        raise ValueError(
-            f"window_scatter: grid of shape {tuple(grid.shape)} does not match weights (B={b}, _, {h}, {w})"
-        )
-    size = window_size(radius)
-    margin = 2 * radius * dilation
-    out = grid.new_zeros(b, grid.shape[1], h + margin, w + margin)
-    for i in range(size):
-        for j in range(size):
-            target = out[:, :, i * dilation : i * dilation + h, j * dilation : j * dilation + w]
-            target.addcmul_(weights[:, i * size + j].unsqueeze(1), grid)
-    return out
+    _check_scatter(weights, grid)
+    return _scatter_reference(weights, grid, radius, dilation)
 
 
 @window_scatter.register_fake
@@ -126,36 +171,48 @@ def _(weights, grid, radius, dilation):
     return grid.new_empty(b, grid.shape[1], h + margin, w + margin)
 
 
+# --- native kernels on CPU and CUDA tensors (the reference where they cannot run) --------------
+
+for _op, _impl in ((window_corr, _corr), (window_aggregate, _aggregate), (window_scatter, _scatter)):
+    _op.register_kernel("cpu")(_impl)
+    _op.register_kernel("cuda")(_impl)
+
+
 # --- autograd: each primitive's gradients are the other two --------------------------------------
+# The backward runs with the forward's kernel choice (it may run on another thread).
 
 
 def _setup(ctx, inputs, output):
     first, second, radius, dilation = inputs
     ctx.save_for_backward(first, second)
     ctx.radius, ctx.dilation = radius, dilation
+    ctx.kernels = kernel_mode()
 
 
 def _corr_backward(ctx, grad):
     query, key_padded = ctx.saved_tensors
     r, d = ctx.radius, ctx.dilation
-    grad_query = window_aggregate(grad, key_padded, r, d) if ctx.needs_input_grad[0] else None
-    grad_key = window_scatter(grad, query, r, d) if ctx.needs_input_grad[1] else None
+    with use_kernels(ctx.kernels):
+        grad_query = window_aggregate(grad, key_padded, r, d) if ctx.needs_input_grad[0] else None
+        grad_key = window_scatter(grad, query, r, d) if ctx.needs_input_grad[1] else None
     return grad_query, grad_key, None, None
 
 
 def _aggregate_backward(ctx, grad):
     weights, values_padded = ctx.saved_tensors
     r, d = ctx.radius, ctx.dilation
-    grad_weights = window_corr(grad, values_padded, r, d) if ctx.needs_input_grad[0] else None
-    grad_values = window_scatter(weights, grad, r, d) if ctx.needs_input_grad[1] else None
+    with use_kernels(ctx.kernels):
+        grad_weights = window_corr(grad, values_padded, r, d) if ctx.needs_input_grad[0] else None
+        grad_values = window_scatter(weights, grad, r, d) if ctx.needs_input_grad[1] else None
     return grad_weights, grad_values, None, None
 
 
 def _scatter_backward(ctx, grad):
     weights, grid = ctx.saved_tensors
     r, d = ctx.radius, ctx.dilation
-    grad_weights = window_corr(grid, grad, r, d) if ctx.needs_input_grad[0] else None
-    grad_grid = window_aggregate(weights, grad, r, d) if ctx.needs_input_grad[1] else None
+    with use_kernels(ctx.kernels):
+        grad_weights = window_corr(grid, grad, r, d) if ctx.needs_input_grad[0] else None
+        grad_grid = window_aggregate(weights, grad, r, d) if ctx.needs_input_grad[1] else None
     return grad_weights, grad_grid, None, None
 
 

@@ -67,4 +67,6 @@ def make_job(variant, results, root=None, *, preset: Preset | None = None, seque
     config = get_variant(variant) if isinstance(variant, str) else variant
     data = DataSpec(root=None if root is None else str(root), sequences=tuple(sequences))
     settings.setdefault("progress", False)
-    return Job(variant=config, preset=preset or get_preset("smoke"), data=data, results=str(results), **settings)
+    return Job(
+        variant=config, preset=preset or get_preset("smoke"), data=data, results=str(results), **settings
+    )

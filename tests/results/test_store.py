@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mast_bench.results import ResultRecord, ResultStore, ResultsLayout
+from mast_bench.results import ResultRecord, ResultsLayout, ResultStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report.factory import make_record  # noqa: E402

@@ -217,9 +217,9 @@ def test_cli_lists_file_variants_and_overrides(tmp_path, capsys):
 
 
 def test_table_on_a_narrow_terminal_never_truncates_names(monkeypatch, capsys):
-    from rich.console import Console
-
     import sys
+
+    from rich.console import Console
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setattr("rich.console.Console", lambda **kw: Console(width=80, force_terminal=False, **kw))
