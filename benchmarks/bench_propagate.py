@@ -125,8 +125,10 @@ def measure(job: dict) -> dict:
 # --- driver -----------------------------------------------------------------------------------------
 
 
-def run_worker(job: dict, impl: str, timeout: float) -> dict:
+def run_worker(job: dict, impl: str, timeout: float, wait_policy: str | None) -> dict:
     env = {**os.environ, "MAST_BENCH_KERNELS": impl}
+    if wait_policy:  # as the commands' workers get it (OMP_WAIT_POLICY=PASSIVE unless the user set one)
+        env["OMP_WAIT_POLICY"] = wait_policy
     command = [sys.executable, __file__, "--worker", json.dumps(job)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
@@ -182,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impls", default="native,reference")
     parser.add_argument("--no-neighbour", action="store_true", help="skip the runs beside a busy process")
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument(
+        "--wait-policy",
+        default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+        help="OMP_WAIT_POLICY of the workers (default: the commands' own, PASSIVE; '' leaves it unset)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -205,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         for impl in args.impls.split(","):
             neighbour = start_neighbour() if load == "busy" else None
             try:
-                runs[f"{impl}/{load}"] = run_worker(job, impl, args.timeout)
+                runs[f"{impl}/{load}"] = run_worker(job, impl, args.timeout, args.wait_policy)
             finally:
                 if neighbour is not None:
                     stop_neighbour(neighbour)
@@ -225,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": [sys.executable, *sys.argv],
         "machine": machine,
         "job": job,
+        "omp_wait_policy": args.wait_policy or None,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "runs": runs,
