@@ -41,8 +41,32 @@ class _DavisFrame:
     required: bool = True
 
 
+class _Evaluation:
+    """What both kinds share: fingerprinted files, and propagation through ``videos`` and ``writer``."""
+
+    def files(self):
+        """Each video's frame and annotation files: what the fingerprint covers."""
+        from ..data.fingerprint import sequence_files
+
+        return sequence_files(self.dataset(), self.sequences)
+
+    def propagate(self, model, out_dir: Path, device: str, max_side, progress: bool, skip=(), protocol=None):
+        """Masks of every video not in ``skip`` into ``out_dir`` (each published when complete)."""
+        from .propagation import propagate_videos
+
+        return propagate_videos(
+            model,
+            self.videos(skip),
+            self.writer(out_dir),
+            protocol=protocol,
+            device=device,
+            max_side=max_side,
+            progress=progress,
+        )
+
+
 @dataclass(frozen=True)
-class DavisEvaluation:
+class DavisEvaluation(_Evaluation):
     """DAVIS-2017 semi-supervised: <root>/JPEGImages/480p/<seq>/, Annotations/480p/<seq>/, ImageSets/2017."""
 
     root: str
@@ -67,12 +91,6 @@ class DavisEvaluation:
             "fingerprint": fingerprint,
         }
 
-    def files(self):
-        """Each sequence's frame and annotation files: what the fingerprint covers."""
-        from ..data.fingerprint import sequence_files
-
-        return sequence_files(self.dataset(), self.sequences)
-
     def check(self) -> None:
         """Layout, frames, annotations and first-frame objects, before any model work."""
         from ..data.check import check_davis
@@ -92,19 +110,11 @@ class DavisEvaluation:
             plans.append(VideoPlan(name, video.size, video.num_frames, _davis_inputs(video, ids), ids))
         return plans
 
-    def propagate(self, model, out_dir: Path, device: str, max_side, progress: bool, skip=(), protocol=None):
-        """Masks of every sequence not in ``skip`` into <out_dir>/<seq>/ (each published when complete)."""
-        from .propagation import SequenceFolderWriter, propagate_videos
+    def writer(self, out_dir: Path):
+        """Each sequence into <out_dir>/<seq>/, published when complete."""
+        from .propagation import SequenceFolderWriter
 
-        return propagate_videos(
-            model,
-            self.videos(skip),
-            lambda video: SequenceFolderWriter(out_dir, video.name),
-            protocol=protocol,
-            device=device,
-            max_side=max_side,
-            progress=progress,
-        )
+        return lambda video: SequenceFolderWriter(out_dir, video.name)
 
     def complete(self, out_dir: Path) -> tuple[str, ...]:
         """Sequences already published in ``out_dir``."""
@@ -148,7 +158,7 @@ def _davis_inputs(video, ids: tuple[int, ...]):
 
 
 @dataclass(frozen=True)
-class YouTubeEvaluation:
+class YouTubeEvaluation(_Evaluation):
     """A YouTube-VOS split (2018/2019 ``valid``/``test``, or a fully annotated YouTube-style folder)."""
 
     root: str  # the dataset root holding <split>/ (and train/meta.json for the seen categories)
@@ -175,11 +185,6 @@ class YouTubeEvaluation:
             "seen_categories": sorted(self.seen_categories()),
             "fingerprint": fingerprint,
         }
-
-    def files(self):
-        from ..data.fingerprint import sequence_files
-
-        return sequence_files(self.dataset(), self.sequences)
 
     def seen_categories(self) -> frozenset[str]:
         """The training categories (the scores' "seen" group); empty without a training meta.json."""
@@ -213,22 +218,12 @@ class YouTubeEvaluation:
             )
         return plans
 
-    def propagate(self, model, out_dir: Path, device: str, max_side, progress: bool, skip=(), protocol=None):
+    def writer(self, out_dir: Path):
         """The submission layout <out_dir>/Annotations/<video>/<frame>.png, each video published whole."""
         from ..data import YouTubeVOSSubmission
-        from .propagation import propagate_videos
 
-        submission = YouTubeVOSSubmission(out_dir)
-        dataset = self.dataset()
-        return propagate_videos(
-            model,
-            self.videos(skip),
-            lambda video: submission.video_writer(dataset.video(video.name)),
-            protocol=protocol,
-            device=device,
-            max_side=max_side,
-            progress=progress,
-        )
+        submission, dataset = YouTubeVOSSubmission(out_dir), self.dataset()
+        return lambda video: submission.video_writer(dataset.video(video.name))
 
     def complete(self, out_dir: Path) -> tuple[str, ...]:
         from ..data import YouTubeVOSSubmission

@@ -236,7 +236,7 @@ def test_cli_all_records_report(shared_tiny_study, tmp_path):
     results, _, records = shared_tiny_study
     assert main(["--results", str(results), "--out", str(tmp_path)]) == 0
     text = (tmp_path / "report.md").read_text()
-    assert "reference variant: `mast`" in text
+    assert "reference row: `mast`" in text
     assert all(r.key in text for r in records.values())
 
 
