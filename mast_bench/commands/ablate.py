@@ -8,7 +8,6 @@ its path) through the harness -- cached records are reused -- then writes the st
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from . import base
 from .run import add_execution, execution
@@ -29,14 +28,7 @@ def build(parent=None) -> argparse.ArgumentParser:
     base.add_data(parser)
     base.add_protocol(parser, several=True)  # given: the study runs under these instead of its own
     base.add_overrides(parser)  # given: every variant of the study gets these field values
-    parser.add_argument(
-        "--variants-file",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE.toml",
-        help="variants the study may name besides the registered ones (repeatable)",
-    )
+    base.add_variants_file(parser, "variants the study may name besides the registered ones (repeatable)")
     base.add_results(parser)
     base.add_device(parser)
     add_execution(parser)

@@ -109,15 +109,17 @@ def add_variants(parser: argparse.ArgumentParser, several: bool) -> None:
         action="append",
         help=f"{help_text} (mast-bench variants)",
     )
-    parser.add_argument(
-        "--variants-file",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE.toml",
-        help="register the [variant.NAME] tables of this file first (repeatable)",
-    )
+    add_variants_file(parser)
     add_overrides(parser)
+
+
+def add_variants_file(
+    parser: argparse.ArgumentParser,
+    help_text: str = "register the [variant.NAME] tables of this file first (repeatable)",
+) -> None:
+    parser.add_argument(
+        "--variants-file", type=Path, action="append", default=[], metavar="FILE.toml", help=help_text
+    )
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:

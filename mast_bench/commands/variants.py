@@ -7,7 +7,6 @@ be grepped); ``--json`` for scripts. ``--variants-file`` and ``--set`` show what
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import UserError
 from . import base
@@ -29,7 +28,7 @@ SHOWN_FIELDS = (
 def build(parent=None) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern (e.g. 'mast-dil*')")
-    parser.add_argument("--variants-file", type=Path, action="append", default=[], metavar="FILE.toml")
+    base.add_variants_file(parser, "show the [variant.NAME] tables of this file too (repeatable)")
     base.add_overrides(parser)
     parser.add_argument("--json", action="store_true", help="every field of every variant, as JSON")
     parser.set_defaults(run=run)

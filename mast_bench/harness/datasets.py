@@ -50,6 +50,11 @@ class _Evaluation:
 
         return sequence_files(self.dataset(), self.sequences)
 
+    def videos(self, skip=()) -> list:
+        """A propagation plan for each video not in ``skip``."""
+        dataset = self.dataset()
+        return [self.plan(dataset, name) for name in self.sequences if name not in skip]
+
     def propagate(self, model, out_dir: Path, device: str, max_side, progress: bool, skip=(), protocol=None):
         """Masks of every video not in ``skip`` into ``out_dir`` (each published when complete)."""
         from .propagation import propagate_videos
@@ -97,18 +102,12 @@ class DavisEvaluation(_Evaluation):
 
         check_davis(self.root, self.split, self.sequences, self.resolution)
 
-    def videos(self, skip=()) -> list:
+    def plan(self, dataset, name: str):
         from .propagation import VideoPlan
 
-        dataset = self.dataset()
-        plans = []
-        for name in self.sequences:
-            if name in skip:
-                continue
-            video = dataset.sequence(name)
-            ids = video.object_ids()
-            plans.append(VideoPlan(name, video.size, video.num_frames, _davis_inputs(video, ids), ids))
-        return plans
+        video = dataset.sequence(name)
+        ids = video.object_ids()
+        return VideoPlan(name, video.size, video.num_frames, _davis_inputs(video, ids), ids)
 
     def writer(self, out_dir: Path):
         """Each sequence into <out_dir>/<seq>/, published when complete."""
@@ -197,26 +196,14 @@ class YouTubeEvaluation(_Evaluation):
 
         check_youtube_vos(self.root, self.split, self.sequences)
 
-    def videos(self, skip=()) -> list:
+    def plan(self, dataset, name: str):
         from .propagation import VideoPlan
 
-        dataset = self.dataset()
-        plans = []
-        for name in self.sequences:
-            if name in skip:
-                continue
-            video = dataset.video(name)
-            frames = len(video.propagation_indices())
-            plans.append(
-                VideoPlan(
-                    name,
-                    video.size,
-                    frames,
-                    video.propagation_inputs,
-                    background=video.required_before_start(),
-                )
-            )
-        return plans
+        video = dataset.video(name)
+        frames = len(video.propagation_indices())
+        return VideoPlan(
+            name, video.size, frames, video.propagation_inputs, background=video.required_before_start()
+        )
 
     def writer(self, out_dir: Path):
         """The submission layout <out_dir>/Annotations/<video>/<frame>.png, each video published whole."""
