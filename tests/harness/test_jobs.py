@@ -233,6 +233,26 @@ def test_a_variant_made_at_run_time_runs_in_the_isolated_worker(small_davis, tmp
     assert record.profile["peak_memory_kind"] == "cpu-rss-isolated"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["dask", "submitit"])
+def test_a_variant_made_at_run_time_runs_on_dask_and_submitit(backend, small_davis, tmp_path):
+    """Neither a Dask worker process nor a submitit job has this variant registered: it travels in the job."""
+    mine = VariantConfig(name="my-pixels", features="lab-pixels", channel_dropout=False, test_radius=3)
+    job = make_job(mine, tmp_path / "r", small_davis, sequences=("one",))
+    if backend == "dask":
+        distributed = pytest.importorskip("distributed")
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as c:
+            (record,) = run_jobs([job], backend="dask", scheduler=c.scheduler_address)
+    else:
+        pytest.importorskip("submitit")
+        (record,) = run_jobs([job], backend="submitit", folder=tmp_path / "logs", cluster="local")
+    assert record.identity["variant"] == "my-pixels"
+    assert record.identity["variant_config"]["test_radius"] == 3
+    assert record.key == run_job(replace(job, isolate=False)).key  # the same identity as in-process
+
+
 def test_identical_jobs_run_once_and_a_derived_variant_keeps_its_config(small_davis, tmp_path):
     derived = derive_variant(get_variant("mast-lab-pixels"), {"test_radius": 4})
     assert derived.name == "mast-lab-pixels+test_radius=4"
