@@ -15,4 +15,5 @@ COMMANDS = (
     "run",
     "ablate",
     "report",
+    "kernels",
 )

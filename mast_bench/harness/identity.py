@@ -16,7 +16,9 @@ from ..results import canonical_json
 from . import provenance
 
 
-def numerics_environment(device: str, threads: int) -> dict[str, Any]:
+def numerics_environment(device: str, threads: int, kernels: str | None = None) -> dict[str, Any]:
+    """``kernels``: the kernel path as it ran; None names the one expected, without compiling (a
+    cached record is found without building the CPU kernels)."""
     import torch
 
     from .. import ops
@@ -26,7 +28,7 @@ def numerics_environment(device: str, threads: int) -> dict[str, Any]:
         "device_type": device_type,
         "threads": threads if device_type == "cpu" else None,
         "torch": torch.__version__,
-        "kernels": ops.kernel_path(device),
+        "kernels": kernels or ops.expected_kernel_path(device),
     }
 
 

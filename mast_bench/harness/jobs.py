@@ -4,6 +4,10 @@
 checked) before any work; the job then holds the key's lock, so a second identical job waits and
 reuses the first one's record. Nothing is published until the job has succeeded: masks go to a
 staging folder, published together with the record; on failure the staging folder is removed.
+
+The key names the kernel path a job expects (no compiling: a cached record is found without
+building the CPU kernels); a job that computes loads them first and, should they turn out not to
+run here, re-keys itself to what does run.
 """
 
 from __future__ import annotations
@@ -47,14 +51,17 @@ class PropagationTask:
     threads: int
 
 
-def plan_job(job: Job) -> JobPlan:
-    """Resolve and check the data, the weights and the identity; no model work yet."""
+def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
+    """Resolve and check the data, the weights and the identity; no model work yet.
+
+    ``kernels``: the kernel path known to run (default: the one expected, named without compiling).
+    """
     from ..data.fingerprint import dataset_fingerprint
 
     data = resolve_data(job.data)
     data.check()
     threads = job.threads or threads_per_job(1)
-    environment = ids.numerics_environment(job.device, threads)
+    environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
     train_dir = train_root = None
     if needs_weights(job.variant) and job.checkpoint is None and not job.random_init:
@@ -95,9 +102,15 @@ def run_job(job: Job) -> ResultRecord:
     plan = plan_job(job)
     store = ResultStore(job.results)
     store.clean_debris()
-    existing = store.get(plan.key)
+    key = plan.key
+    existing = store.get(key)
     if existing is not None and not job.force:
         return existing
+    plan = with_kernels_loaded(plan)
+    if plan.key != key:
+        existing = store.get(plan.key)
+        if existing is not None and not job.force:
+            return existing
     with store.lock(plan.key, what=f"job {job.variant.name} ({plan.key[:12]})"):
         existing = store.get(plan.key)
         if existing is not None and not job.force:
@@ -112,6 +125,17 @@ def run_job(job: Job) -> ResultRecord:
             raise
     store.write_table()
     return record
+
+
+def with_kernels_loaded(plan: JobPlan) -> JobPlan:
+    """Load (or build, once) the kernels this job runs; the plan again if they are not the ones
+    its identity expected (a failed build: the reference path), so the record says what ran."""
+    from .. import ops
+
+    actual = ops.kernel_path(plan.job.device)
+    if actual == plan.identity["environment"]["kernels"]:
+        return plan
+    return plan_job(plan.job, kernels=actual)
 
 
 def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:

@@ -5,7 +5,8 @@ One switch: the environment variable ``MAST_BENCH_KERNELS`` ("native", the defau
 (it wins over the variable). "native" means the C++ kernels on CPU tensors and the Triton
 kernels on CUDA tensors; where they cannot run (no compiler, a failed build, Triton missing,
 an unsupported dtype) the reference path runs instead, after ONE warning per cause.
-:func:`kernel_path` names what runs on a device, for the provenance of results.
+:func:`kernel_path` names what runs on a device; :func:`expected_kernel_path` names it without
+building anything (the CPU kernels are built ahead of time, see cpu_build), for records' identity.
 """
 
 from __future__ import annotations
@@ -61,15 +62,18 @@ def use_kernels(mode: str) -> Iterator[None]:
 
 @functools.cache
 def cpu_extension() -> ModuleType | None:
-    """The compiled CPU kernels, or None (with one warning) when they cannot be built here."""
+    """The compiled CPU kernels (loaded; built first if no process has), or None (with one warning)
+    when they cannot be built here. Waiting too long for another process's build raises."""
     try:
         return cpu_build.build()
+    except TimeoutError:  # another build holds the lock: not a reason to switch paths silently
+        raise
     except Exception as exc:  # no compiler, no ninja, missing headers, a compile error
         warnings.warn(
             f"mast_bench: the CPU kernels (mast_bench/ops/csrc) could not be built, so the memory "
             f"operators run the pure-PyTorch reference path (exact, slower): {type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}. They need a C++ "
-            "compiler with OpenMP and ninja.",
+            "compiler with OpenMP and ninja; `mast-bench kernels build` tries again.",
             KernelFallbackWarning,
             stacklevel=2,
         )
@@ -126,3 +130,14 @@ def kernel_path(device: str | torch.device = "cpu") -> str:
     if native_module(device) is None:
         return "reference"
     return {"cpu": "cpu-csrc", "cuda": "cuda-triton"}[device.type]
+
+
+def expected_kernel_path(device: str | torch.device = "cpu") -> str:
+    """What :func:`kernel_path` will say on ``device``, named without compiling anything: on CPU
+    from the build folder (built, failed) and the tools (compiler, ninja) alone."""
+    device = torch.device(device)
+    if device.type != "cpu" or kernel_mode() != "native":
+        return kernel_path(device)
+    if cpu_extension.cache_info().currsize:  # this process already knows
+        return kernel_path(device)
+    return "cpu-csrc" if cpu_build.expected_to_load() else "reference"
