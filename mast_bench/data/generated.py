@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import folder_mode
 from ..errors import DataError
 
 
@@ -26,6 +27,7 @@ def build_into(out_dir: str | Path, generate: Callable[[Path], None], overwrite:
         raise DataError(f"{out}: already exists and is not empty (choose another --out or remove it)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    os.chmod(tmp, folder_mode())  # as a plain mkdir would make it: shared by whom the umask says
     try:
         generate(tmp)
         old = None
