@@ -7,7 +7,8 @@ staging folder, published together with the record; on failure the staging folde
 
 The key names the kernel path a job expects (no compiling: a cached record is found without
 building the CPU kernels); a job that computes loads them first and, should they turn out not to
-run here, re-keys itself to what does run.
+run here, re-keys itself to what does run. Threads: the user's choice (OMP_NUM_THREADS,
+``torch.set_num_threads``, ``Job.threads``), else this process's share of its CPUs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..errors import CheckpointError, ConfigError
 from ..results import ResultRecord, ResultStore, identity_key
-from ..threads import threads_per_job
+from ..threads import chosen_threads, threads_per_job
 from . import identity as ids
 from . import profiling, provenance
 from .datasets import DavisEvaluation, resolve_data
@@ -51,6 +52,14 @@ class PropagationTask:
     threads: int
 
 
+def user_threads() -> int | None:
+    """The intra-op thread count the user chose (environment, else ``torch.set_num_threads``)."""
+    import torch
+
+    choice = chosen_threads(torch.get_num_threads())
+    return None if choice is None else choice[0]
+
+
 def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     """Resolve and check the data, the weights and the identity; no model work yet.
 
@@ -60,7 +69,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
 
     data = resolve_data(job.data)
     data.check()
-    threads = job.threads or threads_per_job(1)
+    threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
     train_dir = train_root = None
@@ -235,7 +244,7 @@ def run_jobs(
         raise ConfigError(f"--jobs must be >= 1, got {n_jobs}")
     unique = list(dict.fromkeys(jobs))
     parallel = backend != "joblib" or n_jobs > 1
-    threads = threads_per_job(min(n_jobs, len(unique))) if backend == "joblib" else None
+    threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
     prepared = [
         replace(job, progress=job.progress and not parallel, threads=job.threads or threads) for job in unique
     ]

@@ -8,6 +8,9 @@ from mast_bench.threads import (
     THREAD_VARIABLES,
     available_cpus,
     cgroup_cpu_limit,
+    chosen_threads,
+    default_thread_counts,
+    physical_cores,
     threads_per_job,
     worker_environment,
 )
@@ -78,3 +81,37 @@ def test_worker_environment_keeps_the_users_wait_policy_and_copies():
     assert env["OMP_WAIT_POLICY"] == "ACTIVE" and base == {"OMP_WAIT_POLICY": "ACTIVE"}
     with pytest.raises(ValueError, match="threads must be >= 1"):
         worker_environment(0, base)
+
+
+def test_the_users_environment_is_a_choice():
+    assert chosen_threads(None, {"OMP_NUM_THREADS": "1"}) == (1, "OMP_NUM_THREADS")
+    assert chosen_threads(None, {"OMP_NUM_THREADS": "3,2"}) == (
+        3,
+        "OMP_NUM_THREADS",
+    )  # nested levels: the first
+    assert chosen_threads(None, {"MKL_NUM_THREADS": "2"}) == (2, "MKL_NUM_THREADS")
+    assert chosen_threads(None, {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "2"}) == (4, "OMP_NUM_THREADS")
+    for ignored in ("", "0", "-2", "many"):  # OpenMP ignores these too
+        assert chosen_threads(None, {"OMP_NUM_THREADS": ignored}) is None
+    assert chosen_threads(None, {}) is None
+
+
+def test_a_torch_thread_count_that_is_not_a_default_is_a_choice():
+    defaults = default_thread_counts()
+    assert available_cpus() in defaults
+    assert chosen_threads(max(defaults), {}) is None  # what torch picks by itself
+    assert chosen_threads(max(defaults) + 1, {}) == (max(defaults) + 1, "torch.set_num_threads")
+    assert chosen_threads(max(defaults) + 1, {"OMP_NUM_THREADS": "1"}) == (1, "OMP_NUM_THREADS")
+
+
+def test_physical_cores_counts_distinct_cores(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    blocks = [(0, 0), (0, 1), (0, 0), (0, 1), (1, 0)]  # 2 hyper-threads on each of 2 cores, a second socket
+    cpuinfo.write_text(
+        "\n".join(
+            f"processor\t: {i}\nphysical id\t: {p}\ncore id\t\t: {c}\n" for i, (p, c) in enumerate(blocks)
+        )
+    )
+    assert physical_cores(cpuinfo) == 3
+    (tmp_path / "empty").write_text("")
+    assert physical_cores(tmp_path / "empty") is None and physical_cores(tmp_path / "absent") is None
