@@ -34,6 +34,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # binary garbage: tomllib decodes before it parses
+        byte = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+        raise ConfigError(f"{path}: not a TOML file (not UTF-8 text: {byte})") from None
 
 
 def _describe(tp: Any) -> str:

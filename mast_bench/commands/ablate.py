@@ -31,6 +31,9 @@ def build(parent=None) -> argparse.ArgumentParser:
     base.add_variants_file(parser, "variants the study may name besides the registered ones (repeatable)")
     base.add_results(parser)
     base.add_device(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="recompute every job even if an identical record exists"
+    )
     add_execution(parser)
     base.add_quiet(parser)
     parser.set_defaults(run=run)
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         device=base.resolve_device(args.device),
         isolate=not args.no_isolate,
         progress=not args.quiet,
+        force=args.force,
         execution=execution(args),
     )
     report = write_study_report(args.results, manifest)

@@ -25,6 +25,11 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--preset", default=None, help="with --study: which preset's run (default: the latest)"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="leave out record files that cannot be read (each named on stderr) instead of stopping",
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -36,11 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if args.study is None:
         if args.preset is not None:
             raise UserError("--preset needs --study")
-        path = write_all_records_report(args.results, args.out)
+        path = write_all_records_report(args.results, args.out, args.force)
     else:
-        path = write_study_report(
-            args.results, find_manifest(args.results, args.study, args.preset), args.out
-        )
+        manifest = find_manifest(args.results, args.study, args.preset)
+        path = write_study_report(args.results, manifest, args.out, args.force)
     print(f"report written to {path}")
     return 0
 

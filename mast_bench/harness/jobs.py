@@ -112,17 +112,17 @@ def run_job(job: Job) -> ResultRecord:
     store = ResultStore(job.results)
     store.clean_debris()
     key = plan.key
-    existing = store.get(key)
-    if existing is not None and not job.force:
+    existing = reusable(store, key, job)
+    if existing is not None:
         return existing
     plan = with_kernels_loaded(plan)
     if plan.key != key:
-        existing = store.get(plan.key)
-        if existing is not None and not job.force:
+        existing = reusable(store, plan.key, job)
+        if existing is not None:
             return existing
     with store.lock(plan.key, what=f"job {job.variant.name} ({plan.key[:12]})"):
-        existing = store.get(plan.key)
-        if existing is not None and not job.force:
+        existing = reusable(store, plan.key, job)
+        if existing is not None:
             return existing  # computed by another process while this one waited
         train_block, weights = ensure_weights(plan)
         staged = store.new_staging(plan.key)
@@ -134,6 +134,12 @@ def run_job(job: Job) -> ResultRecord:
             raise
     store.write_table()
     return record
+
+
+def reusable(store: ResultStore, key: str, job: Job) -> ResultRecord | None:
+    """The existing record of ``key`` unless ``job.force`` (then not even read: --force recomputes
+    over a garbage or truncated record file, which otherwise stops the job saying so)."""
+    return None if job.force else store.get(key)
 
 
 def with_kernels_loaded(plan: JobPlan) -> JobPlan:

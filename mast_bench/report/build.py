@@ -455,19 +455,28 @@ def write_report(entries: list[Entry], results: Path, out_dir: Path, context: Re
 
 
 def write_study_report(
-    results: str | Path, manifest: StudyManifest, out_dir: str | Path | None = None
+    results: str | Path,
+    manifest: StudyManifest,
+    out_dir: str | Path | None = None,
+    skip_unreadable: bool = False,
 ) -> Path:
-    """The report of one study run, from its manifest's records (default: <results>/reports/<study>/)."""
+    """The report of one study run, from its manifest's records (default: <results>/reports/<study>/).
+
+    Only those records are read: an unreadable record of another run never stops it."""
     results = Path(results)
-    entries = study_entries(load_records(results), manifest)
+    records = load_records(results, list(manifest.records.values()), skip_unreadable)
+    entries = study_entries(records, manifest)
     out = Path(out_dir) if out_dir is not None else ResultsLayout(results).report_dir(manifest.study)
     return write_report(entries, results, out, context_from_manifest(manifest))
 
 
-def write_all_records_report(results: str | Path, out_dir: str | Path | None = None) -> Path:
-    """A report over every record in the folder (reference: `mast` when present)."""
+def write_all_records_report(
+    results: str | Path, out_dir: str | Path | None = None, skip_unreadable: bool = False
+) -> Path:
+    """A report over every record in the folder (reference: `mast` when present); ``skip_unreadable``
+    leaves out record files that cannot be read, naming each on stderr."""
     results = Path(results)
-    records = load_records(results)
+    records = load_records(results, skip_unreadable=skip_unreadable)
     if not records:
         raise DataError(f"{results / 'records'}: no result records to report on")
     entries = all_entries(records)

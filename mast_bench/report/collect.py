@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..results import ResultRecord, StudyManifest
+from ..results import ResultRecord, ResultStore, StudyManifest
 
 GLOBAL_METRICS = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
 # YouTube-VOS (scored locally, seen = categories of the training meta.json): overall = mean of the four
@@ -30,15 +30,20 @@ class Entry:
     record: ResultRecord
 
 
-def load_records(results: str | Path) -> dict[str, ResultRecord]:
+def load_records(
+    results: str | Path, keys: list[str] | None = None, skip_unreadable: bool = False
+) -> dict[str, ResultRecord]:
+    """The records of ``keys`` (default: every record) by key. An unreadable record file stops the
+    report naming it and what to do, or with ``skip_unreadable`` (``--force``) is left out."""
     folder = Path(results) / "records"
     if not folder.is_dir():
         raise DataError(f"{folder}: no records folder (expected <results>/records/<key>.json)")
-    records = {}
-    for path in sorted(folder.glob("*.json")):
-        record = ResultRecord.load(path)
-        records[record.key] = record
-    return records
+    store = ResultStore(results)
+    if keys is None:
+        found = store.records(skip_unreadable)
+    else:
+        found = [store.get(key, skip_unreadable) for key in dict.fromkeys(keys)]
+    return {record.key: record for record in found if record is not None}
 
 
 def study_entries(records: dict[str, ResultRecord], manifest: StudyManifest) -> list[Entry]:
@@ -49,7 +54,10 @@ def study_entries(records: dict[str, ResultRecord], manifest: StudyManifest) -> 
         if key is None:
             raise DataError(f"study {manifest.study!r}: the manifest names no record for variant {variant!r}")
         if key not in records:
-            raise DataError(f"study {manifest.study!r}: record {key} of variant {variant!r} is missing")
+            raise DataError(
+                f"study {manifest.study!r}: record {key} of variant {variant!r} is missing; rerun "
+                f"`mast-bench ablate {manifest.study} --preset {manifest.preset}` to compute it"
+            )
         entries.append(Entry(variant, records[key]))
     return entries
 

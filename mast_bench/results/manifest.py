@@ -7,7 +7,6 @@ can cite the record it came from.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from ..atomic import atomic_write_json
 from ..config import from_dict, to_dict
 from ..errors import DataError, UserError
 from .layout import ResultsLayout
+from .records import decode_json
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,22 @@ def write_manifest(results: str | Path, manifest: StudyManifest) -> Path:
 
 
 def read_manifest(path: str | Path) -> StudyManifest:
+    """The manifest in ``path``; garbage, truncated or malformed files give one error naming the
+    file and what to do (delete it, or run the study again, which writes it anew)."""
     path = Path(path)
+    study, _, preset = path.stem.rpartition(".")  # <study>.<preset>.json
+    rerun = f"mast-bench ablate {study} --preset {preset}" if study else f"mast-bench ablate {path.stem}"
+    remedy = f"delete it or rerun `{rerun}` to write it again"
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: cannot read study manifest ({exc})") from None
-    return from_dict(StudyManifest, data, str(path))
+        data: Any = decode_json(path, "a study manifest")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read study manifest ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}; {remedy}") from None
+    try:
+        return from_dict(StudyManifest, data, "manifest")
+    except UserError as exc:
+        raise DataError(f"{path}: {exc} (not a study manifest); {remedy}") from None
 
 
 def find_manifest(results: str | Path, study: str, preset: str | None = None) -> StudyManifest:

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, UserError
 
 SCHEMA = 2
+# what to do about a record file that cannot be read: `run`/`ablate --force` recompute it,
+# `report --force` leaves it out
+REMEDY = "delete it or rerun with --force"
 IDENTITY_KEYS = (
     "variant",
     "variant_config",
@@ -26,6 +29,53 @@ IDENTITY_KEYS = (
     "environment",
     "code_version",
 )
+
+
+class UnreadableRecord(DataError):
+    """A record file that is not a readable schema-2 record (garbage, truncated, malformed)."""
+
+    def __init__(self, path: str | Path, what: str) -> None:
+        super().__init__(f"{path}: {what}; {REMEDY}")
+        self.path = Path(path)
+
+
+def decode_json(path: Path, what: str) -> Any:
+    """The JSON value of the file ``path``; ValueError saying what is wrong (garbage, truncation)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ValueError(f"empty file (expected {what})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not {what}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"not {what}: invalid or truncated JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def _check_shape(data: dict[str, Any]) -> None:
+    """The fields every reader relies on have the types of the schema (DESIGN.md)."""
+    identity = data["identity"]
+    if not isinstance(identity, dict):
+        raise DataError(f"identity: expected an object, got {type(identity).__name__}")
+    missing = [k for k in IDENTITY_KEYS if k not in identity]
+    if missing:
+        raise DataError(f"identity: missing field {missing[0]!r}")
+    for name in ("protocol", "checkpoint", "dataset", "evaluation", "environment"):
+        if not isinstance(identity[name], dict):
+            raise DataError(f"identity.{name}: expected an object, got {type(identity[name]).__name__}")
+    for name in ("provenance", "metrics", "profile"):
+        if not isinstance(data[name], dict):
+            raise DataError(f"{name}: expected an object, got {type(data[name]).__name__}")
+    if not isinstance(data.get("train"), (dict, type(None))):
+        raise DataError(f"train: expected an object or null, got {type(data['train']).__name__}")
+    if not isinstance(data.get("masks", ""), str) or not isinstance(data.get("key", ""), str):
+        raise DataError("masks and key: expected strings")
 
 
 def canonical_json(obj: Any) -> str:
@@ -73,6 +123,7 @@ class ResultRecord:
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise DataError(f"{where}: not a schema-{SCHEMA} result record")
         try:
+            _check_shape(data)
             return cls(
                 identity=data["identity"],
                 provenance=data["provenance"],
@@ -84,15 +135,26 @@ class ResultRecord:
             )
         except KeyError as exc:
             raise DataError(f"{where}: missing field {exc}") from None
+        except DataError as exc:
+            raise DataError(f"{where}: {exc}") from None
+        except (ValueError, TypeError) as exc:  # an identity JSON cannot hash (NaN, odd types)
+            raise DataError(f"{where}: identity cannot be hashed ({exc})") from None
 
     @classmethod
     def load(cls, path: str | Path) -> ResultRecord:
+        """The record in the file ``path``; :class:`UnreadableRecord` (naming the file and what to
+        do) for garbage, truncated or malformed files."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{path}: cannot read result record ({exc})") from None
-        return cls.from_dict(data, str(path))
+            data = decode_json(path, f"a schema-{SCHEMA} result record")
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read result record ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise UnreadableRecord(path, str(exc)) from None
+        try:
+            return cls.from_dict(data, "record")
+        except UserError as exc:
+            raise UnreadableRecord(path, str(exc).removeprefix("record: ")) from None
 
     def flat_row(self) -> dict[str, Any]:
         """One table row: identity summary, global metrics and the profile's scalars."""

@@ -19,11 +19,19 @@ from ..atomic import atomic_write, atomic_write_json
 from ..errors import DataError
 from ..locks import job_lock
 from .layout import ResultsLayout
-from .records import ResultRecord
+from .records import ResultRecord, UnreadableRecord
+
+_told: set[str] = set()
 
 
 def _tell(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _tell_once(message: str) -> None:
+    if message not in _told:
+        _told.add(message)
+        _tell(message)
 
 
 class ResultStore:
@@ -37,15 +45,39 @@ class ResultStore:
     def root(self) -> Path:
         return self.layout.root
 
-    def get(self, key: str) -> ResultRecord | None:
+    def get(self, key: str, skip_unreadable: bool = False) -> ResultRecord | None:
+        """The record of ``key``, None when there is none; :class:`UnreadableRecord` (which says to
+        delete it or rerun with --force) when its file is garbage, truncated or another key's, or
+        with ``skip_unreadable`` None after one line on stderr naming it."""
         path = self.layout.record_path(key)
-        return ResultRecord.load(path) if path.is_file() else None
+        if not path.exists():
+            return None
+        try:
+            record = ResultRecord.load(path)
+            if record.key != key:
+                raise UnreadableRecord(path, f"holds the record of key {record.key}, not its file name's")
+        except UnreadableRecord as exc:
+            if not skip_unreadable:
+                raise
+            _tell_once(f"warning: left out {exc}")
+            return None
+        return record
 
-    def records(self) -> list[ResultRecord]:
+    def records(self, skip_unreadable: bool = False) -> list[ResultRecord]:
+        """Every record; an unreadable file raises :class:`UnreadableRecord`, or with
+        ``skip_unreadable`` is left out after one line on stderr naming it."""
         folder = self.layout.records_dir
         if not folder.is_dir():
             return []
-        return [ResultRecord.load(p) for p in sorted(folder.glob("*.json"))]
+        found = []
+        for path in sorted(folder.glob("*.json")):
+            try:
+                found.append(ResultRecord.load(path))
+            except UnreadableRecord as exc:
+                if not skip_unreadable:
+                    raise
+                _tell_once(f"warning: left out {exc}")
+        return found
 
     def new_staging(self, key: str) -> Path:
         """A fresh private folder for a job's masks; :meth:`publish` moves it into place."""
@@ -90,13 +122,19 @@ class ResultStore:
     def discard(self, staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)
 
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame([r.flat_row() for r in self.records()])
+    def table(self, skip_unreadable: bool = False) -> pd.DataFrame:
+        return pd.DataFrame([r.flat_row() for r in self.records(skip_unreadable)])
 
     def write_table(self) -> Path:
-        """Regenerate records.csv from the record JSONs (skipped when it already says the same)."""
-        text = self.table().to_csv(index=False)
+        """Regenerate records.csv from the record JSONs (skipped when it already says the same).
+
+        The table is derived: an unreadable record is left out of it (named on stderr), and an
+        unreadable records.csv is simply written again."""
+        data = self.table(skip_unreadable=True).to_csv(index=False).encode("utf-8")
         path = self.layout.table_path
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            return path
-        return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+        try:
+            if path.is_file() and path.read_bytes() == data:
+                return path
+        except OSError:
+            pass  # unreadable: rewrite it (an unwritable folder then says so)
+        return atomic_write(path, lambda p: p.write_bytes(data))

@@ -1,0 +1,135 @@
+"""Every reader of records and manifests turns a garbage, truncated or malformed file into one error
+naming the file and what to do (delete it, or --force / rerun the study), never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from mast_bench.errors import DataError
+from mast_bench.results import ResultRecord, ResultStore, StudyManifest, read_manifest, write_manifest
+from mast_bench.results.records import REMEDY, UnreadableRecord
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from report.factory import make_record  # noqa: E402
+
+
+def _valid() -> dict:
+    return make_record("mast", 0.5, 0).to_dict()
+
+
+def _changed(change) -> bytes:
+    data = _valid()
+    change(data)
+    return json.dumps(data).encode()
+
+
+CORRUPT = {
+    "binary garbage": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "not UTF-8 text (byte 0x89 at offset 0)"),
+    "truncated": (json.dumps(_valid()).encode()[:200], "invalid or truncated JSON"),
+    "empty": (b"", "empty file (expected a schema-2 result record)"),
+    "not JSON": (b"key = 'toml?'\n", "invalid or truncated JSON (Expecting value at line 1, column 1)"),
+    "a list": (b"[1, 2]", "not a schema-2 result record"),
+    "old schema": (_changed(lambda d: d.update(schema=1)), "not a schema-2 result record"),
+    "no metrics": (_changed(lambda d: d.pop("metrics")), "missing field 'metrics'"),
+    "identity a list": (_changed(lambda d: d.update(identity=[])), "identity: expected an object, got list"),
+    "identity lacks a field": (
+        _changed(lambda d: d["identity"].pop("dataset")),
+        "identity: missing field 'dataset'",
+    ),
+    "protocol a string": (
+        _changed(lambda d: d["identity"].update(protocol="mast")),
+        "identity.protocol: expected an object, got str",
+    ),
+    "profile null": (_changed(lambda d: d.update(profile=None)), "profile: expected an object, got NoneType"),
+    "edited identity": (
+        _changed(lambda d: d["identity"].update(variant="other")),
+        "does not match its identity",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPT))
+def test_a_corrupt_record_file_is_one_error_saying_what_to_do(name, tmp_path):
+    content, what = CORRUPT[name]
+    path = tmp_path / "record.json"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableRecord) as caught:
+        ResultRecord.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and what in message and message.endswith(f"; {REMEDY}")
+    assert "\n" not in message and isinstance(caught.value, DataError) and caught.value.path == path
+
+
+def _store_with(tmp_path, content: bytes) -> tuple[ResultStore, ResultRecord, Path]:
+    store = ResultStore(tmp_path)
+    good = make_record("mast", 0.5, 0)
+    with store.lock(good.key):
+        store.publish(good)
+    bad = store.layout.records_dir / ("f" * 64 + ".json")
+    bad.write_bytes(content)
+    return store, good, bad
+
+
+def test_the_store_names_a_bad_record_or_leaves_it_out_of_the_table_saying_so(tmp_path, capsys):
+    store, good, bad = _store_with(tmp_path, b"\x00\xff garbage")
+    with pytest.raises(UnreadableRecord, match=f"^{bad}: .*; delete it or rerun with --force$"):
+        store.records()
+    with pytest.raises(UnreadableRecord, match=f"^{bad}: "):
+        store.get("f" * 64)
+    assert [r.key for r in store.records(skip_unreadable=True)] == [good.key]
+    assert store.get("f" * 64, skip_unreadable=True) is None
+    store.layout.table_path.write_bytes(b"\xff\xfe garbage table")  # a garbage table is rewritten
+    store.write_table()
+    assert store.layout.table_path.read_text().splitlines()[1].startswith(good.key)
+    err = capsys.readouterr().err
+    assert err.count(f"warning: left out {bad}: ") == 1  # once per file and process, not per table
+
+
+def test_a_record_under_another_keys_name_is_refused(tmp_path):
+    store = ResultStore(tmp_path)
+    record = make_record("mast", 0.5, 0)
+    other = "0" * 64
+    store.layout.records_dir.mkdir(parents=True)
+    store.layout.record_path(other).write_text(json.dumps(record.to_dict()))
+    with pytest.raises(UnreadableRecord, match=f"holds the record of key {record.key}, not its file name's"):
+        store.get(other)
+
+
+def _manifest() -> StudyManifest:
+    return StudyManifest(
+        study="radius",
+        title="t",
+        reference="mast",
+        variants=("mast",),
+        metrics=("J&F-Mean",),
+        preset="smoke",
+        train_preset="smoke",
+        data="embedded",
+        records={"mast": "a" * 64},
+    )
+
+
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        (b"\xff\xd8\xff\xe0 jpeg?", "not a study manifest: not UTF-8 text (byte 0xff at offset 0)"),
+        (b'{"study": "radius", "ti', "not a study manifest: invalid or truncated JSON"),
+        (b'{"study": "radius"}', "manifest: missing required key 'title' (not a study manifest)"),
+        (b'{"study": 3}', "manifest.study: got 3, expected str (not a study manifest)"),
+    ],
+)
+def test_a_corrupt_manifest_is_one_error_saying_what_to_do(content, what, tmp_path):
+    path = write_manifest(tmp_path, _manifest())
+    assert read_manifest(path) == _manifest()
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        read_manifest(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and what in message
+    assert message.endswith(
+        "; delete it or rerun `mast-bench ablate radius --preset smoke` to write it again"
+    )
