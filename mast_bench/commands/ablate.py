@@ -2,7 +2,8 @@
 
 Runs every row (variant x protocol) of the study ablations/NAME.toml (or a study file given by
 its path) through the harness -- cached records are reused -- then writes the study's report to
-<results>/reports/NAME/.
+<results>/reports/NAME/. It first says on stderr how many jobs it is, how many are cached and
+roughly how long the rest take; a study of more than 64 jobs needs --yes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="recompute every job even if an identical record exists"
     )
+    parser.add_argument(
+        "--yes", action="store_true", help="run a study of more than 64 jobs (refused without it)"
+    )
     add_execution(parser)
     base.add_quiet(parser)
     parser.set_defaults(run=run)
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         force=args.force,
         execution=execution(args),
+        yes=args.yes,
+        announce=base.tell,
     )
     report = write_study_report(args.results, manifest)
     print(f"study {manifest.study} ({manifest.preset} preset): {len(manifest.records)} records")

@@ -231,6 +231,21 @@ def run_isolated(task: PropagationTask):
     return run_in_fresh_process(run_propagation, task, env=worker_environment(task.threads))
 
 
+def prepare_jobs(jobs: list[Job], backend: str = "joblib", n_jobs: int = 1, **_: Any) -> list[Job]:
+    """The unique jobs as :func:`run_jobs` runs them: each with its thread count (the user's, else
+    its share of the CPUs) and progress bars only when jobs run one at a time."""
+    if not jobs:
+        raise ConfigError("no job to run")
+    if n_jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {n_jobs}")
+    unique = list(dict.fromkeys(jobs))
+    parallel = backend != "joblib" or n_jobs > 1
+    threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
+    return [
+        replace(job, progress=job.progress and not parallel, threads=job.threads or threads) for job in unique
+    ]
+
+
 def run_jobs(
     jobs: list[Job],
     backend: str = "joblib",
@@ -244,16 +259,8 @@ def run_jobs(
     Identical jobs run once. Local jobs share this process's CPUs: jobs x threads never exceeds
     them (each job's thread count is part of its identity).
     """
-    if not jobs:
-        raise ConfigError("no job to run")
-    if n_jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {n_jobs}")
     unique = list(dict.fromkeys(jobs))
-    parallel = backend != "joblib" or n_jobs > 1
-    threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
-    prepared = [
-        replace(job, progress=job.progress and not parallel, threads=job.threads or threads) for job in unique
-    ]
+    prepared = prepare_jobs(unique, backend, n_jobs)
     done = dict(
         zip(unique, map_jobs(run_job, prepared, backend, n_jobs, scheduler, folder, cluster), strict=True)
     )

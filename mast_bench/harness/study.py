@@ -10,6 +10,7 @@ the file, the key and what is allowed. Writing the study's report is the report 
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,8 +189,8 @@ def study_variants(info: StudyInfo, lookup: VariantLookup, where: str) -> list[V
         base = _variant(info.base, lookup, f"{where}: study.base")
         ((key, values),) = info.sweep.items()
         variants += [derive_variant(base, {key: value}, f"{where}: study.sweep.{key}") for value in values]
-    names = [v.name for v in variants]
-    twice = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(v.name for v in variants)
+    twice = sorted(name for name, count in counts.items() if count > 1)
     if twice:
         raise ConfigError(f"{where}: variant {twice[0]!r} appears twice (listed and swept?)")
     return variants
@@ -335,13 +336,25 @@ def run_study(
     command: str,
     runner: Callable[..., list] | None = None,
     execution: dict[str, Any] | None = None,
+    yes: bool = False,
+    announce: Callable[[str], None] | None = None,
     **job_settings: Any,
 ) -> StudyManifest:
     """Run (or reuse) every row's job and record the study's manifest.
 
     ``runner(jobs, **execution)`` defaults to harness.jobs.run_jobs (backend, n_jobs, scheduler...).
+    More than ``preview.MAX_JOBS`` jobs are refused unless ``yes``; ``announce`` gets the plan (jobs,
+    cached, to compute, a rough time) before any work.
     """
+    from . import preview
+
     jobs = build_jobs(study, preset_name, results, data, command=command, **job_settings)
+    preview.refuse_large(len(dict.fromkeys(jobs)), f"study {study.path or study.name}", yes)
+    if announce is not None:
+        from .jobs import prepare_jobs
+
+        planned = preview.preview_jobs(prepare_jobs(jobs, **(execution or {})))
+        announce(planned.describe(f"study {study.name} ({preset_name} preset)"))
     if runner is None:
         from .jobs import run_jobs as runner
     records = runner(jobs, **(execution or {}))

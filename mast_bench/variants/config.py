@@ -27,6 +27,17 @@ Features = Literal["encoder", "lab-pixels", "resnet18", "resnet50"]
 TRUNK_FEATURES = ("resnet18", "resnet50")
 # torchvision layerN -> its natural output stride (conv1 2 x max-pool 2, then layer2..4 halve)
 TRUNK_NATURAL_STRIDE = {1: 4, 2: 8, 3: 16, 4: 32}
+# the valid range of each integer field (inclusive). A window of radius 64 (129 x 129 candidates per
+# pixel) already spans a 480p frame at stride 4 (120 x 214); a dilation of 16 times such a radius
+# reads far outside it; a gap is a number of frames.
+RANGES = {
+    "train_radius": (1, 64),
+    "test_radius": (1, 64),
+    "coarse_radius": (1, 64),
+    "long_term_gap": (1, 10_000),
+    "max_dilation": (1, 16),
+}
+DILATION_RANGE = (1, 16)
 
 
 @dataclass(frozen=True)
@@ -59,12 +70,14 @@ class VariantConfig:
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a variant needs a name")
-        for field in ("train_radius", "test_radius", "coarse_radius", "long_term_gap", "max_dilation"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
-        if not self.dilation_set or any(d < 1 for d in self.dilation_set):
+        for field, (low, high) in RANGES.items():
+            if not low <= getattr(self, field) <= high:
+                raise ValueError(f"{field} must be >= {low} and <= {high}, got {getattr(self, field)}")
+        low, high = DILATION_RANGE
+        if not self.dilation_set or any(not low <= d <= high for d in self.dilation_set):
             raise ValueError(
-                f"dilation_set must be a non-empty list of integers >= 1, got {self.dilation_set}"
+                f"dilation_set must be a non-empty list of integers >= {low} and <= {high}, "
+                f"got {self.dilation_set}"
             )
         object.__setattr__(self, "dilation_set", tuple(sorted(set(self.dilation_set))))
         self._check_trunk()
