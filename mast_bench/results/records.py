@@ -72,6 +72,13 @@ def _check_shape(data: dict[str, Any]) -> None:
     for name in ("provenance", "metrics", "profile"):
         if not isinstance(data[name], dict):
             raise DataError(f"{name}: expected an object, got {type(data[name]).__name__}")
+    for name, kind in (("global", dict), ("per_object", list), ("per_frame", list)):
+        value = data["metrics"].get(name, kind())
+        if not isinstance(value, kind) or (kind is list and not all(isinstance(v, dict) for v in value)):
+            expected = "an object" if kind is dict else "a list of objects"
+            raise DataError(f"metrics.{name}: expected {expected}")
+    if not isinstance(data["profile"].get("gflops_per_frame", {}), (dict, type(None))):
+        raise DataError("profile.gflops_per_frame: expected an object")
     if not isinstance(data.get("train"), (dict, type(None))):
         raise DataError(f"train: expected an object or null, got {type(data['train']).__name__}")
     if not isinstance(data.get("masks", ""), str) or not isinstance(data.get("key", ""), str):

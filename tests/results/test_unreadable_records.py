@@ -45,6 +45,14 @@ CORRUPT = {
         "identity.protocol: expected an object, got str",
     ),
     "profile null": (_changed(lambda d: d.update(profile=None)), "profile: expected an object, got NoneType"),
+    "global a list": (
+        _changed(lambda d: d["metrics"].update({"global": []})),
+        "metrics.global: expected an object",
+    ),
+    "per-object numbers": (
+        _changed(lambda d: d["metrics"].update(per_object=[1, 2])),
+        "metrics.per_object: expected a list of objects",
+    ),
     "edited identity": (
         _changed(lambda d: d["identity"].update(variant="other")),
         "does not match its identity",
