@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import av
 import numpy as np
 
 from ..errors import ConfigError, DataError
 from .images import list_images, read_rgb, resize_float
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
 OFFICIAL_GAPS = (2, 5, 8)
 OFFICIAL_GAP_WEIGHTS = (0.4, 0.4, 0.2)
 
@@ -44,7 +42,7 @@ class ClipSource(Protocol):
         ...
 
 
-def _clip_folders(root: Path) -> list[Path]:
+def clip_folders(root: Path) -> list[Path]:
     """Clip folders of a plain folder of frame folders, a DAVIS root or a YouTube-VOS split root."""
     for candidate in (root / "JPEGImages" / "480p", root / "JPEGImages", root):
         if candidate.is_dir() and any(p.is_dir() for p in candidate.iterdir()):
@@ -59,7 +57,7 @@ class FrameFolderClips:
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(f"{self.root}: clip folder missing")
-        clips = [(folder.name, tuple(list_images(folder))) for folder in _clip_folders(self.root)]
+        clips = [(folder.name, tuple(list_images(folder))) for folder in clip_folders(self.root)]
         clips = [(name, frames) for name, frames in clips if frames]
         if not clips:
             raise DataError(
@@ -82,72 +80,6 @@ class FrameFolderClips:
         return [read_rgb(self._frames[clip][i]) for i in indices]
 
 
-def _probe_timestamps(path: Path) -> tuple[int, ...]:
-    """Presentation timestamps of every video frame, from the packets (demuxing only, no decoding)."""
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise DataError(f"{path}: no video stream")
-            stream = container.streams.video[0]
-            stamps = [packet.pts for packet in container.demux(stream) if packet.size > 0]
-    except DataError:
-        raise
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: unreadable video ({exc})") from None
-    if not stamps:
-        raise DataError(f"{path}: video has no frames")
-    if any(s is None for s in stamps):
-        raise DataError(f"{path}: video packets have no timestamps (cannot seek to frames)")
-    return tuple(sorted(stamps))
-
-
-class VideoFileClips:
-    """Each video file is a clip; frames are decoded with PyAV from the nearest keyframe before them."""
-
-    def __init__(self, paths: str | Path | Sequence[str | Path]) -> None:
-        if isinstance(paths, (str, Path)):
-            folder = Path(paths)
-            if folder.is_dir():
-                paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            else:
-                paths = [folder]
-        self.paths = tuple(Path(p) for p in paths)
-        if not self.paths:
-            raise DataError("no video files given (expected .mp4/.avi/.mkv/... files)")
-        for path in self.paths:
-            if not path.is_file():
-                raise DataError(f"{path}: video file missing")
-        self._stamps = tuple(_probe_timestamps(p) for p in self.paths)
-
-    @property
-    def clip_names(self) -> tuple[str, ...]:
-        return tuple(p.stem for p in self.paths)
-
-    def num_frames(self, clip: int) -> int:
-        return len(self._stamps[clip])
-
-    def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
-        path, stamps = self.paths[clip], self._stamps[clip]
-        wanted = {stamps[i]: i for i in indices}
-        decoded: dict[int, np.ndarray] = {}
-        try:
-            with av.open(str(path)) as container:
-                stream = container.streams.video[0]
-                container.seek(min(wanted), stream=stream, backward=True, any_frame=False)
-                last = max(wanted)
-                for frame in container.decode(stream):
-                    if frame.pts in wanted:
-                        decoded[wanted[frame.pts]] = frame.to_ndarray(format="rgb24")
-                    if frame.pts is not None and frame.pts >= last:
-                        break
-        except (av.error.FFmpegError, OSError) as exc:
-            raise DataError(f"{path}: cannot decode frames {sorted(indices)} ({exc})") from None
-        missing = [i for i in indices if i not in decoded]
-        if missing:
-            raise DataError(f"{path}: frame {missing[0]} could not be decoded")
-        return [decoded[i] for i in indices]
-
-
 @dataclass(frozen=True)
 class PairIndex:
     clip: int
@@ -162,14 +94,22 @@ def plan_pairs(
     *,
     seed: int = 0,
     epoch: int = 0,
+    clip_weights: Sequence[float] | None = None,
 ) -> list[PairIndex]:
-    """One epoch of pairs, the official way (see the module docstring), in a seeded random order."""
+    """One epoch of pairs, the official way (see the module docstring), in a seeded random order.
+
+    ``clip_weights`` (a training set's, in [0, 1]) keep each pair of a clip with that probability,
+    drawn from a stream of their own, so the official plan is unchanged without them.
+    """
     rng = np.random.default_rng([seed, epoch])
+    keep = np.random.default_rng([seed, epoch, 1])
     pairs = []
     for clip in rng.permutation(len(num_frames)):
         gap = int(rng.choice(np.asarray(gaps), p=gap_weights))
         starts = np.arange(0, num_frames[clip], gap)
         chosen = starts[: len(starts) // 2 * 2].reshape(-1, 2)
+        if clip_weights is not None:
+            chosen = chosen[keep.random(len(chosen)) < clip_weights[clip]]
         pairs += [PairIndex(int(clip), int(a), int(b)) for a, b in chosen]
     return [pairs[i] for i in rng.permutation(len(pairs))]
 
@@ -196,8 +136,10 @@ class PairSampler:
         size: tuple[int, int] = (256, 256),
         seed: int = 0,
         epoch: int = 0,
+        clip_weights: Sequence[float] | None = None,
     ) -> None:
         self.source = source
+        self.clip_weights = None if clip_weights is None else tuple(float(w) for w in clip_weights)
         self.gaps = tuple(int(g) for g in gaps)
         self.gap_weights = _check_gaps(self.gaps, gap_weights)
         if len(size) != 2 or min(size) < 1:
@@ -211,7 +153,14 @@ class PairSampler:
         """Re-plan the pairs for ``epoch`` (each epoch draws new gaps, like the official loader)."""
         self.epoch = epoch
         self.pairs = tuple(
-            plan_pairs(self._lengths, self.gaps, self.gap_weights, seed=self.seed, epoch=epoch)
+            plan_pairs(
+                self._lengths,
+                self.gaps,
+                self.gap_weights,
+                seed=self.seed,
+                epoch=epoch,
+                clip_weights=self.clip_weights,
+            )
         )
         if not self.pairs:
             raise DataError(

