@@ -1,8 +1,12 @@
-"""``mast-bench train --variant NAME [--data ROOT] [--preset smoke|paper] [--out DIR]``
+"""``mast-bench train --variant NAME [--data PATH] [--preset smoke|cpu|paper|gpu] [--out DIR]``
 
-Self-supervised reconstruction training; re-running the same command resumes from the last
-checkpoint in --out (two trainers of one folder: the second waits for the first). Multi-GPU:
-``python -m torch.distributed.run --nproc_per_node N -m mast_bench.train ...`` (DDP).
+Self-supervised reconstruction training: the preset's stages in order (pairs, then the memory
+stages), each from the previous one's weights. Re-running the same command resumes where the last
+checkpoint in --out left off and says so (two trainers of one folder: the second waits for the
+first). --data: a training set (`mast-bench data training-set`), a folder of videos (made into one
+first), or frame folders (DAVIS, YouTube-VOS JPEGImages). TensorBoard: ``tensorboard --logdir
+OUT/tensorboard``. Several processes: ``python -m torch.distributed.run --nproc_per_node N -m
+mast_bench.train ...`` (DDP: NCCL on CUDA, gloo on CPU; rank 0 alone prints and writes).
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data",
         metavar="ROOT",
-        help="training frames: a DAVIS root or a folder of frame folders (default: the embedded clips)",
+        help="training frames: a training set, a folder of videos, or frame folders (default: the "
+        "embedded clips)",
     )
-    parser.add_argument("--preset", default="smoke", help="training preset (smoke, paper)")
+    parser.add_argument("--preset", default="smoke", help="training preset (smoke, cpu, paper, gpu ...)")
     parser.add_argument(
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
     )
     parser.add_argument("--out", type=Path, help="run folder (default: runs/train/<variant>-<preset>)")
     base.add_device(parser)
     parser.add_argument(
-        "--stop-after", type=base.positive_int, help="stop after this iteration (resume later)"
+        "--stop-after",
+        type=base.positive_int,
+        help="stop after this iteration of the whole chain (resume later)",
     )
     base.add_quiet(parser)
     parser.set_defaults(run=run)
@@ -40,8 +47,9 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..harness.batches import open_clip_source
     from ..harness.presets import get_preset
-    from ..harness.training import make_pair_source, train
+    from ..harness.training import train
     from ..harness.weights import check_trainable
 
     configs = base.resolve_variants(args)
@@ -52,19 +60,38 @@ def run(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
     data = Path(args.data) if args.data else _embedded_clips()
     out = args.out or Path("runs") / "train" / f"{config.name}-{preset.name}"
-    device = args.device
-    if "LOCAL_RANK" in os.environ and (device or "cuda") == "cuda":
-        device = f"cuda:{os.environ['LOCAL_RANK']}"
-    device = base.resolve_device(device)
-    result = train(
-        config, preset, make_pair_source(data, preset), out, device, not args.quiet, args.stop_after
-    )
-    if int(os.environ.get("RANK", "0")) == 0:  # rank 0 reports (and alone writes the checkpoint)
+    device = base.resolve_device(args.device or _distributed_default_device())
+    leader = int(os.environ.get("RANK", "0")) == 0  # rank 0 alone reports (and writes checkpoints)
+    clips = open_clip_source(data, _cache_dir(), tell=base.tell)
+    result = train(config, preset, clips, out, device, leader and not args.quiet, args.stop_after, base.tell)
+    if leader:
+        for stage in result.stages:
+            speed = stage.summary()["samples_per_s"]
+            print(
+                f"{config.name} stage {stage.name}: {stage.iterations} iterations, final loss "
+                f"{stage.final_loss:.4f}, {stage.seconds:.1f} s, {speed or 0:.2f} samples/s"
+            )
         print(
-            f"{config.name}: {result.iterations}/{preset.iterations} iterations, "
-            f"final loss {result.final_loss:.4f}, {result.seconds:.1f} s; checkpoint {result.checkpoint}"
+            f"{config.name}: {result.iterations}/{preset.iterations} iterations; "
+            f"checkpoint {result.checkpoint}"
         )
     return 0
+
+
+def _distributed_default_device() -> str | None:
+    """Under torchrun: this rank's GPU where there is one, else the CPU (gloo); None otherwise."""
+    import torch
+
+    if "LOCAL_RANK" not in os.environ:
+        return None
+    return f"cuda:{os.environ['LOCAL_RANK']}" if torch.cuda.is_available() else "cpu"
+
+
+def _cache_dir() -> Path:
+    """Where a folder of videos given to --data is made into a training set (once)."""
+    from ..data.embedded import default_root
+
+    return default_root().parent
 
 
 def _embedded_clips() -> Path:

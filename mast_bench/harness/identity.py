@@ -49,13 +49,18 @@ def training_identity(config, preset, train_fingerprint: str, environment: dict[
 
 
 def training_data_fingerprint(root, cache_dir) -> str:
-    """Contents of the clip folders training reads (their frame files, in clip order)."""
-    from ..data import FrameFolderClips
+    """Contents of the clips training reads (their frame files, in clip order), and for a training
+    set also how it cut and weighs them (a folder of videos is made into one first)."""
     from ..data.fingerprint import SequenceFiles, dataset_fingerprint
+    from .batches import open_clip_source
 
-    clips = FrameFolderClips(root)
+    clips = open_clip_source(root, cache_dir)
     files = [SequenceFiles(name, clips.frame_paths(i), ()) for i, name in enumerate(clips.clip_names)]
-    return dataset_fingerprint(files, cache_dir)
+    frames = dataset_fingerprint(files, cache_dir)
+    weights = getattr(clips, "weights", None)
+    if weights is None:
+        return frames
+    return short_hash({"frames": frames, "weights": list(weights)}, length=64)
 
 
 def record_identity(

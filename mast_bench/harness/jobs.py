@@ -160,7 +160,10 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
         return None, job.checkpoint
     from .training import train_or_resume
 
-    summary = train_or_resume(job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads)
+    cache = ResultStore(job.results).layout.cache_dir
+    summary = train_or_resume(
+        job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
+    )
     return summary, str(plan.train_dir / "checkpoint.pt")
 
 

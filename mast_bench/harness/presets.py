@@ -1,50 +1,149 @@
-"""Training/evaluation presets, read from presets.toml next to this file.
+"""Training recipes (a chain of stages) and evaluation settings, read from presets.toml next to this file.
 
-A preset is data (a frozen dataclass) so that the trainer, the propagator and
-the result identity all read the same numbers; the learning-rate schedule is a
-pure function of the preset and the iteration, which is what makes a resumed
-run identical to a straight one.
+A preset is data: ``Preset(name, stages, seed, max_side)``, each stage a frozen :class:`TrainStage`
+(what it samples, how long, at which learning rate). The trainer, the propagator and the result
+identity all read the same numbers; the learning-rate schedule is a pure function of the stage and
+the iteration, which is what makes a resumed run identical to a straight one.
+
+In TOML a preset is ``[preset.NAME]`` (seed, max_side) with one ``[[preset.NAME.stage]]`` table per
+stage, in order; a preset written as a single flat table (the older format) is one "pairs" stage.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, Literal
 
 from ..config import from_dict, load_toml
 from ..errors import ConfigError
 
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 
+# pairs:    one reference, the official loader's epochs (one gap per clip and epoch, disjoint pairs)
+# memory:   several references read through the memory as at test time: short-term ones at fixed
+#           distances before the target and long-term ones (read through the ROI step) at
+#           distances drawn per batch
+# schedule: the test-time reference schedule: anchor frames of the clip (0 and 5) and short-term
+#           references before a target whose frame is drawn per batch
+Sampling = Literal["pairs", "memory", "schedule"]
+
 
 @dataclass(frozen=True)
-class Preset:
+class TrainStage:
     name: str
     iterations: int
     batch_size: int
     lr: float
+    sampling: Sampling = "pairs"
     betas: tuple[float, float] = (0.9, 0.999)
-    lr_milestones: tuple[int, ...] = (400_000, 600_000, 800_000, 1_000_000)  # in samples
+    lr_milestones: tuple[int, ...] = (400_000, 600_000, 800_000, 1_000_000)  # in samples of this stage
     lr_decay: float = 0.5
-    gaps: tuple[int, ...] = (2, 5, 8)
-    frame_size: tuple[int, int] = (256, 256)  # training crops, (H, W)
-    seed: int = 0
+    frame_size: tuple[int, int] = (256, 256)  # training frames, (H, W): the whole frame resized
+    gaps: tuple[int, ...] = (2, 5, 8)  # pairs: the official gaps (weights 0.4/0.4/0.2 when these)
+    short_term: tuple[int, ...] = (1, 3, 5)  # memory: distances (frames) of the short-term references
+    long_term: int = 0  # memory: how many long-term references
+    long_term_range: tuple[int, int] = (16, 45)  # memory: their distances, drawn per batch
+    anchors: tuple[int, ...] = (0, 5)  # schedule: the clip's frames always in memory
+    target_range: tuple[int, int] = (20, 80)  # schedule: the target's frame, drawn per batch
     checkpoint_every: int = 1000
-    max_side: int | None = None  # evaluation: longest side of the network input (None = full size)
-    mixed_precision: bool = False  # used only on CUDA
+    mixed_precision: bool = False  # bf16 autocast, CUDA only
+    channels_last: bool = False  # CUDA only: the encoder's convolutions in NHWC
+    cache_frames: bool = False  # keep every prepared frame in memory (exact: the same values)
 
     def __post_init__(self) -> None:
-        for field in ("iterations", "batch_size", "checkpoint_every"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"{field} must be >= 1, got {getattr(self, field)}")
+        for name in ("iterations", "batch_size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.gaps or any(g < 1 for g in self.gaps):
             raise ValueError(f"gaps must be a non-empty list of integers >= 1, got {self.gaps}")
         if any(s < 8 for s in self.frame_size):
             raise ValueError(f"frame_size must be at least 8x8, got {self.frame_size}")
+        if self.sampling == "memory":
+            self._check_memory()
+        if self.sampling == "schedule":
+            self._check_schedule()
+
+    def _check_memory(self) -> None:
+        if any(d < 1 for d in self.short_term) or len(set(self.short_term)) != len(self.short_term):
+            raise ValueError(f"short_term must be distinct distances >= 1, got {self.short_term}")
+        if self.long_term and self.short_term and self.long_term_range[0] <= max(self.short_term):
+            raise ValueError(
+                f"long_term_range {self.long_term_range} must start beyond the short-term "
+                f"distances {self.short_term}"
+            )
+        low, high = self.long_term_range
+        if self.long_term < 0 or (self.long_term and not 1 <= low <= high):
+            raise ValueError(
+                f"long_term must be >= 0 and long_term_range [low, high] with 1 <= low <= high, "
+                f"got {self.long_term} and {self.long_term_range}"
+            )
+        if self.long_term > high - low + 1:
+            raise ValueError(
+                f"{self.long_term} long-term references need {self.long_term} distances in "
+                f"{self.long_term_range}"
+            )
+        if not self.short_term and not self.long_term:
+            raise ValueError("a memory stage needs at least one reference (short_term or long_term)")
+
+    def _check_schedule(self) -> None:
+        low, high = self.target_range
+        if not self.anchors or any(a < 0 for a in self.anchors) or not max(self.anchors) < low <= high:
+            raise ValueError(
+                f"a schedule stage needs anchors >= 0 before target_range [low, high], got "
+                f"anchors {self.anchors} and target_range {self.target_range}"
+            )
+
+    @property
+    def references(self) -> int:
+        """References per sample (a schedule stage: the most it reads)."""
+        if self.sampling == "pairs":
+            return 1
+        return len(self.short_term) + (self.long_term if self.sampling == "memory" else len(self.anchors))
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    stages: tuple[TrainStage, ...]
+    seed: int = 0
+    max_side: int | None = None  # evaluation: longest side of the network input (None = full size)
+    snapshots: tuple[float, ...] = ()  # fractions of all iterations whose weights are kept (0 = initial)
+
+    def __post_init__(self) -> None:
+        if any(not 0 <= f <= 1 for f in self.snapshots):
+            raise ValueError(f"snapshots are fractions of the run in [0, 1], got {self.snapshots}")
+        if not self.stages:
+            raise ValueError("a preset needs at least one [[preset.NAME.stage]]")
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must differ, got {names}")
         if self.max_side is not None and self.max_side < 16:
             raise ValueError(f"max_side must be >= 16 or absent, got {self.max_side}")
+
+    @property
+    def iterations(self) -> int:
+        return sum(stage.iterations for stage in self.stages)
+
+
+_PRESET_KEYS = {f.name for f in fields(Preset)} - {"stages"}
+
+
+def parse_preset(name: str, body: dict[str, Any], where: str) -> Preset:
+    """One ``[preset.NAME]`` table: preset keys plus ``[[stage]]`` tables, or one flat "pairs" stage."""
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: expected a table")
+    if "stage" not in body:  # the flat format: everything that is not a preset key is the stage
+        stage = {"name": "pairs", **{k: v for k, v in body.items() if k not in _PRESET_KEYS}}
+        body = {**{k: v for k, v in body.items() if k in _PRESET_KEYS}, "stage": [stage]}
+    stages = body["stage"]
+    if not isinstance(stages, list) or not stages:
+        raise ConfigError(f"{where}.stage: expected one or more [[{where.split(': ')[-1]}.stage]] tables")
+    parsed = tuple(from_dict(TrainStage, s, f"{where}.stage[{i}]") for i, s in enumerate(stages))
+    rest = {k: v for k, v in body.items() if k != "stage"}
+    return from_dict(Preset, {"name": name, **rest, "stages": parsed}, where)
 
 
 def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, Preset]:
@@ -52,10 +151,7 @@ def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, Preset]:
     table = data.get("preset")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{path}: expected [preset.NAME] tables")
-    return {
-        name: from_dict(Preset, {"name": name, **body}, f"{path}: preset.{name}")
-        for name, body in table.items()
-    }
+    return {name: parse_preset(name, body, f"{path}: preset.{name}") for name, body in table.items()}
 
 
 def get_preset(name: str, path: str | Path = PRESETS_FILE) -> Preset:
@@ -65,8 +161,8 @@ def get_preset(name: str, path: str | Path = PRESETS_FILE) -> Preset:
     return presets[name]
 
 
-def learning_rate(preset: Preset, iteration: int) -> float:
-    """The official step schedule: samples seen so far decide how many halvings apply."""
-    samples = iteration * preset.batch_size
-    passed = sum(1 for milestone in preset.lr_milestones if samples > milestone)
-    return preset.lr * preset.lr_decay**passed
+def learning_rate(stage: TrainStage, iteration: int) -> float:
+    """The official step schedule: samples seen so far in the stage decide how many halvings apply."""
+    samples = iteration * stage.batch_size
+    passed = sum(1 for milestone in stage.lr_milestones if samples > milestone)
+    return stage.lr * stage.lr_decay**passed

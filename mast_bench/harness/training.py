@@ -1,13 +1,18 @@
-"""Self-supervised reconstruction training with resumable, atomic checkpoints.
+"""Self-supervised training: a chain of stages, resumable at any point, with atomic checkpoints.
 
-Determinism: every random choice of iteration ``i`` (which pairs, which
-channel is dropped) comes from generators seeded with ``(seed, i)``, so the
-run is a pure function of (preset, variant, data, iteration) and a run
-resumed from iteration k continues exactly as the straight run would. The
-checkpoint still stores the global RNG states (torch, numpy, python) and the
-sampler position (the iteration) so nothing else can drift. Checkpoints are
-written atomically (temp file + fsync + rename), so even ``kill -9`` leaves the
-previous or the new checkpoint, never half of one.
+``train(config, preset, clips, out)`` runs the preset's stages in order; stage k starts from stage
+k-1's final weights (a fresh optimizer at its own learning rate) and lives in
+``out/stages/<k>-<name>/`` with its own checkpoint. The finished chain writes ``out/checkpoint.pt``
+(the final weights, official layout) and ``out/train.json`` (per-stage losses, times, samples/s).
+``out/tensorboard/`` gets loss, learning rate, samples/s, the stage and now and then a
+reconstruction; ``out/snapshots/`` the weights at the preset's snapshot fractions (learning curves).
+
+Determinism: every random choice of iteration ``i`` (which frames, which channel is dropped) comes
+from generators seeded with ``(seed, i)``, so a run is a pure function of (preset, variant, data,
+iteration) and a run resumed from iteration k continues exactly as the straight run would. A
+checkpoint also stores the global RNG states. Checkpoints are written atomically (temp file + fsync
++ rename): ``kill -9`` leaves the previous or the new one, never half of one, and loses at most
+``checkpoint_every`` iterations of the stage it hit.
 """
 
 from __future__ import annotations
@@ -26,65 +31,46 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import atomic_write_json
+from ..atomic import atomic_write_bytes, atomic_write_json
 from ..config import to_dict
 from ..errors import CheckpointError, ConfigError
 from ..locks import job_lock
 from ..variants.config import VariantConfig
-from .presets import Preset, learning_rate
+from .batches import FrameTensors, PlanSource, plan_source
+from .presets import Preset, TrainStage, learning_rate
+from .train_log import TrainLog
 
 CHECKPOINT_NAME = "checkpoint.pt"
 SUMMARY_NAME = "train.json"
 LOCK_NAME = ".train.lock"
+STAGES_DIR = "stages"
+SNAPSHOTS_DIR = "snapshots"
 
 
-class EpochBatches:
-    """Iteration -> batch of (reference, target) pairs, the way a shuffled drop_last DataLoader
-    walks the official epochs: batch k of epoch e is pairs[k*B:(k+1)*B] of that epoch's plan.
+@dataclass
+class StageResult:
+    name: str
+    iterations: int
+    final_loss: float
+    seconds: float
+    batch_size: int
+    frame_size: tuple[int, int]
+    references: int
+    loss_curve: list[list[float]] = field(default_factory=list)  # [global iteration, loss]
 
-    A pure function of the iteration, so the sampler position needs no state beyond it.
-    """
-
-    def __init__(self, sampler, batch_size: int) -> None:
-        self.sampler = sampler
-        self.batch_size = batch_size
-        self._epoch_starts = [0]  # first iteration of each planned epoch
-        self._epoch_lengths: list[int] = []
-
-    def _batches_in(self, epoch: int) -> int:
-        while len(self._epoch_lengths) <= epoch:
-            self.sampler.set_epoch(len(self._epoch_lengths))
-            count = len(self.sampler) // self.batch_size
-            if count == 0:
-                raise ConfigError(
-                    f"an epoch has only {len(self.sampler)} training pairs, fewer than the batch size "
-                    f"{self.batch_size}; use a smaller batch or more data"
-                )
-            self._epoch_lengths.append(count)
-            self._epoch_starts.append(self._epoch_starts[-1] + count)
-        return self._epoch_lengths[epoch]
-
-    def position(self, iteration: int) -> tuple[int, int]:
-        """(epoch, batch index within the epoch) of ``iteration``."""
-        epoch = 0
-        while True:
-            count = self._batches_in(epoch)
-            if iteration < self._epoch_starts[epoch] + count:
-                return epoch, iteration - self._epoch_starts[epoch]
-            epoch += 1
-
-    def __call__(self, iteration: int, rank: int = 0, world: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        epoch, batch = self.position(iteration)
-        if self.sampler.epoch != epoch:
-            self.sampler.set_epoch(epoch)
-        share = self.batch_size // world
-        first = batch * self.batch_size + rank * share
-        pairs = [self.sampler[i] for i in range(first, first + share)]
-        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
-
-
-# A pair source maps (iteration, rank, world) to (reference, target) RGB batches (B, H, W, 3).
-PairSource = Callable[[int, int, int], tuple[np.ndarray, np.ndarray]]
+    def summary(self) -> dict[str, Any]:
+        samples = self.iterations * self.batch_size
+        return {
+            "name": self.name,
+            "iterations": self.iterations,
+            "final_loss": self.final_loss,
+            "seconds": self.seconds,
+            "samples_per_s": samples / self.seconds if self.seconds > 0 else None,
+            "batch_size": self.batch_size,
+            "frame_size": list(self.frame_size),
+            "references": self.references,
+            "loss_curve": self.loss_curve,
+        }
 
 
 @dataclass
@@ -93,7 +79,11 @@ class TrainResult:
     iterations: int
     final_loss: float
     seconds: float
-    loss_curve: list[list[float]] = field(default_factory=list)
+    stages: list[StageResult] = field(default_factory=list)
+
+    @property
+    def loss_curve(self) -> list[list[float]]:
+        return [point for stage in self.stages for point in stage.loss_curve]
 
     def summary(self, preset: str) -> dict[str, Any]:
         return {
@@ -102,6 +92,7 @@ class TrainResult:
             "final_loss": self.final_loss,
             "seconds": self.seconds,
             "loss_curve": self.loss_curve,
+            "stages": [stage.summary() for stage in self.stages],
         }
 
 
@@ -109,6 +100,11 @@ def iteration_generator(seed: int, iteration: int, rank: int = 0) -> torch.Gener
     """An independent, reproducible stream for one iteration (and one DDP rank)."""
     sequence = np.random.SeedSequence([seed, iteration, rank])
     return torch.Generator().manual_seed(int(sequence.generate_state(1, np.uint64)[0] >> 1))
+
+
+def stage_seed(seed: int, index: int) -> int:
+    """The plan seed of stage ``index`` (the first stage keeps the preset's seed)."""
+    return seed if index == 0 else int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
 def set_global_seed(seed: int) -> None:
@@ -135,26 +131,6 @@ def _restore_rng(state: dict[str, Any]) -> None:
     random.setstate((state["python_version"], tuple(state["python"]), state["python_gauss"]))
 
 
-def batch_to_tensor(batch: np.ndarray, colour_space: str, device: torch.device) -> torch.Tensor:
-    from ..model.colour import prepare_frame
-
-    frames = [prepare_frame(frame, colour_space) for frame in batch]
-    return torch.stack(frames).to(device)
-
-
-def reconstruction_step_loss(
-    model: torch.nn.Module,
-    config: VariantConfig,
-    ref: torch.Tensor,
-    target: torch.Tensor,
-    gen: torch.Generator,
-) -> torch.Tensor:
-    from ..model.train_step import reconstruction_loss
-
-    loss, _ = reconstruction_loss(model, [ref], target, gen)
-    return loss
-
-
 def _autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -178,11 +154,8 @@ def _distributed_class():
     return DistributedMAST
 
 
-def _DistributedMAST(model, **kwargs):
-    return _distributed_class()(model, **kwargs)
-
-
-def _distributed() -> tuple[int, int]:
+def distributed() -> tuple[int, int]:
+    """(rank, world size): a process group (gloo on CPU, NCCL on CUDA) under torchrun."""
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         import torch.distributed as dist
 
@@ -192,51 +165,92 @@ def _distributed() -> tuple[int, int]:
     return 0, 1
 
 
-def save_training_state(
-    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, iteration: int, **extra: Any
-) -> None:
-    from ..model.checkpoint import save_checkpoint
-
-    save_checkpoint(path, model, optimizer, iteration=iteration, rng=_rng_state(), **extra)
-
-
 def load_training_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {exc})"
+            f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {exc}); "
+            "delete it to restart this stage"
         ) from None
+
+
+def stage_identity(config: VariantConfig, preset: Preset, index: int) -> dict[str, Any]:
+    """What decides stage ``index``'s weights: the variant, the seed and every stage up to it."""
+    return {
+        "variant_config": to_dict(config),
+        "seed": preset.seed,
+        "stages": [to_dict(s) for s in preset.stages[: index + 1]],
+    }
 
 
 @dataclass
 class _Run:
-    """The state a training run carries from iteration to iteration (and through a checkpoint)."""
+    """The state a stage carries from iteration to iteration (and through a checkpoint)."""
 
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     identity: dict[str, Any]
-    start: int = 0
+    start: int = 0  # iterations of this stage already done
     loss_curve: list[list[float]] = field(default_factory=list)
     seconds: float = 0.0
 
 
-def _start_or_resume(config: VariantConfig, preset: Preset, ckpt_path: Path, device: torch.device) -> _Run:
+@dataclass(frozen=True)
+class _Stage:
+    """One stage of the chain as the loop sees it."""
+
+    index: int
+    config: TrainStage
+    folder: Path
+    offset: int  # global iteration of this stage's first iteration
+    seed: int
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.folder / CHECKPOINT_NAME
+
+
+def _stages(preset: Preset, out_dir: Path) -> list[_Stage]:
+    stages, offset = [], 0
+    for index, stage in enumerate(preset.stages):
+        folder = out_dir / STAGES_DIR / f"{index + 1}-{stage.name}"
+        stages.append(_Stage(index, stage, folder, offset, stage_seed(preset.seed, index)))
+        offset += stage.iterations
+    return stages
+
+
+def stage_folders(preset: Preset, out_dir: str | Path) -> list[Path]:
+    """Where each stage of ``preset`` trains under ``out_dir`` (its checkpoint.pt: its final weights)."""
+    return [stage.folder for stage in _stages(preset, Path(out_dir))]
+
+
+def _new_model(config: VariantConfig, preset: Preset, previous: Path | None, device: torch.device):
     from ..model import MAST
+    from ..model.checkpoint import load_weights
 
     set_global_seed(preset.seed)
     model = MAST(config)
     if not model.trainable:
         raise ConfigError(f"variant {config.name!r} has no trainable parameters; it needs no training")
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=preset.betas)
-    run = _Run(model, optimizer, {"variant_config": to_dict(config), "preset": to_dict(preset)})
-    if not ckpt_path.is_file():
+    if previous is not None:
+        load_weights(model, previous)
+    return model.to(device).train()
+
+
+def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | None, device) -> _Run:
+    model = _new_model(config, preset, previous, device)
+    if stage.config.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=stage.config.lr, betas=stage.config.betas)
+    run = _Run(model, optimizer, stage_identity(config, preset, stage.index))
+    if not stage.checkpoint.is_file():
         return run
-    state = load_training_state(ckpt_path)
+    state = load_training_state(stage.checkpoint)
     if state.get("identity") != run.identity:
         raise CheckpointError(
-            f"{ckpt_path}: holds a run of another variant/preset; use another --out folder or delete it"
+            f"{stage.checkpoint}: holds a run of another variant/preset; "
+            "use another --out folder or delete it"
         )
     model.load_state_dict(state["state_dict"])
     optimizer.load_state_dict(state["optimizer"])
@@ -246,151 +260,259 @@ def _start_or_resume(config: VariantConfig, preset: Preset, ckpt_path: Path, dev
     return run
 
 
-def _step(
-    run: _Run, trained, config, preset, pairs: PairSource, iteration: int, rank: int, world: int, device
-):
-    """One optimisation step; returns its loss."""
-    generator = iteration_generator(preset.seed, iteration, rank)
-    ref_np, tgt_np = pairs(iteration, rank, world)
-    ref = batch_to_tensor(ref_np, config.colour_space, device)
-    tgt = batch_to_tensor(tgt_np, config.colour_space, device)
-    for group in run.optimizer.param_groups:
-        group["lr"] = learning_rate(preset, iteration)
-    with _autocast(device, preset.mixed_precision):
-        loss = reconstruction_step_loss(trained, config, ref, tgt, generator)
-    run.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    run.optimizer.step()
-    return float(loss.detach())
+def _save(run: _Run, stage: _Stage, done: int) -> None:
+    from ..model.checkpoint import save_checkpoint
 
-
-def _save(run: _Run, ckpt_path: Path, done: int, preset: Preset) -> None:
-    save_training_state(
-        ckpt_path,
+    save_checkpoint(
+        stage.checkpoint,
         run.model,
         run.optimizer,
-        done,
+        iteration=done,
+        rng=_rng_state(),
         identity=run.identity,
         loss_curve=run.loss_curve,
         seconds=run.seconds,
         epoch=0,
-        complete=done >= preset.iterations,
+        stage=stage.config.name,
+        complete=done >= stage.config.iterations,
     )
 
 
-def _progress_bar(config, preset: Preset, start: int, enabled: bool):
+def _step(
+    run: _Run, trained, config, stage: _Stage, plans: PlanSource, frames: FrameTensors, i: int, rank, world
+):
+    """Iteration ``i`` of the stage; returns (loss, step info)."""
+    from ..model.train_step import reconstruction_loss
+
+    global_i = stage.offset + i
+    generator = iteration_generator(stage.seed, global_i, rank)
+    plan = plans(global_i - stage.offset, rank, world)
+    inputs = [frames.batch(refs) for refs in plan.frames]
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(stage.config, i)
+    with _autocast(frames.device, stage.config.mixed_precision):
+        loss, info = reconstruction_loss(
+            trained,
+            inputs[:-1],
+            inputs[-1],
+            generator,
+            ref_indices=plan.indices[:-1],
+            target_index=plan.indices[-1],
+        )
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    return float(loss.detach()), info
+
+
+def _progress_bar(config, stage: _Stage, start: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(
-        total=preset.iterations,
+        total=stage.config.iterations,
         initial=start,
-        desc=f"train {config.name}",
+        desc=f"train {config.name} [{stage.index + 1} {stage.config.name}]",
         unit="it",
         disable=not enabled,
         dynamic_ncols=True,
     )
 
 
+def snapshot_iterations(preset: Preset) -> set[int]:
+    """Global iterations whose weights the run keeps in ``snapshots/`` (0 = the initial weights)."""
+    return {round(f * preset.iterations) for f in preset.snapshots}
+
+
+def snapshot_path(out_dir: Path, iteration: int) -> Path:
+    return Path(out_dir) / SNAPSHOTS_DIR / f"iter-{iteration:07d}.pt"
+
+
+def _snapshot(model: torch.nn.Module, out_dir: Path, iteration: int, wanted: set[int]) -> None:
+    from ..model.checkpoint import save_checkpoint
+
+    path = snapshot_path(out_dir, iteration)
+    if iteration in wanted and not path.is_file():
+        save_checkpoint(path, model, iteration=iteration)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every stage of one chain shares."""
+
+    config: VariantConfig
+    preset: Preset
+    clips: Any  # a ClipSource
+    out_dir: Path
+    device: torch.device
+    progress: bool
+    rank: int
+    world: int
+    tell: Callable[[str], None]
+
+
+def _result(stage: _Stage, run: _Run, iterations: int) -> StageResult:
+    cfg = stage.config
+    final = run.loss_curve[-1][1] if run.loss_curve else float("nan")
+    return StageResult(
+        cfg.name,
+        iterations,
+        final,
+        run.seconds,
+        cfg.batch_size,
+        cfg.frame_size,
+        cfg.references,
+        run.loss_curve,
+    )
+
+
+def _stage_end(stage: _Stage, start: int, stop_after: int | None) -> int:
+    """The local iteration this call stops at (``stop_after`` is global)."""
+    if stop_after is None:
+        return stage.config.iterations
+    return min(stage.config.iterations, max(start, stop_after - stage.offset))
+
+
+def _trained_module(ctx: _Context, model: torch.nn.Module) -> torch.nn.Module:
+    if ctx.world == 1:
+        return model
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return _distributed_class()(model, device_ids=ids)
+
+
+def _run_stage(
+    ctx: _Context, stage: _Stage, previous: Path | None, stop_after: int | None, log
+) -> StageResult:
+    """Train (or resume, or find complete) one stage; returns its result."""
+    run = _start_or_resume(ctx.config, ctx.preset, stage, previous, ctx.device)
+    cfg, end = stage.config, _stage_end(stage, run.start, stop_after)
+    if run.start >= end:
+        return _result(stage, run, run.start)
+    if run.start and ctx.rank == 0:
+        ctx.tell(
+            f"resuming {ctx.config.name}: stage {stage.index + 1}/{len(ctx.preset.stages)} "
+            f"'{cfg.name}' at iteration {run.start}/{cfg.iterations} from {stage.checkpoint}"
+        )
+    trained = _trained_module(ctx, run.model)
+    plans = plan_source(ctx.clips, cfg, stage.seed, ctx.tell if ctx.rank == 0 else None)
+    frames = FrameTensors(ctx.clips, cfg, ctx.config.colour_space, ctx.device)
+    wanted = snapshot_iterations(ctx.preset)
+    if ctx.rank == 0 and stage.offset + run.start == 0:
+        _snapshot(run.model, ctx.out_dir, 0, wanted)
+    bar = _progress_bar(ctx.config, stage, run.start, ctx.progress and ctx.rank == 0)
+    for i in range(run.start, end):
+        tick = time.perf_counter()
+        loss, info = _step(run, trained, ctx.config, stage, plans, frames, i, ctx.rank, ctx.world)
+        run.seconds += time.perf_counter() - tick
+        done = i + 1
+        run.loss_curve.append([stage.offset + done, loss])
+        speed = cfg.batch_size * done / max(run.seconds, 1e-9)  # this stage's samples per second of steps
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}", samples_per_s=f"{speed:.1f}")
+        if ctx.rank != 0:
+            continue
+        at_checkpoint = done % cfg.checkpoint_every == 0 or done == end
+        log.step(
+            stage.offset + done,
+            stage.index,
+            loss,
+            learning_rate(cfg, i),
+            speed,
+            info if at_checkpoint else None,
+        )
+        _snapshot(run.model, ctx.out_dir, stage.offset + done, wanted)
+        if at_checkpoint:
+            _save(run, stage, done)
+    bar.close()
+    return _result(stage, run, end)
+
+
 def train(
     config: VariantConfig,
     preset: Preset,
-    pairs: PairSource,
+    clips,
     out_dir: str | Path,
     device: str | torch.device = "cpu",
     progress: bool = True,
     stop_after: int | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train ``config`` with ``preset`` into ``out_dir``; resumes from ``out_dir/checkpoint.pt``.
+    """Train ``config`` with ``preset``'s stages on ``clips`` (a ClipSource) into ``out_dir``.
 
-    The folder's lock is held for the whole run: a second trainer of the same folder waits for
-    this one (then resumes or finds it complete), and only the holder removes temp files.
-    ``stop_after`` ends the run early (after that iteration, checkpoint written) -- for tests
-    and for splitting long jobs; the next call resumes.
+    Resumes wherever the folder's checkpoints left off. The folder's lock is held for the whole
+    chain: a second trainer of the same folder waits for this one (then resumes or finds it
+    complete), and only the holder removes temp files. ``stop_after`` ends the chain early, after
+    that global iteration (checkpoint written); the next call resumes.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rank, world = _distributed()
-    if preset.batch_size % world:
-        raise ConfigError(
-            f"preset {preset.name}: batch_size {preset.batch_size} not divisible by {world} ranks"
-        )
+    rank, world = distributed()
+    for stage in preset.stages:
+        if stage.batch_size % world:
+            raise ConfigError(
+                f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
+                f"{world} ranks"
+            )
     # rank 0 alone writes checkpoints, so it alone locks the folder (other ranks waiting on the lock
     # while rank 0 waits for them in the DDP set-up would deadlock)
     what = f"training of {config.name} in {out_dir}"
-    lock = job_lock(out_dir / LOCK_NAME, what, on_wait=_tell) if rank == 0 else contextlib.nullcontext()
+    ctx = _Context(config, preset, clips, out_dir, torch.device(device), progress, rank, world, tell or _tell)
+    lock = job_lock(out_dir / LOCK_NAME, what, on_wait=ctx.tell) if rank == 0 else contextlib.nullcontext()
     with lock:
         if rank == 0:
-            for stale in out_dir.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
+            for stale in out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
                 stale.unlink(missing_ok=True)
-        return _train_locked(
-            config, preset, pairs, out_dir, torch.device(device), progress, stop_after, rank, world
-        )
+        return _train_locked(ctx, stop_after)
 
 
 def _tell(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _train_locked(config, preset, pairs, out_dir: Path, device, progress: bool, stop_after, rank, world):
-    ckpt_path = out_dir / CHECKPOINT_NAME
-    run = _start_or_resume(config, preset, ckpt_path, device)
-    trained = run.model
-    if world > 1:
-        trained = _DistributedMAST(run.model, device_ids=[device.index] if device.type == "cuda" else None)
-    end = preset.iterations if stop_after is None else min(preset.iterations, stop_after)
-    bar = _progress_bar(config, preset, run.start, progress and rank == 0)
-    loss_value = run.loss_curve[-1][1] if run.loss_curve else float("nan")
-    for iteration in range(run.start, end):
-        tick = time.perf_counter()
-        loss_value = _step(run, trained, config, preset, pairs, iteration, rank, world, device)
-        run.loss_curve.append([iteration + 1, loss_value])
-        run.seconds += time.perf_counter() - tick
-        bar.update(1)
-        bar.set_postfix(
-            loss=f"{loss_value:.4f}",
-            samples_per_s=f"{preset.batch_size * bar.n / max(run.seconds, 1e-9):.1f}",
-        )
-        done = iteration + 1
-        if rank == 0 and (done % preset.checkpoint_every == 0 or done == end):
-            _save(run, ckpt_path, done, preset)
-    bar.close()
-    result = TrainResult(ckpt_path, max(end, run.start), loss_value, run.seconds, run.loss_curve)
-    if rank == 0 and result.iterations >= preset.iterations:
-        atomic_write_json(out_dir / SUMMARY_NAME, result.summary(preset.name))
+def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:
+    results: list[StageResult] = []
+    previous: Path | None = None
+    with TrainLog(ctx.out_dir, enabled=ctx.rank == 0) as log:
+        for stage in _stages(ctx.preset, ctx.out_dir):
+            result = _run_stage(ctx, stage, previous, stop_after, log)
+            results.append(result)
+            if result.iterations < stage.config.iterations:
+                break  # stopped early (stop_after): the next call resumes here
+            previous = stage.checkpoint
+    done = sum(r.iterations for r in results)
+    final = results[-1].final_loss if results else float("nan")
+    result = TrainResult(ctx.out_dir / CHECKPOINT_NAME, done, final, sum(r.seconds for r in results), results)
+    if ctx.rank == 0 and done >= ctx.preset.iterations:
+        atomic_write_bytes(result.checkpoint, previous.read_bytes())  # the last stage's final state
+        atomic_write_json(ctx.out_dir / SUMMARY_NAME, result.summary(ctx.preset.name))
     return result
 
 
-def train_or_resume(config, preset: Preset, train_root: Path, out_dir: Path, job, threads: int) -> dict:
+def train_or_resume(
+    config, preset: Preset, train_root: Path, out_dir: Path, job, threads: int, cache_dir
+) -> dict:
     """The summary of a complete training run in ``out_dir``, training (or resuming) it first."""
+    from .batches import open_clip_source
+
     summary = read_summary(out_dir)
     if summary is not None:
         return summary
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        result = train(
-            config, preset, make_pair_source(train_root, preset), out_dir, job.device, job.progress
-        )
+        clips = open_clip_source(train_root, cache_dir)
+        result = train(config, preset, clips, out_dir, job.device, job.progress)
     finally:
         torch.set_num_threads(previous)
     return read_summary(out_dir) or result.summary(preset.name)
 
 
-def make_pair_source(root: str | Path, preset: Preset) -> EpochBatches:
-    """Pairs from the frame folders under ``root`` (a DAVIS root, YouTube-VOS/OxUvA frame folders)."""
-    from ..data.clips import OFFICIAL_GAP_WEIGHTS, OFFICIAL_GAPS, FrameFolderClips, PairSampler
-
-    weights = OFFICIAL_GAP_WEIGHTS if tuple(preset.gaps) == OFFICIAL_GAPS else None
-    sampler = PairSampler(
-        FrameFolderClips(root),
-        gaps=preset.gaps,
-        gap_weights=weights,
-        size=preset.frame_size,
-        seed=preset.seed,
-    )
-    return EpochBatches(sampler, preset.batch_size)
-
-
 def read_summary(out_dir: str | Path) -> dict[str, Any] | None:
     path = Path(out_dir) / SUMMARY_NAME
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: unreadable training summary ({exc}); delete it to rebuild it"
+        ) from None

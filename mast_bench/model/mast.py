@@ -81,9 +81,12 @@ class MAST(nn.Module):
         offsets: dict[int, torch.Tensor] = {}
         for position, (feat, index) in enumerate(zip(ref_feats, ref_indices, strict=True)):
             if searched and is_long_term(target_index, index, cfg):
-                # coarse dilated search: expected displacement of the best match
+                # coarse dilated search: expected displacement of the best match. It only decides
+                # where the fine read looks, so no gradient flows through it (our choice for the
+                # memory training stages; the official code never trained through it)
                 dilation = dilation_for_gap(target_index - index, cfg)
-                offsets[position] = soft_argmax_offset(query_feat, feat, cfg.coarse_radius, dilation)
+                with torch.no_grad():
+                    offsets[position] = soft_argmax_offset(query_feat, feat, cfg.coarse_radius, dilation)
         # official defect (issue #17): every long-term value is gathered with the offset left
         # over from the last long-term reference of the loop
         leftover = offsets[max(offsets)] if offsets else None
@@ -115,8 +118,14 @@ class MAST(nn.Module):
     ) -> torch.Tensor:
         """Values (B,Cv,h,w) at stride 4 of the references -> predicted values (B,Cv,h,w) of the target."""
         radius = self.radius if radius is None else radius
-        entries = self.memory_entries(query_feat, ref_feats, ref_values, ref_indices, target_index, radius)
-        return memory_read(query_feat, entries, scale=self.affinity_scale(query_feat.shape[1]))
+        # the read runs in float32 whatever the encoder ran in (bf16 autocast in training)
+        with torch.autocast(query_feat.device.type, enabled=False):
+            query_feat = query_feat.float()
+            ref_feats = [feat.float() for feat in ref_feats]
+            entries = self.memory_entries(
+                query_feat, ref_feats, ref_values, ref_indices, target_index, radius
+            )
+            return memory_read(query_feat, entries, scale=self.affinity_scale(query_feat.shape[1]))
 
     def forward(
         self,

@@ -33,12 +33,18 @@ def reconstruction_loss(
     generator: torch.Generator | None = None,
     *,
     dropped_channel: int | None = None,
+    ref_indices: Sequence[int] | None = None,
+    target_index: int | None = None,
 ) -> tuple[torch.Tensor, StepInfo]:
     """Loss of predicting ``target_frame``'s colour from ``ref_frames`` (normalised (B,3,H,W), not
     dropped). With channel dropout (variant), one channel (drawn with ``generator`` unless
     ``dropped_channel`` pins it) is hidden from every input and is both value and target; without
     it the values and the target are all three channels. Each frame is encoded in its own call
     (BatchNorm statistics per frame, as the official code); the model's mode picks the radius.
+
+    ``ref_indices`` / ``target_index`` place the frames in time (the memory stages: a reference
+    farther than the variant's ``long_term_gap`` is read through the ROI step, as at test time);
+    without them the references are consecutive frames before the target, all short-term.
     """
     cfg = model.config
     if not model.trainable:
@@ -55,9 +61,11 @@ def reconstruction_loss(
     else:
         channel = None
         inputs = targets = frames
-    # consecutive indices: every reference is short-term (the official uses [0, 2] -> 4)
-    ref_indices = list(range(len(ref_frames)))
-    output = model(inputs[:-1], targets[:-1], inputs[-1], ref_indices, len(ref_frames))
+    if ref_indices is None:  # consecutive: every reference is short-term (the official uses [0, 2] -> 4)
+        ref_indices, target_index = list(range(len(ref_frames))), len(ref_frames)
+    if len(ref_indices) != len(ref_frames) or target_index is None:
+        raise ValueError(f"need one index per reference ({len(ref_frames)}) and a target index")
+    output = model(inputs[:-1], targets[:-1], inputs[-1], list(ref_indices), target_index)
     target = targets[-1]
     upsampled = F.interpolate(output, target.shape[-2:], mode="bilinear", align_corners=False)
     loss = F.smooth_l1_loss(upsampled * LOSS_SCALE, target * LOSS_SCALE, reduction="mean")

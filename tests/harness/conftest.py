@@ -10,7 +10,7 @@ from PIL import Image
 
 from mast_bench.data.palette import write_label_map
 from mast_bench.harness.job import DataSpec, Job
-from mast_bench.harness.presets import Preset, get_preset
+from mast_bench.harness.presets import Preset, TrainStage, get_preset
 from mast_bench.variants import get_variant
 
 SIZE = (40, 56)  # H, W
@@ -47,19 +47,25 @@ def tiny_davis(tmp_path_factory) -> Path:
     return make_tiny_davis(tmp_path_factory.mktemp("davis"), {"one": 1, "two": 2})
 
 
+PRESET_FIELDS = ("name", "seed", "max_side", "snapshots")
+
+
 def tiny_preset(**changes) -> Preset:
-    base = dict(
-        name="tiny",
+    """A one-stage "pairs" preset at 32x32; preset-level keys (name, seed, max_side, snapshots) and
+    stage keys may be mixed, as in a flat [preset.NAME] table."""
+    stage = dict(
+        name="pairs",
         iterations=4,
         batch_size=2,
         lr=1e-3,
         frame_size=(32, 32),
         checkpoint_every=2,
         gaps=(1, 2),
-        max_side=None,
     )
-    base.update(changes)
-    return Preset(**base)
+    preset = dict(name="tiny", max_side=None)
+    for key, value in changes.items():
+        (preset if key in PRESET_FIELDS else stage)[key] = value
+    return Preset(stages=(TrainStage(**stage),), **preset)
 
 
 def make_job(variant, results, root=None, *, preset: Preset | None = None, sequences=(), **settings) -> Job:

@@ -7,22 +7,47 @@ import pytest
 
 from mast_bench.errors import ConfigError, DataError
 from mast_bench.harness import provenance
-from mast_bench.harness.presets import Preset, get_preset, learning_rate, load_presets
+from mast_bench.harness.presets import get_preset, learning_rate, load_presets
 from mast_bench.results import ResultRecord, ResultStore, canonical_json, identity_key
 
 
-def test_builtin_presets_load_and_paper_follows_official_main():
+def test_builtin_presets_load_official_follows_main_and_paper_its_text():
     presets = load_presets()
-    assert {"smoke", "paper"} <= set(presets)
-    paper = presets["paper"]
-    assert (paper.batch_size, paper.lr, paper.betas, paper.frame_size) == (12, 1e-3, (0.9, 0.999), (256, 256))
-    assert paper.lr_milestones == (400_000, 600_000, 800_000, 1_000_000)
-    assert paper.max_side is None
+    assert {"smoke", "smoke-stages", "cpu", "official", "paper", "gpu"} <= set(presets)
+    (official,) = presets["official"].stages
+    assert (official.batch_size, official.lr, official.betas, official.frame_size) == (
+        12,
+        1e-3,
+        (0.9, 0.999),
+        (256, 256),
+    )
+    assert official.lr_milestones == (400_000, 600_000, 800_000, 1_000_000) and official.sampling == "pairs"
+    assert presets["official"].max_side is None
+    pairs, memory, schedule = presets["paper"].stages
+    # the paper: batch 24, 1M iterations, lr 1e-3 halved after 0.4M, 0.6M, 0.8M iterations; then
+    # multiple references at 2e-5 for another 1M iterations
+    assert (pairs.batch_size, pairs.iterations, pairs.lr) == (24, 1_000_000, 1e-3)
+    assert [learning_rate(pairs, i) for i in (400_000, 400_001, 600_001, 800_001)] == [
+        1e-3,
+        5e-4,
+        2.5e-4,
+        1.25e-4,
+    ]
+    assert (memory.sampling, memory.lr, memory.iterations, memory.references) == (
+        "memory",
+        2e-5,
+        1_000_000,
+        5,
+    )
+    assert schedule.sampling == "schedule" and schedule.anchors == (0, 5)
     assert presets["smoke"].max_side is not None and presets["smoke"].max_side <= 432
+    assert [s.sampling for s in presets["cpu"].stages] == ["pairs", "memory", "schedule"]
+    assert presets["cpu"].snapshots == (0.0, 0.25, 0.5, 1.0)
+    assert all(s.mixed_precision and s.cache_frames and s.channels_last for s in presets["gpu"].stages)
 
 
 def test_learning_rate_matches_official_adjust_lr():
-    paper = get_preset("paper")
+    (official_stage,) = get_preset("official").stages
 
     def official(iteration):  # adjust_lr of zlai0/MAST main.py, in samples
         samples = iteration * 12
@@ -32,7 +57,7 @@ def test_learning_rate_matches_official_adjust_lr():
         return 1e-3 * 0.0625
 
     for it in (0, 1, 33333, 33334, 50000, 50001, 66667, 83333, 83334, 99999):
-        assert learning_rate(paper, it) == pytest.approx(official(it))
+        assert learning_rate(official_stage, it) == pytest.approx(official(it))
 
 
 def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
@@ -45,9 +70,24 @@ def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
     bad.write_text("[preset.x]\niterations = 0\nbatch_size = 1\nlr = 0.1\n")
     with pytest.raises(ConfigError, match="iterations must be >= 1"):
         load_presets(bad)
+    bad.write_text(
+        "[preset.x]\nseed = 1\n[[preset.x.stage]]\nname = 'm'\niterations = 1\nbatch_size = 1\n"
+        "lr = 0.1\nsampling = 'memory'\nshort_term = [1, 3]\nlong_term = 1\nlong_term_range = [2, 9]\n"
+    )
+    with pytest.raises(ConfigError, match="must start beyond the short-term"):
+        load_presets(bad)
+    bad.write_text(
+        "[preset.x]\n[[preset.x.stage]]\nname = 'a'\niterations = 1\nbatch_size = 1\nlr = 0.1\n"
+        "[[preset.x.stage]]\nname = 'a'\niterations = 1\nbatch_size = 1\nlr = 0.1\n"
+    )
+    with pytest.raises(ConfigError, match="stage names must differ"):
+        load_presets(bad)
     with pytest.raises(ConfigError, match="no such TOML file"):
         load_presets(tmp_path / "missing.toml")
-    assert Preset("y", 1, 1, 0.1).max_side is None
+    flat = tmp_path / "flat.toml"  # the older one-table format is one "pairs" stage
+    flat.write_text("[preset.y]\niterations = 3\nbatch_size = 2\nlr = 0.1\nmax_side = 64\n")
+    preset = load_presets(flat)["y"]
+    assert preset.max_side == 64 and [(s.name, s.iterations) for s in preset.stages] == [("pairs", 3)]
 
 
 def _identity(**over):

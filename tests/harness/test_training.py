@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,12 +14,16 @@ import numpy as np
 import pytest
 import torch
 
+from mast_bench.data.clips import FrameFolderClips
 from mast_bench.errors import CheckpointError, ConfigError
-from mast_bench.harness.training import EpochBatches, make_pair_source, train
+from mast_bench.harness.batches import EpochBatches
+from mast_bench.harness.training import train
 from mast_bench.model.checkpoint import load_weights
 from mast_bench.variants import get_variant
 
 from .conftest import tiny_preset
+
+STAGE_1 = "stages/1-pairs/checkpoint.pt"
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -32,12 +37,10 @@ def _same(a: dict, b: dict) -> bool:
 @pytest.mark.slow
 def test_resume_gives_identical_weights(tiny_davis, tmp_path):
     config, preset = get_variant("mast"), tiny_preset(iterations=4, checkpoint_every=2)
-    straight = train(config, preset, make_pair_source(tiny_davis, preset), tmp_path / "a", progress=False)
-    half = train(
-        config, preset, make_pair_source(tiny_davis, preset), tmp_path / "b", progress=False, stop_after=2
-    )
+    straight = train(config, preset, FrameFolderClips(tiny_davis), tmp_path / "a", progress=False)
+    half = train(config, preset, FrameFolderClips(tiny_davis), tmp_path / "b", progress=False, stop_after=2)
     assert half.iterations == 2 and not (tmp_path / "b" / "train.json").exists()
-    resumed = train(config, preset, make_pair_source(tiny_davis, preset), tmp_path / "b", progress=False)
+    resumed = train(config, preset, FrameFolderClips(tiny_davis), tmp_path / "b", progress=False)
     assert resumed.loss_curve == straight.loss_curve
     assert _same(_weights(tmp_path / "a" / "checkpoint.pt"), _weights(tmp_path / "b" / "checkpoint.pt"))
     # the checkpoint is in the official layout: any variant loads it as weights
@@ -45,15 +48,16 @@ def test_resume_gives_identical_weights(tiny_davis, tmp_path):
     load_weights(model, tmp_path / "a" / "checkpoint.pt")
     state = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
     assert {"state_dict", "optimizer", "iteration", "rng", "epoch"} <= set(state) and state["iteration"] == 4
+    assert _same(state["state_dict"], _weights(tmp_path / "a" / STAGE_1))  # the last stage's final state
     assert np.isfinite(straight.final_loss)
 
 
 @pytest.mark.slow
 def test_resume_refuses_another_variant_or_preset(tiny_davis, tmp_path):
     preset = tiny_preset(iterations=1)
-    train(get_variant("mast"), preset, make_pair_source(tiny_davis, preset), tmp_path, progress=False)
+    train(get_variant("mast"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
     with pytest.raises(CheckpointError, match="another variant/preset"):
-        train(get_variant("mast-rgb"), preset, make_pair_source(tiny_davis, preset), tmp_path, progress=False)
+        train(get_variant("mast-rgb"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
 
 
 def test_training_free_variant_is_refused(tiny_davis, tmp_path):
@@ -62,14 +66,14 @@ def test_training_free_variant_is_refused(tiny_davis, tmp_path):
         train(
             get_variant("mast-lab-pixels"),
             preset,
-            make_pair_source(tiny_davis, preset),
+            FrameFolderClips(tiny_davis),
             tmp_path,
             progress=False,
         )
 
 
 class _CountingSampler:
-    """A fake PairSampler: epoch e has 5 + e pairs; pair i of epoch e is the pair (e, i)."""
+    """A fake PairSampler: epoch e has 5 + e pairs; pair i of epoch e is clip e, frames (i, i + 1)."""
 
     def __init__(self):
         self.epoch = 0
@@ -80,18 +84,21 @@ class _CountingSampler:
     def __len__(self):
         return 5 + self.epoch
 
-    def __getitem__(self, i):
-        return np.array([self.epoch]), np.array([i])
+    @property
+    def pairs(self):
+        from mast_bench.data.clips import PairIndex
+
+        return [PairIndex(self.epoch, i, i + 1) for i in range(len(self))]
 
 
 def test_epoch_batches_walk_epochs_like_a_drop_last_loader():
     batches = EpochBatches(_CountingSampler(), batch_size=2)
     # epoch 0: 5 pairs -> 2 batches; epoch 1: 6 pairs -> 3 batches; epoch 2: 7 -> 3
     assert [batches.position(i) for i in range(7)] == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
-    ref, tgt = batches(3)
-    assert ref.ravel().tolist() == [1, 1] and tgt.ravel().tolist() == [2, 3]
-    ref, tgt = batches(4, rank=1, world=2)  # second half of batch 2 of epoch 1
-    assert ref.ravel().tolist() == [1] and tgt.ravel().tolist() == [5]
+    plan = batches(3)  # batch 1 of epoch 1: pairs 2 and 3
+    assert plan.frames == (((1, 2), (1, 3)), ((1, 3), (1, 4))) and plan.indices == (0, 1)
+    plan = batches(4, rank=1, world=2)  # second half of batch 2 of epoch 1
+    assert plan.frames == (((1, 5),), ((1, 6),))
     with pytest.raises(ConfigError, match="fewer than the batch size"):
         EpochBatches(_CountingSampler(), batch_size=9).position(0)
 
@@ -100,10 +107,11 @@ _KILL_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from harness.conftest import tiny_preset
-from mast_bench.harness.training import make_pair_source, train
+from mast_bench.data.clips import FrameFolderClips
+from mast_bench.harness.training import train
 from mast_bench.variants import get_variant
 preset = tiny_preset(iterations=1000, checkpoint_every=1)
-train(get_variant("mast"), preset, make_pair_source({data!r}, preset), {out!r}, progress=False)
+train(get_variant("mast"), preset, FrameFolderClips({data!r}), {out!r}, progress=False)
 """
 
 
@@ -112,7 +120,7 @@ def test_kill_9_mid_run_leaves_a_loadable_checkpoint_and_resume_matches(tiny_dav
     out = tmp_path / "run"
     script = _KILL_SCRIPT.format(tests=str(Path(__file__).parents[1]), data=str(tiny_davis), out=str(out))
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
-    ckpt = out / "checkpoint.pt"
+    ckpt = out / STAGE_1
     deadline = time.time() + 240
     try:
         while time.time() < deadline and proc.poll() is None:
@@ -131,12 +139,10 @@ def test_kill_9_mid_run_leaves_a_loadable_checkpoint_and_resume_matches(tiny_dav
     # resume one more iteration and compare with a straight run to k + 1
     preset = tiny_preset(iterations=1000, checkpoint_every=1)
     config = get_variant("mast")
-    resumed = train(
-        config, preset, make_pair_source(tiny_davis, preset), out, progress=False, stop_after=k + 1
-    )
-    assert not list(out.glob(".checkpoint.pt.*.tmp"))
+    resumed = train(config, preset, FrameFolderClips(tiny_davis), out, progress=False, stop_after=k + 1)
+    assert not list(out.rglob(".checkpoint.pt.*.tmp"))
     straight = train(
-        config, preset, make_pair_source(tiny_davis, preset), tmp_path / "s", progress=False, stop_after=k + 1
+        config, preset, FrameFolderClips(tiny_davis), tmp_path / "s", progress=False, stop_after=k + 1
     )
     # iterations 1..k ran in another process: oneDNN/MKL kernels are not bitwise reproducible across
     # processes (their reductions depend on buffer alignment), so compare closely, not bitwise
@@ -149,11 +155,11 @@ def test_kill_9_mid_run_leaves_a_loadable_checkpoint_and_resume_matches(tiny_dav
     # the resumed step starts from weights that Adam (which normalises near-zero gradients to full
     # lr-sized steps) has moved by cross-process rounding noise, measured up to 0.5% in the loss
     np.testing.assert_allclose(resumed_losses[k], straight_losses[k], rtol=2e-2)
-    a, b = _weights(ckpt), _weights(tmp_path / "s" / "checkpoint.pt")
+    a, b = _weights(ckpt), _weights(tmp_path / "s" / STAGE_1)
     assert a.keys() == b.keys()
     for name in a:
         # Adam moves a weight by at most ~lr per step, so a tiny gradient difference stays below that
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=preset.lr * (k + 1), msg=name)
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=preset.stages[0].lr * (k + 1), msg=name)
 
 
 @pytest.mark.slow
@@ -225,3 +231,153 @@ def test_distributed_data_parallel_on_cpu_with_gloo(tiny_davis, tmp_path):
     assert proc.stdout.count("2/2 iterations") == 1  # only rank 0 reports
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["iteration"] == 2 and not any(k.startswith("module.") for k in state["state_dict"])
+
+
+# --- the chain of stages ------------------------------------------------------------------------
+
+CHAIN_TOML = """
+[preset.chain]
+seed = 3
+snapshots = [0.0, 0.5, 1.0]
+
+[[preset.chain.stage]]
+name = "pairs"
+iterations = 2
+batch_size = 2
+lr = 1e-3
+frame_size = [32, 32]
+gaps = [1, 2]
+checkpoint_every = 1
+
+[[preset.chain.stage]]
+name = "memory"
+sampling = "memory"
+iterations = {memory_iterations}
+batch_size = 2
+lr = 1e-4
+frame_size = [32, 32]
+short_term = [1, 2]
+long_term = 1
+long_term_range = [16, 18]
+checkpoint_every = 1
+
+[[preset.chain.stage]]
+name = "final"
+sampling = "schedule"
+iterations = 2
+batch_size = 2
+lr = 2e-5
+frame_size = [32, 32]
+short_term = [1, 3]
+anchors = [0, 5]
+target_range = [16, 20]
+checkpoint_every = 1
+"""
+
+
+def _chain(tmp_path: Path, memory_iterations: int = 2):
+    from mast_bench.harness.presets import get_preset
+
+    path = tmp_path / "chain.toml"
+    path.write_text(CHAIN_TOML.format(memory_iterations=memory_iterations))
+    return get_preset("chain", path), path
+
+
+@pytest.fixture(scope="module")
+def long_clips(tmp_path_factory) -> Path:
+    """Frame folders long enough for long-term references (24 frames)."""
+    from .conftest import make_tiny_davis
+
+    return make_tiny_davis(tmp_path_factory.mktemp("long"), {"a": 1, "b": 2}, frames=24)
+
+
+@pytest.mark.slow
+def test_three_stages_chain_each_from_the_previous_weights(long_clips, tmp_path):
+    preset, _ = _chain(tmp_path)
+    config, clips = get_variant("mast"), FrameFolderClips(long_clips)
+    result = train(config, preset, clips, tmp_path / "run", progress=False)
+    assert [(s.name, s.iterations, s.references) for s in result.stages] == [
+        ("pairs", 2, 1), ("memory", 2, 3), ("final", 2, 4)
+    ]  # fmt: skip
+    assert [it for it, _ in result.loss_curve] == list(range(1, 7))
+    assert all(np.isfinite(loss) for _, loss in result.loss_curve)
+    run = tmp_path / "run"
+    # the final weights are stage 3's; snapshots at 0, 3 and 6 iterations; 0 is the seeded init
+    assert _same(_weights(run / "checkpoint.pt"), _weights(run / "stages/3-final/checkpoint.pt"))
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == [
+        "iter-0000000.pt", "iter-0000003.pt", "iter-0000006.pt"
+    ]  # fmt: skip
+    assert _same(_weights(run / "snapshots/iter-0000006.pt"), _weights(run / "checkpoint.pt"))
+    assert not _same(_weights(run / "snapshots/iter-0000000.pt"), _weights(run / "snapshots/iter-0000003.pt"))
+    summary = json.loads((run / "train.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == ["pairs", "memory", "final"]
+    assert all(s["samples_per_s"] > 0 for s in summary["stages"])
+    # stage 2 started from stage 1's final weights: a run of stage 2 alone from them agrees
+    again = train(config, preset, clips, tmp_path / "run", progress=False)
+    assert again.loss_curve == result.loss_curve  # complete: found, not retrained
+
+
+@pytest.mark.slow
+def test_tensorboard_event_files_hold_the_curves(long_clips, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    preset, _ = _chain(tmp_path)
+    result = train(
+        get_variant("mast"), preset, FrameFolderClips(long_clips), tmp_path / "run", progress=False
+    )
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"train/loss", "train/lr", "train/samples_per_s", "train/stage"} <= set(tags["scalars"])
+    losses = [(e.step, e.value) for e in events.Scalars("train/loss")]
+    assert [s for s, _ in losses] == list(range(1, 7))
+    np.testing.assert_allclose([v for _, v in losses], [v for _, v in result.loss_curve], rtol=1e-6)
+    assert [e.value for e in events.Scalars("train/stage")] == [1, 1, 2, 2, 3, 3]
+    assert [e.value for e in events.Scalars("train/lr")][::2] == pytest.approx([1e-3, 1e-4, 2e-5])
+    assert "train/reconstruction" in tags["images"]
+
+
+_CHAIN_KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from mast_bench.data.clips import FrameFolderClips
+from mast_bench.harness.presets import get_preset
+from mast_bench.harness.training import train
+from mast_bench.variants import get_variant
+preset = get_preset("chain", {presets!r})
+train(get_variant("mast"), preset, FrameFolderClips({data!r}), {out!r}, progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_in_stage_2_resumes_stage_2(long_clips, tmp_path):
+    preset, presets = _chain(tmp_path, memory_iterations=1000)
+    out = tmp_path / "run"
+    script = _CHAIN_KILL_SCRIPT.format(
+        tests=str(Path(__file__).parents[1]), presets=str(presets), data=str(long_clips), out=str(out)
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    stage_2 = out / "stages" / "2-memory" / "checkpoint.pt"
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if stage_2.is_file() and torch.load(stage_2, weights_only=True)["iteration"] >= 2:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    stage_1 = out / "stages" / "1-pairs" / "checkpoint.pt"
+    before = stage_1.stat().st_mtime_ns
+    k = torch.load(stage_2, weights_only=True)["iteration"]
+    messages: list[str] = []
+    resumed = train(get_variant("mast"), preset, FrameFolderClips(long_clips), out, progress=False,
+                    stop_after=2 + k + 1, tell=messages.append)  # fmt: skip
+    assert messages == [f"resuming mast: stage 2/3 'memory' at iteration {k}/1000 from {stage_2}"]
+    assert stage_1.stat().st_mtime_ns == before  # stage 1 was complete: not trained again
+    assert [s.iterations for s in resumed.stages] == [2, k + 1]
+    assert [it for it, _ in resumed.loss_curve] == list(range(1, 2 + k + 2))
+    assert torch.load(stage_2, weights_only=True)["iteration"] == k + 1
+    assert not (out / "checkpoint.pt").exists()  # the chain is not finished
