@@ -14,6 +14,7 @@ COMMANDS = (
     "evaluate",
     "run",
     "ablate",
+    "learning_curve",
     "report",
     "kernels",
 )

@@ -67,6 +67,33 @@ def device_description(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: str) -> dict[str, Any]:
+    """Where a measurement ran, for reports that quote speeds."""
+    import torch
+
+    from ..threads import available_cpus
+
+    return {
+        "cpu_model": cpu_model(),
+        "cpus_available": available_cpus(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": device_description(device),
+        "hostname": socket.gethostname(),
+    }
+
+
 def collect(device: str, seed: int, command: str | None = None) -> dict[str, Any]:
     revision, dirty = git_state()
     return {

@@ -64,6 +64,32 @@ def bootstrap_ci(
     return Interval(float(values.mean()), float(low), float(high), int(values.size))
 
 
+def block_bootstrap_ci(
+    series: list[np.ndarray],
+    block: int = 10,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> Interval:
+    """Interval of the mean of per-frame values whose neighbours are alike (a tracker's score at
+    frame t is close to its score at t+1): each series (one object's frames, in order) is cut into
+    blocks of ``block`` frames and whole blocks are resampled, so the interval is not narrowed by
+    counting near-copies as independent draws."""
+    blocks = [s[i : i + block] for s in series for i in range(0, len(s), block)]
+    blocks = [b[~np.isnan(b)] for b in blocks]
+    blocks = [b for b in blocks if b.size]
+    if not blocks:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    sums = np.array([b.sum() for b in blocks])
+    sizes = np.array([b.size for b in blocks])
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(blocks), size=(resamples, len(blocks)))
+    means = sums[index].sum(axis=1) / sizes[index].sum(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return Interval(float(sums.sum() / sizes.sum()), float(low), float(high), int(sizes.sum()))
+
+
 def wilcoxon_signed_rank(differences: np.ndarray) -> tuple[float, float]:
     """scipy's two-sided Wilcoxon signed-rank test; (nan, nan) when undefined (no non-zero difference)."""
     differences = np.asarray(differences, dtype=np.float64)

@@ -4,6 +4,7 @@ Torch-free and below both the harness (which writes records) and the reports (wh
 so neither needs the other.
 """
 
+from .curves import CurveManifest, find_curves, read_curve, write_curve
 from .layout import DEFAULT_RESULTS, ResultsLayout
 from .manifest import StudyManifest, find_manifest, read_manifest, write_manifest
 from .records import SCHEMA, ResultRecord, canonical_json, identity_key
@@ -11,14 +12,18 @@ from .store import ResultStore
 
 __all__ = [
     "DEFAULT_RESULTS",
+    "CurveManifest",
     "SCHEMA",
     "ResultRecord",
     "ResultStore",
     "ResultsLayout",
     "StudyManifest",
     "canonical_json",
+    "find_curves",
     "find_manifest",
     "identity_key",
+    "read_curve",
     "read_manifest",
+    "write_curve",
     "write_manifest",
 ]

@@ -1,0 +1,137 @@
+"""A learning curve: train a preset once, keeping snapshots, then score each kept set of weights
+(the preset's snapshot fractions and every stage's final weights) on an evaluation set under each
+protocol, beside training-free baselines, and write one manifest the training report reads.
+
+Every score is an ordinary record (``run_job`` with ``--checkpoint``): cached by identity, so an
+interrupted curve resumes with what it has, and a record can be cited by its key. The training run
+resumes from its checkpoints the same way (``mast-bench train`` on the same folder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DataError
+from ..results import ResultStore
+from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, write_curve
+from ..variants.config import VariantConfig
+from .job import DataSpec, Job
+from .presets import Preset
+from .training import CHECKPOINT_NAME, snapshot_iterations, snapshot_path, stage_folders
+
+
+@dataclass(frozen=True)
+class CurveRequest:
+    """Everything a learning curve needs (configs and paths: it crosses process boundaries)."""
+
+    variant: VariantConfig
+    preset: Preset
+    train_data: str
+    train_out: str
+    data: DataSpec
+    protocols: tuple  # ProtocolConfig
+    baselines: tuple[VariantConfig, ...]
+    results: str
+    max_side: int | None
+    device: str = "cpu"
+    threads: int | None = None
+    command: str = ""
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Weights:
+    iteration: int
+    stage: str
+    label: str
+    path: Path
+
+
+def kept_weights(preset: Preset, out_dir: Path) -> list[Weights]:
+    """The weights a finished run kept, in training order: snapshots and each stage's end."""
+    found: dict[int, Weights] = {}
+    ends, offset = {}, 0
+    for stage, folder in zip(preset.stages, stage_folders(preset, out_dir), strict=True):
+        offset += stage.iterations
+        ends[offset] = Weights(offset, stage.name, f"end of {stage.name}", folder / CHECKPOINT_NAME)
+    for iteration in sorted(snapshot_iterations(preset)):
+        stage = _stage_at(preset, iteration)
+        label = "random init" if iteration == 0 else f"{100 * iteration / preset.iterations:.0f} %"
+        found[iteration] = Weights(iteration, stage, label, snapshot_path(out_dir, iteration))
+    found.update(ends)  # a stage end is labelled as such, even where a snapshot falls on it
+    missing = [w.path for w in found.values() if not w.path.is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: missing; the training run in {out_dir} is not complete")
+    return [found[i] for i in sorted(found)]
+
+
+def _stage_at(preset: Preset, iteration: int) -> str:
+    offset = 0
+    for stage in preset.stages:
+        offset += stage.iterations
+        if iteration <= offset:
+            return stage.name if iteration > 0 else preset.stages[0].name
+    return preset.stages[-1].name
+
+
+def _job(request: CurveRequest, variant: VariantConfig, protocol, checkpoint: Path | None) -> Job:
+    return Job(
+        variant=variant,
+        preset=request.preset,
+        data=request.data,
+        protocol=protocol,
+        results=request.results,
+        checkpoint=None if checkpoint is None else str(checkpoint),
+        max_side=request.max_side,
+        device=request.device,
+        threads=request.threads,
+        progress=request.progress,
+        command=request.command,
+    )
+
+
+def train_curve(request: CurveRequest) -> dict:
+    """Train (or resume, or find complete) the run of the curve; returns its summary."""
+    from .batches import open_clip_source
+    from .training import read_summary, train
+
+    out = Path(request.train_out)
+    summary = read_summary(out)
+    if summary is not None and (out / CHECKPOINT_NAME).is_file():
+        return summary
+    cache = ResultStore(request.results).layout.cache_dir
+    clips = open_clip_source(request.train_data, cache)
+    train(request.variant, request.preset, clips, out, request.device, request.progress)
+    return read_summary(out)
+
+
+def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
+    """Train, score every kept set of weights and the baselines, write the manifest; its path."""
+    from .jobs import run_job
+
+    summary = train_curve(request)
+    weights = kept_weights(request.preset, Path(request.train_out))
+    points, baselines = [], []
+    for protocol in request.protocols:
+        for kept in weights:
+            record = run_job(_job(request, request.variant, protocol, kept.path))
+            points.append(CurvePoint(kept.iteration, kept.stage, kept.label, protocol.name, record.key))
+        for baseline in request.baselines:
+            record = run_job(_job(request, baseline, protocol, None))
+            baselines.append(CurveBaseline(baseline.name, protocol.name, record.key))
+    manifest = CurveManifest(
+        name=curve_name(request.variant.name),
+        variant=request.variant.name,
+        preset=request.preset.name,
+        train_data=str(request.train_data),
+        data=request.data.root or "embedded default",
+        max_side=request.max_side,
+        protocols=tuple(p.name for p in request.protocols),
+        train=summary,
+        points=tuple(points),
+        baselines=tuple(baselines),
+        command=request.command,
+        machine=machine,
+    )
+    return write_curve(request.results, manifest)
