@@ -235,7 +235,18 @@ def _new_model(config: VariantConfig, preset: Preset, previous: Path | None, dev
         raise ConfigError(f"variant {config.name!r} has no trainable parameters; it needs no training")
     if previous is not None:
         load_weights(model, previous)
-    return model.to(device).train()
+    return set_training_mode(model.to(device))
+
+
+def set_training_mode(model: torch.nn.Module) -> torch.nn.Module:
+    """Training mode, except BatchNorm layers of a variant that freezes them (running statistics
+    kept and used, as in evaluation)."""
+    model.train()
+    if model.config.train_batchnorm == "frozen":
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
+    return model
 
 
 def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | None, device) -> _Run:

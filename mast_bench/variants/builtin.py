@@ -44,6 +44,13 @@ def builtin_variants() -> list[VariantConfig]:
         derive("mast-r6", "test window radius 6 (P=13)", test_radius=6),
         derive("mast-r9", "test window radius 9 (P=19)", test_radius=9),
         derive("mast-scaled", "affinity divided by sqrt(C) (as MAMP)", affinity_scale="inv_sqrt_dim"),
+        derive("mast-frozen-bn", "BatchNorm frozen in training (as LIIR suggests)", train_batchnorm="frozen"),
+        derive(
+            "mast-scaled-frozen-bn",
+            "affinity divided by sqrt(C) and BatchNorm frozen in training",
+            affinity_scale="inv_sqrt_dim",
+            train_batchnorm="frozen",
+        ),
         derive(
             "mast-lab-pixels",
             "training-free baseline: normalised Lab pixels (top-left of each 4x4 cell) as features",

@@ -20,6 +20,9 @@ MemoryKind = Literal["roi", "window", "full", "short"]
 Schedule = Literal["official", "first-short", "previous"]
 OffsetHandling = Literal["official", "fixed"]
 AffinityScale = Literal["unit", "inv_sqrt_dim"]
+# batch: BatchNorm in training mode while training (official); frozen: BatchNorm layers keep their
+# running statistics and act as fixed affine maps in training (LIIR's "freeze BN can also help")
+TrainBatchNorm = Literal["batch", "frozen"]
 # encoder: MAST's trained ResNet-18 at stride 4; lab-pixels: the training-free lower bound
 # (normalised colour pixels at stride 4); resnet18/resnet50: a torchvision ImageNet trunk read at
 # layer ``trunk_layer`` and output stride ``trunk_stride``, weights from a checkpoint file
@@ -66,6 +69,8 @@ class VariantConfig:
     schedule: Schedule = "official"
     offset_bug: OffsetHandling = "fixed"
     affinity_scale: AffinityScale = "unit"
+    # --- training ---
+    train_batchnorm: TrainBatchNorm = "batch"
 
     def __post_init__(self) -> None:
         if not self.name:

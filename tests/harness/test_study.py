@@ -25,7 +25,7 @@ REQUIRED = {
     "dilation": ["mast-dil1", "mast-dil2", "mast-dil4", "mast"],
     "references": ["mast", "mast-first-short", "mast-previous"],
     "offset_bug": ["mast-official", "mast"],
-    "affinity_scale": ["mast", "mast-scaled"],
+    "affinity_scale": ["mast", "mast-scaled", "mast-frozen-bn", "mast-scaled-frozen-bn"],
     "radius": ["mast+test_radius=6", "mast+test_radius=9", "mast"],
 }
 
