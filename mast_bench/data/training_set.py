@@ -35,7 +35,7 @@ from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
 from .images import list_images, read_rgb
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
-from .video import decode_video, decoder_name, is_video, video_files
+from .video import declared_frames, decode_video, decoder_name, is_video, video_files
 
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
@@ -198,6 +198,7 @@ def _source_entry(source: Source, digest: str, frames: int, cuts: list[int]) -> 
         "kind": source.kind,
         "sha256": digest,
         "frames": frames,
+        "declared_frames": declared_frames(source.path) if source.kind == "video" else None,
         "cuts": cuts,
     }
     return {**entry, **registry_facts(source)}
@@ -246,12 +247,18 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
     for source in sources:
         folder, signatures, cuts = _scan(source, settings, staging)
         got, dropped = clips_of(source, folder, signatures, cuts, settings)
+        entry = _source_entry(source, digests[source.name], len(signatures), cuts)
+        if entry["declared_frames"] and entry["declared_frames"] > len(signatures):
+            tell(
+                f"warning: {source.path}: declares {entry['declared_frames']} frames, {len(signatures)} "
+                "decode; the rest are left out"
+            )
         if not got:
             tell(
                 f"warning: {source.path}: skipped, no shot of >= {settings.min_frames} frames "
                 f"({len(signatures)} frames, {len(cuts)} cuts)"
             )
-        entries.append(_source_entry(source, digests[source.name], len(signatures), cuts))
+        entries.append(entry)
         clips += got
         skipped += dropped
     if not clips:

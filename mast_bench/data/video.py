@@ -94,6 +94,22 @@ def decode_video(path: str | Path, max_side: int | None = None) -> Iterator[np.n
         raise DataError(f"{path}: no decodable frame (expected a video with at least one frame)")
 
 
+def declared_frames(path: str | Path) -> int | None:
+    """The frame count the container declares (None where it declares none); a file whose frames
+    partly fail to decode yields fewer (opencv-doc's tree.avi declares 444 and 68 decode)."""
+    try:
+        if av is not None:
+            with av.open(str(path)) as container:
+                count = container.streams.video[0].frames if container.streams.video else 0
+        else:
+            capture = cv2.VideoCapture(str(path))
+            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            capture.release()
+    except Exception:  # unreadable files are reported by decode_video, with the reason
+        return None
+    return count or None
+
+
 def _probe_timestamps(path: Path) -> tuple[int, ...]:
     """Presentation timestamps of every video frame, from the packets (demuxing only, no decoding)."""
     if av is None:

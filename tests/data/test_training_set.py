@@ -1,0 +1,194 @@
+"""Training sets from videos and frame folders: cuts, weights, manifest, bad input, atomic builds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+from mast_bench.data.clips import PairSampler, plan_pairs
+from mast_bench.data.shots import ShotRules, find_cuts, frame_changes, sampling_weight, shot_ranges, signature
+from mast_bench.data.training_set import (
+    MANIFEST_NAME,
+    TrainingSetClips,
+    TrainingSetSettings,
+    build_training_set,
+    load_training_set,
+)
+from mast_bench.data.video import decode_video
+from mast_bench.errors import DataError
+
+from .videos import cut_video, scene, still_video, write_video
+
+
+def _messages():
+    said: list[str] = []
+    return said, said.append
+
+
+def test_cuts_are_found_where_the_scene_changes_and_not_in_motion():
+    frames = [scene(0 if t < 12 else 1, t) for t in range(30)]
+    grey, colour = frame_changes([signature(f) for f in frames])
+    assert find_cuts(grey, colour) == [12]
+    assert shot_ranges(30, [12]) == [(0, 12), (12, 30)]
+    moving = [scene(0, 3 * t) for t in range(20)]  # fast motion, one scene: no cut
+    assert find_cuts(*frame_changes([signature(f) for f in moving])) == []
+
+
+def test_weights_follow_motion_between_the_floor_and_one():
+    rules = ShotRules(full_motion=2.0, min_weight=0.1)
+    assert sampling_weight(0.0, rules) == 0.1 and sampling_weight(1.0, rules) == 0.5
+    assert sampling_weight(9.0, rules) == 1.0
+
+
+def test_videos_become_shots_with_weights_hashes_and_a_manifest(tmp_path):
+    videos = tmp_path / "videos"
+    cut_video(videos / "street.mp4")
+    still_video(videos / "head.avi")
+    write_video(videos / "blink.mp4", 5, lambda t: scene(3, t))  # shorter than any shot we keep
+    said, tell = _messages()
+    made = build_training_set([videos], tmp_path / "set", tell=tell)
+    assert [(c.name, c.start, c.stop, c.folder) for c in made.clips] == [
+        ("head", 0, 20, "frames/head"),
+        ("street-shot0", 0, 12, "frames/street"),
+        ("street-shot1", 12, 30, "frames/street"),
+    ]
+    weights = {c.name: c.weight for c in made.clips}
+    assert weights["head"] == ShotRules().min_weight and weights["street-shot1"] == 1.0
+    sources = {s["name"]: s for s in made.manifest["sources"]}
+    digest = hashlib.sha256((videos / "street.mp4").read_bytes()).hexdigest()
+    assert sources["street"]["sha256"] == digest and sources["street"]["cuts"] == [12]
+    assert sources["street"]["frames"] == 30 and sources["street"]["declared_frames"] == 30
+    assert made.manifest["decoder"] in ("pyav", "opencv")
+    assert any("blink.mp4: skipped, no shot of >= 9 frames" in m for m in said)
+    clips = TrainingSetClips(tmp_path / "set")
+    assert clips.weights == tuple(c.weight for c in made.clips)
+    # frames are the decoded frames (JPEG q95): a clip's first frame is its shot's first frame
+    first = clips.read_frames(2, [0])[0].astype(int)
+    decoded = list(decode_video(videos / "street.mp4"))[12].astype(int)
+    assert np.abs(first - decoded).mean() < 3
+
+
+def test_an_unchanged_set_is_not_built_again_and_a_changed_source_rebuilds_it(tmp_path):
+    videos = tmp_path / "videos"
+    cut_video(videos / "street.mp4")
+    build_training_set([videos], tmp_path / "set")
+    manifest = tmp_path / "set" / MANIFEST_NAME
+    stamp = manifest.stat().st_mtime_ns
+    said, tell = _messages()
+    build_training_set([videos], tmp_path / "set", tell=tell)
+    assert manifest.stat().st_mtime_ns == stamp and "up to date" in said[0]
+    cut_video(videos / "street.mp4", frames=40, cut=20)
+    rebuilt = build_training_set([videos], tmp_path / "set")
+    assert [(c.start, c.stop) for c in rebuilt.clips] == [(0, 20), (20, 40)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".set-building")]
+
+
+def test_frame_folders_are_read_in_place(tmp_path):
+    root = tmp_path / "JPEGImages"
+    for name, cut in (("a", 10), ("b", None)):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for t in range(16):
+            index = 0 if cut is None or t < cut else 1
+            from PIL import Image
+
+            Image.fromarray(scene(index, t)).save(folder / f"{t:05d}.jpg", quality=95)
+    made = build_training_set([tmp_path], tmp_path / "set", TrainingSetSettings(min_frames=4))
+    assert [(c.name, c.start, c.stop) for c in made.clips] == [
+        ("a-shot0", 0, 10),
+        ("a-shot1", 10, 16),
+        ("b", 0, 16),
+    ]
+    assert made.clips[0].folder == str((root / "a").resolve())
+    assert not (tmp_path / "set" / "frames").exists()
+
+
+def test_weights_thin_each_clips_pairs_and_leave_the_official_plan_alone():
+    lengths = [40, 40]
+    official = plan_pairs(lengths, seed=1, epoch=2)
+    assert plan_pairs(lengths, seed=1, epoch=2, clip_weights=None) == official
+    thinned = plan_pairs(lengths, seed=1, epoch=2, clip_weights=[1.0, 0.0])
+    assert {p.clip for p in thinned} == {0}
+    assert {p for p in official if p.clip == 0} == set(thinned)  # clip 0 keeps every pair
+
+
+def test_bad_sources_give_one_error_naming_the_file(tmp_path):
+    garbage = tmp_path / "bad.mp4"
+    garbage.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(DataError, match=r"bad\.mp4: not a readable video"):
+        build_training_set([garbage], tmp_path / "set")
+    whole = cut_video(tmp_path / "whole.mp4")
+    truncated = tmp_path / "cut" / "truncated.mp4"
+    truncated.parent.mkdir()
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"truncated\.mp4: not a readable video"):
+        build_training_set([truncated.parent], tmp_path / "set")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no videos here")
+    with pytest.raises(DataError, match=r"empty: no videos .* and no frame folders"):
+        build_training_set([empty], tmp_path / "set")
+    # a clip made only of cuts has no shot to train on
+    flicker = write_video(tmp_path / "flicker" / "flicker.mp4", 12, lambda t: scene(t % 4, 0))
+    with pytest.raises(DataError, match="no clip of >= 9 frames in flicker"):
+        build_training_set([flicker], tmp_path / "set")
+    assert not (tmp_path / "set").exists()  # nothing half-written
+
+
+def test_frames_that_do_not_decode_are_reported_and_the_rest_kept(tmp_path):
+    """A container that declares more frames than decode (opencv-doc's tree.avi: 444 and 68)."""
+    rng = np.random.default_rng(0)
+    noise = [(rng.random((48, 64, 3)) * 255).astype(np.uint8) for _ in range(20)]
+    video = write_video(tmp_path / "v" / "noise.avi", 20, lambda t: noise[t], codec="MJPG")
+    damaged = bytearray(video.read_bytes())
+    middle = len(damaged) // 2
+    damaged[middle : middle + 3000] = bytes(3000)  # two frames' data lost
+    video.write_bytes(bytes(damaged))
+    said, tell = _messages()
+    made = build_training_set([video], tmp_path / "set", tell=tell)
+    source = made.manifest["sources"][0]
+    assert source["declared_frames"] == 20 and 9 <= source["frames"] < 20
+    assert f"warning: {video}: declares 20 frames, {source['frames']} decode; the rest are left out" in said
+    assert [c.stop for c in made.clips] == [source["frames"]]
+
+
+def test_a_killed_build_leaves_debris_the_next_build_removes(tmp_path):
+    videos = tmp_path / "videos"
+    cut_video(videos / "street.mp4")
+    dead = tmp_path / ".set-building.somehost.999999.abcd"
+    from mast_bench.locks import this_host
+
+    dead = tmp_path / f".set-building.{this_host()}.{2**22 + 12345}.abcd"  # a PID that is not running
+    (dead / "frames").mkdir(parents=True)
+    build_training_set([videos], tmp_path / "set")
+    assert not dead.exists()
+
+
+def test_a_broken_manifest_says_to_rebuild(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / MANIFEST_NAME).write_bytes(b"\x00\xff garbage")
+    with pytest.raises(
+        DataError, match=r"manifest\.json: not a readable training-set manifest .* rebuild it"
+    ):
+        load_training_set(folder)
+    (folder / MANIFEST_NAME).write_text(json.dumps({"schema": 1, "settings": {}, "sources": [],
+                                                    "clips": [{"name": "x", "folder": "frames/x", "start": 0,
+                                                               "stop": 5, "motion": 1.0, "weight": 1.0,
+                                                               "source": "x"}]}))  # fmt: skip
+    with pytest.raises(DataError, match="0 frames, the training set's clip x needs 5"):
+        TrainingSetClips(folder).read_frames(0, [0])
+
+
+def test_pairs_from_a_training_set(tmp_path):
+    cut_video(tmp_path / "videos" / "street.mp4")
+    clips = TrainingSetClips(build_training_set([tmp_path / "videos"], tmp_path / "set").root)
+    sampler = PairSampler(clips, gaps=(2,), gap_weights=None, size=(32, 32), clip_weights=clips.weights)
+    assert len(sampler) > 0 and all(p.target - p.reference == 2 for p in sampler.pairs)
+    reference, target = sampler[0]
+    assert reference.shape == target.shape == (32, 32, 3) and reference.dtype == np.float32
+    assert os.path.isfile(clips.frame_paths(0)[0])

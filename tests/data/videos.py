@@ -1,0 +1,40 @@
+"""Small video files written on the fly (OpenCV's mp4v / MJPG writers), for the training-set tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SIZE = (48, 64)  # H, W
+
+
+def scene(index: int, t: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Frame ``t`` of scene ``index``: a flat scene colour with a white square moving right."""
+    colours = [(40, 80, 160), (200, 60, 30), (30, 170, 60), (180, 180, 40)]
+    frame = np.zeros((*SIZE, 3), np.uint8)
+    frame[:] = colours[index % len(colours)]
+    frame[10:22, (2 * t) % 50 : (2 * t) % 50 + 12] = 255
+    return frame
+
+
+def write_video(path: Path, frames: int, frame: Callable[[int], np.ndarray], codec: str = "mp4v") -> Path:
+    """An RGB frame function -> a video file of ``frames`` frames at 10 fps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), 10, (SIZE[1], SIZE[0]))
+    for t in range(frames):
+        writer.write(np.ascontiguousarray(frame(t)[..., ::-1]))
+    writer.release()
+    return path
+
+
+def cut_video(path: Path, frames: int = 30, cut: int = 12) -> Path:
+    """One scene, then another from frame ``cut`` on."""
+    return write_video(path, frames, lambda t: scene(0 if t < cut else 1, t))
+
+
+def still_video(path: Path, frames: int = 20) -> Path:
+    """Nothing moves (a talking head with its mouth shut)."""
+    return write_video(path, frames, lambda t: scene(2, 0))
