@@ -20,11 +20,12 @@ from ..config import from_dict, load_toml
 from ..errors import ConfigError, UserError
 from ..results import StudyManifest, write_manifest
 from ..results.published import PUBLISHED
+from ..shipped import shipped_folder
 from ..variants import VariantConfig, derive_variant, get_variant
 from .job import DataSpec, Job
 from .presets import PRESETS_FILE, load_presets
 
-ABLATIONS_DIR = Path(__file__).resolve().parents[1] / "ablations"
+ABLATIONS_DIR = shipped_folder("ablations")
 DEFAULTS_NAME = "defaults"
 Metric = Literal["J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay"]
 ALL_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")

@@ -35,7 +35,16 @@ import torch
 
 from . import build_guard
 
-CSRC = Path(__file__).resolve().parent / "csrc"
+
+def _sources_folder() -> Path:
+    """csrc/: inside the installed package in a wheel (mast_bench/ops/csrc), else the checkout's
+    top-level folder (an editable install, or the source tree on sys.path)."""
+    here = Path(__file__).resolve().parent
+    inside = here / "csrc"
+    return inside if inside.is_dir() else here.parents[1] / "csrc"
+
+
+CSRC = _sources_folder()
 SOURCES = ("bindings.cpp", "window_ops.cpp", "roi_ops.cpp", "softmax_ops.cpp")
 CACHE_ENV = "MAST_BENCH_KERNELS_DIR"
 TIMEOUT_ENV = "MAST_BENCH_KERNELS_BUILD_TIMEOUT"

@@ -70,7 +70,7 @@ def cpu_extension() -> ModuleType | None:
         raise
     except Exception as exc:  # no compiler, no ninja, missing headers, a compile error
         warnings.warn(
-            f"mast_bench: the CPU kernels (mast_bench/ops/csrc) could not be built, so the memory "
+            f"mast_bench: the CPU kernels (csrc/) could not be built, so the memory "
             f"operators run the pure-PyTorch reference path (exact, slower): {type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}. They need a C++ "
             "compiler with OpenMP and ninja; `mast-bench kernels build` tries again.",

@@ -1,6 +1,7 @@
 """The built wheel works on its own: installed into a fresh virtualenv (pinned torch first), the
-console script runs from a folder outside the checkout, with the presets, the built-in studies and
-the kernels' sources found inside the installed package."""
+console script runs the README's main job (`mast-bench ablate colour_space`) from a folder outside
+the checkout, with the presets, the built-in studies (top-level ablations/) and the kernels' sources
+(top-level csrc/) found inside the installed package."""
 
 from __future__ import annotations
 
@@ -55,28 +56,20 @@ def test_wheel_installs_and_runs_outside_the_checkout(wheel, tmp_path):
     assert "mast-official\t" in listing and "mast-lab-pixels\t" in listing
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     results = elsewhere / "results"
-    _run(
-        [
-            str(script),
-            "run",
-            "--variant",
-            "mast-lab-pixels",
-            "--max-side",
-            "64",
-            "--results",
-            str(results),
-            "--quiet",
-        ],
-        elsewhere,
-        env=env,
-    )
-    assert len(list((results / "records").glob("*.json"))) == 1
-    studies = _run([str(venv / "bin" / "python"), "-c", _STUDIES], elsewhere).stdout.split()
+    # the README's main job: the study file and the kernels' sources come from inside the wheel
+    _run([str(script), "ablate", "colour_space", "--results", str(results), "--quiet"], elsewhere, env=env)
+    assert len(list((results / "records").glob("*.json"))) == 4
+    assert (results / "reports" / "colour_space" / "report.md").is_file()
+    ablations, csrc, *studies = _run([str(venv / "bin" / "python"), "-c", _STUDIES], elsewhere).stdout.split()
     assert "colour_space" in studies and "radius" in studies
+    assert ablations.startswith(str(venv)) and csrc.startswith(str(venv))  # the wheel's own copies
     located = _run(
         [str(venv / "bin" / "python"), "-c", "import mast_bench; print(mast_bench.__file__)"], elsewhere
     )
     assert str(REPO) not in located.stdout
 
 
-_STUDIES = "from mast_bench.harness.study import available_studies; print(*available_studies())"
+_STUDIES = (
+    "from mast_bench.harness.study import ABLATIONS_DIR, available_studies; "
+    "from mast_bench.ops.cpu_build import CSRC; print(ABLATIONS_DIR, CSRC, *available_studies())"
+)
