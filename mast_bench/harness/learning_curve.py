@@ -38,6 +38,7 @@ class CurveRequest:
     threads: int | None = None
     command: str = ""
     progress: bool = True
+    isolate: bool = True  # score in a fresh worker process (honest peak memory); False: in this one
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def _job(request: CurveRequest, variant: VariantConfig, protocol, checkpoint: Pa
         threads=request.threads,
         progress=request.progress,
         command=request.command,
+        isolate=request.isolate,
     )
 
 
