@@ -110,7 +110,7 @@ def train_curve(request: CurveRequest) -> dict:
 
 def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
     """Train, score every kept set of weights and the baselines, write the manifest; its path."""
-    from .jobs import run_job
+    from .runner import run_job
 
     summary = train_curve(request)
     weights = kept_weights(request.preset, Path(request.train_out))

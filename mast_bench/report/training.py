@@ -71,7 +71,9 @@ def score_table(manifest: CurveManifest, store: ResultStore) -> pd.DataFrame:
                 "record": base.record,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["iteration"] = frame["iteration"].astype("Int64")
+    return frame
 
 
 def _scores(record) -> dict:
@@ -208,7 +210,7 @@ def _save_png(figure, path: Path) -> str:
 def _markdown(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(none)"
-    return to_markdown(Table("t", "", frame.fillna("")))
+    return to_markdown(Table("t", "", frame.astype(object).where(frame.notna(), "")))
 
 
 def _header(manifest: CurveManifest) -> list[str]:

@@ -381,3 +381,43 @@ def test_kill_9_in_stage_2_resumes_stage_2(long_clips, tmp_path):
     assert [it for it, _ in resumed.loss_curve] == list(range(1, 2 + k + 2))
     assert torch.load(stage_2, weights_only=True)["iteration"] == k + 1
     assert not (out / "checkpoint.pt").exists()  # the chain is not finished
+
+
+@pytest.mark.slow
+def test_frozen_batchnorm_keeps_its_statistics_while_the_weights_learn(tiny_davis, tmp_path):
+    preset = tiny_preset(iterations=2, snapshots=(0.0, 1.0))
+    for name in ("mast", "mast-frozen-bn"):
+        train(get_variant(name), preset, FrameFolderClips(tiny_davis), tmp_path / name, progress=False)
+    for name, frozen in (("mast", False), ("mast-frozen-bn", True)):
+        before = _weights(tmp_path / name / "snapshots" / "iter-0000000.pt")
+        after = _weights(tmp_path / name / "checkpoint.pt")
+        stats = [k for k in before if k.endswith(("running_mean", "running_var"))]
+        assert stats and all(torch.equal(before[k], after[k]) for k in stats) == frozen, name
+        assert not torch.equal(before["post_convolution.weight"], after["post_convolution.weight"])
+
+
+@pytest.mark.slow
+def test_train_cli_makes_a_folder_of_videos_a_training_set(tmp_path, capsys, monkeypatch):
+    import cv2
+
+    from mast_bench.train import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name, colour in (("a", (40, 80, 160)), ("b", (30, 170, 60))):
+        writer = cv2.VideoWriter(str(videos / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+        for t in range(24):
+            frame = np.full((48, 64, 3), colour, np.uint8)
+            frame[10:22, t : t + 12] = 255
+            writer.write(frame)
+        writer.release()
+    monkeypatch.setenv("MAST_BENCH_DATA", str(tmp_path / "cache" / "embedded"))
+    presets = tmp_path / "p.toml"
+    presets.write_text("[preset.t]\niterations = 2\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\n")
+    argv = ["--variant", "mast", "--data", str(videos), "--presets", str(presets), "--preset", "t",
+            "--out", str(tmp_path / "o"), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "2/2 iterations" in out.out and "training set" in out.err
+    (made,) = [p for p in (tmp_path / "cache" / "training-sets").iterdir() if (p / "manifest.json").is_file()]
+    assert [c["name"] for c in json.loads((made / "manifest.json").read_text())["clips"]] == ["a", "b"]

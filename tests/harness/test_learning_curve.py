@@ -1,0 +1,102 @@
+"""Learning curves: the kept weights, their scores beside the baselines, and the training report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mast_bench.harness.job import DataSpec
+from mast_bench.harness.learning_curve import CurveRequest, kept_weights, run_learning_curve
+from mast_bench.harness.presets import get_preset
+from mast_bench.protocols import get_protocol
+from mast_bench.report.stats import block_bootstrap_ci
+from mast_bench.report.training import write_training_report
+from mast_bench.results import read_curve
+from mast_bench.variants import get_variant
+
+from .conftest import make_tiny_davis
+from .test_training import CHAIN_TOML
+
+
+@pytest.fixture(scope="module")
+def curve(tmp_path_factory):
+    """One tiny learning curve, scored in this process under the MAST protocol."""
+    root = tmp_path_factory.mktemp("curve")
+    data = make_tiny_davis(root / "data", {"a": 1, "b": 2}, frames=24)
+    (root / "p.toml").write_text(CHAIN_TOML.format(memory_iterations=2))
+    request = CurveRequest(
+        variant=get_variant("mast-scaled"),
+        preset=get_preset("chain", root / "p.toml"),
+        train_data=str(data),
+        train_out=str(root / "run"),
+        data=DataSpec(root=str(data)),
+        protocols=(get_protocol("mast"),),
+        baselines=(get_variant("mast-lab-pixels"),),
+        results=str(root / "results"),
+        max_side=48,
+        progress=False,
+        isolate=False,
+        command="test",
+    )
+    manifest = read_curve(run_learning_curve(request, {"cpu_model": "test"}))
+    return root, request, manifest
+
+
+@pytest.mark.slow
+def test_every_snapshot_and_stage_end_is_scored_beside_the_baselines(curve):
+    root, request, manifest = curve
+    kept = kept_weights(request.preset, root / "run")
+    assert [(w.iteration, w.stage, w.label) for w in kept] == [
+        (0, "pairs", "random init"), (2, "pairs", "end of pairs"), (3, "memory", "50 %"),
+        (4, "memory", "end of memory"), (6, "final", "end of final"),
+    ]  # fmt: skip
+    assert [(p.iteration, p.protocol) for p in manifest.points] == [(i, "mast") for i in (0, 2, 3, 4, 6)]
+    assert [(b.variant, b.protocol) for b in manifest.baselines] == [("mast-lab-pixels", "mast")]
+    records = root / "results" / "records"
+    for point in manifest.points:
+        record = json.loads((records / f"{point.record}.json").read_text())
+        assert record["identity"]["checkpoint"]["kind"] == "file"
+        expected = hashlib.sha256(kept[[w.iteration for w in kept].index(point.iteration)].path.read_bytes())
+        assert record["identity"]["checkpoint"]["sha256"] == expected.hexdigest()
+    assert [s["name"] for s in manifest.train["stages"]] == ["pairs", "memory", "final"]
+
+
+@pytest.mark.slow
+def test_the_training_report_is_self_contained_and_reproducible(curve, tmp_path):
+    root, _, manifest = curve
+    first = write_training_report(root / "results", manifest, tmp_path / "a").parent
+    second = write_training_report(root / "results", manifest, tmp_path / "b").parent
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert (
+        Path("report.md") in files and Path("figures/loss.png") in files and Path("figures/jf.png") in files
+    )
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)  # same bytes
+    text = (first / "report.md").read_text()
+    assert "## Verdict" in text and "final (end of final) vs random init" in text
+    assert "final vs mast-lab-pixels" in text and "Made by: `test`" in text
+    vendored = sorted(p.stem for p in (first / "results" / "records").iterdir())
+    assert vendored == sorted({p.record for p in manifest.points} | {b.record for b in manifest.baselines})
+    assert read_curve(next((first / "results" / "studies").iterdir())) == manifest
+
+
+def test_block_bootstrap_respects_the_blocks():
+    rng = np.random.default_rng(0)
+    flat = [rng.normal(1.0, 0.1, 40) for _ in range(4)]
+    interval = block_bootstrap_ci(flat, block=10)
+    assert interval.n == 160 and interval.low < 1.0 < interval.high
+    assert interval.estimate == pytest.approx(np.concatenate(flat).mean())
+    # one object far off: the interval widens, and an empty input gives NaN
+    assert block_bootstrap_ci([*flat[:3], flat[3] + 5], block=10).high - interval.high > 1
+    assert np.isnan(block_bootstrap_ci([np.array([])]).estimate)
+
+
+def test_a_preset_without_snapshots_is_refused(tmp_path, capsys):
+    from mast_bench.__main__ import main
+
+    words = ["learning-curve", "--variant", "mast", "--preset", "smoke", "--train-data", str(tmp_path)]
+    assert main(words) == 2
+    assert "keeps no snapshots" in capsys.readouterr().err
