@@ -128,7 +128,7 @@ def run(args, device) -> int:
         train_data=str(args.footage),
         train_out=str(args.out / "run"),
         data=DataSpec(root=str(args.davis)),
-        protocols=tuple(get_protocol(p) for p in PROTOCOLS),
+        protocols=tuple(get_protocol(p) for p in (PROTOCOLS[:1] if args.dry_run else PROTOCOLS)),
         baselines=tuple(get_variant(b) for b in BASELINES),
         results=str(args.out / "results"),
         max_side=run_preset.max_side,
