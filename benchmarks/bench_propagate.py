@@ -87,7 +87,7 @@ def measure(job: dict) -> dict:
 
     from mast_bench.model import MAST
     from mast_bench.model.checkpoint import load_weights
-    from mast_bench.model.propagate import propagate_steps
+    from mast_bench.model.official_loop import propagate_steps
     from mast_bench.ops import kernel_path
     from mast_bench.variants import get_variant
 

@@ -106,7 +106,7 @@ def official_model(reference: Path, device):
 def official_clip(reference: Path, device, frames: int) -> dict:
     import numpy as np
 
-    from mast_bench.model.propagate import propagate_steps
+    from mast_bench.model.official_loop import propagate_steps
 
     expected = np.load(reference / CLIP_OUTPUTS)["pred_labels"]
     model = official_model(reference, device)
@@ -150,7 +150,7 @@ def looped(frames: list, count: int) -> list:
 def benchmark(reference: Path, device, frames: int, size: tuple[int, int]) -> dict:
     import torch
 
-    from mast_bench.model.propagate import propagate_steps
+    from mast_bench.model.official_loop import propagate_steps
     from mast_bench.ops import kernel_path
 
     model = official_model(reference, device)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import parse_assignments
+from ..harness.study import available_studies, load_study
+from ..report.build import write_study_report
 from . import base
 from .run import add_execution, execution
 
@@ -18,8 +21,6 @@ NAME = "ablate"
 
 def build(parent=None) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
-    from ..harness.study import available_studies
-
     parser.add_argument(
         "study", metavar="NAME", help=f"a built-in study ({', '.join(available_studies())}) or a TOML file"
     )
@@ -45,15 +46,12 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..harness.study import load_study, run_study
-    from ..report.build import write_study_report
+    from ..harness.study_run import run_study  # the model stack: torch loads here, not at start-up
 
-    study = load_study(args.study, variant_lookup=base.variant_lookup(args.variants_file))
+    study = load_study(args.study, variant_lookup=base.variant_registry(args.variants_file).get)
     if args.protocol:
         study = study.with_protocols(base.resolve_protocols(args))
     if args.overrides:
-        from ..config import parse_assignments
-
         study = study.with_overrides(parse_assignments(args.overrides))
     manifest = run_study(
         study,

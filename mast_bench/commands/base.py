@@ -14,15 +14,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import parse_assignments
+from ..data.splits import DataSpec
 from ..errors import ConfigError, UserError, user_error_from_os_error
+from ..max_side import check_max_side
+from ..progress import tell
+from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ..registry import Registry
 from ..results import DEFAULT_RESULTS
+from ..variants import VARIANTS, derive_variant
 
 PROG = "mast-bench"
-
-
-def tell(message: str) -> None:
-    """A one-line notice on stderr (waiting for a lock, a reused record)."""
-    print(message, file=sys.stderr, flush=True)
+__all__ = ["tell"]  # commands say their notices with the one tell of mast_bench.progress
 
 
 def quiet_threads_environment() -> None:
@@ -53,10 +56,9 @@ def max_side(text: str) -> int | None | str:
         return "preset"
     try:
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'full', got {text!r}") from None
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"max side must be >= 16, got {value}")
+        check_max_side(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 16 or 'full', got {text!r}") from exc
     return value
 
 
@@ -163,37 +165,14 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- resolving them
 
 
-class ConfigLookup:
-    """Name -> config: the tables of TOML ``files`` first (a table may build on an earlier one),
-    then the registry."""
-
-    def __init__(self, files, registry_get, registry_names, read_toml) -> None:
-        self._get, self._names = registry_get, registry_names
-        self.from_files: dict[str, Any] = {}
-        for path in files:
-            for config in read_toml(path, self, self.names):
-                self.from_files[config.name] = config
-
-    def __call__(self, name: str):
-        return self.from_files[name] if name in self.from_files else self._get(name)
-
-    def names(self, pattern: str = "*") -> list[str]:
-        import fnmatch
-
-        known = dict.fromkeys([*self._names(), *self.from_files])
-        return [name for name in known if fnmatch.fnmatchcase(name, pattern)]
+def variant_registry(files) -> Registry:
+    """The variants the flags can name: the ``--variants-file`` tables in front of the registry."""
+    return VARIANTS.with_files(files)
 
 
-def variant_lookup(files) -> ConfigLookup:
-    from ..variants import get_variant, read_variants_toml, variant_names
-
-    return ConfigLookup(files, get_variant, variant_names, read_variants_toml)
-
-
-def protocol_lookup(files) -> ConfigLookup:
-    from ..protocols import get_protocol, protocol_names, read_protocols_toml
-
-    return ConfigLookup(files, get_protocol, protocol_names, read_protocols_toml)
+def protocol_registry(files) -> Registry:
+    """The protocols the flags can name: the ``--protocols-file`` tables in front of the registry."""
+    return PROTOCOLS.with_files(files)
 
 
 def print_listing(
@@ -226,20 +205,19 @@ def print_listing(
 
 def resolve_variants(args: argparse.Namespace) -> list:
     """The VariantConfigs the flags name: registry names, the files' tables, then ``--set`` overrides."""
-    from ..config import parse_assignments
-    from ..variants import derive_variant
-
-    lookup = variant_lookup(args.variants_file)
+    registry = variant_registry(args.variants_file)
     overrides = parse_assignments(args.overrides)
     names = list(dict.fromkeys(name for group in args.variant for name in group))
-    return [derive_variant(lookup(name), overrides) if overrides else lookup(name) for name in names]
+    return [
+        derive_variant(registry.get(name), overrides) if overrides else registry.get(name) for name in names
+    ]
 
 
 def resolve_protocols(args: argparse.Namespace) -> list:
     """The ProtocolConfigs the flags name (registry names and the files' tables; default: mast)."""
-    lookup = protocol_lookup(getattr(args, "protocols_file", []))
-    names = [n for group in (args.protocol or [("mast",)]) for n in group]
-    return [lookup(name) for name in dict.fromkeys(names)]
+    registry = protocol_registry(getattr(args, "protocols_file", []))
+    names = [n for group in (args.protocol or [(DEFAULT_PROTOCOL,)]) for n in group]
+    return [registry.get(name) for name in dict.fromkeys(names)]
 
 
 def resolve_device(requested: str | None) -> str:
@@ -255,9 +233,7 @@ def resolve_device(requested: str | None) -> str:
     return device
 
 
-def data_spec(args: argparse.Namespace):
-    from ..harness.job import DataSpec
-
+def data_spec(args: argparse.Namespace) -> DataSpec:
     return DataSpec(
         kind=getattr(args, "dataset", "davis"),
         root=args.data,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..data.check import check_data, summarise_davis
+from ..data.detect import detect_kind
 from . import base
 
 NAME = "check"
@@ -28,31 +30,20 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..data.check import check_data
-
     result = check_data(args.data, args.split, args.sequences)
-    if (Path(args.data) / "ImageSets" / "2017").is_dir():
-        _summarise_davis(args.data, args.split or "val", args.sequences)
+    if detect_kind(args.data) == "davis":
+        frames = objects = 0
+        for sequence in summarise_davis(args.data, args.split or "val", args.sequences):
+            frames, objects = frames + sequence.frames, objects + len(sequence.objects)
+            annotated = "all frames" if sequence.fully_annotated else "first frame only"
+            height, width = sequence.size
+            print(
+                f"  {sequence.name}: {sequence.frames} frames, {width}x{height}, "
+                f"objects {list(sequence.objects)}, annotations: {annotated}"
+            )
+        print(f"  total: {frames} frames, {objects} objects")
     print(f"{args.data}: {result.files} files in {result.sequences} sequences OK ({result.seconds:.2f} s)")
     return 0
-
-
-def _summarise_davis(root, split: str, sequences) -> None:
-    from ..data import DavisDataset
-
-    dataset = DavisDataset(root)
-    frames = objects = 0
-    for name in sequences or dataset.sequence_names(split):
-        sequence = dataset.sequence(name)
-        ids = sequence.object_ids()
-        frames, objects = frames + sequence.num_frames, objects + len(ids)
-        height, width = sequence.size
-        annotated = "all frames" if sequence.fully_annotated else "first frame only"
-        shape = f"{sequence.num_frames} frames, {width}x{height}"
-        print(f"  {name}: {shape}, objects {list(ids)}, annotations: {annotated}")
-    print(f"  total: {frames} frames, {objects} objects")
 
 
 main = base.standalone(NAME, build)

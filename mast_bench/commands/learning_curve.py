@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"preset {preset.name!r} keeps no snapshots: a learning curve needs `snapshots = [...]`"
         )
-    lookup = base.variant_lookup(args.variants_file)
+    variants = base.variant_registry(args.variants_file)
     device = base.resolve_device(args.device)
     checkpoints = ResultStore(args.results).layout.checkpoints_root
     train_out = args.train_out or checkpoints / f"curve-{variant.name}-{preset.name}"
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         train_out=str(train_out),
         data=base.data_spec(args),
         protocols=tuple(base.resolve_protocols(args)),
-        baselines=tuple(lookup(name) for name in args.baselines),
+        baselines=tuple(variants.get(name) for name in args.baselines),
         results=str(args.results),
         max_side=preset.max_side if args.max_side == "preset" else args.max_side,
         device=device,

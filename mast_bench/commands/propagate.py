@@ -12,16 +12,15 @@ refused unless --force.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DataError
-from ..locks import remove_stale_debris
+from ..data.splits import open_split
+from ..errors import ConfigError
+from ..harness.scoring import score_split
 from . import base
 
 NAME = "propagate"
-STAMP = ".mast-bench-propagate.json"
 ZIP_NAME = "submission.zip"
 
 
@@ -52,91 +51,32 @@ def _single(items: list, what: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..harness.datasets import resolve_data
-    from ..harness.weights import weights_identity
-    from ..model import create_model
+    from ..harness.resumable import segment_into  # the model stack: torch loads here, not at start-up
 
-    config = _single(base.resolve_variants(args), "variant")
-    protocol = _single(base.resolve_protocols(args), "protocol")
-    device = base.resolve_device(args.device)
-    data = resolve_data(base.data_spec(args))
-    data.check()  # every frame and annotation, before any model work and before --out is touched
-    weights = weights_identity(config, args.checkpoint, args.random_init)
-    stamp = _stamp(config, protocol, weights, data, args.max_side)
-    model = create_model(config, args.checkpoint, device=device, seed=0 if args.random_init else None)
-    with _out_lock(args.out):
-        done = _resumable(args.out, stamp, data, args.force)
-        args.out.mkdir(parents=True, exist_ok=True)
-        _write_stamp(args.out, stamp)
-        remove_stale_debris(args.out, ".", ".partial")
-        stats = data.propagate(
-            model, args.out, device, args.max_side, not args.quiet, skip=done, protocol=protocol
-        )
+    split = open_split(base.data_spec(args))
+    stats, done = segment_into(
+        _single(base.resolve_variants(args), "variant"),
+        _single(base.resolve_protocols(args), "protocol"),
+        split,
+        args.out,
+        checkpoint=args.checkpoint,
+        random_init=args.random_init,
+        device=base.resolve_device(args.device),
+        max_side=args.max_side,
+        force=args.force,
+        progress=not args.quiet,
+    )
     frames = max(stats.frames, 1)
     print(
         f"{len(stats.sequences)} videos propagated ({len(done)} already complete), {stats.frames} frames "
         f"in {stats.seconds:.1f} s ({stats.seconds / frames:.3f} s/frame, encoder "
         f"{stats.encoder.seconds / frames:.3f}); masks in {args.out}"
     )
-    if data.kind == "youtube-vos":
-        print(f"submission zip for the evaluation server: {data.zip(args.out, args.out / ZIP_NAME)}")
-    if not args.no_score and data.scorable():
-        _print_scores(data.score(args.out))
+    if split.kind == "youtube-vos":
+        print(f"submission zip for the evaluation server: {split.zip(args.out, args.out / ZIP_NAME)}")
+    if not args.no_score and split.scorable():
+        _print_scores(score_split(split, args.out))
     return 0
-
-
-def _out_lock(out: Path):
-    """One propagate at a time into a folder (a second one waits, then resumes what is left)."""
-    from ..locks import job_lock
-
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: output path exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return job_lock(out / ".mast-bench.lock", f"propagation into {out}", on_wait=base.tell)
-
-
-def _stamp(config, protocol, weights: dict[str, Any], data, max_side) -> dict[str, Any]:
-    from ..config import to_dict
-
-    return {
-        "variant": to_dict(config),
-        "protocol": to_dict(protocol),
-        "weights": {k: weights.get(k) for k in ("kind", "sha256")},
-        "data": data.identity(fingerprint=""),
-        "max_side": max_side,
-    }
-
-
-def _resumable(out: Path, stamp: dict[str, Any], data, force: bool) -> tuple[str, ...]:
-    """The videos of ``out`` that are complete results of this very configuration."""
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: output path exists and is not a folder")
-    if not out.is_dir() or force:
-        return ()
-    present = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    if not present:
-        return ()
-    previous = _read_stamp(out)
-    if previous != json.loads(json.dumps(stamp)):
-        shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
-        raise DataError(
-            f"{out}: output folder already holds results of another configuration ({shown}); "
-            "choose another --out or --force"
-        )
-    return data.complete(out)
-
-
-def _read_stamp(out: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((out / STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_stamp(out: Path, stamp: dict[str, Any]) -> None:
-    from ..atomic import atomic_write_json
-
-    atomic_write_json(out / STAMP, stamp)
 
 
 def _print_scores(metrics: dict[str, Any]) -> None:

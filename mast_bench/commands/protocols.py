@@ -44,11 +44,13 @@ def _cell(protocol, field: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    lookup = base.protocol_lookup(args.protocols_file)
-    names = lookup.names(args.pattern)
+    registry = base.protocol_registry(args.protocols_file)
+    names = registry.names(args.pattern)
     if not names:
-        raise UserError(f"no protocol matches {args.pattern!r}; known protocols: {', '.join(lookup.names())}")
-    base.print_listing([lookup(n) for n in names], SHOWN_FIELDS, _cell, args.json)
+        raise UserError(
+            f"no protocol matches {args.pattern!r}; known protocols: {', '.join(registry.names())}"
+        )
+    base.print_listing([registry.get(n) for n in names], SHOWN_FIELDS, _cell, args.json)
     return 0
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..harness.presets import get_preset
+from ..metrics.names import HEADERS
 from . import base
 
 NAME = "run"
@@ -70,54 +72,34 @@ def execution(args: argparse.Namespace) -> dict:
     return {"backend": "joblib", "n_jobs": args.jobs}
 
 
-def build_jobs(args: argparse.Namespace) -> list:
-    from dataclasses import replace
-
-    from ..harness.datasets import resolve_data
-    from ..harness.job import Job
-    from ..harness.presets import get_preset
-
-    preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
-    spec = base.data_spec(args)
-    specs = [spec]
-    if args.per_sequence:
-        specs = [replace(spec, sequences=(name,)) for name in resolve_data(spec).sequences]
-    return [
-        Job(
-            variant=variant,
-            protocol=protocol,
-            preset=preset,
-            data=data,
-            results=str(args.results),
-            checkpoint=args.checkpoint,
-            random_init=args.random_init,
-            max_side=args.max_side,
-            train_data=args.train_data,
-            device=args.device,
-            force=args.force,
-            isolate=not args.no_isolate,
-            progress=not args.quiet,
-            command=args.command_line,
-        )
-        for variant in base.resolve_variants(args)
-        for protocol in base.resolve_protocols(args)
-        for data in specs
-    ]
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..harness.jobs import run_jobs
+    from ..harness.runner import jobs_for, run_jobs  # the model stack: torch loads here, not at start-up
 
-    args.device = base.resolve_device(args.device)
-    records = run_jobs(build_jobs(args), **execution(args))
-    print_summary(records, args.results)
+    jobs = jobs_for(
+        base.resolve_variants(args),
+        base.resolve_protocols(args),
+        get_preset(args.preset, args.presets),
+        base.data_spec(args),
+        per_sequence=args.per_sequence,
+        results=str(args.results),
+        checkpoint=args.checkpoint,
+        random_init=args.random_init,
+        max_side=args.max_side,
+        train_data=args.train_data,
+        device=base.resolve_device(args.device),
+        force=args.force,
+        isolate=not args.no_isolate,
+        progress=not args.quiet,
+        command=args.command_line,
+    )
+    print_summary(run_jobs(jobs, **execution(args)), args.results)
     return 0
 
 
 SCORES = {  # what the summary shows of a record's global metrics, by dataset kind
-    "davis": (("J&F", "J&F-Mean"), ("J", "J-Mean"), ("F", "F-Mean")),
+    "davis": tuple((HEADERS[m], m) for m in ("J&F-Mean", "J-Mean", "F-Mean")),
     "youtube-vos": (
-        ("overall", "overall"),
+        (HEADERS["overall"], "overall"),
         ("J/F seen", ("J_seen", "F_seen")),
         ("J/F unseen", ("J_unseen", "F_unseen")),
     ),

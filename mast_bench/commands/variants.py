@@ -41,10 +41,10 @@ def _cell(config, field: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    lookup = base.variant_lookup(args.variants_file)
-    names = lookup.names(args.pattern)
+    registry = base.variant_registry(args.variants_file)
+    names = registry.names(args.pattern)
     if not names:
-        raise UserError(f"no variant matches {args.pattern!r}; known variants: {', '.join(lookup.names())}")
+        raise UserError(f"no variant matches {args.pattern!r}; known variants: {', '.join(registry.names())}")
     args.variant = [tuple(names)]
     base.print_listing(base.resolve_variants(args), SHOWN_FIELDS, _cell, args.json)
     return 0

@@ -1,46 +1,64 @@
-"""Datasets on disk: DAVIS / YouTube-VOS readers and writers, palette PNGs, training clips, embedded default.
+"""Datasets on disk: DAVIS / YouTube-VOS readers and writers, palette PNGs, evaluation sets, training
+clips, the embedded defaults, the pre-flight check.
 
 Torch-free on purpose (numpy, Pillow, OpenCV, PyAV only): scoring and data preparation must run
 without the model stack, and a torch DataLoader can still wrap :class:`PairSampler` directly.
+Names are imported lazily, so a scoring worker that reads label PNGs loads only the palette module.
 """
 
-from .clips import ClipSource, FrameFolderClips, PairIndex, PairSampler, plan_pairs
-from .davis import DavisDataset, VideoSequence
-from .embedded import default_root, ensure_default, make_default, train_clips_dir
-from .embedded_youtube import default_youtube_root, ensure_youtube, make_youtube
-from .images import read_rgb, resize_float
-from .palette import DAVIS_PALETTE, read_label_map, write_label_map
-from .results import ResultsWriter, read_result
-from .video import VideoFileClips, decode_video
-from .youtube_submission import YouTubeVOSSubmission
-from .youtube_vos import FrameInput, YouTubeVOSDataset, YouTubeVOSVideo
+from __future__ import annotations
 
-__all__ = [
-    "DAVIS_PALETTE",
-    "ClipSource",
-    "DavisDataset",
-    "FrameFolderClips",
-    "FrameInput",
-    "PairIndex",
-    "PairSampler",
-    "ResultsWriter",
-    "VideoFileClips",
-    "VideoSequence",
-    "YouTubeVOSDataset",
-    "YouTubeVOSSubmission",
-    "YouTubeVOSVideo",
-    "decode_video",
-    "default_root",
-    "default_youtube_root",
-    "ensure_default",
-    "ensure_youtube",
-    "make_default",
-    "make_youtube",
-    "plan_pairs",
-    "read_label_map",
-    "read_result",
-    "read_rgb",
-    "resize_float",
-    "train_clips_dir",
-    "write_label_map",
-]
+import importlib
+
+_EXPORTS = {
+    "ClipSource": "clips",
+    "FrameFolderClips": "clips",
+    "PairIndex": "clips",
+    "PairSampler": "clips",
+    "plan_pairs": "clips",
+    "DavisDataset": "davis",
+    "VideoSequence": "davis",
+    "DATASET_KINDS": "detect",
+    "detect_kind": "detect",
+    "require_kind": "detect",
+    "default_root": "embedded",
+    "ensure_default": "embedded",
+    "make_default": "embedded",
+    "train_clips_dir": "embedded",
+    "default_youtube_root": "embedded_youtube",
+    "ensure_youtube": "embedded_youtube",
+    "make_youtube": "embedded_youtube",
+    "read_rgb": "images",
+    "resize_float": "images",
+    "FrameInput": "inputs",
+    "VideoInput": "inputs",
+    "MaskWriter": "masks",
+    "SequenceMasks": "masks",
+    "read_mask": "masks",
+    "DAVIS_PALETTE": "palette",
+    "read_label_map": "palette",
+    "write_label_map": "palette",
+    "DataSpec": "splits",
+    "DavisSplit": "splits",
+    "YouTubeSplit": "splits",
+    "open_split": "splits",
+    "VideoFileClips": "video",
+    "decode_video": "video",
+    "YouTubeVOSSubmission": "youtube_submission",
+    "YouTubeVOSDataset": "youtube_vos",
+    "YouTubeVOSVideo": "youtube_vos",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

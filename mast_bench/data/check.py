@@ -35,6 +35,7 @@ from PIL import Image
 
 from ..errors import DataError
 from .davis import DavisDataset
+from .detect import detect_kind
 from .images import list_images
 from .youtube_vos import YouTubeVOSDataset
 
@@ -223,6 +224,33 @@ def check_data(
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder missing")
-    if (root / "ImageSets" / "2017").is_dir():
+    if detect_kind(root) == "davis":
         return check_davis(root, split or "val", sequences, limit=limit)
     return check_youtube_vos(root, split or "valid", sequences, limit)
+
+
+@dataclass(frozen=True)
+class SequenceSummary:
+    """What the check command shows of one DAVIS sequence."""
+
+    name: str
+    frames: int
+    size: tuple[int, int]  # (H, W)
+    objects: tuple[int, ...]
+    fully_annotated: bool
+
+
+def summarise_davis(
+    root: str | Path, split: str, sequences: Sequence[str] | None = None
+) -> list[SequenceSummary]:
+    """Frames, size, objects and annotation coverage of each chosen sequence of a DAVIS root."""
+    dataset = DavisDataset(root)
+    summaries = []
+    for name in sequences or dataset.sequence_names(split):
+        sequence = dataset.sequence(name)
+        summaries.append(
+            SequenceSummary(
+                name, sequence.num_frames, sequence.size, sequence.object_ids(), sequence.fully_annotated
+            )
+        )
+    return summaries

@@ -15,10 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..label_ids import VOID_LABEL
 from .images import image_size, list_images, read_rgb_sized
-from .palette import VOID_LABEL, read_label_map
+from .inputs import FrameInput
+from .palette import read_label_map
 
 RESOLUTIONS = ("480p", "Full-Resolution")
+
+
+def count_objects(first_annotation: np.ndarray) -> int:
+    """The DAVIS toolkit's object count: the largest id of the first annotation, void read as background."""
+    ids = first_annotation[first_annotation != VOID_LABEL]
+    return int(ids.max()) if ids.size else 0
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ class VideoSequence:
                 f"(only {len(self.annotation_paths)} annotated frame(s))"
             )
         path = self.annotation_paths[index]
-        labels = read_label_map(path, allow_grey=self.allow_grey)
+        labels = read_label_map(path, allow_grey=self.allow_grey, role="annotation")
         if labels.shape != self.size:
             raise DataError(f"{path}: annotation size {labels.shape}, expected the frame size {self.size}")
         return labels
@@ -70,14 +78,20 @@ class VideoSequence:
     def first_labels(self) -> np.ndarray:
         return self.labels(0)
 
-    def object_ids(self) -> tuple[int, ...]:
+    def object_ids(self, first: np.ndarray | None = None) -> tuple[int, ...]:
         """Ids 1..max of the first annotation (void excluded), as the DAVIS toolkit counts objects."""
-        first = self.first_labels()
-        ids = first[first != VOID_LABEL]
-        top = int(ids.max()) if ids.size else 0
+        top = count_objects(self.first_labels() if first is None else first)
         if top == 0:
             raise DataError(f"{self.annotation_paths[0]}: first-frame annotation has no object (all 0/255)")
         return tuple(range(1, top + 1))
+
+    def propagation_inputs(self) -> Iterator[FrameInput]:
+        """One :class:`FrameInput` per frame, decoded lazily: frame 0 starts objects 1..max id."""
+        first = self.first_labels()
+        ids = self.object_ids(first)
+        for index, name in enumerate(self.frame_names):
+            annotation, new_ids = (first, ids) if index == 0 else (None, ())
+            yield FrameInput(index, name, self.frame(index), annotation, new_ids)
 
     def _check_index(self, index: int) -> int:
         if not 0 <= index < self.num_frames:
@@ -136,6 +150,24 @@ def load_sequence(
     return VideoSequence(name, tuple(frame_paths), tuple(annotation_paths), size, allow_grey)
 
 
+def read_sequence_list(root: str | Path, split: str) -> tuple[str, ...]:
+    """The names in ``<root>/ImageSets/2017/<split>.txt``, in file order, blank lines and repeats
+    dropped (what both the reader and the toolkit-identical scoring read)."""
+    folder = Path(root) / "ImageSets" / "2017"
+    path = folder / f"{split}.txt"
+    if not path.is_file():
+        available = ", ".join(sorted(p.stem for p in folder.glob("*.txt"))) or "none"
+        raise DataError(f"{path}: split list missing (available splits: {available})")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: unreadable split list ({exc})") from None
+    names = tuple(dict.fromkeys(line.strip() for line in lines if line.strip()))
+    if not names:
+        raise DataError(f"{path}: empty sequence list (expected one sequence name per line)")
+    return names
+
+
 class DavisDataset:
     """A DAVIS-2017 root; ``DavisDataset(root).sequence("bmx-trees").frames()``."""
 
@@ -169,19 +201,7 @@ class DavisDataset:
         return tuple(sorted(p.stem for p in self.imagesets_dir.glob("*.txt")))
 
     def sequence_names(self, split: str = "val") -> tuple[str, ...]:
-        path = self.imagesets_dir / f"{split}.txt"
-        if not path.is_file():
-            raise DataError(
-                f"{path}: split list missing (available splits: {', '.join(self.splits()) or 'none'})"
-            )
-        try:
-            names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: unreadable split list ({exc})") from None
-        names = [n for n in names if n]
-        if not names:
-            raise DataError(f"{path}: empty sequence list (expected one sequence name per line)")
-        return tuple(names)
+        return read_sequence_list(self.root, split)
 
     def sequence(self, name: str) -> VideoSequence:
         if not name or "/" in name or "\\" in name or name in (".", ".."):

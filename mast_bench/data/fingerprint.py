@@ -33,13 +33,13 @@ SETTLE_SECONDS = 2.0  # coarser than any file system's timestamps (FAT: 2 s)
 _CHUNK = 1 << 20
 
 
-class SequenceFiles(NamedTuple):
+class VideoFiles(NamedTuple):
     name: str
     frames: Sequence[Path]
     annotations: Sequence[Path]
 
 
-def sequence_files(dataset, names: Iterable[str]) -> list[SequenceFiles]:
+def sequence_files(dataset, names: Iterable[str]) -> list[VideoFiles]:
     """The files of the named sequences of a DavisDataset or videos of a YouTubeVOSDataset."""
     out = []
     for name in names:
@@ -51,7 +51,7 @@ def sequence_files(dataset, names: Iterable[str]) -> list[SequenceFiles]:
         else:
             video = dataset.sequence(name)
             annotations = list(video.annotation_paths)
-        out.append(SequenceFiles(name, tuple(video.frame_paths), tuple(annotations)))
+        out.append(VideoFiles(name, tuple(video.frame_paths), tuple(annotations)))
     return out
 
 
@@ -124,7 +124,7 @@ def write_cache(path: Path, updates: dict[str, list]) -> None:
 
 
 def dataset_fingerprint(
-    sequences: Iterable[SequenceFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
+    sequences: Iterable[VideoFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
 ) -> str:
     """sha256 of the contents of the given sequences' files; ``cache_dir`` holds the frame hashes."""
     cache_path = Path(cache_dir) / CACHE_NAME if cache_dir is not None else None
@@ -141,7 +141,7 @@ def dataset_fingerprint(
 
 
 __all__ = [
-    "SequenceFiles",
+    "VideoFiles",
     "content_hash",
     "dataset_fingerprint",
     "read_cache",

@@ -14,8 +14,6 @@ from PIL import Image
 from ..atomic import atomic_write
 from ..errors import DataError
 
-VOID_LABEL = 255
-
 
 def _voc_colour_map(entries: int = 256) -> np.ndarray:
     """PASCAL VOC bit-interleaved colour map: bit k of the index goes to bit 7-k//3 of channel k%3."""
@@ -34,30 +32,30 @@ DAVIS_PALETTE: np.ndarray = _voc_colour_map()
 DAVIS_PALETTE.setflags(write=False)
 
 
-def read_label_map(path: str | Path, *, allow_grey: bool = False) -> np.ndarray:
-    """Read an indexed PNG as a (H, W) uint8 label map; 255 (void) stays 255.
+def read_label_map(path: str | Path, *, allow_grey: bool = False, role: str = "label map") -> np.ndarray:
+    """Read an indexed PNG as a (H, W) uint8 label map; 255 (void) stays 255. The one label-PNG
+    reader: datasets, masks and the metrics read through it.
 
-    An RGB PNG would silently turn colours into wrong ids, so only mode 'P' is accepted
-    (and 8-bit grey 'L' when ``allow_grey``, e.g. for masks someone saved without a palette).
+    An RGB PNG would silently turn colours into wrong ids, so only mode 'P' is accepted (and 8-bit
+    grey 'L' when ``allow_grey``, as the DAVIS toolkit reads). ``role`` names the file in errors.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: label map missing (expected an indexed PNG)")
     try:
         with Image.open(path) as image:
             mode = image.mode
-            accepted = ("P", "L") if allow_grey else ("P",)
-            if mode not in accepted:
+            if mode != "P" and not (allow_grey and mode == "L"):
                 raise DataError(
-                    f"{path}: image mode {mode!r}, expected an indexed palette PNG (mode 'P')"
+                    f"{path}: {role} PNG has mode {mode!r}; expected an indexed palette PNG (mode 'P')"
                     + (" or 8-bit grey ('L')" if allow_grey else "")
-                    + "; pixel values must be object ids, not colours"
+                    + " whose pixel values are object ids, not colours"
                 )
             labels = np.array(image, dtype=np.uint8)
+    except FileNotFoundError:
+        raise DataError(f"{path}: {role} missing (expected an indexed PNG)") from None
     except DataError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: unreadable label map ({exc})") from None
+        raise DataError(f"{path}: unreadable {role} PNG ({exc})") from None
     return labels
 
 

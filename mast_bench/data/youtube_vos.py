@@ -27,11 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..label_ids import MAX_OBJECT_ID
+from .detect import YOUTUBE_SPLITS
 from .images import image_size, list_images, read_rgb_sized
+from .inputs import FrameInput
 from .palette import read_label_map
 
-SPLITS = ("train", "valid", "test")
-MAX_OBJECT_ID = 254
+SPLITS = YOUTUBE_SPLITS
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,6 @@ class ObjectInfo:
     object_id: int
     first_frame: int  # index into YouTubeVOSVideo.frame_paths
     category: str | None = None
-
-
-@dataclass(frozen=True)
-class FrameInput:
-    """What one propagation step needs: the frame, the objects starting there, whether it is written."""
-
-    index: int
-    name: str
-    rgb: np.ndarray
-    new_labels: np.ndarray | None  # (H, W) uint8 ids of the objects that start here, 0 elsewhere
-    required: bool
 
 
 @dataclass(frozen=True)
@@ -108,28 +99,36 @@ class YouTubeVOSVideo:
             starts.setdefault(info.first_frame, []).append(info.object_id)
         return {index: tuple(sorted(ids)) for index, ids in sorted(starts.items())}
 
-    def new_labels(self, index: int) -> np.ndarray | None:
-        """(H, W) uint8 label map of the objects first appearing at ``index`` (other ids -> 0), or None."""
-        ids = self.start_frames().get(index)
-        if not ids:
-            return None
-        path = self.annotation_paths[self.frame_names[index]]
-        labels = read_label_map(path)
-        return np.where(np.isin(labels, ids), labels, 0).astype(np.uint8)
-
-    def new_objects(self, index: int) -> dict[int, np.ndarray]:
-        """Object id -> bool (H, W) mask for the objects first appearing at ``index`` (else {})."""
-        labels = self.new_labels(index)
-        if labels is None:
-            return {}
-        return {i: labels == i for i in self.start_frames()[index]}
-
     def propagation_inputs(self) -> Iterator[FrameInput]:
-        """One :class:`FrameInput` per frame from :attr:`first_index` on, decoded lazily."""
-        required = set(self.required)
+        """One :class:`FrameInput` per frame from :attr:`first_index` on, decoded lazily; where objects
+        start, the annotation PNG as stored and their ids."""
+        required, starts = set(self.required), self.start_frames()
         for index in self.propagation_indices():
-            name = self.frame_names[index]
-            yield FrameInput(index, name, self.frame(index), self.new_labels(index), name in required)
+            name, new_ids = self.frame_names[index], starts.get(index, ())
+            annotation = read_label_map(self.annotation_paths[name], role="annotation") if new_ids else None
+            yield FrameInput(index, name, self.frame(index), annotation, new_ids, name in required)
+
+
+def read_meta(path: str | Path) -> dict:
+    """``videos`` of a YouTube-VOS meta.json."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable meta.json ({exc})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
+        raise DataError(f"{path}: expected a top-level 'videos' object")
+    return meta["videos"]
+
+
+def categories_of(meta_path: str | Path) -> frozenset[str]:
+    """Every category named in a meta.json: the training set's are the 'seen' ones."""
+    return frozenset(
+        obj["category"]
+        for video in read_meta(meta_path).values()
+        for obj in video.get("objects", {}).values()
+        if isinstance(obj, dict) and obj.get("category") is not None
+    )
 
 
 def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: Path) -> dict[int, tuple]:
@@ -155,19 +154,20 @@ def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: P
             raise DataError(
                 f"{meta_path}: videos.{video}.objects.{key} lists frame {unknown[0]!r} not in JPEGImages"
             )
-        infos[int(key)] = (min(frames, key=_frame_order), obj.get("category"))
+        infos[int(key)] = (min(frames, key=frame_order), obj.get("category"))
     return infos
 
 
-def _frame_order(name: str) -> tuple:
+def frame_order(name: str) -> tuple:
+    """Sort key of frame names: numeric names as numbers, before any other name."""
     return (0, int(name), name) if name.isdigit() else (1, 0, name)
 
 
 def _objects_from_annotations(annotations: dict[str, Path]) -> dict[int, tuple]:
     """Without meta.json: an object starts at the first annotation PNG that contains its id."""
     seen: dict[int, tuple] = {}
-    for name in sorted(annotations, key=_frame_order):
-        labels = read_label_map(annotations[name])
+    for name in sorted(annotations, key=frame_order):
+        labels = read_label_map(annotations[name], role="annotation")
         for object_id in np.unique(labels):
             if object_id != 0 and int(object_id) not in seen:
                 seen[int(object_id)] = (name, None)
@@ -183,7 +183,7 @@ def _check_first_masks(objects: dict[int, tuple], annotations: dict[str, Path], 
         path = annotations.get(frame, folder / f"{frame}.png")
         if frame not in annotations:
             raise DataError(f"{path}: annotation missing (object {min(ids)} first appears in frame {frame})")
-        labels = read_label_map(path)
+        labels = read_label_map(path, role="annotation")
         if labels.size and int(labels.max()) > MAX_OBJECT_ID:
             raise DataError(f"{path}: id {int(labels.max())}; object ids are 1..{MAX_OBJECT_ID}")
         present = set(np.unique(labels).tolist())
@@ -226,7 +226,7 @@ class YouTubeVOSDataset:
             )
         self.all_frames_dir = self._find_all_frames(all_frames)
         self.meta_path = self.root / "meta.json"
-        self._meta = self._read_meta() if self.meta_path.is_file() else None
+        self._meta = read_meta(self.meta_path) if self.meta_path.is_file() else None
 
     def _find_all_frames(self, wanted: bool | None) -> Path | None:
         base = self.root.parent
@@ -238,15 +238,6 @@ class YouTubeVOSDataset:
         if wanted and found is None:
             raise DataError(f"{candidates[0]}: all-frames folder missing (or {candidates[1]})")
         return found if wanted is not False else None
-
-    def _read_meta(self) -> dict:
-        try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{self.meta_path}: unreadable meta.json ({exc})") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
-            raise DataError(f"{self.meta_path}: expected a top-level 'videos' object")
-        return meta["videos"]
 
     def video_names(self) -> tuple[str, ...]:
         if self._meta is not None:

@@ -51,11 +51,11 @@ def training_identity(config, preset, train_fingerprint: str, environment: dict[
 def training_data_fingerprint(root, cache_dir) -> str:
     """Contents of the clips training reads (their frame files, in clip order), and for a training
     set also how it cut and weighs them (a folder of videos is made into one first)."""
-    from ..data.fingerprint import SequenceFiles, dataset_fingerprint
+    from ..data.fingerprint import VideoFiles, dataset_fingerprint
     from .batches import open_clip_source
 
     clips = open_clip_source(root, cache_dir)
-    files = [SequenceFiles(name, clips.frame_paths(i), ()) for i, name in enumerate(clips.clip_names)]
+    files = [VideoFiles(name, clips.frame_paths(i), ()) for i, name in enumerate(clips.clip_names)]
     frames = dataset_fingerprint(files, cache_dir)
     weights = getattr(clips, "weights", None)
     if weights is None:

@@ -8,29 +8,18 @@ in the isolated worker, under joblib, Dask and submitit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
+from ..data.detect import DATASET_KINDS, DatasetKind
+from ..data.splits import DataSpec
+from ..protocols import ProtocolConfig, default_protocol
 from ..results import DEFAULT_RESULTS
 from ..variants.config import VariantConfig
 from .presets import Preset
 
-if TYPE_CHECKING:
-    from ..protocols import ProtocolConfig
+__all__ = ["DATASET_KINDS", "PRESET_MAX_SIDE", "DataSpec", "DatasetKind", "Job"]
 
-DatasetKind = Literal["davis", "youtube-vos"]
-DATASET_KINDS: tuple[str, ...] = ("davis", "youtube-vos")
 PRESET_MAX_SIDE = "preset"
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """The evaluation data: a dataset root of a kind (None: the embedded default of that kind)."""
-
-    kind: DatasetKind = "davis"
-    root: str | None = None
-    split: str | None = None  # None: the kind's evaluation split (DAVIS val, YouTube-VOS valid)
-    sequences: tuple[str, ...] = ()  # empty: the whole split
-    seen_meta: str | None = None  # YouTube-VOS: the training meta.json naming the seen categories
 
 
 @dataclass(frozen=True)
@@ -38,7 +27,7 @@ class Job:
     variant: VariantConfig
     preset: Preset  # training preset (used when the variant is trained) and default evaluation size
     data: DataSpec = DataSpec()
-    protocol: ProtocolConfig | None = None  # None: MAST's own test-time protocol ("mast")
+    protocol: ProtocolConfig | None = None  # None: the default protocol (MAST's own)
     results: str = str(DEFAULT_RESULTS)
     checkpoint: str | None = None  # a weights file; None: train with `preset` (or no weights needed)
     random_init: bool = False
@@ -53,9 +42,7 @@ class Job:
 
     def __post_init__(self) -> None:
         if self.protocol is None:
-            from ..protocols import get_protocol
-
-            object.__setattr__(self, "protocol", get_protocol("mast"))
+            object.__setattr__(self, "protocol", default_protocol())
 
     def evaluation_max_side(self) -> int | None:
         return self.preset.max_side if self.max_side == PRESET_MAX_SIDE else self.max_side

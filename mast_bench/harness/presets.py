@@ -15,8 +15,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import from_dict, load_toml
+from ..config import from_dict
 from ..errors import ConfigError
+from ..max_side import check_max_side
+from ..registry import Registry, Tables
 
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 
@@ -120,8 +122,7 @@ class Preset:
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must differ, got {names}")
-        if self.max_side is not None and self.max_side < 16:
-            raise ValueError(f"max_side must be >= 16 or absent, got {self.max_side}")
+        check_max_side(self.max_side)
 
     @property
     def iterations(self) -> int:
@@ -140,25 +141,29 @@ def parse_preset(name: str, body: dict[str, Any], where: str) -> Preset:
         body = {**{k: v for k, v in body.items() if k in _PRESET_KEYS}, "stage": [stage]}
     stages = body["stage"]
     if not isinstance(stages, list) or not stages:
-        raise ConfigError(f"{where}.stage: expected one or more [[{where.split(': ')[-1]}.stage]] tables")
+        raise ConfigError(f"{where}.stage: expected one or more [[preset.{name}.stage]] tables")
     parsed = tuple(from_dict(TrainStage, s, f"{where}.stage[{i}]") for i, s in enumerate(stages))
     rest = {k: v for k, v in body.items() if k != "stage"}
     return from_dict(Preset, {"name": name, **rest, "stages": parsed}, where)
 
 
 def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, Preset]:
-    data = load_toml(path)
-    table = data.get("preset")
-    if not isinstance(table, dict) or not table:
-        raise ConfigError(f"{path}: expected [preset.NAME] tables")
-    return {name: parse_preset(name, body, f"{path}: preset.{name}") for name, body in table.items()}
+    return {preset.name: preset for preset in PRESETS.read_toml(path)}
 
 
-def get_preset(name: str, path: str | Path = PRESETS_FILE) -> Preset:
-    presets = load_presets(path)
-    if name not in presets:
-        raise ConfigError(f"unknown preset {name!r}; {path} defines: {', '.join(sorted(presets))}")
-    return presets[name]
+def get_preset(name: str, path: str | Path | None = None) -> Preset:
+    """The preset ``name``: from ``path``'s tables first when given, else the registry (presets.toml,
+    ``mast_bench.presets`` plugins)."""
+    return (PRESETS if path is None else PRESETS.with_files([path])).get(name)
+
+
+PRESETS: Registry[Preset] = Registry(
+    "preset",
+    Preset,
+    entry_points="mast_bench.presets",
+    builtins=lambda: load_presets(PRESETS_FILE).values(),
+    tables=Tables("preset", lambda name, body, where, _: parse_preset(name, body, where)),
+)
 
 
 def learning_rate(stage: TrainStage, iteration: int) -> float:

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..results import ResultRecord, ResultStore
 from .job import Job
+from .runner import plan_job
 
 MAX_JOBS = 64
 
@@ -77,9 +78,7 @@ def record_seconds(record: ResultRecord) -> float | None:
 
 def preview_jobs(jobs: list[Job]) -> JobsPreview:
     """Plan every (unique) job and count those whose record exists; ``jobs`` as run_jobs runs them
-    (see jobs.prepare_jobs), so their keys are the ones the run will look up."""
-    from .jobs import plan_job
-
+    (see runner.prepare_jobs), so their keys are the ones the run will look up."""
     keys: dict[str, bool] = {}
     for job in dict.fromkeys(jobs):
         plan = plan_job(job)

@@ -17,14 +17,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from ..data.fingerprint import dataset_fingerprint
+from ..data.splits import DataSpec, EvaluationSplit, open_split
 from ..errors import CheckpointError, ConfigError
+from ..model import create_model
+from ..ops import kernel_path
 from ..results import ResultRecord, ResultStore, identity_key
-from ..threads import chosen_threads, threads_per_job
+from ..threads import threads_per_job
 from . import identity as ids
 from . import profiling, provenance
-from .datasets import DavisEvaluation, resolve_data
 from .executors import map_jobs
+from .intra_op import user_threads
 from .job import Job
+from .scoring import score_split
+from .segmentation import PropagationTask, run_isolated, run_propagation
+from .training import train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity
 
 
@@ -33,7 +42,7 @@ class JobPlan:
     """Everything decided before the first expensive step."""
 
     job: Job
-    data: DavisEvaluation
+    data: EvaluationSplit
     threads: int
     identity: dict[str, Any]
     key: str
@@ -41,33 +50,12 @@ class JobPlan:
     train_root: Path | None
 
 
-@dataclass(frozen=True)
-class PropagationTask:
-    """What the (isolated) worker needs: configs and paths, never registry names."""
-
-    job: Job
-    data: DavisEvaluation
-    weights: str | None
-    out_dir: str
-    threads: int
-
-
-def user_threads() -> int | None:
-    """The intra-op thread count the user chose (environment, else ``torch.set_num_threads``)."""
-    import torch
-
-    choice = chosen_threads(torch.get_num_threads())
-    return None if choice is None else choice[0]
-
-
 def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     """Resolve and check the data, the weights and the identity; no model work yet.
 
     ``kernels``: the kernel path known to run (default: the one expected, named without compiling).
     """
-    from ..data.fingerprint import dataset_fingerprint
-
-    data = resolve_data(job.data)
+    data = open_split(job.data)
     data.check()
     threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
@@ -87,8 +75,6 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     else:
         weights = weights_identity(job.variant, job.checkpoint, job.random_init, job.preset.seed)
         if weights["kind"] == "file":
-            from ..model import create_model
-
             create_model(job.variant, job.checkpoint)  # another architecture fails here, before any work
     evaluation = {
         "task": "semi-supervised",
@@ -145,9 +131,7 @@ def reusable(store: ResultStore, key: str, job: Job) -> ResultRecord | None:
 def with_kernels_loaded(plan: JobPlan) -> JobPlan:
     """Load (or build, once) the kernels this job runs; the plan again if they are not the ones
     its identity expected (a failed build: the reference path), so the record says what ran."""
-    from .. import ops
-
-    actual = ops.kernel_path(plan.job.device)
+    actual = kernel_path(plan.job.device)
     if actual == plan.identity["environment"]["kernels"]:
         return plan
     return plan_job(plan.job, kernels=actual)
@@ -158,8 +142,6 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     job = plan.job
     if plan.train_dir is None:
         return None, job.checkpoint
-    from .training import train_or_resume
-
     cache = ResultStore(job.results).layout.cache_dir
     summary = train_or_resume(
         job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
@@ -173,7 +155,7 @@ def compute_record(
     job = plan.job
     task = PropagationTask(job, plan.data, weights, str(staged), plan.threads)
     stats, parameters = run_isolated(task) if job.isolate else run_propagation(task)
-    metrics = plan.data.score(staged)
+    metrics = score_split(plan.data, staged)
     profile = profiling.build_profile(
         parameters=parameters,
         encoder=stats.encoder,
@@ -181,7 +163,7 @@ def compute_record(
         seconds=stats.seconds,
         memory=stats.memory,
         frame_size=stats.frame_size,
-        machine_gflops=profiling.matmul_gflops(_torch_device(job.device)),
+        machine_gflops=profiling.matmul_gflops(torch.device(job.device)),
     )
     return ResultRecord(
         identity=plan.identity,
@@ -193,45 +175,6 @@ def compute_record(
         profile=profile,
         train=train_block,
     )
-
-
-def _torch_device(device: str):
-    import torch
-
-    return torch.device(device)
-
-
-def run_propagation(task: PropagationTask):
-    """Runs in the (isolated) worker: build the model, propagate, measure."""
-    import torch
-
-    from ..model import create_model
-
-    job = task.job
-    previous = torch.get_num_threads()
-    torch.set_num_threads(task.threads)
-    try:
-        seed = job.preset.seed if job.random_init else None
-        model = create_model(job.variant, task.weights, device=job.device, seed=seed)
-        stats = task.data.propagate(
-            model,
-            Path(task.out_dir),
-            job.device,
-            job.evaluation_max_side(),
-            job.progress,
-            protocol=job.protocol,
-        )
-    finally:
-        torch.set_num_threads(previous)
-    return stats, profiling.parameter_count(model)
-
-
-def run_isolated(task: PropagationTask):
-    """A fresh process per propagation, so its peak memory is its own."""
-    from ..threads import worker_environment
-    from .worker import run_in_fresh_process
-
-    return run_in_fresh_process(run_propagation, task, env=worker_environment(task.threads))
 
 
 def prepare_jobs(jobs: list[Job], backend: str = "joblib", n_jobs: int = 1, **_: Any) -> list[Job]:
@@ -270,3 +213,24 @@ def run_jobs(
     for root in {job.results for job in unique}:
         ResultStore(root).write_table()
     return [done[job] for job in jobs]
+
+
+def jobs_for(
+    variants: list,
+    protocols: list,
+    preset,
+    data: DataSpec,
+    *,
+    per_sequence: bool = False,
+    **settings: Any,
+) -> list[Job]:
+    """One job per (variant, protocol, data): the whole split, or each sequence on its own."""
+    specs = [data]
+    if per_sequence:
+        specs = [replace(data, sequences=(name,)) for name in open_split(data).sequences]
+    return [
+        Job(variant=variant, protocol=protocol, preset=preset, data=spec, **settings)
+        for variant in variants
+        for protocol in protocols
+        for spec in specs
+    ]

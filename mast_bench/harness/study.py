@@ -1,15 +1,14 @@
-"""Ablation studies: a TOML file -> rows (variant x protocol) -> harness jobs -> records + a manifest.
+"""Ablation studies as configs: a TOML file -> rows (variant x protocol) and study presets.
 
 A study file holds only what is particular to it ([study]: its variants, a swept field, the
 protocols, its reference); presets and metrics come from ``ablations/defaults.toml`` and may be
 overridden per study. The file is checked completely before any work starts; every error names
-the file, the key and what is allowed. Writing the study's report is the report floor's job: the
-``ablate`` command chains the two.
+the file, the key and what is allowed. Running a study is study_run.py's job; writing its report
+the report floor's: the ``ablate`` command chains the two.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,20 +17,36 @@ from typing import Any, Literal
 
 from ..config import from_dict, load_toml
 from ..errors import ConfigError, UserError
-from ..results import StudyManifest, write_manifest
+from ..max_side import check_max_side
+from ..metrics.names import DAVIS_METRICS, DavisMetric
+from ..protocols import ProtocolConfig, get_protocol
+from ..registry import Registry
 from ..results.published import PUBLISHED
 from ..shipped import shipped_folder
 from ..variants import VariantConfig, derive_variant, get_variant
-from .job import DataSpec, Job
-from .presets import PRESETS_FILE, load_presets
+from .presets import PRESETS
 
 ABLATIONS_DIR = shipped_folder("ablations")
 DEFAULTS_NAME = "defaults"
-Metric = Literal["J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay"]
-ALL_METRICS: tuple[str, ...] = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
 PRESET_NAMES: tuple[str, ...] = ("smoke", "paper")
 VariantLookup = Callable[[str], VariantConfig]
-ProtocolLookup = Callable[[str], Any]
+ProtocolLookup = Callable[[str], ProtocolConfig]
+
+
+def _builtin_study_files() -> list[Path]:
+    return sorted(p for p in ABLATIONS_DIR.glob("*.toml") if p.stem != DEFAULTS_NAME)
+
+
+# study files by name: the built-in ones of ablations/, and `mast_bench.studies` plugins (callables
+# returning the paths of their study files)
+STUDIES: Registry[Path] = Registry(
+    "study",
+    Path,
+    plural="studies",
+    entry_points="mast_bench.studies",
+    builtins=_builtin_study_files,
+    name_of=lambda path: path.stem,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,7 @@ class StudyInfo:
     sweep: dict[str, Any] = field(default_factory=dict)  # {field: [values]}: one variant per value
     protocols: tuple[str, ...] = ("mast",)
     description: str = ""
-    metrics: tuple[Metric, ...] = ALL_METRICS
+    metrics: tuple[DavisMetric, ...] = DAVIS_METRICS
     paper: str | None = None  # key of report.paper.PUBLISHED shown beside the measured rows
 
     def __post_init__(self) -> None:
@@ -64,7 +79,7 @@ class StudyInfo:
             if not isinstance(values, list) or not values:
                 raise ValueError(f"sweep.{key}: expected a non-empty list of values, got {values!r}")
         if not self.metrics:
-            raise ValueError(f"metrics: at least one of {', '.join(ALL_METRICS)} is needed")
+            raise ValueError(f"metrics: at least one of {', '.join(DAVIS_METRICS)} is needed")
 
 
 @dataclass(frozen=True)
@@ -76,8 +91,8 @@ class StudyPreset:
     max_side: int | Literal["preset", "full"] = "preset"  # the train preset's, full size, or N
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_side, int) and self.max_side < 16:
-            raise ValueError(f"max_side: got {self.max_side}, expected an integer >= 16, 'preset' or 'full'")
+        if isinstance(self.max_side, int):
+            check_max_side(self.max_side)
 
     def job_max_side(self) -> int | None | Literal["preset"]:
         return None if self.max_side == "full" else self.max_side
@@ -89,7 +104,7 @@ class StudyRow:
 
     label: str
     variant: VariantConfig
-    protocol: Any  # a ProtocolConfig
+    protocol: ProtocolConfig
 
 
 @dataclass(frozen=True)
@@ -138,20 +153,16 @@ class Study:
         return self.presets[name]
 
 
-def available_studies(folder: Path = ABLATIONS_DIR) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.toml") if p.stem != DEFAULTS_NAME)
+def available_studies() -> list[str]:
+    return STUDIES.names()
 
 
-def study_path(name_or_path: str | Path, folder: Path = ABLATIONS_DIR) -> Path:
-    """A study name (ablations/<name>.toml) or a path to a TOML file."""
+def study_path(name_or_path: str | Path) -> Path:
+    """A study name (a built-in of ablations/, or a plugin's) or a path to a TOML file."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml":
         return candidate
-    path = folder / f"{name_or_path}.toml"
-    if not path.is_file() or candidate.name == DEFAULTS_NAME:
-        known = ", ".join(available_studies(folder)) or "(none)"
-        raise ConfigError(f"unknown study {str(name_or_path)!r} (no {path}); known studies: {known}")
-    return path
+    return STUDIES.get(str(name_or_path))
 
 
 def load_defaults(path: Path = ABLATIONS_DIR / f"{DEFAULTS_NAME}.toml") -> dict[str, Any]:
@@ -214,17 +225,14 @@ def parse_study(
     data: dict[str, Any],
     where: str,
     expected_name: str | None = None,
-    presets_file: Path = PRESETS_FILE,
     variant_lookup: VariantLookup = get_variant,
-    protocol_lookup: ProtocolLookup | None = None,
+    protocol_lookup: ProtocolLookup = get_protocol,
     defaults: dict[str, Any] | None = None,
 ) -> Study:
     merged = _merged(data, load_defaults() if defaults is None else defaults, where)
     info = from_dict(StudyInfo, merged["study"], f"{where}: study")
     if expected_name is not None and info.name != expected_name:
         raise ConfigError(f"{where}: study.name is {info.name!r}, expected the file's name {expected_name!r}")
-    if protocol_lookup is None:
-        from ..protocols import get_protocol as protocol_lookup
     rows = _rows(info, study_variants(info, variant_lookup, where), protocol_lookup, where)
     labels = [row.label for row in rows]
     if info.reference not in labels:
@@ -234,16 +242,15 @@ def parse_study(
     if info.paper is not None and info.paper not in PUBLISHED:
         choices = ", ".join(map(repr, PUBLISHED))
         raise ConfigError(f"{where}: study.paper: got {info.paper!r}, expected one of {choices}")
-    train_presets = load_presets(presets_file)
     presets = {}
     for name, body in merged["preset"].items():
         if name not in PRESET_NAMES:
             raise ConfigError(f"{where}: unknown preset {name!r}; allowed presets: {', '.join(PRESET_NAMES)}")
         preset = from_dict(StudyPreset, body, f"{where}: preset.{name}")
-        if preset.train not in train_presets:
+        if preset.train not in PRESETS:
             raise ConfigError(
                 f"{where}: preset.{name}.train: got {preset.train!r}, expected one of "
-                f"{', '.join(map(repr, sorted(train_presets)))} (training presets of {presets_file})"
+                f"{', '.join(map(repr, PRESETS.names()))} (the training presets)"
             )
         presets[name] = preset
     if "smoke" not in presets:
@@ -253,112 +260,9 @@ def parse_study(
 
 def load_study(
     name_or_path: str | Path,
-    folder: Path = ABLATIONS_DIR,
-    presets_file: Path = PRESETS_FILE,
     variant_lookup: VariantLookup = get_variant,
-    protocol_lookup: ProtocolLookup | None = None,
+    protocol_lookup: ProtocolLookup = get_protocol,
 ) -> Study:
-    path = study_path(name_or_path, folder)
-    study = parse_study(load_toml(path), str(path), path.stem, presets_file, variant_lookup, protocol_lookup)
+    path = study_path(name_or_path)
+    study = parse_study(load_toml(path), str(path), path.stem, variant_lookup, protocol_lookup)
     return replace(study, path=path)
-
-
-# ----------------------------------------------------------------- running a study
-
-
-def build_jobs(
-    study: Study,
-    preset_name: str,
-    results: str | Path,
-    data: DataSpec,
-    presets_file: Path = PRESETS_FILE,
-    command: str | None = None,
-    **job_settings: Any,
-) -> list[Job]:
-    """One harness Job per row, in study order (identical jobs reuse their cached records)."""
-    preset = study.preset(preset_name)
-    if preset.data == "required" and data.root is None:
-        raise UserError(
-            f"study {study.name!r} with preset {preset_name!r} needs --data PATH (a dataset root); "
-            "the embedded default is only for the smoke preset"
-        )
-    data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
-    train = load_presets(presets_file)[preset.train]
-    return [
-        Job(
-            variant=row.variant,
-            protocol=row.protocol,
-            preset=train,
-            data=data,
-            results=str(results),
-            max_side=preset.job_max_side(),
-            command=command,
-            **job_settings,
-        )
-        for row in study.rows
-    ]
-
-
-def data_label(data: DataSpec) -> str:
-    where = "the embedded default" if data.root is None else str(data.root)
-    return where if data.kind == "davis" else f"{where} ({data.kind})"
-
-
-def make_manifest(
-    study: Study, preset_name: str, data: DataSpec, records: list, command: str
-) -> StudyManifest:
-    info = study.info
-    return StudyManifest(
-        study=info.name,
-        title=info.title,
-        reference=info.reference,
-        variants=tuple(row.label for row in study.rows),
-        metrics=tuple(info.metrics),
-        preset=preset_name,
-        train_preset=study.preset(preset_name).train,
-        data=data_label(data),
-        records={row.label: record.key for row, record in zip(study.rows, records, strict=True)},
-        factors={
-            row.label: {"variant": row.variant.name, "protocol": row.protocol.name} for row in study.rows
-        },
-        dataset=data.kind,
-        description=info.description,
-        paper=info.paper,
-        command=command,
-        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-    )
-
-
-def run_study(
-    study: Study,
-    preset_name: str,
-    results: str | Path,
-    data: DataSpec,
-    command: str,
-    runner: Callable[..., list] | None = None,
-    execution: dict[str, Any] | None = None,
-    yes: bool = False,
-    announce: Callable[[str], None] | None = None,
-    **job_settings: Any,
-) -> StudyManifest:
-    """Run (or reuse) every row's job and record the study's manifest.
-
-    ``runner(jobs, **execution)`` defaults to harness.jobs.run_jobs (backend, n_jobs, scheduler...).
-    More than ``preview.MAX_JOBS`` jobs are refused unless ``yes``; ``announce`` gets the plan (jobs,
-    cached, to compute, a rough time) before any work.
-    """
-    from . import preview
-
-    jobs = build_jobs(study, preset_name, results, data, command=command, **job_settings)
-    preview.refuse_large(len(dict.fromkeys(jobs)), f"study {study.path or study.name}", yes)
-    if announce is not None:
-        from .jobs import prepare_jobs
-
-        planned = preview.preview_jobs(prepare_jobs(jobs, **(execution or {})))
-        announce(planned.describe(f"study {study.name} ({preset_name} preset)"))
-    if runner is None:
-        from .jobs import run_jobs as runner
-    records = runner(jobs, **(execution or {}))
-    manifest = make_manifest(study, preset_name, data, records, command)
-    write_manifest(results, manifest)
-    return manifest

@@ -35,8 +35,10 @@ from ..atomic import atomic_write_bytes, atomic_write_json
 from ..config import to_dict
 from ..errors import CheckpointError, ConfigError
 from ..locks import job_lock
+from ..progress import progress_bar
 from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
+from .intra_op import intra_op_threads
 from .presets import Preset, TrainStage, learning_rate
 from .train_log import TrainLog
 
@@ -289,15 +291,12 @@ def _save(run: _Run, stage: _Stage, done: int) -> None:
     )
 
 
-def _step(
-    run: _Run, trained, config, stage: _Stage, plans: PlanSource, frames: FrameTensors, i: int, rank, world
-):
+def _step(run: _Run, trained, stage: _Stage, plans: PlanSource, frames: FrameTensors, i: int, rank, world):
     """Iteration ``i`` of the stage; returns (loss, step info)."""
     from ..model.train_step import reconstruction_loss
 
-    global_i = stage.offset + i
-    generator = iteration_generator(stage.seed, global_i, rank)
-    plan = plans(global_i - stage.offset, rank, world)
+    generator = iteration_generator(stage.seed, stage.offset + i, rank)
+    plan = plans(i, rank, world)
     inputs = [frames.batch(refs) for refs in plan.frames]
     for group in run.optimizer.param_groups:
         group["lr"] = learning_rate(stage.config, i)
@@ -317,15 +316,14 @@ def _step(
 
 
 def _progress_bar(config, stage: _Stage, start: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(
+    """A bar on a terminal, one line per stage in a log (mast_bench.progress)."""
+    return progress_bar(
         total=stage.config.iterations,
         initial=start,
         desc=f"train {config.name} [{stage.index + 1} {stage.config.name}]",
         unit="it",
-        disable=not enabled,
-        dynamic_ncols=True,
+        enabled=enabled,
+        leave=True,
     )
 
 
@@ -412,7 +410,7 @@ def _run_stage(
     bar = _progress_bar(ctx.config, stage, run.start, ctx.progress and ctx.rank == 0)
     for i in range(run.start, end):
         tick = time.perf_counter()
-        loss, info = _step(run, trained, ctx.config, stage, plans, frames, i, ctx.rank, ctx.world)
+        loss, info = _step(run, trained, stage, plans, frames, i, ctx.rank, ctx.world)
         run.seconds += time.perf_counter() - tick
         done = i + 1
         run.loss_curve.append([stage.offset + done, loss])
@@ -507,13 +505,9 @@ def train_or_resume(
     summary = read_summary(out_dir)
     if summary is not None:
         return summary
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with intra_op_threads(threads):
         clips = open_clip_source(train_root, cache_dir)
         result = train(config, preset, clips, out_dir, job.device, job.progress)
-    finally:
-        torch.set_num_threads(previous)
     return read_summary(out_dir) or result.summary(preset.name)
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Evaluation": "evaluation",
+    "DavisScores": "evaluation",
     "evaluate_semisupervised": "evaluation",
     "tables_from_scores": "evaluation",
     "SequenceScores": "sequence",
     "score_sequence": "sequence",
-    "read_label_png": "io",
     "boundary_radius": "measures",
     "db_eval_boundary": "measures",
     "db_eval_iou": "measures",
@@ -24,7 +23,7 @@ _EXPORTS = {
     "csv_paths": "toolkit_csv",
     "format_report": "toolkit_csv",
     "write_csvs": "toolkit_csv",
-    "YouTubeEvaluation": "youtube",
+    "YouTubeScores": "youtube",
     "categories_of": "youtube",
     "evaluate_youtube": "youtube",
     "write_youtube_csvs": "youtube",

@@ -1,6 +1,7 @@
-"""Where the DAVIS ground truth and a results folder keep their files, checked up front.
+"""Where the DAVIS ground truth and a masks folder keep their files, checked up front.
 
-Ground truth: ``<root>/ImageSets/2017/<split>.txt`` lists the sequences and
+Ground truth: ``<root>/ImageSets/2017/<split>.txt`` lists the sequences (read by the data floor's
+reader) and
 ``<root>/Annotations/<resolution>/<seq>/*.png`` holds one label PNG per frame (sorted by name; the names
 are the frame ids). Results: ``<results>/<seq>/<frame id>.png``. Every problem is a DataError naming the
 path and what was expected, before any scoring starts.
@@ -11,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.davis import read_sequence_list
 from ..errors import DataError
 
 MIN_FRAMES = 3  # the first and the last frame are never scored
 
 
 @dataclass(frozen=True)
-class SequenceFiles:
+class SequenceMasks:
     """The annotation PNGs of one sequence and the folder where its predicted PNGs must be."""
 
     name: str
@@ -32,24 +34,7 @@ class SequenceFiles:
         return self.results_dir / f"{frame_id}.png"
 
 
-def read_sequence_list(davis_root: Path, split: str) -> list[str]:
-    """Sequence names from ImageSets/2017/<split>.txt, in file order, blank lines and duplicates dropped."""
-    list_file = davis_root / "ImageSets" / "2017" / f"{split}.txt"
-    if not list_file.is_file():
-        raise DataError(
-            f"{list_file}: sequence list for split {split!r} not found (expected one name per line)"
-        )
-    try:
-        lines = list_file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{list_file}: cannot read sequence list ({exc})") from None
-    names = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
-    if not names:
-        raise DataError(f"{list_file}: sequence list is empty (expected one sequence name per line)")
-    return names
-
-
-def sequence_files(davis_root: Path, results_dir: Path, name: str, resolution: str = "480p") -> SequenceFiles:
+def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: str = "480p") -> SequenceMasks:
     annotation_dir = davis_root / "Annotations" / resolution / name
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} not found")
@@ -64,7 +49,7 @@ def sequence_files(davis_root: Path, results_dir: Path, name: str, resolution: s
         raise DataError(
             f"{seq_results}: results folder of sequence {name!r} not found (expected <results>/<seq>/)"
         )
-    return SequenceFiles(name=name, annotations=annotations, results_dir=seq_results)
+    return SequenceMasks(name=name, annotations=annotations, results_dir=seq_results)
 
 
 def resolve_sequences(
@@ -73,7 +58,7 @@ def resolve_sequences(
     split: str = "val",
     sequences: list[str] | tuple[str, ...] | None = None,
     resolution: str = "480p",
-) -> list[SequenceFiles]:
+) -> list[SequenceMasks]:
     """Check the DAVIS root and the results folder and list every sequence's files."""
     davis_root, results_dir = Path(davis_root), Path(results_dir)
     if not davis_root.is_dir():
@@ -81,9 +66,9 @@ def resolve_sequences(
     if not results_dir.is_dir():
         raise DataError(f"{results_dir}: results folder not found (expected <results>/<seq>/<frame>.png)")
     if sequences is None:
-        names = read_sequence_list(davis_root, split)
+        names = list(read_sequence_list(davis_root, split))
     else:
         names = list(dict.fromkeys(sequences))
         if not names:
             raise DataError("the list of sequences to evaluate is empty")
-    return [sequence_files(davis_root, results_dir, name, resolution) for name in names]
+    return [sequence_masks(davis_root, results_dir, name, resolution) for name in names]

@@ -22,18 +22,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .layout import SequenceFiles, resolve_sequences
+from .davis_files import SequenceMasks, resolve_sequences
+from .names import DAVIS_TOOLKIT_COLUMNS, OBJECT_METRICS
 from .sequence import SequenceScores, score_sequence
 from .statistics import db_statistics
 
-GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+GLOBAL_COLUMNS = DAVIS_TOOLKIT_COLUMNS
 PER_SEQUENCE_COLUMNS = ("Sequence", "J-Mean", "F-Mean")
-PER_OBJECT_COLUMNS = ("sequence", "object", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+PER_OBJECT_COLUMNS = ("sequence", "object", *OBJECT_METRICS)
 PER_FRAME_COLUMNS = ("sequence", "object", "frame", "J", "F")
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class DavisScores:
     """Toolkit tables (``global_table``, ``per_sequence``) plus per-object and per-frame tables (reports)."""
 
     split: str
@@ -46,7 +47,7 @@ class Evaluation:
         return {k: float(v) for k, v in self.global_table.iloc[0].items()}
 
 
-def _score_all(files: list[SequenceFiles], ignore_void: bool, n_jobs: int) -> list[SequenceScores]:
+def _score_all(files: list[SequenceMasks], ignore_void: bool, n_jobs: int) -> list[SequenceScores]:
     if n_jobs == 1 or len(files) == 1:
         return [score_sequence(f, ignore_void) for f in files]
     from joblib import Parallel, delayed
@@ -60,7 +61,7 @@ def _score_all(files: list[SequenceFiles], ignore_void: bool, n_jobs: int) -> li
     return [by_index[i] for i in range(len(files))]
 
 
-def tables_from_scores(scores: list[SequenceScores], split: str = "val") -> Evaluation:
+def tables_from_scores(scores: list[SequenceScores], split: str = "val") -> DavisScores:
     """Aggregate per-frame scores exactly as the toolkit does (object order = sequence order, then id)."""
     object_rows, frame_parts = [], []
     for seq in scores:
@@ -98,7 +99,7 @@ def tables_from_scores(scores: list[SequenceScores], split: str = "val") -> Eval
         columns=list(PER_SEQUENCE_COLUMNS),
     )
     per_frame = pd.concat(frame_parts, ignore_index=True)
-    return Evaluation(split, global_table, per_sequence, per_object, per_frame)
+    return DavisScores(split, global_table, per_sequence, per_object, per_frame)
 
 
 def evaluate_semisupervised(
@@ -109,7 +110,7 @@ def evaluate_semisupervised(
     n_jobs: int = 2,
     resolution: str = "480p",
     ignore_void: bool = False,
-) -> Evaluation:
+) -> DavisScores:
     """Score ``<results_dir>/<seq>/<frame>.png`` against DAVIS annotations as the toolkit does."""
     if n_jobs < 1:
         raise ConfigError(f"n_jobs must be at least 1, got {n_jobs}")

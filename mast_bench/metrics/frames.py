@@ -14,8 +14,6 @@ import numpy as np
 
 from .measures import boundary_f_cropped, union_crop
 
-VOID_LABEL = 255
-
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """(row0, row1, col0, col1) of a boolean mask's True pixels, None when it has none."""

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.davis import count_objects
+from ..data.palette import read_label_map
 from ..errors import DataError
-from .frames import VOID_LABEL, score_frame
-from .io import read_label_png
-from .layout import SequenceFiles
+from ..label_ids import VOID_LABEL
+from .davis_files import SequenceMasks
+from .frames import score_frame
 from .measures import boundary_radius, disk
 
 
@@ -30,15 +32,9 @@ class SequenceScores:
         return self.j.shape[0]
 
 
-def count_objects(first_annotation: np.ndarray) -> int:
-    """Number of objects = largest id of the first annotation frame, void read as background."""
-    ids = first_annotation[first_annotation != VOID_LABEL]
-    return int(ids.max()) if ids.size else 0
-
-
-def score_sequence(files: SequenceFiles, ignore_void: bool = False) -> SequenceScores:
+def score_sequence(files: SequenceMasks, ignore_void: bool = False) -> SequenceScores:
     """Read one sequence's annotations and predictions and score frames 1..N-2 (the toolkit's frames)."""
-    first = read_label_png(files.annotations[0], "annotation")
+    first = read_label_map(files.annotations[0], allow_grey=True, role="annotation")
     n_objects = count_objects(first)
     shape = first.shape
     kernel = disk(boundary_radius(shape))
@@ -47,7 +43,7 @@ def score_sequence(files: SequenceFiles, ignore_void: bool = False) -> SequenceS
     f = np.empty_like(j)
     for column, index in enumerate(scored):
         annotation_path = files.annotations[index]
-        annotation = read_label_png(annotation_path, "annotation")
+        annotation = read_label_map(annotation_path, allow_grey=True, role="annotation")
         if annotation.shape != shape:
             raise DataError(
                 f"{annotation_path}: annotation is {annotation.shape[1]}x{annotation.shape[0]}, "
@@ -59,7 +55,7 @@ def score_sequence(files: SequenceFiles, ignore_void: bool = False) -> SequenceS
                 f"{result_path}: predicted mask not found (every annotated frame except the first and the "
                 f"last needs <results>/{files.name}/<frame id>.png)"
             )
-        prediction = read_label_png(result_path, "predicted mask")
+        prediction = read_label_map(result_path, allow_grey=True, role="predicted mask")
         if prediction.shape != shape:
             raise DataError(
                 f"{result_path}: predicted mask is {prediction.shape[1]}x{prediction.shape[0]}, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import atomic_write
-from .evaluation import Evaluation
+from .evaluation import DavisScores
 
 FLOAT_FORMAT = "%.3f"
 
@@ -21,7 +21,7 @@ def csv_paths(results_dir: str | Path, split: str) -> tuple[Path, Path]:
 
 
 def write_csvs(
-    evaluation: Evaluation, results_dir: str | Path, split: str | None = None
+    evaluation: DavisScores, results_dir: str | Path, split: str | None = None
 ) -> tuple[Path, Path]:
     """Write (overwrite) both toolkit CSVs into ``results_dir``; returns their paths."""
     global_path, per_sequence_path = csv_paths(results_dir, split or evaluation.split)
@@ -30,7 +30,7 @@ def write_csvs(
     return global_path, per_sequence_path
 
 
-def format_report(evaluation: Evaluation, split: str | None = None) -> str:
+def format_report(evaluation: DavisScores, split: str | None = None) -> str:
     """The two tables as evaluation_method.py prints them after a fresh evaluation."""
     split = split or evaluation.split
     return (

@@ -25,7 +25,6 @@ measures, boundary tolerance ceil(0.008 x diagonal)).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,21 +33,15 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write
+from ..data.palette import read_label_map
+from ..data.youtube_vos import categories_of, frame_order, read_meta
 from ..errors import DataError
+from ..label_ids import MAX_OBJECT_ID
 from .frames import score_frame
-from .io import read_label_png
 from .measures import boundary_radius, disk
+from .names import YOUTUBE_COUNTS, YOUTUBE_METRICS
 
-SUMMARY_COLUMNS = (
-    "overall",
-    "J_seen",
-    "F_seen",
-    "J_unseen",
-    "F_unseen",
-    "gap",
-    "objects_seen",
-    "objects_unseen",
-)
+SUMMARY_COLUMNS = (*YOUTUBE_METRICS, *YOUTUBE_COUNTS)
 PER_OBJECT_COLUMNS = ("video", "object", "category", "seen", "J", "F", "frames")
 PER_FRAME_COLUMNS = ("video", "object", "frame", "J", "F")
 FLOAT_FORMAT = "%.3f"
@@ -62,40 +55,13 @@ class ObjectTrack:
 
 
 @dataclass(frozen=True)
-class YouTubeEvaluation:
+class YouTubeScores:
     summary: pd.DataFrame  # one row, SUMMARY_COLUMNS
     per_object: pd.DataFrame  # PER_OBJECT_COLUMNS
     per_frame: pd.DataFrame  # PER_FRAME_COLUMNS
 
     def metrics(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.summary.iloc[0].items()}
-
-
-def read_meta(path: str | Path) -> dict:
-    """``videos`` of a YouTube-VOS meta.json."""
-    path = Path(path)
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable meta.json ({exc})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
-        raise DataError(f"{path}: expected a top-level 'videos' object")
-    return meta["videos"]
-
-
-def categories_of(meta_path: str | Path) -> frozenset[str]:
-    """Every category named in a meta.json: the training set's are the 'seen' ones."""
-    videos = read_meta(meta_path)
-    return frozenset(
-        obj["category"]
-        for video in videos.values()
-        for obj in video.get("objects", {}).values()
-        if isinstance(obj, dict) and obj.get("category") is not None
-    )
-
-
-def _frame_key(name: str) -> tuple:
-    return (0, int(name), name) if name.isdigit() else (1, 0, name)
 
 
 def _tracks(video: str, entry: object, meta_path: Path) -> list[ObjectTrack]:
@@ -105,9 +71,16 @@ def _tracks(video: str, entry: object, meta_path: Path) -> list[ObjectTrack]:
     tracks = []
     for key, obj in sorted(objects.items(), key=lambda item: int(item[0]) if item[0].isdigit() else -1):
         frames = obj.get("frames") if isinstance(obj, dict) else None
-        if not key.isdigit() or not 1 <= int(key) <= 254 or not isinstance(frames, list) or not frames:
-            raise DataError(f"{meta_path}: videos.{video}.objects.{key} needs an id 1..254 and a frames list")
-        tracks.append(ObjectTrack(int(key), obj.get("category"), min(frames, key=_frame_key)))
+        if (
+            not key.isdigit()
+            or not 1 <= int(key) <= MAX_OBJECT_ID
+            or not isinstance(frames, list)
+            or not frames
+        ):
+            raise DataError(
+                f"{meta_path}: videos.{video}.objects.{key} needs an id 1..{MAX_OBJECT_ID} and a frames list"
+            )
+        tracks.append(ObjectTrack(int(key), obj.get("category"), min(frames, key=frame_order)))
     return tracks
 
 
@@ -119,7 +92,7 @@ def score_video(
     video: str, tracks: list[ObjectTrack], gt_dir: Path, results_dir: Path
 ) -> tuple[list[tuple], list[tuple]]:
     """(per-object rows without 'seen', per-frame rows) of one video."""
-    annotations = sorted(gt_dir.glob("*.png"), key=lambda p: _frame_key(p.stem))
+    annotations = sorted(gt_dir.glob("*.png"), key=lambda p: frame_order(p.stem))
     position = {p.stem: i for i, p in enumerate(annotations)}
     for track in tracks:
         if track.first_frame not in position:
@@ -131,7 +104,7 @@ def score_video(
     lookup[[t.object_id for t in tracks]] = np.arange(1, len(tracks) + 1)
     scores: list[list[tuple[str, float, float]]] = [[] for _ in tracks]
     for index, path in enumerate(annotations):
-        truth = read_label_png(path, "annotation")
+        truth = read_label_map(path, allow_grey=True, role="annotation")
         for track, start in zip(tracks, first, strict=True):
             if start == index and not (truth == track.object_id).any():
                 raise DataError(f"{path}: object {track.object_id} first annotated here, but no pixel has it")
@@ -157,7 +130,7 @@ def _read_prediction(path: Path, shape: tuple[int, int]) -> np.ndarray:
         raise DataError(
             f"{path}: predicted mask not found (every annotated frame after an object's first needs one)"
         )
-    predicted = read_label_png(path, "predicted mask")
+    predicted = read_label_map(path, allow_grey=True, role="predicted mask")
     if predicted.shape != shape:
         raise DataError(
             f"{path}: predicted mask is {predicted.shape[1]}x{predicted.shape[0]}, "
@@ -188,7 +161,7 @@ def evaluate_youtube(
     results: str | Path,
     seen_categories: Iterable[str] | str | Path,
     videos: Iterable[str] | None = None,
-) -> YouTubeEvaluation:
+) -> YouTubeScores:
     """Score ``results`` against the YouTube-style ground truth ``gt_root`` (see the module rules).
 
     ``seen_categories``: the training categories, or the path of the training meta.json.
@@ -218,7 +191,7 @@ def evaluate_youtube(
     per_object = pd.DataFrame(object_rows, columns=columns)
     per_object.insert(3, "seen", per_object["category"].isin(seen))
     per_frame = pd.DataFrame(frame_rows, columns=list(PER_FRAME_COLUMNS))
-    return YouTubeEvaluation(summarise(per_object), per_object, per_frame)
+    return YouTubeScores(summarise(per_object), per_object, per_frame)
 
 
 def csv_paths(out_dir: str | Path, split: str) -> tuple[Path, Path]:
@@ -226,7 +199,7 @@ def csv_paths(out_dir: str | Path, split: str) -> tuple[Path, Path]:
     return out_dir / f"youtube_summary-{split}.csv", out_dir / f"youtube_per-object-{split}.csv"
 
 
-def write_youtube_csvs(evaluation: YouTubeEvaluation, out_dir: str | Path, split: str) -> tuple[Path, Path]:
+def write_youtube_csvs(evaluation: YouTubeScores, out_dir: str | Path, split: str) -> tuple[Path, Path]:
     """The summary and the per-object table as CSVs (atomic; floats as the DAVIS CSVs, %.3f)."""
     summary_path, per_object_path = csv_paths(out_dir, split)
     for table, path in ((evaluation.summary, summary_path), (evaluation.per_object, per_object_path)):

@@ -16,15 +16,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..ops import MemoryEntry, memory_read
 from ..protocols.config import ContextRead, ProtocolConfig
+from .labels import sample_labels, upsample_argmax
 from .policy import MastPolicy, ReadPolicy
-
-MINMAX_EPS = 1e-12  # VFS's guard against a constant channel
 
 
 def queue_frames(target: int, previous: int, start: str) -> list[int]:
@@ -33,41 +31,6 @@ def queue_frames(target: int, previous: int, start: str) -> list[int]:
         return [max(0, frame) for frame in range(target - previous, target)]
     first = 0 if start == "with-first" else 1
     return list(range(max(first, target - previous), target))
-
-
-def sample_labels(channels: Tensor, count: int, grid: tuple[int, int], stride: int, mode: str) -> Tensor:
-    """(H,W) channel indices -> (1,count,h,w) label values on the feature grid, as ``mode`` says."""
-    one_hot = F.one_hot(channels.long(), count).permute(2, 0, 1).unsqueeze(0).float()
-    if mode == "top-left":
-        sampled = one_hot[:, :, ::stride, ::stride]
-    elif mode == "bilinear":
-        sampled = F.interpolate(one_hot, grid, mode="bilinear", align_corners=False)
-    elif mode == "nearest":
-        rows, cols = (
-            _nearest_sources(n, m, channels.device) for n, m in zip(channels.shape, grid, strict=True)
-        )
-        sampled = one_hot[:, :, rows][:, :, :, cols]
-    else:
-        raise ValueError(f"unknown label sampling {mode!r}; expected top-left, bilinear or nearest")
-    if tuple(sampled.shape[-2:]) != tuple(grid):
-        raise ValueError(
-            f"labels {tuple(channels.shape)} at stride {stride} give {sampled.shape[-2:]}, not {grid}"
-        )
-    return sampled
-
-
-def _nearest_sources(size: int, samples: int, device) -> Tensor:
-    """Source pixel of each sample, PIL's NEAREST resize: floor((i + 0.5) * size / samples), in double."""
-    centres = (torch.arange(samples, dtype=torch.float64, device=device) + 0.5) * (size / samples)
-    return centres.floor().long().clamp(max=size - 1)
-
-
-def minmax_channels(scores: Tensor) -> Tensor:
-    """Each channel of (1,C,H,W) rescaled to [0,1] over the frame where its max is > 0 (VFS, DINO)."""
-    flat = scores.flatten(2)
-    low, high = flat.amin(dim=2, keepdim=True), flat.amax(dim=2, keepdim=True)
-    scaled = (flat - low) / (high - low + MINMAX_EPS)
-    return torch.where(high > 0, scaled, flat).view_as(scores)
 
 
 class ContextPolicy:
@@ -150,10 +113,7 @@ class ContextPolicy:
     def labels(self, scores: Tensor, size: tuple[int, int]) -> Tensor:
         """(H,W) channel indices: scores upsampled bilinearly (half-pixel centres), normalised as the
         protocol says, argmaxed."""
-        upsampled = F.interpolate(scores, size, mode="bilinear", align_corners=False)
-        if self.context.score_normalisation == "minmax":
-            upsampled = minmax_channels(upsampled)
-        return upsampled.argmax(dim=1)[0]
+        return upsample_argmax(scores, size, minmax=self.context.score_normalisation == "minmax")
 
 
 def make_policy(protocol: ProtocolConfig, model) -> ReadPolicy:

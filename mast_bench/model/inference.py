@@ -14,6 +14,11 @@ Anchors: the frame where an object is annotated stays a reference for the rest o
 the schedule keeps frame 0 so (see MastPolicy: the annotation is the object's only ground truth).
 A frame's features and values are dropped once the policy says no later target can read it, so
 memory stays bounded on long videos.
+
+Sizes: frames and annotations come at the dataset's size and labels go back at that size. With
+``max_side`` the network sees frames shrunk so their longer side is at most that (PIL bilinear;
+annotations nearest); the scores are then upsampled to the frame's own size before the argmax and
+the new objects' annotation is pasted there at full resolution.
 """
 
 from __future__ import annotations
@@ -23,26 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from PIL import Image
 
 from ..errors import DataError
+from ..label_ids import MAX_OBJECT_ID
+from ..max_side import check_max_side, network_size
 from .colour import prepare_frame
+from .labels import keep_objects, resize_labels
 from .policy import MastPolicy, ReadPolicy
-
-MAX_OBJECT_ID = 254  # 255 is void in DAVIS/YouTube-VOS label maps
-
-
-def one_hot_at_stride(labels: torch.Tensor, channels: int, stride: int) -> torch.Tensor:
-    """(H,W) channel indices -> (1,channels,ceil(H/s),ceil(W/s)) one-hot of the top-left pixel of
-    each s x s cell, as the official ``labels[:, :, ::4, ::4]``."""
-    sampled = labels[::stride, ::stride].long()
-    return F.one_hot(sampled, channels).permute(2, 0, 1).unsqueeze(0).float()
-
-
-def upsample_argmax(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Stride-level scores -> (H,W) channel indices: bilinear (align_corners=False) to ``size``, argmax."""
-    scores = F.interpolate(prediction, size, mode="bilinear", align_corners=False)
-    return scores.argmax(dim=1)[0]
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,7 @@ class StepOutput:
     target: int  # index of the frame in the stream (0 = the first step)
     references: list[int]  # frames read; [] at the first step
     scores: torch.Tensor | None  # (1, channels read, h, w) before upsampling; None at the first step
-    labels: torch.Tensor  # (H, W) int64 object ids, annotation of the new objects pasted
+    labels: torch.Tensor  # (H, W) int64 object ids at the frame's size, annotation of the new objects pasted
     channel_ids: tuple[int, ...]
     new_ids: tuple[int, ...]  # objects that started at this frame
 
@@ -65,6 +58,7 @@ class InferenceCore:
 
     ``object_ids`` declares objects whose channels exist from the start, in that order (DAVIS passes
     1..max id, so channel k is object k); any other id gets a channel when it first appears.
+    ``max_side``: the longest side of the network input (None: frames as they come).
     """
 
     def __init__(
@@ -74,7 +68,9 @@ class InferenceCore:
         device: str | torch.device = "cpu",
         policy: ReadPolicy | None = None,
         object_ids: Sequence[int] = (),
+        max_side: int | None = None,
     ) -> None:
+        check_max_side(max_side)
         declared = [int(i) for i in object_ids]
         if any(not 0 < i <= MAX_OBJECT_ID for i in declared) or len(set(declared)) != len(declared):
             raise DataError(f"declared object ids must be distinct and in 1..{MAX_OBJECT_ID}, got {declared}")
@@ -87,6 +83,8 @@ class InferenceCore:
         self._features: dict[int, torch.Tensor] = {}
         self._values: dict[int, torch.Tensor] = {}
         self._size: tuple[int, int] | None = None
+        self._input_size: tuple[int, int] | None = None
+        self._max_side = max_side
         self._next = 0
 
     @property
@@ -103,29 +101,38 @@ class InferenceCore:
         return dict(self._start_frames)
 
     @property
+    def input_size(self) -> tuple[int, int] | None:
+        """(h, w) of the network input (the frames' size shrunk to ``max_side``); None before step 0."""
+        return self._input_size
+
+    @property
     def stored_frames(self) -> tuple[int, ...]:
         """Frames whose features and values are still in memory."""
         return tuple(sorted(self._features))
 
-    def step(self, frame: np.ndarray, new_labels: np.ndarray | None = None) -> StepOutput:
-        """Propagate to ``frame`` (RGB uint8 (H,W,3)); ``new_labels`` (H,W) ids of the objects that start
-        here, 0 elsewhere (required at the first step, where it may hold no object yet)."""
+    def step(
+        self, frame: np.ndarray, new_labels: np.ndarray | None = None, new_ids: Sequence[int] | None = None
+    ) -> StepOutput:
+        """Propagate to ``frame`` (RGB uint8 (H,W,3)). ``new_labels`` (H,W): the objects that start here,
+        0 elsewhere (required at the first step, where it may hold no object yet); with ``new_ids``, an
+        annotation as stored, of which only those objects are taken (void and others become 0)."""
         index = self._next
-        labels, new_ids = self._check_new_labels(index, new_labels)
+        labels, started = self._check_new_labels(index, new_labels, new_ids)
         size = self._check_frame(index, frame)
+        small = self._input_size
         with torch.inference_mode():
-            query = self.policy.features(self._encode(frame))
+            query = self.policy.features(self._encode(_resize_frame(frame, small)))
             references: list[int] = []
             scores = None
-            channels = torch.zeros(size, dtype=torch.int64, device=self.device)
+            channels = torch.zeros(small, dtype=torch.int64, device=self.device)
             if index > 0:
                 references = self.policy.references(index, self._anchors)
                 feats = [self._features[r] for r in references]
                 values = [self._values[r] for r in references]
                 scores = self.policy.read(query, feats, values, references, index)
-                channels = self.policy.labels(scores, size)
+                channels = self.policy.labels(scores, small)
             if labels is not None:
-                channels = self._paste(channels, labels, new_ids, index)
+                channels = self._paste(channels, resize_labels(labels, small), started, index)
             count = len(self._channel_ids)
             self._features[index] = query
             grid = tuple(query.shape[-2:])
@@ -134,9 +141,23 @@ class InferenceCore:
             )
             self._forget(index + 1)
             ids = torch.tensor(self._channel_ids, dtype=torch.int64, device=self.device)
-            object_labels = ids[channels]
+            object_labels = ids[channels] if small == size else self._at_frame_size(ids, scores, labels, size)
         self._next += 1
-        return StepOutput(index, references, scores, object_labels, self.channel_ids, new_ids)
+        return StepOutput(index, references, scores, object_labels, self.channel_ids, started)
+
+    def _at_frame_size(
+        self, ids: torch.Tensor, scores: torch.Tensor | None, labels: np.ndarray | None, size: tuple[int, int]
+    ) -> torch.Tensor:
+        """Object ids at the frame's own size: the policy's labels of the scores there, then the new
+        objects' annotation (full resolution) pasted over them."""
+        if scores is None:
+            out = torch.zeros(size, dtype=torch.int64, device=self.device)
+        else:
+            out = ids[self.policy.labels(scores, size)]
+        if labels is None:
+            return out
+        annotation = torch.from_numpy(labels.astype(np.int64)).to(self.device)
+        return torch.where(annotation > 0, annotation, out)
 
     def _encode(self, frame: np.ndarray) -> torch.Tensor:
         prepared = prepare_frame(frame, self.model.config.colour_space)[None].to(self.device)
@@ -148,7 +169,10 @@ class InferenceCore:
             raise DataError(f"frame {index} has size {size}, the first labels {self._size}")
         return self._size
 
-    def _check_new_labels(self, index: int, new_labels: np.ndarray | None) -> tuple[np.ndarray | None, tuple]:
+    def _check_new_labels(
+        self, index: int, new_labels: np.ndarray | None, new_ids: Sequence[int] | None
+    ) -> tuple[np.ndarray | None, tuple]:
+        """The new objects' (H, W) uint8 label map at the frame's size and their ids (None, () if none)."""
         where = f"new labels of frame {index}"
         if new_labels is None:
             if index == 0:
@@ -159,11 +183,13 @@ class InferenceCore:
             raise DataError(f"{where}: expected an (H, W) integer label map, {labels.dtype} {labels.shape}")
         if index > 0 and labels.shape != self._size:
             raise DataError(f"{where}: size {labels.shape}, the frames are {self._size}")
+        if new_ids is not None:
+            labels = keep_objects(labels, new_ids)
         ids = tuple(int(i) for i in np.unique(labels) if i != 0)
         if any(not 0 < i <= MAX_OBJECT_ID for i in ids):
             raise DataError(
                 f"{where}: ids {list(ids)}; objects are 1..{MAX_OBJECT_ID} and 0 is background "
-                "(map void 255 to 0 first)"
+                "(map void 255 to 0 first, or name the new objects' ids)"
             )
         if not ids and index > 0:
             raise DataError(f"{where}: no object starts here (only 0); pass None instead")
@@ -175,7 +201,8 @@ class InferenceCore:
             )
         if index == 0:
             self._size = labels.shape
-        return labels.astype(np.int64, copy=False), ids
+            self._input_size = network_size(labels.shape, self._max_side)
+        return labels.astype(np.uint8), ids
 
     def _paste(self, channels: torch.Tensor, labels: np.ndarray, new_ids: tuple, index: int) -> torch.Tensor:
         """Give the new objects channels (zero channels appended to the stored values) and paste them."""
@@ -193,7 +220,7 @@ class InferenceCore:
         lookup[torch.tensor(self._channel_ids, device=self.device)] = torch.arange(
             len(self._channel_ids), device=self.device
         )
-        annotation = torch.from_numpy(labels).to(self.device)
+        annotation = torch.from_numpy(labels.astype(np.int64)).to(self.device)
         return torch.where(annotation > 0, lookup[annotation], channels)
 
     def _forget(self, next_target: int) -> None:
@@ -201,23 +228,9 @@ class InferenceCore:
         for frame in [f for f in self._features if not needed(f, next_target, self._anchors)]:
             del self._features[frame], self._values[frame]
 
-    def labels_at_size(
-        self, step: StepOutput, size: tuple[int, int], new_labels: np.ndarray | None = None
-    ) -> torch.Tensor:
-        """(H,W) object ids of ``step`` at another frame size (masks written at the dataset's resolution
-        while the network saw smaller frames): the policy's labels of the scores there, then the new
-        objects' annotation at that size (``new_labels``) pasted over them."""
-        device = step.labels.device
-        if step.scores is None:
-            labels = torch.zeros(size, dtype=torch.int64, device=device)
-        else:
-            ids = torch.tensor(step.channel_ids, dtype=torch.int64, device=device)
-            labels = ids[self.policy.labels(step.scores, size)]
-        if new_labels is None:
-            return labels
-        annotation = torch.from_numpy(np.asarray(new_labels).astype(np.int64)).to(device)
-        if annotation.shape != labels.shape:
-            raise DataError(
-                f"new labels of frame {step.target}: size {tuple(annotation.shape)}, expected {size}"
-            )
-        return torch.where(annotation > 0, annotation, labels)
+
+def _resize_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB uint8 frame at the network's input ``size`` (PIL bilinear; as it is when it fits)."""
+    if frame.shape[:2] == tuple(size):
+        return frame
+    return np.asarray(Image.fromarray(frame).resize((size[1], size[0]), Image.BILINEAR))

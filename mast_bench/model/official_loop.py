@@ -16,17 +16,10 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .inference import InferenceCore, one_hot_at_stride, upsample_argmax
+from ..label_ids import MAX_OBJECT_ID
+from .inference import InferenceCore
+from .labels import keep_objects
 from .mast import MAST
-
-__all__ = [
-    "PropagationStep",
-    "label_channels",
-    "one_hot_at_stride",
-    "propagate_steps",
-    "propagate_video",
-    "upsample_argmax",
-]
 
 
 def label_channels(first_labels: np.ndarray, object_ids: Sequence[int] | None) -> tuple[np.ndarray, int]:
@@ -36,12 +29,11 @@ def label_channels(first_labels: np.ndarray, object_ids: Sequence[int] | None) -
     if labels.ndim != 2:
         raise DataError(f"first-frame labels must be (H, W), got shape {labels.shape}")
     if object_ids is None:
-        object_ids = sorted(int(i) for i in np.unique(labels) if 0 < i < 255)
+        object_ids = sorted(int(i) for i in np.unique(labels) if 0 < i <= MAX_OBJECT_ID)
     ids = sorted({int(i) for i in object_ids if int(i) != 0})
-    if any(not 0 < i < 255 for i in ids):
-        raise DataError(f"object ids must be in 1..254, got {ids}")
-    kept = np.where(np.isin(labels, ids), labels, 0).astype(np.int64)
-    return kept, (max(ids) if ids else 0) + 1
+    if any(not 0 < i <= MAX_OBJECT_ID for i in ids):
+        raise DataError(f"object ids must be in 1..{MAX_OBJECT_ID}, got {ids}")
+    return keep_objects(labels, ids).astype(np.int64), (max(ids) if ids else 0) + 1
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from torch import Tensor
 
+from .labels import sample_labels, upsample_argmax
 from .schedule import PERMANENT_REFERENCES, reference_indices, still_needed
 
 if TYPE_CHECKING:
@@ -89,11 +90,7 @@ class MastPolicy:
 
     def values(self, channels: Tensor, count: int, scores: Tensor | None, grid: tuple[int, int]) -> Tensor:
         """The one-hot of the argmax labels at the top-left pixel of each cell (the official feedback)."""
-        from .inference import one_hot_at_stride
-
-        return one_hot_at_stride(channels, count, self.model.stride)
+        return sample_labels(channels, count, grid, self.model.stride, "top-left")
 
     def labels(self, scores: Tensor, size: tuple[int, int]) -> Tensor:
-        from .inference import upsample_argmax
-
         return upsample_argmax(scores, size)

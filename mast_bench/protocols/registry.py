@@ -1,4 +1,5 @@
-"""The protocol registry: names -> frozen ProtocolConfigs, from code and TOML files.
+"""The protocol registry (mast_bench.registry's mechanism): names -> frozen ProtocolConfigs, from code,
+``[protocol.NAME]`` TOML tables and ``mast_bench.protocols`` plugins.
 
 A TOML file holds ``[protocol.NAME]`` tables: ``base = "crw"`` (a known protocol or an earlier
 table of the file) plus overrides; a ``context`` sub-table overrides single fields of the base's
@@ -12,65 +13,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import from_dict, load_toml, to_dict
-from ..errors import ConfigError, UserError
-from ..registry import Registry
+from ..config import from_dict, to_dict
+from ..errors import ConfigError
+from ..registry import Registry, Tables, base_of
 from .config import ContextRead, ProtocolConfig
 
+ENTRY_POINT_GROUP = "mast_bench.protocols"
+DEFAULT_PROTOCOL = "mast"  # what every command, job and propagation uses when none is named
 _TOP_FIELDS = ("description", "source", "context")
 
 
-class ProtocolRegistry:
-    def __init__(self) -> None:
-        self._items: Registry[ProtocolConfig] = Registry("protocol")
-
-    def register(self, config: ProtocolConfig) -> ProtocolConfig:
-        if not isinstance(config, ProtocolConfig):
-            raise ConfigError(f"a protocol must be a ProtocolConfig, got {type(config).__name__}")
-        try:
-            return self._items.add(config.name, config)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-
-    def get(self, name: str) -> ProtocolConfig:
-        return self._items.get(name)
-
-    def names(self, pattern: str = "*") -> list[str]:
-        return self._items.names(pattern)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def load_toml(self, path: str | Path) -> list[ProtocolConfig]:
-        """Register every ``[protocol.NAME]`` table of ``path`` (see :func:`read_protocols_toml`)."""
-        return [self.register(config) for config in read_protocols_toml(path, self.get, self.names)]
+def _protocol_table(name: str, table: dict[str, Any], where: str, lookup: Callable[[str], ProtocolConfig]):
+    base = base_of(table, where, lookup, "protocol", "crw")
+    return derive_protocol(base, name, {k: v for k, v in table.items() if k != "base"}, where)
 
 
-def read_protocols_toml(
-    path: str | Path, lookup: Callable[[str], ProtocolConfig], names: Callable[[], list[str]]
-) -> list[ProtocolConfig]:
-    """The ``[protocol.NAME]`` tables of ``path`` as configs; nothing is registered."""
-    data = load_toml(path)
-    unknown_top = sorted(set(data) - {"protocol"})
-    if unknown_top:
-        raise ConfigError(f"{path}: unknown table {unknown_top[0]!r}; allowed: protocol")
-    tables = data.get("protocol", {})
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"{path}: expected [protocol.NAME] tables")
-    made: dict[str, ProtocolConfig] = {}
-    for name, table in tables.items():
-        where = f"{path}: [protocol.{name}]"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: expected a table")
-        base_name = table.get("base")
-        if not isinstance(base_name, str):
-            raise ConfigError(f"{where}: missing key 'base' (the protocol it modifies, e.g. base = \"crw\")")
-        base = made.get(base_name) or _lookup_base(base_name, lookup, names, where)
-        made[name] = derive_protocol(base, name, {k: v for k, v in table.items() if k != "base"}, where)
-    return list(made.values())
+class ProtocolRegistry(Registry[ProtocolConfig]):
+    """Protocols by name: built-ins, ``[protocol.NAME]`` TOML tables, ``mast_bench.protocols`` plugins."""
+
+    def __init__(self, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
+        super().__init__(
+            "protocol",
+            ProtocolConfig,
+            entry_points=entry_point_group,
+            tables=Tables("protocol", _protocol_table),
+        )
 
 
 def derive_protocol(base: ProtocolConfig, name: str, overrides: dict[str, Any], where: str) -> ProtocolConfig:
@@ -97,15 +64,6 @@ def derive_protocol(base: ProtocolConfig, name: str, overrides: dict[str, Any], 
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _lookup_base(name: str, lookup, names, where: str) -> ProtocolConfig:
-    try:
-        return lookup(name)
-    except UserError:
-        raise ConfigError(
-            f"{where}.base: unknown protocol {name!r}; known protocols: {', '.join(names())}"
-        ) from None
-
-
 PROTOCOLS = ProtocolRegistry()
 
 
@@ -123,3 +81,8 @@ def register_protocol(config: ProtocolConfig) -> ProtocolConfig:
 
 def load_protocols_toml(path: str | Path) -> list[ProtocolConfig]:
     return PROTOCOLS.load_toml(path)
+
+
+def default_protocol() -> ProtocolConfig:
+    """MAST's own protocol: the variant's memory read, exactly as without a protocol."""
+    return PROTOCOLS.get(DEFAULT_PROTOCOL)

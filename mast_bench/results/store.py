@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,20 +17,17 @@ import pandas as pd
 from ..atomic import atomic_write, atomic_write_json
 from ..errors import DataError
 from ..locks import job_lock
+from ..progress import tell
 from .layout import ResultsLayout
 from .records import ResultRecord, UnreadableRecord
 
 _told: set[str] = set()
 
 
-def _tell(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _tell_once(message: str) -> None:
     if message not in _told:
         _told.add(message)
-        _tell(message)
+        tell(message)
 
 
 class ResultStore:
@@ -88,7 +84,7 @@ class ResultStore:
     def lock(self, key: str, what: str = ""):
         """The lock of one record key, held while a job computes and publishes it; a second
         process asking for it says whom it waits for, then waits."""
-        return job_lock(self.layout.lock_path(key), what or f"record {key[:12]}", on_wait=_tell)
+        return job_lock(self.layout.lock_path(key), what or f"record {key[:12]}", on_wait=tell)
 
     def clean_debris(self) -> list[Path]:
         return self.layout.remove_debris()

@@ -9,7 +9,6 @@ from .registry import (
     derive_variant,
     get_variant,
     load_variants_toml,
-    read_variants_toml,
     register_variant,
     variant_names,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "derive_variant",
     "get_variant",
     "load_variants_toml",
-    "read_variants_toml",
     "register_builtins",
     "register_variant",
     "variant_names",

@@ -1,4 +1,5 @@
-"""The variant registry: names -> frozen VariantConfigs, from code, TOML files and plugins.
+"""The variant registry (mast_bench.registry's mechanism): names -> frozen VariantConfigs, from code,
+``[variant.NAME]`` TOML tables and plugins, and :func:`derive_variant` for ``--set``.
 
 Other packages add variants through the entry-point group ``mast_bench.variants``; an entry
 point is a callable returning one VariantConfig or several, or a module that registers on
@@ -9,89 +10,41 @@ never imports third-party code.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
-import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import from_dict, load_toml, to_dict
-from ..errors import ConfigError, UserError
-from ..registry import Registry
+from ..config import from_dict, to_dict
+from ..errors import ConfigError
+from ..registry import Registry, Tables, base_of
 from .config import VariantConfig
 
 ENTRY_POINT_GROUP = "mast_bench.variants"
 
 
-class VariantRegistry:
-    def __init__(self, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
-        self._items: Registry[VariantConfig] = Registry("variant")
-        self._group = entry_point_group
-        self._plugins_loaded = entry_point_group is None
+def _variant_table(name: str, table: dict[str, Any], where: str, lookup: Callable[[str], VariantConfig]):
+    """``[variant.NAME]``: ``base = "mast"`` (a known variant or an earlier table) plus field overrides."""
+    overridable = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name != "name")
+    unknown = sorted(set(table) - set(overridable) - {"base"})
+    if unknown:
+        allowed = ", ".join(["base", *overridable])
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
+    base = base_of(table, where, lookup, "variant", "mast")
+    overrides = {k: v for k, v in table.items() if k != "base"}
+    return from_dict(VariantConfig, {**to_dict(base), "description": "", **overrides, "name": name}, where)
 
-    # --- registration -------------------------------------------------------------------
-    def register(self, config: VariantConfig) -> VariantConfig:
-        if not isinstance(config, VariantConfig):
-            raise ConfigError(f"a variant must be a VariantConfig, got {type(config).__name__}")
-        try:
-            return self._items.add(config.name, config)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+
+class VariantRegistry(Registry[VariantConfig]):
+    """Variants by name: built-ins, ``[variant.NAME]`` TOML tables, ``mast_bench.variants`` plugins."""
+
+    def __init__(self, entry_point_group: str | None = ENTRY_POINT_GROUP) -> None:
+        super().__init__(
+            "variant", VariantConfig, entry_points=entry_point_group, tables=Tables("variant", _variant_table)
+        )
 
     def variant(self, build: Callable[[], VariantConfig]) -> Callable[[], VariantConfig]:
         """Decorator: register the config returned by ``build()`` under its own name."""
-        self.register(build())
-        return build
-
-    # --- lookup -------------------------------------------------------------------------
-    def get(self, name: str) -> VariantConfig:
-        self._load_plugins()
-        return self._items.get(name)
-
-    def names(self, pattern: str = "*") -> list[str]:
-        self._load_plugins()
-        return self._items.names(pattern)
-
-    def __contains__(self, name: object) -> bool:
-        self._load_plugins()
-        return name in self._items
-
-    def __len__(self) -> int:
-        self._load_plugins()
-        return len(self._items)
-
-    # --- plugins ------------------------------------------------------------------------
-    def _load_plugins(self) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True  # set first: a plugin module may look variants up on import
-        for entry_point in importlib.metadata.entry_points(group=self._group):
-            self._load_entry_point(entry_point)
-
-    def _load_entry_point(self, entry_point: Any) -> None:
-        where = f"entry point {entry_point.name!r} ({entry_point.value}) of group {self._group!r}"
-        try:
-            loaded = entry_point.load()
-        except Exception as exc:
-            raise ConfigError(f"{where} cannot be loaded: {type(exc).__name__}: {exc}") from None
-        if isinstance(loaded, types.ModuleType):
-            return  # the module registered its variants when imported
-        if not callable(loaded):
-            raise ConfigError(f"{where}: expected a callable or a module, got {type(loaded).__name__}")
-        produced = loaded()
-        configs = [produced] if isinstance(produced, VariantConfig) else produced
-        if not isinstance(configs, Iterable) or not all(isinstance(c, VariantConfig) for c in configs):
-            raise ConfigError(f"{where}: expected VariantConfig(s), got {produced!r}")
-        for config in configs:
-            try:
-                self._items.add(config.name, config)
-            except ValueError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-
-    # --- TOML ---------------------------------------------------------------------------
-    def load_toml(self, path: str | Path) -> list[VariantConfig]:
-        """Register every ``[variant.NAME]`` table of ``path`` (see :func:`read_variants_toml`)."""
-        return [self.register(config) for config in read_variants_toml(path, self.get, self.names)]
+        return self.builder(build)
 
 
 _IDENTITY_FIELDS = ("name", "description")
@@ -125,50 +78,6 @@ def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = 
     return typed.replace(
         name="+".join([base.name, *settings]), description=f"{base.name} with {', '.join(settings)}"
     )
-
-
-def read_variants_toml(
-    path: str | Path,
-    lookup: Callable[[str], VariantConfig],
-    names: Callable[[], list[str]] | None = None,
-) -> list[VariantConfig]:
-    """The ``[variant.NAME]`` tables of ``path``: ``base = "mast"`` (a known variant or an earlier
-    table of the file) plus overrides of its fields. Nothing is registered."""
-    data = load_toml(path)
-    unknown_top = sorted(set(data) - {"variant"})
-    if unknown_top:
-        raise ConfigError(f"{path}: unknown table {unknown_top[0]!r}; allowed: variant")
-    tables = data.get("variant", {})
-    if not isinstance(tables, dict) or not tables:
-        raise ConfigError(f"{path}: expected [variant.NAME] tables")
-    overridable = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name != "name")
-    made: dict[str, VariantConfig] = {}
-    for name, table in tables.items():
-        where = f"{path}: [variant.{name}]"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: expected a table")
-        unknown = sorted(set(table) - set(overridable) - {"base"})
-        if unknown:
-            allowed = ", ".join(["base", *overridable])
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
-        base_name = table.get("base")
-        if not isinstance(base_name, str):
-            raise ConfigError(f"{where}: missing key 'base' (the variant it modifies, e.g. base = \"mast\")")
-        base = made.get(base_name) or _lookup_base(base_name, lookup, names, where)
-        overrides = {k: v for k, v in table.items() if k != "base"}
-        merged = {**to_dict(base), "description": "", **overrides, "name": name}
-        made[name] = from_dict(VariantConfig, merged, where)
-    return list(made.values())
-
-
-def _lookup_base(name: str, lookup, names, where: str) -> VariantConfig:
-    try:
-        return lookup(name)
-    except ConfigError:
-        raise
-    except UserError:
-        known = ", ".join(names()) if names is not None else "(see `mast-bench variants`)"
-        raise ConfigError(f"{where}.base: unknown variant {name!r}; known variants: {known}") from None
 
 
 VARIANTS = VariantRegistry()

@@ -7,7 +7,7 @@ import pytest
 from mast_bench.atomic import atomic_write_json, atomic_write_text
 from mast_bench.config import from_dict, load_toml, to_dict
 from mast_bench.errors import ConfigError, UserError
-from mast_bench.registry import Registry
+from mast_bench.registry import Registry, Tables
 
 
 @dataclass(frozen=True)
@@ -66,17 +66,41 @@ def test_load_toml_errors_name_the_file(tmp_path):
         load_toml(tmp_path / "missing.toml")
 
 
+@dataclass(frozen=True)
+class Widget:
+    name: str
+    size: int = 1
+
+
+def _widget_table(name, body, where, lookup):
+    return Widget(name, lookup(body["base"]).size + body.get("grow", 0)) if "base" in body else Widget(name)
+
+
 def test_registry_refuses_duplicates_and_names_itself():
-    reg: Registry[int] = Registry("widget")
-    reg.add("a-1", 1)
-    reg.register("a-2")(2)
-    reg.add("b", 3)
-    with pytest.raises(ValueError, match="'a-1' is already registered in the widget registry"):
-        reg.add("a-1", 9)
+    reg: Registry[Widget] = Registry("widget", Widget, builtins=lambda: [Widget("b", 3)])
+    reg.register(Widget("a-1"))
+    reg.builder(lambda: Widget("a-2", 2))
+    with pytest.raises(ConfigError, match="'a-1' is already registered in the widget registry"):
+        reg.register(Widget("a-1", 9))
+    with pytest.raises(ConfigError, match="a widget must be a Widget, got int"):
+        reg.register(4)
     with pytest.raises(UserError, match=r"unknown widget 'c'; known widgets: a-1, a-2, b"):
         reg.get("c")
     assert reg.names("a*") == ["a-1", "a-2"]
-    assert reg.get("b") == 3 and len(reg) == 3
+    assert reg.get("b").size == 3 and len(reg) == 3
+
+
+def test_registry_files_build_on_each_other_and_views_register_nothing(tmp_path):
+    reg: Registry[Widget] = Registry("widget", Widget, tables=Tables("widget", _widget_table))
+    reg.register(Widget("base", 5))
+    path = tmp_path / "w.toml"
+    path.write_text('[widget.big]\nbase = "base"\ngrow = 2\n[widget.bigger]\nbase = "big"\ngrow = 3\n')
+    view = reg.with_files([path])
+    assert view.get("bigger").size == 10 and view.get("base").size == 5
+    assert view.names() == ["base", "big", "bigger"] and reg.names() == ["base"]
+    path.write_text("[gadget.x]\n")
+    with pytest.raises(ConfigError, match=r"w\.toml: unknown table 'gadget'; allowed: widget"):
+        reg.read_toml(path)
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):

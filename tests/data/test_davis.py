@@ -141,7 +141,7 @@ def test_size_mismatch_names_the_file(tmp_path: Path, make_davis):
 def test_rgb_annotation_is_refused(tmp_path: Path, make_davis):
     root = make_davis(tmp_path, {"seq": 2})
     Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(root / "Annotations/480p/seq/00000.png")
-    with pytest.raises(DataError, match=r"seq/00000.png: image mode 'RGB'"):
+    with pytest.raises(DataError, match=r"seq/00000.png: annotation PNG has mode 'RGB'"):
         DavisDataset(root).sequence("seq").first_labels()
 
 

@@ -81,11 +81,11 @@ def test_objects_appearing_later(ytvos: Path):
     first, later = _masks()
     inputs = list(video.propagation_inputs())
     assert [i.index for i in inputs] == [0, 1, 2, 3] and all(i.required for i in inputs)
-    assert [i.new_labels is None for i in inputs] == [False, True, False, True]
-    np.testing.assert_array_equal(inputs[0].new_labels, first)
-    np.testing.assert_array_equal(inputs[2].new_labels, np.where(later == 2, 2, 0))  # object 1 removed
+    assert [i.annotation is None for i in inputs] == [False, True, False, True]
+    assert [i.new_ids for i in inputs] == [(1,), (), (2,), ()]
+    np.testing.assert_array_equal(inputs[0].annotation, first)
+    np.testing.assert_array_equal(inputs[2].annotation, later)  # as stored: the core takes object 2 from it
     assert inputs[1].rgb.shape == (*SIZE, 3) and inputs[1].rgb.dtype == np.uint8
-    assert sorted(video.new_objects(2)) == [2] and video.new_objects(1) == {}
 
 
 def test_split_folder_itself_and_no_meta_json(ytvos: Path):
@@ -105,7 +105,7 @@ def test_all_frames_are_propagated_the_sparse_ones_required(ytvos: Path, folder:
     assert video.required_indices() == (0, 5, 10, 15) and video.start_frames() == {0: (1,), 10: (2,)}
     inputs = list(video.propagation_inputs())
     assert [i.name for i in inputs if i.required] == FRAMES
-    assert [i.index for i in inputs if i.new_labels is not None] == [0, 10]
+    assert [i.index for i in inputs if i.annotation is not None] == [0, 10]
     assert YouTubeVOSDataset(ytvos, "valid", all_frames=False).video("a").num_frames == 4
 
 

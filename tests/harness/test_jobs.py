@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from mast_bench.data import DavisDataset, read_label_map
-from mast_bench.harness.jobs import run_job, run_jobs
 from mast_bench.harness.presets import load_presets
 from mast_bench.harness.profiling import flop_counter
+from mast_bench.harness.runner import run_job, run_jobs
 from mast_bench.metrics import evaluate_semisupervised
 from mast_bench.results import ResultStore
 from mast_bench.variants import VariantConfig, derive_variant, get_variant
@@ -265,8 +265,8 @@ def test_identical_jobs_run_once_and_a_derived_variant_keeps_its_config(small_da
 
 def test_the_protocol_reaches_the_isolated_worker(small_davis, tmp_path):
     """The masks of a CRW job are those of a CRW propagation here, and differ from MAST's."""
-    from mast_bench.harness.datasets import resolve_data
-    from mast_bench.harness.job import DataSpec
+    from mast_bench.data.splits import DataSpec, open_split
+    from mast_bench.harness.segmentation import segment_split
     from mast_bench.model import create_model
     from mast_bench.protocols import get_protocol
 
@@ -275,9 +275,9 @@ def test_the_protocol_reaches_the_isolated_worker(small_davis, tmp_path):
         [make_job("mast-lab-pixels", tmp_path / "r", small_davis, protocol=p) for p in (crw, mast)]
     )
     assert [r.identity["protocol"]["name"] for r in records] == ["crw", "mast"]
-    data = resolve_data(DataSpec(root=str(small_davis)))
+    split = open_split(DataSpec(root=str(small_davis)))
     model = create_model("mast-lab-pixels")
-    data.propagate(model, tmp_path / "here", "cpu", 216, False, protocol=crw)
+    segment_split(model, split, tmp_path / "here", crw, max_side=216, progress=False)
     by_job = _masks(tmp_path / "r", records[0])
     here = {(s, f): read_label_map(tmp_path / "here" / s / f"{f:05d}.png") for s, f in by_job}
     assert all(np.array_equal(by_job[k], here[k]) for k in by_job)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mast_bench.harness.jobs import plan_job, run_job
+from mast_bench.harness.runner import plan_job, run_job
 from mast_bench.ops import KernelFallbackWarning, cpu_build, kernels
 
 from .conftest import make_job, make_tiny_davis

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mast_bench.__main__ import main
-from mast_bench.harness.jobs import plan_job
+from mast_bench.harness.runner import plan_job
 from mast_bench.results import ResultRecord, ResultStore
 
 from .conftest import make_job, make_tiny_davis

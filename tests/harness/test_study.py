@@ -9,14 +9,8 @@ import pytest
 
 from mast_bench.errors import ConfigError, UserError
 from mast_bench.harness.job import DataSpec
-from mast_bench.harness.study import (
-    ABLATIONS_DIR,
-    available_studies,
-    build_jobs,
-    load_study,
-    parse_study,
-    run_study,
-)
+from mast_bench.harness.study import ABLATIONS_DIR, available_studies, load_study, parse_study
+from mast_bench.harness.study_run import build_jobs, run_study
 from mast_bench.results import find_manifest
 
 REQUIRED = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mast_bench.harness import jobs
-from mast_bench.harness.jobs import plan_job, run_jobs
+from mast_bench.harness import runner as jobs
+from mast_bench.harness.runner import plan_job, run_jobs
 
 from .conftest import make_job, make_tiny_davis
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mast_bench.metrics import read_label_png
+from mast_bench.data.palette import read_label_map
 
 from .synthetic import make_davis, make_results, perturb
 
@@ -17,7 +17,7 @@ DAVIS_MINI_SEQUENCES = ("bmx-trees", "car-shadow", "motocross-jump")
 def davis_mini_labels(davis_mini: Path, step: int = 1) -> dict[str, list[np.ndarray]]:
     folder = davis_mini / "Annotations" / "480p"
     return {
-        s: [read_label_png(p)[::step, ::step] for p in sorted((folder / s).glob("*.png"))]
+        s: [read_label_map(p, allow_grey=True)[::step, ::step] for p in sorted((folder / s).glob("*.png"))]
         for s in DAVIS_MINI_SEQUENCES
     }
 

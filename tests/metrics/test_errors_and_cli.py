@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mast_bench.data.palette import read_label_map
 from mast_bench.errors import DataError
 from mast_bench.evaluate import main
-from mast_bench.metrics import evaluate_semisupervised, read_label_png
+from mast_bench.metrics import evaluate_semisupervised
 
 from .synthetic import make_davis, make_results, write_labels
 
@@ -50,7 +51,7 @@ def test_missing_folders(dataset, tmp_path):
     expect_error(
         root,
         results,
-        r"ImageSets/2017/test-dev\.txt: sequence list for split 'test-dev' not found",
+        r"ImageSets/2017/test-dev\.txt: split list missing \(available splits: val\)",
         split="test-dev",
     )
     expect_error(
@@ -84,7 +85,7 @@ def test_wrong_size_rgb_ids_and_unreadable(dataset):
     write_labels(target, labels((1, 255)))
     expect_error(root, results, r"a/00001\.png: predicted mask contains id 255 but sequence 'a' has 2 object")
     target.write_bytes(b"not a png at all")
-    expect_error(root, results, r"a/00001\.png: cannot read predicted mask PNG")
+    expect_error(root, results, r"a/00001\.png: unreadable predicted mask PNG")
     write_labels(target, labels())
     write_labels(root / "Annotations" / "480p" / "b" / "00002.png", labels(shape=(11, 14)))
     expect_error(root, results, r"b/00002\.png: annotation is 14x11, expected 14x10")
@@ -92,13 +93,13 @@ def test_wrong_size_rgb_ids_and_unreadable(dataset):
 
 def test_grey_png_accepted(tmp_path):
     path = write_labels(tmp_path / "grey.png", labels(), mode="L")
-    np.testing.assert_array_equal(read_label_png(path), labels())
+    np.testing.assert_array_equal(read_label_map(path, allow_grey=True), labels())
 
 
 def test_empty_sequence_lists_and_short_sequences(dataset, tmp_path):
     root, results = dataset
     (root / "ImageSets" / "2017" / "val.txt").write_text("\n  \n")
-    expect_error(root, results, r"val\.txt: sequence list is empty")
+    expect_error(root, results, r"val\.txt: empty sequence list")
     expect_error(root, results, r"list of sequences to evaluate is empty", sequences=[])
     short = make_davis(tmp_path / "short", {"s": [labels()] * 2})
     make_results(results, {"s": [labels()] * 2})
@@ -164,10 +165,13 @@ def test_metrics_never_import_torch_and_workers_skip_pandas():
         "import sys\n"
         "import mast_bench.metrics.sequence\n"
         "assert 'pandas' not in sys.modules, 'sequence workers import pandas'\n"
+        "readers = sorted(m for m in sys.modules if m.startswith('mast_bench.data.'))\n"
+        "assert readers == ['mast_bench.data.davis', 'mast_bench.data.images', 'mast_bench.data.inputs',"
+        " 'mast_bench.data.palette'], readers\n"
         "import mast_bench.evaluate, mast_bench.metrics.evaluation, mast_bench.metrics.toolkit_csv\n"
         "from mast_bench.metrics import evaluate_semisupervised, db_eval_iou\n"
         "bad = [m for m in sys.modules if m.split('.')[0] == 'torch' or m.startswith(('mast_bench.model',"
-        " 'mast_bench.ops', 'mast_bench.data'))]\n"
+        " 'mast_bench.ops', 'mast_bench.harness'))]\n"
         "assert not bad, bad\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)

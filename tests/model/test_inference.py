@@ -30,7 +30,8 @@ from mast_bench.errors import DataError
 from mast_bench.metrics.youtube import evaluate_youtube
 from mast_bench.model import MAST
 from mast_bench.model.checkpoint import load_weights
-from mast_bench.model.inference import InferenceCore, upsample_argmax
+from mast_bench.model.inference import InferenceCore
+from mast_bench.model.labels import upsample_argmax
 from mast_bench.model.policy import MastPolicy
 from mast_bench.model.schedule import reference_indices
 from mast_bench.variants import get_variant
@@ -244,17 +245,31 @@ def test_policy_keeps_anchors_where_the_schedule_keeps_frame_0(schedule):
     assert policy.references(12, (0, 12)) == reference_indices(12, schedule)  # not before it exists
 
 
-def test_labels_at_another_size(small_clip, official_model):
+def test_the_core_owns_the_network_size(small_clip, official_model):
+    """With max_side the network sees the frames shrunk (PIL bilinear, annotations nearest), as a core
+    fed the shrunk frames does; labels come back at the frames' own size, the scores upsampled there
+    and the new objects' full-size annotation pasted over them."""
     frames, first = small_clip
-    core = InferenceCore(official_model("seed0_scaled"), object_ids=(1, 2))
-    core.step(frames[0], np.where(first == 2, 2, 0))
-    new = np.where(first == 1, 1, 0)
-    step = core.step(frames[1], new)
-    big_new = np.kron(new, np.ones((2, 2), np.int64))
-    big = core.labels_at_size(step, (128, 224), big_new)
-    expected = torch.tensor(step.channel_ids)[upsample_argmax(step.scores, (128, 224))]
-    np.testing.assert_array_equal(big.numpy(), np.where(big_new > 0, big_new, expected.numpy()))
-    assert torch.equal(core.labels_at_size(step, (64, 112), new), step.labels)
+    model = official_model("seed0_scaled")
+    big = [np.asarray(Image.fromarray(f).resize((224, 128), Image.BILINEAR)) for f in frames[:3]]
+    big_first = np.kron(first, np.ones((2, 2), first.dtype))
+    small = InferenceCore(model, object_ids=(1, 2))
+    core = InferenceCore(model, object_ids=(1, 2), max_side=112)
+    big_new = np.where(big_first == 1, 1, 0)
+    for index, (annotation, new_ids) in enumerate([(big_first, (2,)), (big_first, (1,)), (None, None)]):
+        shrunk = np.asarray(Image.fromarray(big[index]).resize((112, 64), Image.BILINEAR))
+        small_annotation = None if annotation is None else np.where(np.isin(first, new_ids), first, 0)
+        expected = small.step(shrunk, small_annotation)
+        step = core.step(big[index], annotation, new_ids)
+        assert core.input_size == (64, 112) and step.labels.shape == (128, 224)
+        assert step.new_ids == expected.new_ids and step.references == expected.references
+        if index == 0:
+            np.testing.assert_array_equal(step.labels.numpy(), np.where(big_first == 2, 2, 0))
+            continue
+        assert torch.equal(step.scores, expected.scores)
+        predicted = torch.tensor(step.channel_ids)[upsample_argmax(step.scores, (128, 224))].numpy()
+        pasted = predicted if annotation is None else np.where(big_new > 0, big_new, predicted)
+        np.testing.assert_array_equal(step.labels.numpy(), pasted)
 
 
 def propagate_youtube_video(model: MAST, video, out) -> None:
@@ -264,7 +279,7 @@ def propagate_youtube_video(model: MAST, video, out) -> None:
         out.write(name, np.zeros(video.size, np.uint8))
     core = InferenceCore(model)
     for item in video.propagation_inputs():
-        step = core.step(item.rgb, item.new_labels)
+        step = core.step(item.rgb, item.annotation, item.new_ids)
         if item.required:
             out.write(item.name, step.labels.to(torch.uint8).numpy())
 

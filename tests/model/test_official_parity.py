@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mast_bench.model.colour import prepare_frame
-from mast_bench.model.propagate import propagate_steps
+from mast_bench.model.official_loop import propagate_steps
 from mast_bench.model.train_step import reconstruction_loss
 
 RAW_FRAMES = (1, 10, 16, 20, 21, 22, 24)

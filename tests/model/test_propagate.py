@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from mast_bench.errors import DataError
 from mast_bench.model.colour import prepare_frame
-from mast_bench.model.propagate import label_channels, propagate_steps, propagate_video
+from mast_bench.model.official_loop import label_channels, propagate_steps, propagate_video
 from mast_bench.model.schedule import reference_indices
 
 # long-term memory from a gap of 3 frames, so a 6-frame clip exercises the ROI path and the

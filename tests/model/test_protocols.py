@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from mast_bench.model.colour import prepare_frame
-from mast_bench.model.context import ContextPolicy, make_policy, minmax_channels, queue_frames, sample_labels
+from mast_bench.model.context import ContextPolicy, make_policy, queue_frames
 from mast_bench.model.inference import InferenceCore
+from mast_bench.model.labels import minmax_channels, sample_labels
 from mast_bench.model.policy import MastPolicy
 from mast_bench.protocols import ContextRead, get_protocol
 

@@ -1,0 +1,212 @@
+"""Evaluation sets: the videos of one split of a dataset, as data the harness drives.
+
+:func:`open_split` turns a :class:`DataSpec` (kind, root, split, sequences) into a small frozen,
+picklable object, so the isolated worker receives the same object the planner checked. Each kind
+says what identifies it, checks itself, hands out its videos (:class:`~.inputs.VideoInput`), the
+writer of each video's masks and which videos a masks folder already holds. Nothing here calls
+back up: the harness loops over the videos, propagates and writes through these writers, and
+scores with the metrics floor.
+
+- DAVIS-2017: every frame written to ``<out>/<seq>/``, scored as the official toolkit;
+- YouTube-VOS: objects that enter late, the sparse required frames written in the submission
+  layout, scored locally by seen/unseen category where full annotations exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from .check import check_davis, check_youtube_vos
+from .davis import DavisDataset
+from .detect import DatasetKind, require_kind
+from .embedded import ensure_default
+from .embedded_youtube import ensure_youtube
+from .fingerprint import VideoFiles, sequence_files
+from .inputs import VideoInput
+from .masks import SequenceMasks
+from .youtube_submission import VideoWriter, YouTubeVOSSubmission
+from .youtube_vos import YouTubeVOSDataset, categories_of
+
+EMBEDDED_NAMES = {"davis": "embedded-default", "youtube-vos": "embedded-youtube"}
+DEFAULT_SPLITS = {"davis": "val", "youtube-vos": "valid"}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The evaluation data: a dataset root of a kind (None: the embedded default of that kind)."""
+
+    kind: DatasetKind = "davis"
+    root: str | None = None
+    split: str | None = None  # None: the kind's evaluation split (DAVIS val, YouTube-VOS valid)
+    sequences: tuple[str, ...] = ()  # empty: the whole split
+    seen_meta: str | None = None  # YouTube-VOS: the training meta.json naming the seen categories
+
+
+@dataclass(frozen=True)
+class DavisSplit:
+    """DAVIS-2017 semi-supervised: <root>/JPEGImages/480p/<seq>/, Annotations/480p/<seq>/, ImageSets/2017."""
+
+    root: str
+    name: str
+    split: str
+    sequences: tuple[str, ...]
+    resolution: str = "480p"
+    kind: str = "davis"
+
+    def dataset(self) -> DavisDataset:
+        return DavisDataset(self.root, self.resolution)
+
+    def identity(self, fingerprint: str) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "split": self.split,
+            "sequences": list(self.sequences),
+            "resolution": self.resolution,
+            "fingerprint": fingerprint,
+        }
+
+    def check(self) -> None:
+        """Layout, frames, annotations and first-frame objects, before any model work."""
+        check_davis(self.root, self.split, self.sequences, self.resolution)
+
+    def files(self) -> list[VideoFiles]:
+        """Each video's frame and annotation files: what the fingerprint covers."""
+        return sequence_files(self.dataset(), self.sequences)
+
+    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
+        """The videos not in ``skip``: channel k is object k (declared up front, as the toolkit counts)."""
+        dataset = self.dataset()
+        videos = []
+        for name in (n for n in self.sequences if n not in skip):
+            video = dataset.sequence(name)
+            ids = video.object_ids()
+            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs, ids))
+        return videos
+
+    def mask_writer(self, out_dir: Path, video: VideoInput) -> SequenceMasks:
+        """<out_dir>/<seq>/<frame>.png, published when the sequence is complete."""
+        return SequenceMasks(out_dir, video.name)
+
+    def complete(self, out_dir: Path) -> tuple[str, ...]:
+        """Sequences already published in ``out_dir``."""
+        return tuple(name for name in self.sequences if (Path(out_dir) / name).is_dir())
+
+    def scorable(self) -> bool:
+        """Every frame annotated (DAVIS test-dev has first frames only)."""
+        dataset = self.dataset()
+        return all(dataset.sequence(name).fully_annotated for name in self.sequences)
+
+    def default_train_root(self) -> Path:
+        """The embedded default ships unlabelled training clips; elsewhere train on the frames."""
+        clips = Path(self.root) / "train_clips"
+        return clips if clips.is_dir() else Path(self.root)
+
+
+@dataclass(frozen=True)
+class YouTubeSplit:
+    """A YouTube-VOS split (2018/2019 ``valid``/``test``, or a fully annotated YouTube-style folder)."""
+
+    root: str  # the dataset root holding <split>/ (and train/meta.json for the seen categories)
+    name: str
+    split: str
+    sequences: tuple[str, ...]  # video names
+    seen_meta: str | None = None  # the training meta.json whose categories are the seen ones
+    kind: str = "youtube-vos"
+    resolution: str = "native"
+
+    def dataset(self) -> YouTubeVOSDataset:
+        return YouTubeVOSDataset(self.root, self.split)
+
+    def identity(self, fingerprint: str) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "split": self.split,
+            "sequences": list(self.sequences),
+            "all_frames": self.dataset().all_frames_dir is not None,
+            "seen_categories": sorted(self.seen_categories()),
+            "fingerprint": fingerprint,
+        }
+
+    def seen_categories(self) -> frozenset[str]:
+        """The training categories (the scores' "seen" group); empty without a training meta.json."""
+        return categories_of(self.seen_meta) if self.seen_meta else frozenset()
+
+    def check(self) -> None:
+        check_youtube_vos(self.root, self.split, self.sequences)
+
+    def files(self) -> list[VideoFiles]:
+        return sequence_files(self.dataset(), self.sequences)
+
+    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
+        """The videos not in ``skip``, from each one's first annotated frame; required frames before
+        it are background."""
+        dataset = self.dataset()
+        videos = []
+        for name in (n for n in self.sequences if n not in skip):
+            video = dataset.video(name)
+            frames = len(video.propagation_indices())
+            before = video.required_before_start()
+            videos.append(VideoInput(name, video.size, frames, video.propagation_inputs, background=before))
+        return videos
+
+    def mask_writer(self, out_dir: Path, video: VideoInput) -> VideoWriter:
+        """The submission layout <out_dir>/Annotations/<video>/<frame>.png, each video published whole."""
+        return YouTubeVOSSubmission(out_dir).video_writer(self.dataset().video(video.name))
+
+    def complete(self, out_dir: Path) -> tuple[str, ...]:
+        submission = YouTubeVOSSubmission(out_dir)
+        return tuple(name for name in self.sequences if submission.is_complete(name))
+
+    def zip(self, out_dir: Path, zip_path: Path) -> Path:
+        """The zip for the evaluation server: exactly the required frames."""
+        return YouTubeVOSSubmission(out_dir).zip(self.dataset(), zip_path)
+
+    def scorable(self) -> bool:
+        """Local scores need every required frame annotated from each object's first frame on (a
+        held-out part of train, a generated set); official valid/test are scored by the server."""
+        if self.seen_meta is None:
+            return False
+        dataset = self.dataset()
+        for name in self.sequences:
+            video = dataset.video(name)
+            first = video.frame_names[video.first_index]
+            if any(f >= first and f not in video.annotation_paths for f in video.required):
+                return False
+        return True
+
+    def default_train_root(self) -> Path:
+        """Training frames: the split's own folders (their labels are never used)."""
+        return self.dataset().root
+
+
+EvaluationSplit = DavisSplit | YouTubeSplit
+
+
+def _root_and_name(spec: DataSpec, ensure_embedded) -> tuple[Path, str]:
+    """The dataset root and the name records give it (the embedded set's when no root is given)."""
+    if spec.root is None:
+        return Path(ensure_embedded()), EMBEDDED_NAMES[spec.kind]
+    return Path(spec.root), Path(spec.root).resolve().name
+
+
+def open_split(spec: DataSpec) -> EvaluationSplit:
+    """The evaluation set of ``spec``: its root (the embedded default when none) and sequences."""
+    if spec.kind == "davis":
+        root, name = _root_and_name(spec, ensure_default)
+        require_kind(root, "davis")
+        split = spec.split or DEFAULT_SPLITS["davis"]
+        return DavisSplit(str(root), name, split, spec.sequences or DavisDataset(root).sequence_names(split))
+    if spec.kind == "youtube-vos":
+        root, name = _root_and_name(spec, ensure_youtube)
+        require_kind(root, "youtube-vos")
+        split = spec.split or DEFAULT_SPLITS["youtube-vos"]
+        dataset = YouTubeVOSDataset(root, split)
+        train_meta = dataset.root.parent / "train" / "meta.json"
+        seen = spec.seen_meta or (str(train_meta) if train_meta.is_file() and split != "train" else None)
+        return YouTubeSplit(str(root), name, split, spec.sequences or dataset.video_names(), seen)
+    raise DataError(f"unknown dataset kind {spec.kind!r}; expected davis or youtube-vos")

@@ -1,0 +1,106 @@
+"""``mast-bench propagate``'s work: a split's masks into a folder that one run owns at a time and a
+rerun resumes.
+
+The folder keeps a stamp of the configuration whose masks it holds (variant, protocol, weights,
+data, input size). A rerun of the same configuration resumes with the videos still missing (each
+video is published whole); a folder of another configuration is refused unless ``force``. A second
+propagation into the same folder waits for the first (a lock), then resumes what is left. The data
+is checked before the model is built and before the folder is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_json
+from ..config import to_dict
+from ..data.splits import EvaluationSplit
+from ..errors import DataError
+from ..locks import job_lock, remove_stale_debris
+from ..model import create_model
+from ..progress import tell
+from ..protocols import ProtocolConfig
+from ..variants import VariantConfig
+from .segmentation import SegmentationStats, segment_split
+from .weights import weights_identity
+
+STAMP = ".mast-bench-propagate.json"
+LOCK = ".mast-bench.lock"
+
+
+def segment_into(
+    config: VariantConfig,
+    protocol: ProtocolConfig,
+    split: EvaluationSplit,
+    out: Path,
+    *,
+    checkpoint: str | None = None,
+    random_init: bool = False,
+    device: str = "cpu",
+    max_side: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    on_wait: Callable[[str], None] = tell,
+) -> tuple[SegmentationStats, tuple[str, ...]]:
+    """(stats of the videos propagated now, videos already complete before): masks of ``split`` in ``out``."""
+    split.check()  # every frame and annotation, before any model work and before `out` is touched
+    stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
+    model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)
+    with claimed(out, stamp, split, force, on_wait) as done:
+        stats = segment_split(
+            model, split, out, protocol, device=device, max_side=max_side, progress=progress, skip=done
+        )
+    return stats, done
+
+
+def folder_stamp(
+    config, protocol, weights: dict[str, Any], split: EvaluationSplit, max_side
+) -> dict[str, Any]:
+    """What a masks folder's contents depend on (the data by its identity, not its fingerprint)."""
+    return {
+        "variant": to_dict(config),
+        "protocol": to_dict(protocol),
+        "weights": {k: weights.get(k) for k in ("kind", "sha256")},
+        "data": split.identity(fingerprint=""),
+        "max_side": max_side,
+    }
+
+
+@contextlib.contextmanager
+def claimed(
+    out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool, on_wait: Callable[[str], None]
+) -> Iterator[tuple[str, ...]]:
+    """Hold ``out`` (a second run waits), stamped with this configuration; yields the complete videos."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: output path exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
+        done = () if force else resumable(out, stamp, split)
+        atomic_write_json(out / STAMP, stamp)
+        remove_stale_debris(out, ".", ".partial")
+        yield done
+
+
+def resumable(out: Path, stamp: dict[str, Any], split: EvaluationSplit) -> tuple[str, ...]:
+    """The videos of ``out`` that are complete results of this very configuration."""
+    present = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    if not present:
+        return ()
+    if _read_stamp(out) != json.loads(json.dumps(stamp)):
+        shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
+        raise DataError(
+            f"{out}: output folder already holds results of another configuration ({shown}); "
+            "choose another --out or --force"
+        )
+    return split.complete(out)
+
+
+def _read_stamp(out: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((out / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

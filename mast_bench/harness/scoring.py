@@ -1,0 +1,67 @@
+"""Scores of a masks folder as a record's ``metrics`` block: the metrics floor, by the split's kind.
+
+DAVIS: the official toolkit's numbers (global, per sequence, per object, per frame); YouTube-VOS:
+J and F per object by seen/unseen category, scored locally where full annotations exist.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ..data.splits import DavisSplit, EvaluationSplit
+from ..errors import DataError
+from ..metrics.evaluation import evaluate_semisupervised
+from ..metrics.youtube import evaluate_youtube
+
+
+def table_rows(table) -> list[dict[str, Any]]:
+    """pandas rows as plain JSON-ready dicts (numpy scalars become Python numbers, NaN null)."""
+    rows = table.to_dict(orient="records")
+    return [{str(k): _plain(v) for k, v in row.items()} for row in rows]
+
+
+def _plain(value: Any) -> Any:
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def score_split(split: EvaluationSplit, masks_dir: Path) -> dict[str, Any]:
+    """The ``metrics`` block of the masks in ``masks_dir`` (written by the split's own writers)."""
+    if isinstance(split, DavisSplit):
+        return _davis(split, masks_dir)
+    return _youtube(split, masks_dir)
+
+
+def _davis(split: DavisSplit, masks_dir: Path) -> dict[str, Any]:
+    scores = evaluate_semisupervised(
+        split.root, masks_dir, split.split, list(split.sequences), n_jobs=1, resolution=split.resolution
+    )
+    return {
+        "kind": split.kind,
+        "global": table_rows(scores.global_table)[0],
+        "per_sequence": table_rows(scores.per_sequence),
+        "per_object": table_rows(scores.per_object),
+        "per_frame": table_rows(scores.per_frame),
+    }
+
+
+def _youtube(split, masks_dir: Path) -> dict[str, Any]:
+    if not split.scorable():
+        raise DataError(
+            f"{split.dataset().root}: not scorable locally (needs every required frame annotated and a "
+            "training meta.json for the seen categories); the evaluation server scores valid/test"
+        )
+    scores = evaluate_youtube(split.dataset().root, Path(masks_dir), split.seen_categories(), split.sequences)
+    per_object = [
+        {**row, "sequence": row["video"], "J-Mean": row["J"], "F-Mean": row["F"]}
+        for row in table_rows(scores.per_object)
+    ]
+    per_frame = [{**row, "sequence": row["video"]} for row in table_rows(scores.per_frame)]
+    return {
+        "kind": split.kind,
+        "global": table_rows(scores.summary)[0],
+        "per_object": per_object,
+        "per_frame": per_frame,
+    }

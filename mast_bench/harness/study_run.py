@@ -1,0 +1,113 @@
+"""Running a study: one harness job per row, cached records reused, then the study's manifest.
+
+More than ``preview.MAX_JOBS`` jobs are refused unless confirmed; the plan (jobs, cached, to compute,
+a rough time) is said before any work.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..data.splits import DataSpec
+from ..errors import UserError
+from ..results import StudyManifest, write_manifest
+from . import preview
+from .job import Job
+from .presets import get_preset
+from .runner import prepare_jobs, run_jobs
+from .study import Study
+
+
+def build_jobs(
+    study: Study,
+    preset_name: str,
+    results: str | Path,
+    data: DataSpec,
+    command: str | None = None,
+    **job_settings: Any,
+) -> list[Job]:
+    """One harness Job per row, in study order (identical jobs reuse their cached records)."""
+    preset = study.preset(preset_name)
+    if preset.data == "required" and data.root is None:
+        raise UserError(
+            f"study {study.name!r} with preset {preset_name!r} needs --data PATH (a dataset root); "
+            "the embedded default is only for the smoke preset"
+        )
+    data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
+    train = get_preset(preset.train)
+    return [
+        Job(
+            variant=row.variant,
+            protocol=row.protocol,
+            preset=train,
+            data=data,
+            results=str(results),
+            max_side=preset.job_max_side(),
+            command=command,
+            **job_settings,
+        )
+        for row in study.rows
+    ]
+
+
+def data_label(data: DataSpec) -> str:
+    where = "the embedded default" if data.root is None else str(data.root)
+    return where if data.kind == "davis" else f"{where} ({data.kind})"
+
+
+def make_manifest(
+    study: Study, preset_name: str, data: DataSpec, records: list, command: str
+) -> StudyManifest:
+    info = study.info
+    return StudyManifest(
+        study=info.name,
+        title=info.title,
+        reference=info.reference,
+        variants=tuple(row.label for row in study.rows),
+        metrics=tuple(info.metrics),
+        preset=preset_name,
+        train_preset=study.preset(preset_name).train,
+        data=data_label(data),
+        records={row.label: record.key for row, record in zip(study.rows, records, strict=True)},
+        factors={
+            row.label: {"variant": row.variant.name, "protocol": row.protocol.name} for row in study.rows
+        },
+        dataset=data.kind,
+        description=info.description,
+        paper=info.paper,
+        command=command,
+        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    )
+
+
+def run_study(
+    study: Study,
+    preset_name: str,
+    results: str | Path,
+    data: DataSpec,
+    command: str,
+    runner: Callable[..., list] | None = None,
+    execution: dict[str, Any] | None = None,
+    yes: bool = False,
+    announce: Callable[[str], None] | None = None,
+    **job_settings: Any,
+) -> StudyManifest:
+    """Run (or reuse) every row's job and record the study's manifest.
+
+    ``runner(jobs, **execution)`` defaults to harness.runner.run_jobs (backend, n_jobs, scheduler...).
+    More than ``preview.MAX_JOBS`` jobs are refused unless ``yes``; ``announce`` gets the plan (jobs,
+    cached, to compute, a rough time) before any work.
+    """
+    jobs = build_jobs(study, preset_name, results, data, command=command, **job_settings)
+    preview.refuse_large(len(dict.fromkeys(jobs)), f"study {study.path or study.name}", yes)
+    if announce is not None:
+        planned = preview.preview_jobs(prepare_jobs(jobs, **(execution or {})))
+        announce(planned.describe(f"study {study.name} ({preset_name} preset)"))
+    records = (runner or run_jobs)(jobs, **(execution or {}))
+    manifest = make_manifest(study, preset_name, data, records, command)
+    write_manifest(results, manifest)
+    return manifest
