@@ -48,11 +48,11 @@ def stage_speed(variant, stage, clips, device, iterations: int, warmup: int = 1)
     frames.preload([ref for i in range(warmup + iterations) for refs in plans(i).frames for ref in refs])
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for i in range(warmup):
-        _step(run, model, variant, where, plans, frames, i, 0, 1)
+        _step(run, model, where, plans, frames, i, 0, 1)
     sync()
     start = time.perf_counter()
     for i in range(warmup, warmup + iterations):
-        _step(run, model, variant, where, plans, frames, i, 0, 1)
+        _step(run, model, where, plans, frames, i, 0, 1)
     sync()
     seconds = (time.perf_counter() - start) / iterations
     return {
