@@ -13,7 +13,13 @@ timed, all written to DIR/gpu_check.json:
 2. the official reference clip on CUDA: labels identical to the official (CPU) outputs;
 3. one bf16-autocast training step (finite loss and gradients);
 4. the benchmark: 480p propagation with the fp32 encoder (frames/s, the memory read's share of
-   the frame time, peak CUDA memory) and the time a DAVIS-2017-val-sized run (1999 frames) takes.
+   the frame time, peak CUDA memory) and the time a DAVIS-2017-val-sized run (1999 frames) takes;
+5. with --footage and --davis: the GPU training recipe (benchmarks/gpu_train.py): training speed
+   per stage at 256x256, batch 12, bf16; the gpu preset's three stages fitted to --train-budget
+   seconds on the real footage; its learning curve on davis-mini beside random init and Lab
+   pixels (DIR/training/gpu_train.json and DIR/training/report/).
+
+`scripts/gpu-prepare` copies what this needs into .gpu-carry/ and prints the command.
 
 Without CUDA it says so and exits with status 2, unless --dry-run: then the same steps run on CPU
 with tiny sizes (the Triton tests under the interpreter), to check the plumbing.
@@ -32,6 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the checkout, installed or not
+sys.path.insert(0, str(REPO / "benchmarks"))
 BLOCKED = ("av", "dask", "distributed", "submitit")  # absent on the GPU machine
 DAVIS_VAL_FRAMES = 1999
 CLIP_WEIGHTS = "weights_seed0_scaled.pt"
@@ -195,6 +202,22 @@ def benchmark(reference: Path, device, frames: int, size: tuple[int, int]) -> di
     }
 
 
+# --- 5. the training recipe ----------------------------------------------------------------------
+
+
+def training(args) -> dict:
+    """benchmarks/gpu_train.py on the footage: speeds, the fitted gpu preset, its learning curve."""
+    import gpu_train
+
+    out = args.out / "training"
+    words = ["--footage", str(args.footage), "--davis", str(args.davis), "--out", str(out),
+             "--budget", str(args.train_budget), *(["--dry-run"] if args.dry_run else [])]  # fmt: skip
+    status = gpu_train.main(words)
+    summary = json.loads((out / "gpu_train.json").read_text()) if status == 0 else {}
+    keep = ("speeds_256_batch12", "iteration_factor", "train", "scores", "verdicts", "seconds")
+    return {"ok": status == 0, **{k: summary.get(k) for k in keep}}
+
+
 def describe(device) -> dict:
     import torch
 
@@ -219,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--frames", type=int, default=60, help="frames of the 480p benchmark")
     parser.add_argument("--dry-run", action="store_true", help="no GPU: run every step on CPU, tiny sizes")
+    parser.add_argument("--footage", type=Path, help="real footage (videos) for the training step")
+    parser.add_argument("--davis", type=Path, help="evaluation data of the training step (davis-mini)")
+    parser.add_argument("--train-budget", type=float, default=240.0, help="seconds of training steps")
     args = parser.parse_args(argv)
     block_absent_packages()
     import torch
@@ -246,10 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     timed("bf16_training_step", results, lambda: bf16_training_step(args.reference, device, train_size))
     bench_size, bench_frames = ((216, 120), 4) if args.dry_run else ((854, 480), args.frames)
     timed("benchmark_480p", results, lambda: benchmark(args.reference, device, bench_frames, bench_size))
-    results["ok"] = all(
-        results[k].get("ok")
-        for k in ("kernel_tests", "official_clip", "bf16_training_step", "benchmark_480p")
-    )
+    steps = ["kernel_tests", "official_clip", "bf16_training_step", "benchmark_480p"]
+    if args.footage and args.davis:
+        timed("training", results, lambda: training(args))
+        steps.append("training")
+    results["ok"] = all(results[k].get("ok") for k in steps)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_check.json").write_text(json.dumps(results, indent=1) + "\n")
     verdict = "all ok" if results["ok"] else "SOME STEPS FAILED"
