@@ -7,7 +7,6 @@ record key, so a reader can trace each number to its JSON.
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,8 +256,7 @@ def _header(r: _Inputs) -> list[str]:
         f"- study: `{context.study or '(all records)'}`; preset: `{context.preset or 'unknown'}`; "
         f"data: {context.data}",
         f"- reference row: `{r.reference or 'none'}`; rows: {', '.join(f'`{x}`' for x in r.labels)}",
-        f"- records: {len(r.entries)} (from `{r.results}`); report generated "
-        f"{_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}",
+        f"- records: {len(r.entries)} (from `{r.results}`)",
         f"- numerics environment: {_environment_text(r.entries)}",
     ]
     if context.command:

@@ -13,13 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
+from ..metrics.names import HEADLINE, OBJECT_METRICS, YOUTUBE_METRICS
 from ..results import ResultRecord, ResultStore, StudyManifest
 
-GLOBAL_METRICS = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
-# YouTube-VOS (scored locally, seen = categories of the training meta.json): overall = mean of the four
-YOUTUBE_METRICS = ("overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap")
-HEADLINE = {"davis": "J&F-Mean", "youtube-vos": "overall"}
-OBJECT_METRICS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+__all__ = ["GLOBAL_METRICS", "HEADLINE", "OBJECT_METRICS", "YOUTUBE_METRICS"]  # as the report reads them
 
 
 @dataclass(frozen=True)

@@ -12,27 +12,12 @@ import math
 
 import pandas as pd
 
+from ..metrics.names import DAVIS_METRICS, HEADERS, YOUTUBE_METRICS
 from ..results.published import PUBLISHED
 from .tables import Table
 
-METRICS = {
-    "davis": ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall"),
-    "youtube-vos": ("overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap"),
-}
+METRICS = {"davis": DAVIS_METRICS[:5], "youtube-vos": YOUTUBE_METRICS}
 COMPARED = {"davis": ("J&F-Mean", "J-Mean", "F-Mean"), "youtube-vos": ("overall", "gap")}
-HEADERS = {
-    "J&F-Mean": "J&F",
-    "J-Mean": "J",
-    "J-Recall": "J-recall",
-    "F-Mean": "F",
-    "F-Recall": "F-recall",
-    "overall": "Overall",
-    "J_seen": "J seen",
-    "F_seen": "F seen",
-    "J_unseen": "J unseen",
-    "F_unseen": "F unseen",
-    "gap": "Gap",
-}
 
 
 DAVIS2017_VAL_SEQUENCES = 30

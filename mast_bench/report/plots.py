@@ -14,9 +14,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..metrics.names import HEADERS, HEADLINE
 from .stats import Interval
 
 FORMATS = ("png", "pdf")
+# no version stamps or creation dates: the same records give the same bytes
+METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -30,7 +33,7 @@ def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FORMATS:
         path = out_dir / f"{stem}.{fmt}"
-        figure.savefig(path, dpi=120)
+        figure.savefig(path, dpi=120, metadata=METADATA[fmt])
         paths.append(path)
     return paths
 
@@ -53,7 +56,12 @@ def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference:
 
 
 def cost_figure(
-    summary: pd.DataFrame, cost: str, scale: float, xlabel: str, metric: str = "J&F-Mean", name: str = "J&F"
+    summary: pd.DataFrame,
+    cost: str,
+    scale: float,
+    xlabel: str,
+    metric: str = HEADLINE["davis"],
+    name: str = HEADERS[HEADLINE["davis"]],
 ) -> Figure:
     """A headline metric against one cost column; rows without that figure are left out (and listed)."""
     figure = new_figure(5.0, 3.8)

@@ -14,7 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
-from .collect import GLOBAL_METRICS, YOUTUBE_METRICS
+from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
+from ..metrics.names import HEADERS, LOWER_IS_BETTER, YOUTUBE_METRICS
 from .stats import Interval, PairedComparison
 
 Better = Literal["higher", "lower"]
@@ -30,29 +31,17 @@ class Column:
     better: Better
 
 
-METRIC_COLUMNS = {
-    "J&F-Mean": Column("J&F-Mean", "J&F", 100.0, 1, "higher"),
-    "J-Mean": Column("J-Mean", "J", 100.0, 1, "higher"),
-    "J-Recall": Column("J-Recall", "J-recall", 100.0, 1, "higher"),
-    "F-Mean": Column("F-Mean", "F", 100.0, 1, "higher"),
-    "F-Recall": Column("F-Recall", "F-recall", 100.0, 1, "higher"),
-    "J-Decay": Column("J-Decay", "J-decay", 100.0, 1, "lower"),
-    "F-Decay": Column("F-Decay", "F-decay", 100.0, 1, "lower"),
-}
-YOUTUBE_COLUMNS = {
-    "overall": Column("overall", "Overall", 100.0, 1, "higher"),
-    "J_seen": Column("J_seen", "J seen", 100.0, 1, "higher"),
-    "F_seen": Column("F_seen", "F seen", 100.0, 1, "higher"),
-    "J_unseen": Column("J_unseen", "J unseen", 100.0, 1, "higher"),
-    "F_unseen": Column("F_unseen", "F unseen", 100.0, 1, "higher"),
-    "gap": Column("gap", "Gap (seen - unseen)", 100.0, 1, "lower"),
-}
+def _metric_column(metric: str) -> Column:
+    return Column(metric, HEADERS[metric], 100.0, 1, "lower" if metric in LOWER_IS_BETTER else "higher")
+
+
+METRIC_COLUMNS = {metric: _metric_column(metric) for metric in GLOBAL_METRICS}
+YOUTUBE_COLUMNS = {metric: _metric_column(metric) for metric in YOUTUBE_METRICS}
 COST_COLUMNS = (
     Column("gflops_per_frame", "GFLOPs/frame", 1.0, 1, "lower"),
     Column("peak_memory_bytes", "Peak memory (MiB)", 1.0 / MIB, 0, "lower"),
     Column("seconds_per_frame", "Time (s/frame)", 1.0, 3, "lower"),
 )
-assert set(METRIC_COLUMNS) == set(GLOBAL_METRICS) and set(YOUTUBE_COLUMNS) == set(YOUTUBE_METRICS)
 
 
 @dataclass

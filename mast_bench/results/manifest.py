@@ -7,7 +7,8 @@ can cite the record it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,16 @@ class StudyManifest:
 
 
 def write_manifest(results: str | Path, manifest: StudyManifest) -> Path:
+    """Write the manifest; one that says the same but for its time of writing is left as it is, so
+    rerunning a study whose records are all cached changes no byte of the results folder."""
     path = ResultsLayout(Path(results)).manifest_path(manifest.study, manifest.preset)
+    try:
+        previous = read_manifest(path) if path.is_file() else None
+    except UserError:
+        previous = None  # a broken manifest is simply written again
+    if previous is not None and replace(previous, created=manifest.created) == manifest:
+        os.utime(path)  # still the latest run of the study (find_manifest goes by modification time)
+        return path
     return atomic_write_json(path, to_dict(manifest))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -255,3 +256,26 @@ def test_manifest_pointing_at_a_missing_record_is_an_error(tiny_study, capsys):
     assert "mast-a" in capsys.readouterr().err
     data = json.loads((results / "studies" / "tiny.smoke.json").read_text())
     assert data["records"]["mast"] == records["mast"].key
+
+
+def test_the_same_records_give_the_same_report_bytes(shared_tiny_study, tmp_path):
+    """No generation time in report.md, no creation dates or version stamps in the figures."""
+    results, manifest, _ = shared_tiny_study
+    folders = [write_study_report(results, manifest, tmp_path / name).parent for name in ("a", "b")]
+    files = [{p.relative_to(f): p.read_bytes() for p in sorted(f.rglob("*")) if p.is_file()} for f in folders]
+    assert files[0] == files[1] and len(files[0]) > 10
+    assert b"generated" not in files[0][Path("report.md")]
+
+
+def test_a_rerun_that_changes_nothing_leaves_the_manifest_as_it_was(shared_tiny_study, tmp_path):
+    from dataclasses import replace
+
+    from mast_bench.results import write_manifest
+
+    _, manifest, _ = shared_tiny_study
+    path = write_manifest(tmp_path, replace(manifest, created="2026-01-01T00:00:00+00:00"))
+    before = path.read_bytes()
+    assert write_manifest(tmp_path, replace(manifest, created="2026-12-31T00:00:00+00:00")) == path
+    assert path.read_bytes() == before
+    write_manifest(tmp_path, replace(manifest, created="2026-12-31T00:00:00+00:00", command="other"))
+    assert path.read_bytes() != before
