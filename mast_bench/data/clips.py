@@ -164,8 +164,9 @@ class PairSampler:
         )
         if not self.pairs:
             raise DataError(
-                f"no training pair: every clip is shorter than {min(self.gaps) + 1} frames "
-                f"(clip lengths {sorted(set(self._lengths))[:5]}...)"
+                f"no training pair in epoch {epoch}: no clip is longer than the gap drawn for it "
+                f"(gaps {self.gaps}, clip lengths {sorted(set(self._lengths))[:5]}...); use shorter gaps "
+                "or longer clips"
             )
 
     def __len__(self) -> int:

@@ -109,11 +109,16 @@ def clip_weights(source: ClipSource) -> tuple[float, ...] | None:
 
 
 def plan_source(source: ClipSource, stage: TrainStage, seed: int, tell=None) -> PlanSource:
-    """The stage's plan: official pair epochs, or frame sets for the memory stages."""
+    """The stage's plan: official pair epochs, or frame sets for the memory stages. Clips too
+    short for the stage's reach are named (``tell``): they are never, or not always, sampled."""
     weights = clip_weights(source)
     if stage.sampling == "pairs":
         gap_weights = OFFICIAL_GAP_WEIGHTS if tuple(stage.gaps) == OFFICIAL_GAPS else None
         sampler = PairSampler(source, stage.gaps, gap_weights, stage.frame_size, seed, clip_weights=weights)
+        lengths = [source.num_frames(c) for c in range(len(source.clip_names))]
+        _name_short(
+            tell, stage, [n for n, k in zip(source.clip_names, lengths, strict=True) if k <= max(stage.gaps)]
+        )
         return EpochBatches(sampler, stage.batch_size)
     anchored = stage.sampling == "schedule"
     layout = FrameSetLayout(
@@ -124,13 +129,16 @@ def plan_source(source: ClipSource, stage: TrainStage, seed: int, tell=None) -> 
         stage.target_range,
     )
     sampler = FrameSetSampler(source, layout, stage.batch_size, seed, weights)
-    skipped = sampler.too_short()
-    if skipped and tell is not None:
-        tell(
-            f"stage {stage.name}: {len(skipped)} clips too short for its references, not sampled: "
-            f"{', '.join(skipped[:8])}{' ...' if len(skipped) > 8 else ''}"
-        )
+    _name_short(tell, stage, sampler.too_short())
     return FrameSets(sampler)
+
+
+def _name_short(tell, stage: TrainStage, names: list[str]) -> None:
+    if names and tell is not None:
+        tell(
+            f"stage {stage.name}: {len(names)} clips too short for its farthest reference, sampled less "
+            f"or never: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
+        )
 
 
 def open_clip_source(root: str | Path, cache_dir: str | Path, tell: Callable[[str], None] | None = None):

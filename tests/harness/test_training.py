@@ -404,3 +404,24 @@ def test_train_cli_makes_a_folder_of_videos_a_training_set(tmp_path, capsys, mon
     assert "2/2 iterations" in out.out and "training set" in out.err
     (made,) = [p for p in (tmp_path / "cache" / "training-sets").iterdir() if (p / "manifest.json").is_file()]
     assert [c["name"] for c in json.loads((made / "manifest.json").read_text())["clips"]] == ["a", "b"]
+
+
+def test_clips_too_short_for_a_stage_are_named_before_training(tmp_path):
+    from .conftest import make_tiny_davis
+
+    short = make_tiny_davis(tmp_path / "short", {"short": 1}, frames=8)
+    long = make_tiny_davis(tmp_path / "long", {"long": 1}, frames=14)
+    (long / "JPEGImages" / "480p" / "short").symlink_to(short / "JPEGImages" / "480p" / "short")
+    messages: list[str] = []
+    preset = tiny_preset(iterations=1, gaps=(2, 10), batch_size=1)  # 8 frames never reach 10 back
+    train(
+        get_variant("mast"),
+        preset,
+        FrameFolderClips(long),
+        tmp_path / "o",
+        progress=False,
+        tell=messages.append,
+    )
+    assert messages == [
+        "stage pairs: 1 clips too short for its farthest reference, sampled less or never: short"
+    ]
