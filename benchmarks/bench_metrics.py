@@ -1,4 +1,13 @@
-"""Time DAVIS J&F evaluation on a DAVIS-2017-val-sized synthetic set: ours vs vos-benchmark vs the toolkit.
+"""Time DAVIS J&F evaluation: ours vs vos-benchmark (and the toolkit), on the same frames in the same run.
+
+``--real DAVIS_ROOT``: real DAVIS annotations (e.g. ../shared/data/davis-mini), each sequence copied
+``--copies`` times, predictions = the annotation shifted by a few pixels (real boundaries, scores
+below 1). Timed as a user runs them, each a fresh process, interleaved ``--repeats`` times:
+``mast-bench evaluate --jobs 2`` (the command: start-up, scoring, the toolkit's CSVs) against
+``vos_benchmark.benchmark.benchmark(..., num_processes=2)``; the medians and their ratio are written.
+Per-object J and F are checked equal (x100) first.
+
+Without ``--real``: a DAVIS-2017-val-sized synthetic set, timed in-process:
 
 The set is generated deterministically into a temp folder: 30 sequences, 1999 frames at 854x480, 61 objects
 (drifting ellipses), predictions = annotations shifted by a few pixels with objects dropped or grown.
@@ -11,6 +20,7 @@ Timed:
 Numbers are checked: ours == the port bit for bit on the timed subset; ours x 100 == vos-benchmark per object.
 
     python benchmarks/bench_metrics.py [--out FILE.json] [--oracle-sequences N] [--data DIR] [--jobs 2]
+    python benchmarks/bench_metrics.py --real ../shared/data/davis-mini [--copies 5] [--repeats 5] [--out F]
 """
 
 from __future__ import annotations
@@ -18,6 +28,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,6 +110,80 @@ def serial_cpu_seconds(root: Path, results: Path, names: list[str]) -> dict[str,
     return {"mast_bench": round(ours, 2), "vos_benchmark": round(vos, 2)}
 
 
+def real_set(davis_root: Path, base: Path, copies: int) -> tuple[Path, Path, int]:
+    """(annotations root, predictions root, frames): every sequence of ``davis_root`` ``copies``
+    times; a prediction is its annotation shifted by a deterministic few pixels."""
+    from mast_bench.data.palette import read_label_map, write_label_map
+
+    rng = np.random.default_rng(0)
+    annotations, predictions, frames = base / "Annotations" / "480p", base / "predictions", 0
+    for copy in range(copies):
+        for source in sorted((davis_root / "Annotations" / "480p").iterdir()):
+            name = f"{source.name}-{copy}"
+            shift = tuple(int(v) for v in rng.integers(-6, 7, 2))
+            for png in sorted(source.glob("*.png")):
+                truth = read_label_map(png, allow_grey=True)
+                write_label_map(annotations / name / png.name, truth)
+                write_label_map(predictions / name / png.name, np.roll(truth, shift, axis=(0, 1)))
+                frames += 1
+    names = sorted(p.name for p in annotations.iterdir())
+    (base / "ImageSets" / "2017").mkdir(parents=True)
+    (base / "ImageSets" / "2017" / "val.txt").write_text("".join(f"{n}\n" for n in names))
+    return annotations, predictions, frames
+
+
+VOS_BENCHMARK = (
+    "import sys; from vos_benchmark.benchmark import benchmark; "
+    "benchmark([sys.argv[1]], [sys.argv[2]], num_processes=int(sys.argv[3]), verbose=False)"
+)
+
+
+def wall_seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def compare_real(davis_root: Path, copies: int, repeats: int, jobs: int) -> dict:
+    """The two evaluators as processes on the same real frames, interleaved; medians and the ratio."""
+    from vos_benchmark.benchmark import benchmark as vos_benchmark
+
+    with tempfile.TemporaryDirectory(prefix="bench_metrics_real_") as tmp:
+        base = Path(tmp)
+        annotations, predictions, frames = real_set(davis_root, base, copies)
+        ours = evaluate_semisupervised(base, predictions, n_jobs=jobs)
+        theirs = vos_benchmark([str(annotations)], [str(predictions)], num_processes=jobs, verbose=False)[3][
+            0
+        ]
+        worst = max(
+            abs(row[metric] * 100 - theirs[row["sequence"]][k][row["object"]])
+            for _, row in ours.per_object.iterrows()
+            for k, metric in enumerate(("J-Mean", "F-Mean"))
+        )
+        script = shutil.which("mast-bench") or str(Path(sys.executable).with_name("mast-bench"))
+        mast = [script, "evaluate", "--data", str(base), "--masks", str(predictions), "--jobs", str(jobs)]
+        vos = [sys.executable, "-c", VOS_BENCHMARK, str(annotations), str(predictions), str(jobs)]
+        times: dict[str, list[float]] = {"mast_bench_evaluate": [], "vos_benchmark": []}
+        for _ in range(repeats):
+            times["mast_bench_evaluate"].append(wall_seconds(mast))
+            times["vos_benchmark"].append(wall_seconds(vos))
+    medians = {name: round(statistics.median(values), 3) for name, values in times.items()}
+    ratio = medians["vos_benchmark"] / medians["mast_bench_evaluate"]
+    print(
+        f"{frames} real frames: mast-bench evaluate {medians['mast_bench_evaluate']} s, vos-benchmark "
+        f"{medians['vos_benchmark']} s (medians of {repeats}): {ratio:.2f}x; J, F x100 within {worst:.1e}"
+    )
+    return {
+        "dataset": {"source": str(davis_root), "copies": copies, "frames": frames,
+                    "sequences": copies * len(list((davis_root / "Annotations" / "480p").iterdir()))},
+        "seconds": times,
+        "median_seconds": medians,
+        "speedup_vs_vos_benchmark": round(ratio, 2),
+        "max_abs_difference_x100_vs_vos_benchmark": worst,
+        "jobs": jobs,
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON (atomically)")
@@ -110,8 +197,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serial-cpu", action="store_true", help="also measure serial CPU seconds (robust to machine load)"
     )
+    parser.add_argument("--real", type=Path, default=None, help="a DAVIS root whose annotations are timed")
+    parser.add_argument("--copies", type=int, default=5, help="with --real: copies of each sequence")
+    parser.add_argument("--repeats", type=int, default=5, help="with --real: timed runs of each evaluator")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
+    if args.real is not None:
+        figures = compare_real(args.real, args.copies, args.repeats, args.jobs)
+        figures.update(
+            load_average_1min={"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
+            machine={"python": platform.python_version(), "processor": platform.processor(), "cpus": _cpus()},
+        )
+        if args.out:
+            atomic_write_json(args.out, figures)
+            print(f"wrote {args.out}")
+        return 0 if figures["max_abs_difference_x100_vs_vos_benchmark"] < 1e-9 else 1
 
     from metrics.toolkit_oracle import toolkit_evaluate
     from vos_benchmark.benchmark import benchmark as vos_benchmark

@@ -12,7 +12,6 @@ import argparse
 
 from ..config import parse_assignments
 from ..harness.study import available_studies, load_study
-from ..report.build import write_study_report
 from . import base
 from .run import add_execution, execution
 
@@ -47,6 +46,7 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..harness.study_run import run_study  # the model stack: torch loads here, not at start-up
+    from ..report.build import write_study_report  # scipy and matplotlib, likewise
 
     study = load_study(args.study, variant_lookup=base.variant_registry(args.variants_file).get)
     if args.protocol:

@@ -14,6 +14,8 @@ OpenCV's dilation treats outside pixels as absent, so the crop changes no count.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -68,6 +70,39 @@ def precision_recall_f(n_fg: int, n_gt: int, fg_match: int, gt_match: int) -> fl
     return float(2 * precision * recall / (precision + recall))
 
 
+@functools.lru_cache(maxsize=16)
+def _rectangles(shape: tuple[int, int], ones: bytes) -> tuple[np.ndarray, ...] | None:
+    """A centred, symmetric footprint as the rectangles whose union it is (one per step of its
+    outline: half-width w at row offset y gives a (2w+1) x (2y+1) rectangle), or None for another
+    footprint. Dilating by each and keeping the maximum is dilating by the union, and OpenCV dilates
+    by a rectangle in separable passes: the disk's dilation, to the bit, in about 2/3 of the time."""
+    kernel = np.frombuffer(ones, np.uint8).reshape(shape).astype(bool)
+    height, width = shape
+    if height != width or height % 2 == 0 or not np.array_equal(kernel, kernel[::-1]):
+        return None
+    centre = height // 2
+    half = [int(np.count_nonzero(kernel[centre + y])) // 2 for y in range(centre + 1)]
+    rebuilt = np.zeros_like(kernel)
+    rectangles = []
+    for y, w in enumerate(half):
+        if y == centre or half[y + 1] < w:
+            rectangles.append(np.ones((2 * y + 1, 2 * w + 1), np.uint8))
+            rebuilt[centre - y : centre + y + 1, centre - w : centre + w + 1] = True
+    return tuple(rectangles) if np.array_equal(rebuilt, kernel) else None
+
+
+def dilate(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Boolean dilation of ``mask`` by the footprint ``kernel`` (outside pixels absent), as cv2.dilate."""
+    image = mask.view(np.uint8)
+    rectangles = _rectangles(kernel.shape, np.ascontiguousarray(kernel, np.uint8).tobytes())
+    if rectangles is None:
+        return cv2.dilate(image, kernel).view(bool)
+    out = cv2.dilate(image, rectangles[0])
+    for rectangle in rectangles[1:]:
+        np.maximum(out, cv2.dilate(image, rectangle), out=out)
+    return out.view(bool)
+
+
 def boundary_f_cropped(fg: np.ndarray, gt: np.ndarray, kernel: np.ndarray) -> float:
     """F of two boolean masks that are already cropped by :func:`union_crop` (or are whole frames)."""
     fg_boundary = seg2bmap(fg)
@@ -76,8 +111,8 @@ def boundary_f_cropped(fg: np.ndarray, gt: np.ndarray, kernel: np.ndarray) -> fl
     n_gt = int(np.count_nonzero(gt_boundary))
     fg_match = gt_match = 0
     if n_fg and n_gt:
-        fg_dil = cv2.dilate(fg_boundary.view(np.uint8), kernel).view(bool)
-        gt_dil = cv2.dilate(gt_boundary.view(np.uint8), kernel).view(bool)
+        fg_dil = dilate(fg_boundary, kernel)
+        gt_dil = dilate(gt_boundary, kernel)
         fg_match = int(np.count_nonzero(fg_boundary & gt_dil))
         gt_match = int(np.count_nonzero(gt_boundary & fg_dil))
     return precision_recall_f(n_fg, n_gt, fg_match, gt_match)
@@ -166,6 +201,7 @@ __all__ = [
     "boundary_radius",
     "db_eval_boundary",
     "db_eval_iou",
+    "dilate",
     "disk",
     "precision_recall_f",
     "seg2bmap",
