@@ -12,7 +12,8 @@ tile of neighbouring query pixels is multiplied densely (one bmm) against the
 bounding box of its windows -- neighbours look at overlapping places -- and the
 needed entries are picked from the small product. Tiles whose box is too large
 (diverging offsets) are split. That is the reference implementation; on CPU and
-CUDA tensors the native kernels run instead (ops/kernels.py chooses). FLOP formulas
+CUDA tensors the native kernels run instead (ops/kernels.py chooses). The three ops,
+each other's gradients, are defined from one table (adjoint_ops.py); FLOP formulas
 give the nominal work (2 * B * C * side^2 * pixels), independent of the tiling.
 """
 
@@ -24,9 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.flop_counter import register_flop_formula
 
-from .kernels import kernel_mode, kernels_for, use_kernels
+from .adjoint_ops import AdjointFamily, OpSpec, define_family
 
 TILE_COLUMNS = 16
 
@@ -144,146 +144,68 @@ def _scatter_reference(
     return out
 
 
-def _corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
+def _check_corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> None:
     _check("roi_corr", query, base_y, base_x)
-    native = kernels_for(query, key)
-    if native is None:
-        return _corr_reference(query, key, base_y, base_x, side)
-    return native.roi_corr(query, key, base_y, base_x, side)
 
 
-def _aggregate(weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
+def _check_aggregate(weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> None:
     _check_weights("roi_aggregate", weights, base_y, side)
-    native = kernels_for(weights, values)
-    if native is None:
-        return _aggregate_reference(weights, values, base_y, base_x, side)
-    return native.roi_aggregate(weights, values, base_y, base_x, side)
 
 
-def _scatter(
-    weights: Tensor, grid: Tensor, base_y: Tensor, base_x: Tensor, side: int, height: int, width: int
-) -> Tensor:
+def _check_scatter(weights: Tensor, grid: Tensor, base_y: Tensor, base_x: Tensor, side: int, *size) -> None:
     _check("roi_scatter", grid, base_y, base_x)
     _check_weights("roi_scatter", weights, base_y, side)
-    native = kernels_for(weights, grid)
-    if native is None:
-        return _scatter_reference(weights, grid, base_y, base_x, side, height, width)
-    return native.roi_scatter(weights, grid, base_y, base_x, side, height, width)
 
 
-@torch.library.custom_op("mast_bench::roi_corr", mutates_args=())
-def roi_corr(query: Tensor, key: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
-    """(B,C,r,W) query band x (B,C,H,Wk) key -> (B, r*W, side^2) integer-window logits."""
-    _check("roi_corr", query, base_y, base_x)
-    return _corr_reference(query, key, base_y, base_x, side)
-
-
-@roi_corr.register_fake
-def _(query, key, base_y, base_x, side):
+def _fake_corr(query, key, base_y, base_x, side):
     return query.new_empty(query.shape[0], query.shape[2] * query.shape[3], side * side)
 
 
-@torch.library.custom_op("mast_bench::roi_aggregate", mutates_args=())
-def roi_aggregate(weights: Tensor, values: Tensor, base_y: Tensor, base_x: Tensor, side: int) -> Tensor:
-    """(B, r*W, side^2) weights x (B,Cv,H,Wk) values -> (B,Cv,r,W) weighted window sums."""
-    _check_weights("roi_aggregate", weights, base_y, side)
-    return _aggregate_reference(weights, values, base_y, base_x, side)
-
-
-@roi_aggregate.register_fake
-def _(weights, values, base_y, base_x, side):
+def _fake_aggregate(weights, values, base_y, base_x, side):
     b, rows, cols = base_y.shape
     return values.new_empty(b, values.shape[1], rows, cols)
 
 
-@torch.library.custom_op("mast_bench::roi_scatter", mutates_args=())
-def roi_scatter(
-    weights: Tensor, grid: Tensor, base_y: Tensor, base_x: Tensor, side: int, height: int, width: int
-) -> Tensor:
-    """(B, r*W, side^2) weights x (B,C,r,W) -> (B,C,height,width): transpose of roi_aggregate."""
-    _check("roi_scatter", grid, base_y, base_x)
-    _check_weights("roi_scatter", weights, base_y, side)
-    return _scatter_reference(weights, grid, base_y, base_x, side, height, width)
-
-
-@roi_scatter.register_fake
-def _(weights, grid, base_y, base_x, side, height, width):
+def _fake_scatter(weights, grid, base_y, base_x, side, height, width):
     return grid.new_empty(grid.shape[0], grid.shape[1], height, width)
 
 
-for _op, _impl in ((roi_corr, _corr), (roi_aggregate, _aggregate), (roi_scatter, _scatter)):
-    _op.register_kernel("cpu")(_impl)
-    _op.register_kernel("cuda")(_impl)
-
-
-# --- autograd: each op's gradients are the other two ---------------------------------------------
-
-
-def _setup(ctx, inputs, output):
-    first, second, base_y, base_x, side = inputs[:5]
-    ctx.save_for_backward(first, second, base_y, base_x)
-    ctx.side = side
-    ctx.kernels = kernel_mode()  # the backward runs with the forward's choice (maybe on another thread)
-
-
-def _corr_backward(ctx, grad):
-    with use_kernels(ctx.kernels):
-        return _corr_grads(ctx, grad)
-
-
-def _aggregate_backward(ctx, grad):
-    with use_kernels(ctx.kernels):
-        return _aggregate_grads(ctx, grad)
-
-
-def _scatter_backward(ctx, grad):
-    with use_kernels(ctx.kernels):
-        return _scatter_grads(ctx, grad)
-
-
-def _corr_grads(ctx, grad):
-    query, key, base_y, base_x = ctx.saved_tensors
-    grad_query = roi_aggregate(grad, key, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
-    grad_key = None
-    if ctx.needs_input_grad[1]:
-        grad_key = roi_scatter(grad, query, base_y, base_x, ctx.side, key.shape[-2], key.shape[-1])
-    return grad_query, grad_key, None, None, None
-
-
-def _aggregate_grads(ctx, grad):
-    weights, values, base_y, base_x = ctx.saved_tensors
-    grad_weights = roi_corr(grad, values, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
-    grad_values = None
-    if ctx.needs_input_grad[1]:
-        grad_values = roi_scatter(weights, grad, base_y, base_x, ctx.side, values.shape[-2], values.shape[-1])
-    return grad_weights, grad_values, None, None, None
-
-
-def _scatter_grads(ctx, grad):
-    weights, grid, base_y, base_x = ctx.saved_tensors
-    grad_weights = roi_corr(grid, grad, base_y, base_x, ctx.side) if ctx.needs_input_grad[0] else None
-    grad_grid = roi_aggregate(weights, grad, base_y, base_x, ctx.side) if ctx.needs_input_grad[1] else None
-    return grad_weights, grad_grid, None, None, None, None, None
-
-
-roi_corr.register_autograd(_corr_backward, setup_context=_setup)
-roi_aggregate.register_autograd(_aggregate_backward, setup_context=_setup)
-roi_scatter.register_autograd(_scatter_backward, setup_context=_setup)
-
-
-@register_flop_formula(torch.ops.mast_bench.roi_corr)
-def _corr_flops(query_shape, key_shape, base_y_shape, base_x_shape, side, *args, **kwargs) -> int:
-    b, c, rows, cols = query_shape
-    return 2 * b * c * side * side * rows * cols
-
-
-@register_flop_formula(torch.ops.mast_bench.roi_aggregate)
-def _aggregate_flops(weights_shape, values_shape, base_y_shape, base_x_shape, side, *args, **kwargs) -> int:
+def _flops(first_shape, second_shape, base_y_shape, base_x_shape, side, *args, **kwargs) -> int:
+    """2 * B * C * side^2 * pixels: C the channels of the read (the 4-D input's, the values' for
+    aggregate), pixels those of the band."""
     b, rows, cols = base_y_shape
-    return 2 * b * values_shape[1] * side * side * rows * cols
+    channels = (first_shape if len(first_shape) == 4 else second_shape)[1]
+    return 2 * b * channels * side * side * rows * cols
 
 
-@register_flop_formula(torch.ops.mast_bench.roi_scatter)
-def _scatter_flops(weights_shape, grid_shape, base_y_shape, base_x_shape, side, *args, **kwargs) -> int:
-    b, c, rows, cols = grid_shape
-    return 2 * b * c * side * side * rows * cols
+_GEOMETRY = "Tensor base_y, Tensor base_x, int side"
+roi_corr, roi_aggregate, roi_scatter = define_family(
+    AdjointFamily(
+        corr=OpSpec(
+            "roi_corr",
+            f"(Tensor query, Tensor key, {_GEOMETRY}) -> Tensor",
+            _check_corr,
+            _corr_reference,
+            _fake_corr,
+            _flops,
+        ),
+        aggregate=OpSpec(
+            "roi_aggregate",
+            f"(Tensor weights, Tensor values, {_GEOMETRY}) -> Tensor",
+            _check_aggregate,
+            _aggregate_reference,
+            _fake_aggregate,
+            _flops,
+        ),
+        scatter=OpSpec(
+            "roi_scatter",
+            f"(Tensor weights, Tensor grid, {_GEOMETRY}, int height, int width) -> Tensor",
+            _check_scatter,
+            _scatter_reference,
+            _fake_scatter,
+            _flops,
+        ),
+        geometry=3,
+        size=lambda tensor: (tensor.shape[-2], tensor.shape[-1]),  # the gradient's key grid
+    )
+)

@@ -9,10 +9,11 @@ needs the matching rows of the padded tensor (its halo) and never a copy:
 - ``window_scatter``:   out[b, c, y+i*d, x+j*d] += w[b,ij,y,x] * g[b,c,y,x]   (padded output)
 
 Each one's gradients are the other two, so the backward passes are exactly as
-lean as the forward ones (no (B, C, P*P, H, W) unfold is ever materialised).
-On CPU and CUDA tensors the native kernels run (ops/kernels.py chooses; csrc/ and
-triton_kernels.py); the reference implementations here loop over the P*P offsets
-with shifted slices and stay selectable as the exact yardstick.
+lean as the forward ones (no (B, C, P*P, H, W) unfold is ever materialised); the
+three are defined from one table (adjoint_ops.py). On CPU and CUDA tensors the
+native kernels run (ops/kernels.py chooses; csrc/ and triton_kernels.py); the
+reference implementations here loop over the P*P offsets with shifted slices and
+stay selectable as the exact yardstick.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.flop_counter import register_flop_formula
 
-from .kernels import kernel_mode, kernels_for, use_kernels
+from .adjoint_ops import AdjointFamily, OpSpec, define_family
 
 
 def window_size(radius: int) -> int:
@@ -107,139 +107,76 @@ def _check_scatter(weights: Tensor, grid: Tensor) -> None:
         )
 
 
-def _corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
+def _check_corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> None:
     _check_padded("window_corr", query, key_padded, radius, dilation)
-    native = kernels_for(query, key_padded)
-    if native is None:
-        return _corr_reference(query, key_padded, radius, dilation)
-    return native.window_corr(query, key_padded, radius, dilation)
 
 
-def _aggregate(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> Tensor:
+def _check_aggregate(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> None:
     _check_padded("window_aggregate", weights, values_padded, radius, dilation)
-    native = kernels_for(weights, values_padded)
-    if native is None:
-        return _aggregate_reference(weights, values_padded, radius, dilation)
-    return native.window_aggregate(weights, values_padded, radius, dilation)
 
 
-def _scatter(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> Tensor:
+def _scatter_check(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> None:
     _check_scatter(weights, grid)
-    native = kernels_for(weights, grid)
-    if native is None:
-        return _scatter_reference(weights, grid, radius, dilation)
-    return native.window_scatter(weights, grid, radius, dilation)
 
 
-@torch.library.custom_op("mast_bench::window_corr", mutates_args=())
-def window_corr(query: Tensor, key_padded: Tensor, radius: int, dilation: int) -> Tensor:
-    """(B,C,h,w) x (B,C,h+2Rd,w+2Rd) -> (B,P*P,h,w) dot products over channels."""
-    _check_padded("window_corr", query, key_padded, radius, dilation)
-    return _corr_reference(query, key_padded, radius, dilation)
-
-
-@window_corr.register_fake
-def _(query, key_padded, radius, dilation):
+def _fake_corr(query, key_padded, radius, dilation):
     size = window_size(radius)
     return query.new_empty(query.shape[0], size * size, query.shape[2], query.shape[3])
 
 
-@torch.library.custom_op("mast_bench::window_aggregate", mutates_args=())
-def window_aggregate(weights: Tensor, values_padded: Tensor, radius: int, dilation: int) -> Tensor:
-    """(B,P*P,h,w) weights x (B,C,h+2Rd,w+2Rd) values -> (B,C,h,w) weighted window sums."""
-    _check_padded("window_aggregate", weights, values_padded, radius, dilation)
-    return _aggregate_reference(weights, values_padded, radius, dilation)
-
-
-@window_aggregate.register_fake
-def _(weights, values_padded, radius, dilation):
+def _fake_aggregate(weights, values_padded, radius, dilation):
     b, _, h, w = weights.shape
     return weights.new_empty(b, values_padded.shape[1], h, w)
 
 
-@torch.library.custom_op("mast_bench::window_scatter", mutates_args=())
-def window_scatter(weights: Tensor, grid: Tensor, radius: int, dilation: int) -> Tensor:
-    """(B,P*P,h,w) weights x (B,C,h,w) -> (B,C,h+2Rd,w+2Rd): transpose of window_aggregate."""
-    _check_scatter(weights, grid)
-    return _scatter_reference(weights, grid, radius, dilation)
-
-
-@window_scatter.register_fake
-def _(weights, grid, radius, dilation):
+def _fake_scatter(weights, grid, radius, dilation):
     b, _, h, w = weights.shape
     margin = 2 * radius * dilation
     return grid.new_empty(b, grid.shape[1], h + margin, w + margin)
 
 
-# --- native kernels on CPU and CUDA tensors (the reference where they cannot run) --------------
+def _flops(channels_of: int):
+    """2 * B * C * P^2 * h * w, C the channels of the ``channels_of``-th input (h, w: the first's grid)."""
 
-for _op, _impl in ((window_corr, _corr), (window_aggregate, _aggregate), (window_scatter, _scatter)):
-    _op.register_kernel("cpu")(_impl)
-    _op.register_kernel("cuda")(_impl)
+    def formula(first_shape, second_shape, radius, dilation, *args, **kwargs) -> int:
+        b, _, h, w = first_shape
+        channels = (first_shape, second_shape)[channels_of][1]
+        return 2 * b * channels * window_size(radius) ** 2 * h * w
 
-
-# --- autograd: each primitive's gradients are the other two --------------------------------------
-# The backward runs with the forward's kernel choice (it may run on another thread).
-
-
-def _setup(ctx, inputs, output):
-    first, second, radius, dilation = inputs
-    ctx.save_for_backward(first, second)
-    ctx.radius, ctx.dilation = radius, dilation
-    ctx.kernels = kernel_mode()
+    return formula
 
 
-def _corr_backward(ctx, grad):
-    query, key_padded = ctx.saved_tensors
-    r, d = ctx.radius, ctx.dilation
-    with use_kernels(ctx.kernels):
-        grad_query = window_aggregate(grad, key_padded, r, d) if ctx.needs_input_grad[0] else None
-        grad_key = window_scatter(grad, query, r, d) if ctx.needs_input_grad[1] else None
-    return grad_query, grad_key, None, None
-
-
-def _aggregate_backward(ctx, grad):
-    weights, values_padded = ctx.saved_tensors
-    r, d = ctx.radius, ctx.dilation
-    with use_kernels(ctx.kernels):
-        grad_weights = window_corr(grad, values_padded, r, d) if ctx.needs_input_grad[0] else None
-        grad_values = window_scatter(weights, grad, r, d) if ctx.needs_input_grad[1] else None
-    return grad_weights, grad_values, None, None
-
-
-def _scatter_backward(ctx, grad):
-    weights, grid = ctx.saved_tensors
-    r, d = ctx.radius, ctx.dilation
-    with use_kernels(ctx.kernels):
-        grad_weights = window_corr(grid, grad, r, d) if ctx.needs_input_grad[0] else None
-        grad_grid = window_aggregate(weights, grad, r, d) if ctx.needs_input_grad[1] else None
-    return grad_weights, grad_grid, None, None
-
-
-window_corr.register_autograd(_corr_backward, setup_context=_setup)
-window_aggregate.register_autograd(_aggregate_backward, setup_context=_setup)
-window_scatter.register_autograd(_scatter_backward, setup_context=_setup)
-
-
-# --- FLOP formulas: 2 FLOPs per multiply-add -----------------------------------------------------
-
-
-@register_flop_formula(torch.ops.mast_bench.window_corr)
-def _corr_flops(query_shape, key_shape, radius, dilation, *args, **kwargs) -> int:
-    b, c, h, w = query_shape
-    return 2 * b * c * window_size(radius) ** 2 * h * w
-
-
-@register_flop_formula(torch.ops.mast_bench.window_aggregate)
-def _aggregate_flops(weights_shape, values_shape, radius, dilation, *args, **kwargs) -> int:
-    b, _, h, w = weights_shape
-    return 2 * b * values_shape[1] * window_size(radius) ** 2 * h * w
-
-
-@register_flop_formula(torch.ops.mast_bench.window_scatter)
-def _scatter_flops(weights_shape, grid_shape, radius, dilation, *args, **kwargs) -> int:
-    b, _, h, w = weights_shape
-    return 2 * b * grid_shape[1] * window_size(radius) ** 2 * h * w
+_GEOMETRY = "int radius, int dilation"
+window_corr, window_aggregate, window_scatter = define_family(
+    AdjointFamily(
+        corr=OpSpec(
+            "window_corr",
+            f"(Tensor query, Tensor key_padded, {_GEOMETRY}) -> Tensor",
+            _check_corr,
+            _corr_reference,
+            _fake_corr,
+            _flops(0),
+        ),
+        aggregate=OpSpec(
+            "window_aggregate",
+            f"(Tensor weights, Tensor values_padded, {_GEOMETRY}) -> Tensor",
+            _check_aggregate,
+            _aggregate_reference,
+            _fake_aggregate,
+            _flops(1),
+        ),
+        scatter=OpSpec(
+            "window_scatter",
+            f"(Tensor weights, Tensor grid, {_GEOMETRY}) -> Tensor",
+            _scatter_check,
+            _scatter_reference,
+            _fake_scatter,
+            _flops(1),
+        ),
+        geometry=2,
+        size=lambda tensor: (),  # the padded output's size follows from the grid and the window
+    )
+)
 
 
 # --- public functions on unpadded grids ---------------------------------------------------------
