@@ -15,7 +15,7 @@ Timed:
 - ``mast_bench.metrics.evaluate_semisupervised`` (2 worker processes);
 - ``vos_benchmark.benchmark.benchmark`` (PyPI vos-benchmark, 2 processes);
 - the official toolkit's semantics: the toolkit itself is not installable here, so its straight port
-  (tests/metrics/toolkit_oracle.py, serial like the toolkit) is timed on the first ``--oracle-sequences``
+  (tests/support/toolkit_oracle.py, serial like the toolkit) is timed on the first ``--oracle-sequences``
   sequences and the full-set time is extrapolated by frame count (said so in the JSON).
 Numbers are checked: ours == the port bit for bit on the timed subset; ours x 100 == vos-benchmark per object.
 
@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from metrics.synthetic import moving_objects, perturb, write_sequence  # noqa: E402
+from support.label_sets import moving_objects, perturb, write_sequence  # noqa: E402
 
 from mast_bench.atomic import atomic_write_json  # noqa: E402
 from mast_bench.metrics import evaluate_semisupervised  # noqa: E402
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out}")
         return 0 if figures["max_abs_difference_x100_vs_vos_benchmark"] < 1e-9 else 1
 
-    from metrics.toolkit_oracle import toolkit_evaluate
+    from support.toolkit_oracle import toolkit_evaluate
     from vos_benchmark.benchmark import benchmark as vos_benchmark
 
     with tempfile.TemporaryDirectory(prefix="bench_metrics_") as tmp:

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "ops"))  # the optional spatial-correlation-sampler wrapper
+sys.path.insert(0, str(REPO / "tests"))  # support.spatial_sampler: the optional sampler wrapper
 
 from mast_bench.ops import (  # noqa: E402
     KERNELS_ENV,
@@ -84,7 +84,7 @@ def correlation_impl(name):
     if name == "unfold":
         return unfold_correlation
     if name == "sampler":
-        from spatial_sampler import sampler_correlation
+        from support.spatial_sampler import sampler_correlation
 
         return sampler_correlation()
     raise ValueError(name)
@@ -229,7 +229,7 @@ def cases(quick: bool, heavy: bool, sampler: bool, threads: int | None) -> list[
 
 
 def sampler_available() -> bool:
-    from spatial_sampler import SamplerUnavailable, sampler_correlation
+    from support.spatial_sampler import SamplerUnavailable, sampler_correlation
 
     try:
         sampler_correlation()

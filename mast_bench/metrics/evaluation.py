@@ -1,6 +1,6 @@
 """DAVIS semi-supervised evaluation with the davis2017-evaluation toolkit's numbers, parallel over sequences.
 
-Toolkit semantics reproduced (see docs in tests/metrics/toolkit_oracle.py for the straight port):
+Toolkit semantics reproduced (see docs in tests/support/toolkit_oracle.py for the straight port):
 - objects are ids 1..max id of the FIRST annotation frame (void 255 read as background);
 - frames 1..N-2 are scored; each object gets J and F per frame, then mean/recall/decay (statistics.py);
 - void: the toolkit turns 255 into background when it reads the annotations, so a predicted pixel on a void

@@ -6,20 +6,17 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.records import make_record
 
 from mast_bench.atomic import atomic_write_json, atomic_write_text
 from mast_bench.data.fingerprint import CACHE_NAME, write_cache
 from mast_bench.data.palette import write_label_map
 from mast_bench.results import ResultStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from report.factory import make_record  # noqa: E402
 
 NOBODY = 65534
 

@@ -207,7 +207,7 @@ def test_a_second_identical_run_waits_for_the_first_and_reuses_its_record(davis,
 
 
 def test_environment_mixing_is_refused_by_reports(tmp_path, capsys):
-    from report.factory import make_record, store_record  # tests/ is on sys.path
+    from support.records import make_record, store_record
 
     results = tmp_path / "r"
     store_record(results, make_record("mast", 0.5, 0, threads=1))

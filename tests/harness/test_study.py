@@ -180,7 +180,7 @@ def test_jobs_carry_configs_one_per_row_with_the_preset_protocol():
 
 def test_run_study_records_a_manifest(tmp_path):
     """With a runner that stores synthetic records (the real harness is exercised by the slow test below)."""
-    from report.factory import make_record, store_record  # tests/ is on sys.path (tests/harness is a package)
+    from support.records import make_record, store_record
 
     seen = []
 

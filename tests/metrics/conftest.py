@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.label_sets import make_davis, make_results, perturb
 
 from mast_bench.data.palette import read_label_map
-
-from .synthetic import make_davis, make_results, perturb
 
 DAVIS_MINI_SEQUENCES = ("bmx-trees", "car-shadow", "motocross-jump")
 

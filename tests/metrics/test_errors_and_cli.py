@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.label_sets import make_davis, make_results, write_labels
 
 from mast_bench.data.palette import read_label_map
 from mast_bench.errors import DataError
 from mast_bench.evaluate import main
 from mast_bench.metrics import evaluate_semisupervised
-
-from .synthetic import make_davis, make_results, write_labels
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.toolkit_oracle import toolkit_csv_bytes, toolkit_evaluate
 from vos_benchmark.benchmark import VideoEvaluator
 
 from mast_bench.metrics import evaluate_semisupervised, write_csvs
 
 from .conftest import DAVIS_MINI_SEQUENCES
-from .toolkit_oracle import toolkit_csv_bytes, toolkit_evaluate
 
 
 def assert_same_as_toolkit(evaluation, root: Path, results: Path, sequences, tmp_path: Path) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from skimage.morphology import disk as skimage_disk
+from support.toolkit_oracle import toolkit_boundary, toolkit_f_measure, toolkit_iou, toolkit_seg2bmap
 
 from mast_bench.metrics import boundary_radius, db_eval_boundary, db_eval_iou, disk, seg2bmap
-
-from .toolkit_oracle import toolkit_boundary, toolkit_f_measure, toolkit_iou, toolkit_seg2bmap
 
 
 def block(shape, rows, cols):

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.label_sets import make_davis, make_results
+from support.toolkit_oracle import ToolkitExit, toolkit_evaluate
 from vos_benchmark.benchmark import VideoEvaluator
 
 from mast_bench.errors import DataError
 from mast_bench.metrics import evaluate_semisupervised
-
-from .synthetic import make_davis, make_results
-from .toolkit_oracle import ToolkitExit, toolkit_evaluate
 
 SHAPE = (12, 16)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.toolkit_oracle import toolkit_statistics
 
 from mast_bench.metrics import db_statistics, decay_bin_edges
-
-from .toolkit_oracle import toolkit_statistics
 
 
 def test_hand_computed_statistics():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from ops_reference import loop_bilinear, official_deform_im2col
+from support.ops_reference import loop_bilinear, official_deform_im2col
 
 from mast_bench.ops import bilinear_window_gather, window_gather
 

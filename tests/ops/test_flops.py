@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from spatial_sampler import SamplerUnavailable, sampler_correlation
+from support.spatial_sampler import SamplerUnavailable, sampler_correlation
 
 from mast_bench.ops import (
     MemoryEntry,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from ops_reference import official_memory_read
+from support.ops_reference import official_memory_read
 
 from mast_bench.ops import MemoryEntry, memory_read
 

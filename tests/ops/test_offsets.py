@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from ops_reference import loop_correlation
+from support.ops_reference import loop_correlation
 
 from mast_bench.ops import soft_argmax_offset
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from ops_reference import official_memory_read
+from support.ops_reference import official_memory_read
 
 from mast_bench.ops import MemoryEntry, memory_read
 from mast_bench.ops.bilinear import channels_last_table, integer_window

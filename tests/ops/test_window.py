@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from ops_reference import loop_correlation, loop_window_gather, unfold_correlation
+from support.ops_reference import loop_correlation, loop_window_gather, unfold_correlation
 
 from mast_bench.ops import local_correlation, window_gather, window_read
 from mast_bench.ops.window import pad_for_window, window_aggregate, window_corr, window_scatter

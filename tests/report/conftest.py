@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.records import make_record, store_record
 
 from mast_bench.results import StudyManifest, write_manifest
-
-from .factory import make_record, store_record
 
 VARIANTS = {  # variant -> (quality, seed, GFLOPs, peak MiB, seconds per frame)
     "mast": (0.70, 1, 20.0, 900, 0.80),

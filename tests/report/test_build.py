@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from scipy import stats as scipy_stats
+from support.records import OBJECTS, make_record, store_record
 
 from mast_bench.report.__main__ import main
 from mast_bench.report.build import paired_to_reference, write_study_report
@@ -25,8 +26,6 @@ from mast_bench.report.paper import is_paper_comparable, paper_table
 from mast_bench.report.plots import decay_profile, jf_intervals_figure, sequence_heatmap_figure
 from mast_bench.report.qualitative import qualitative_figures
 from mast_bench.report.stats import Interval
-
-from .factory import OBJECTS, make_record, store_record
 
 
 def object_jf(record) -> dict[tuple[str, str], float]:

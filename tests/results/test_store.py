@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import errno
 import multiprocessing
-import sys
 from pathlib import Path
 
 import pytest
+from support.records import make_record
 
 from mast_bench.results import ResultRecord, ResultsLayout, ResultStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from report.factory import make_record  # noqa: E402
 
 
 def _staged(store: ResultStore, key: str, content: bytes) -> Path:

@@ -4,17 +4,14 @@ naming the file and what to do (delete it, or --force / rerun the study), never 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from support.records import make_record
 
 from mast_bench.errors import DataError
 from mast_bench.results import ResultRecord, ResultStore, StudyManifest, read_manifest, write_manifest
 from mast_bench.results.records import REMEDY, UnreadableRecord
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from report.factory import make_record  # noqa: E402
 
 
 def _valid() -> dict:
