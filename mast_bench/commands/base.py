@@ -8,13 +8,14 @@ store of records), ``--out`` the folder a command writes its own output files in
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import parse_assignments
+from ..config import parse_assignments, to_dict
 from ..data.splits import DataSpec
 from ..errors import ConfigError, UserError, user_error_from_os_error
 from ..max_side import check_max_side
@@ -179,10 +180,6 @@ def print_listing(
     configs: list, fields: tuple[str, ...], cell: Callable[[Any, str], str], as_json: bool
 ) -> None:
     """Configs as JSON, as a table on a terminal, or one plain line each (never truncated)."""
-    import json
-
-    from ..config import to_dict
-
     if as_json:
         print(json.dumps([to_dict(c) for c in configs], indent=1))
     elif sys.stdout.isatty():

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..metrics.evaluation import evaluate_semisupervised
+from ..metrics.toolkit_csv import format_report, write_csvs
 from . import base
 
 NAME = "evaluate"
@@ -48,8 +50,6 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..metrics import evaluate_semisupervised, format_report, write_csvs
-
     start = time.time()
     evaluation = evaluate_semisupervised(
         args.data,

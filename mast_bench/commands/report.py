@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UserError
+from ..results import find_manifest
 from . import base
 
 NAME = "report"
@@ -35,8 +36,7 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report.build import write_all_records_report, write_study_report
-    from ..results import find_manifest
+    from ..report.build import write_all_records_report, write_study_report  # scipy, matplotlib: here
 
     if args.study is None:
         if args.preset is not None:

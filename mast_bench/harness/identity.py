@@ -11,24 +11,25 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import torch
+
 from ..config import to_dict
+from ..data.fingerprint import VideoFiles, dataset_fingerprint
+from ..ops import expected_kernel_path
 from ..results import canonical_json
 from . import provenance
+from .batches import open_clip_source
 
 
 def numerics_environment(device: str, threads: int, kernels: str | None = None) -> dict[str, Any]:
     """``kernels``: the kernel path as it ran; None names the one expected, without compiling (a
     cached record is found without building the CPU kernels)."""
-    import torch
-
-    from .. import ops
-
     device_type = torch.device(device).type
     return {
         "device_type": device_type,
         "threads": threads if device_type == "cpu" else None,
         "torch": torch.__version__,
-        "kernels": kernels or ops.expected_kernel_path(device),
+        "kernels": kernels or expected_kernel_path(device),
     }
 
 
@@ -51,9 +52,6 @@ def training_identity(config, preset, train_fingerprint: str, environment: dict[
 def training_data_fingerprint(root, cache_dir) -> str:
     """Contents of the clips training reads (their frame files, in clip order), and for a training
     set also how it cut and weighs them (a folder of videos is made into one first)."""
-    from ..data.fingerprint import VideoFiles, dataset_fingerprint
-    from .batches import open_clip_source
-
     clips = open_clip_source(root, cache_dir)
     files = [VideoFiles(name, clips.frame_paths(i), ()) for i, name in enumerate(clips.clip_names)]
     frames = dataset_fingerprint(files, cache_dir)

@@ -11,7 +11,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import mast_bench
+
+from ..threads import available_cpus
 
 PACKAGES = (
     "mast-bench",
@@ -60,8 +64,6 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def device_description(device: str) -> str:
-    import torch
-
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
@@ -80,10 +82,6 @@ def cpu_model() -> str:
 
 def machine(device: str) -> dict[str, Any]:
     """Where a measurement ran, for reports that quote speeds."""
-    import torch
-
-    from ..threads import available_cpus
-
     return {
         "cpu_model": cpu_model(),
         "cpus_available": available_cpus(),

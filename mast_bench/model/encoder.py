@@ -15,6 +15,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..variants.config import VariantConfig
+from .backbones import ResNetTrunk
 
 FEATURE_CHANNELS = 64
 MAST_STRIDE = 4
@@ -93,8 +94,6 @@ def build_features(config: VariantConfig) -> Features:
     if config.features == "lab-pixels":  # training-free baseline: no parameters at all
         return Features(None, None, MAST_STRIDE)
     if config.features in ("resnet18", "resnet50"):
-        from .backbones import ResNetTrunk
-
         trunk = ResNetTrunk(
             int(config.features.removeprefix("resnet")), config.trunk_layer, config.trunk_stride
         )

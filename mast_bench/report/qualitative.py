@@ -14,10 +14,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..data.embedded import default_root
+from ..data.embedded_youtube import default_youtube_root
+from ..data.splits import EMBEDDED_NAMES
 from .collect import Entry
 from .plots import new_figure, save_figure
 
 MAX_WIDTH = 320
+# a record's embedded data set, by the name records give it -> where this machine keeps its copy
+EMBEDDED_ROOTS = {EMBEDDED_NAMES["davis"]: default_root, EMBEDDED_NAMES["youtube-vos"]: default_youtube_root}
 
 
 def palette_colour(index: int) -> tuple[int, int, int]:
@@ -70,11 +75,8 @@ def _data_root(entry: Entry) -> str | None:
     if recorded and Path(recorded).is_dir():
         return recorded
     name = entry.record.identity.get("dataset", {}).get("name")
-    if name == "embedded-default":
-        from ..data.embedded import default_root as local
-    elif name == "embedded-youtube":
-        from ..data.embedded_youtube import default_youtube_root as local
-    else:
+    local = EMBEDDED_ROOTS.get(name)
+    if local is None:
         return recorded
     return str(local()) if local().is_dir() else recorded
 
