@@ -11,23 +11,15 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
-_LAZY = {
-    "create_model": ("mast_bench.model", "create_model"),
-    "list_variants": ("mast_bench.variants", "variant_names"),
-    "get_variant": ("mast_bench.variants", "get_variant"),
-    "register_variant": ("mast_bench.variants", "register_variant"),
-    "list_protocols": ("mast_bench.protocols", "protocol_names"),
-}
+from .lazy import lazy_exports
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'mast_bench' has no attribute {name!r}")
-    import importlib
-
-    module, attribute = _LAZY[name]
-    return getattr(importlib.import_module(module), attribute)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "create_model": "model",
+        "list_variants": "variants:variant_names",
+        "get_variant": "variants",
+        "register_variant": "variants",
+        "list_protocols": "protocols:protocol_names",
+    },
+)

@@ -45,8 +45,20 @@ class DataSpec:
     seen_meta: str | None = None  # YouTube-VOS: the training meta.json naming the seen categories
 
 
+class _SplitFiles:
+    """What both kinds share: which videos identify the split, and the files the fingerprint covers."""
+
+    def identity(self, fingerprint: str) -> dict[str, Any]:
+        named = {"kind": self.kind, "name": self.name, "split": self.split, "sequences": list(self.sequences)}
+        return {**named, **self._identity(), "fingerprint": fingerprint}
+
+    def files(self) -> list[VideoFiles]:
+        """Each video's frame and annotation files: what the fingerprint covers."""
+        return sequence_files(self.dataset(), self.sequences)
+
+
 @dataclass(frozen=True)
-class DavisSplit:
+class DavisSplit(_SplitFiles):
     """DAVIS-2017 semi-supervised: <root>/JPEGImages/480p/<seq>/, Annotations/480p/<seq>/, ImageSets/2017."""
 
     root: str
@@ -59,23 +71,12 @@ class DavisSplit:
     def dataset(self) -> DavisDataset:
         return DavisDataset(self.root, self.resolution)
 
-    def identity(self, fingerprint: str) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "split": self.split,
-            "sequences": list(self.sequences),
-            "resolution": self.resolution,
-            "fingerprint": fingerprint,
-        }
+    def _identity(self) -> dict[str, Any]:
+        return {"resolution": self.resolution}
 
     def check(self) -> None:
         """Layout, frames, annotations and first-frame objects, before any model work."""
         check_davis(self.root, self.split, self.sequences, self.resolution)
-
-    def files(self) -> list[VideoFiles]:
-        """Each video's frame and annotation files: what the fingerprint covers."""
-        return sequence_files(self.dataset(), self.sequences)
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``: channel k is object k (declared up front, as the toolkit counts)."""
@@ -107,7 +108,7 @@ class DavisSplit:
 
 
 @dataclass(frozen=True)
-class YouTubeSplit:
+class YouTubeSplit(_SplitFiles):
     """A YouTube-VOS split (2018/2019 ``valid``/``test``, or a fully annotated YouTube-style folder)."""
 
     root: str  # the dataset root holding <split>/ (and train/meta.json for the seen categories)
@@ -121,15 +122,10 @@ class YouTubeSplit:
     def dataset(self) -> YouTubeVOSDataset:
         return YouTubeVOSDataset(self.root, self.split)
 
-    def identity(self, fingerprint: str) -> dict[str, Any]:
+    def _identity(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "name": self.name,
-            "split": self.split,
-            "sequences": list(self.sequences),
             "all_frames": self.dataset().all_frames_dir is not None,
             "seen_categories": sorted(self.seen_categories()),
-            "fingerprint": fingerprint,
         }
 
     def seen_categories(self) -> frozenset[str]:
@@ -138,9 +134,6 @@ class YouTubeSplit:
 
     def check(self) -> None:
         check_youtube_vos(self.root, self.split, self.sequences)
-
-    def files(self) -> list[VideoFiles]:
-        return sequence_files(self.dataset(), self.sequences)
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``, from each one's first annotated frame; required frames before

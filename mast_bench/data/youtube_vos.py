@@ -131,8 +131,8 @@ def categories_of(meta_path: str | Path) -> frozenset[str]:
     )
 
 
-def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: Path) -> dict[int, tuple]:
-    """Object id -> (first frame name, category); every frame meta.json names must be a sparse frame."""
+def meta_objects(video: str, entry: object, meta_path: Path) -> dict[int, tuple[str, list, str | None]]:
+    """Object id -> (first frame name, frames, category) of a meta.json video entry, each checked."""
     objects = entry.get("objects") if isinstance(entry, dict) else None
     if not isinstance(objects, dict):
         raise DataError(f"{meta_path}: videos.{video}.objects missing or not an object")
@@ -149,12 +149,19 @@ def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: P
                 f"{meta_path}: videos.{video}.objects.{key} needs an id 1..{MAX_OBJECT_ID} and a non-empty "
                 "frames list"
             )
+        infos[int(key)] = (min(frames, key=frame_order), frames, obj.get("category"))
+    return infos
+
+
+def _objects_from_meta(video: str, entry: object, sparse: set[str], meta_path: Path) -> dict[int, tuple]:
+    """Object id -> (first frame name, category); every frame meta.json names must be a sparse frame."""
+    infos = {}
+    for object_id, (first, frames, category) in meta_objects(video, entry, meta_path).items():
         unknown = [f for f in frames if f not in sparse]
         if unknown:
-            raise DataError(
-                f"{meta_path}: videos.{video}.objects.{key} lists frame {unknown[0]!r} not in JPEGImages"
-            )
-        infos[int(key)] = (min(frames, key=frame_order), obj.get("category"))
+            where = f"{meta_path}: videos.{video}.objects.{object_id}"
+            raise DataError(f"{where} lists frame {unknown[0]!r} not in JPEGImages")
+        infos[object_id] = (first, category)
     return infos
 
 

@@ -34,9 +34,8 @@ import pandas as pd
 
 from ..atomic import atomic_write
 from ..data.palette import read_label_map
-from ..data.youtube_vos import categories_of, frame_order, read_meta
+from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta
 from ..errors import DataError
-from ..label_ids import MAX_OBJECT_ID
 from .frames import score_frame
 from .measures import boundary_radius, disk
 from .names import YOUTUBE_COUNTS, YOUTUBE_METRICS
@@ -65,23 +64,10 @@ class YouTubeScores:
 
 
 def _tracks(video: str, entry: object, meta_path: Path) -> list[ObjectTrack]:
-    objects = entry.get("objects") if isinstance(entry, dict) else None
-    if not isinstance(objects, dict) or not objects:
+    objects = meta_objects(video, entry, meta_path)
+    if not objects:
         raise DataError(f"{meta_path}: videos.{video}.objects missing or empty")
-    tracks = []
-    for key, obj in sorted(objects.items(), key=lambda item: int(item[0]) if item[0].isdigit() else -1):
-        frames = obj.get("frames") if isinstance(obj, dict) else None
-        if (
-            not key.isdigit()
-            or not 1 <= int(key) <= MAX_OBJECT_ID
-            or not isinstance(frames, list)
-            or not frames
-        ):
-            raise DataError(
-                f"{meta_path}: videos.{video}.objects.{key} needs an id 1..{MAX_OBJECT_ID} and a frames list"
-            )
-        tracks.append(ObjectTrack(int(key), obj.get("category"), min(frames, key=frame_order)))
-    return tracks
+    return [ObjectTrack(i, category, first) for i, (first, _, category) in sorted(objects.items())]
 
 
 def _results_root(results: Path) -> Path:

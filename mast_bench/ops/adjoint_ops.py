@@ -70,32 +70,36 @@ def define_family(family: AdjointFamily) -> tuple:
         saved = iter(tensors)
         return first, second, [next(saved) if g is None else g for g in ctx.plain]
 
-    def grads(ctx, a: Tensor | None, b: Tensor | None):
-        return (a, b, *([None] * (len(ctx.plain) + ctx.extra)))
+    # role -> (gradient of the first input, gradient of the second), from (first, second, grad, geometry)
+    rules = {
+        "corr": (
+            lambda a, b, grad, geo: aggregate(grad, b, *geo),
+            lambda a, b, grad, geo: scatter(grad, a, *geo, *family.size(b)),
+        ),
+        "aggregate": (
+            lambda w, v, grad, geo: corr(grad, v, *geo),
+            lambda w, v, grad, geo: scatter(w, grad, *geo, *family.size(v)),
+        ),
+        "scatter": (
+            lambda w, g, grad, geo: corr(g, grad, *geo),
+            lambda w, g, grad, geo: aggregate(w, grad, *geo),
+        ),
+    }
 
-    def corr_backward(ctx, grad):
-        a, b, geo = unpack(ctx)
-        with use_kernels(ctx.kernels):
-            da = aggregate(grad, b, *geo) if ctx.needs_input_grad[0] else None
-            db = scatter(grad, a, *geo, *family.size(b)) if ctx.needs_input_grad[1] else None
-        return grads(ctx, da, db)
+    def backward_of(role: str):
+        def backward(ctx, grad):
+            first, second, geo = unpack(ctx)
+            with use_kernels(ctx.kernels):
+                grads = [
+                    rule(first, second, grad, geo) if needed else None
+                    for rule, needed in zip(rules[role], ctx.needs_input_grad[:2], strict=True)
+                ]
+            return (*grads, *([None] * (len(ctx.plain) + ctx.extra)))
 
-    def aggregate_backward(ctx, grad):
-        w, v, geo = unpack(ctx)
-        with use_kernels(ctx.kernels):
-            dw = corr(grad, v, *geo) if ctx.needs_input_grad[0] else None
-            dv = scatter(w, grad, *geo, *family.size(v)) if ctx.needs_input_grad[1] else None
-        return grads(ctx, dw, dv)
+        return backward
 
-    def scatter_backward(ctx, grad):
-        w, g, geo = unpack(ctx)
-        with use_kernels(ctx.kernels):
-            dw = corr(g, grad, *geo) if ctx.needs_input_grad[0] else None
-            dg = aggregate(w, grad, *geo) if ctx.needs_input_grad[1] else None
-        return grads(ctx, dw, dg)
-
-    for op, backward in ((corr, corr_backward), (aggregate, aggregate_backward), (scatter, scatter_backward)):
-        op.register_autograd(backward, setup_context=setup)
+    for role, op in ops.items():
+        op.register_autograd(backward_of(role), setup_context=setup)
     return corr, aggregate, scatter
 
 
