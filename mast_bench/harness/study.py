@@ -19,7 +19,7 @@ from ..config import from_dict, load_toml
 from ..errors import ConfigError, UserError
 from ..max_side import check_max_side
 from ..metrics.names import DAVIS_METRICS, DavisMetric
-from ..protocols import ProtocolConfig, get_protocol
+from ..protocols import DEFAULT_PROTOCOL, ProtocolConfig, get_protocol
 from ..registry import Registry
 from ..results.published import PUBLISHED
 from ..shipped import shipped_folder
@@ -57,7 +57,7 @@ class StudyInfo:
     variants: tuple[str, ...] = ()
     base: str | None = None  # the variant a sweep modifies
     sweep: dict[str, Any] = field(default_factory=dict)  # {field: [values]}: one variant per value
-    protocols: tuple[str, ...] = ("mast",)
+    protocols: tuple[str, ...] = (DEFAULT_PROTOCOL,)
     description: str = ""
     metrics: tuple[DavisMetric, ...] = DAVIS_METRICS
     paper: str | None = None  # key of report.paper.PUBLISHED shown beside the measured rows

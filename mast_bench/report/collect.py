@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import DataError
 from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
 from ..metrics.names import HEADLINE, OBJECT_METRICS, YOUTUBE_METRICS
+from ..protocols import DEFAULT_PROTOCOL
 from ..results import ResultRecord, ResultStore, StudyManifest
 
 __all__ = ["GLOBAL_METRICS", "HEADLINE", "OBJECT_METRICS", "YOUTUBE_METRICS"]  # as the report reads them
@@ -108,7 +109,7 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
         flops = profile.get("gflops_per_frame") or {}
         row = {"label": entry.label, "variant": entry.record.identity["variant"], "key": entry.record.key}
         row.update({name: _number(metrics.get(name)) for name in (*GLOBAL_METRICS, *YOUTUBE_METRICS)})
-        row["protocol"] = entry.record.identity.get("protocol", {}).get("name", "mast")
+        row["protocol"] = entry.record.identity.get("protocol", {}).get("name", DEFAULT_PROTOCOL)
         row["gflops_per_frame"] = _number(flops.get("total"))
         row["peak_memory_bytes"] = _number(profile.get("peak_memory_bytes"))
         row["seconds_per_frame"] = _number(profile.get("seconds_per_frame"))
