@@ -41,13 +41,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Speed and memory benchmarks (ops: kernels vs reference; propagate: idle and beside a busy
-    process); results go to bench-results/*.json. `nox -s bench -- ops` runs one."""
+    """Speed and memory benchmarks (ops: kernels vs reference; metrics: ours vs vos-benchmark and the
+    toolkit, also on real frames; propagate: idle and beside a busy process); results go to
+    bench-results/*.json. `nox -s bench -- ops` runs one."""
     install(session)
     os.makedirs(BENCH_OUT, exist_ok=True)
     names = session.posargs or ["ops", "metrics", "propagate"]
     for name in names:
         session.run("python", f"benchmarks/bench_{name}.py", "--out", f"{BENCH_OUT}/{name}.json")
+    davis_mini = os.path.join(os.environ.get("MAST_BENCH_SHARED", "../shared"), "data", "davis-mini")
+    if "metrics" in names and os.path.isdir(davis_mini):  # mast-bench evaluate vs vos-benchmark, real frames
+        real = ["--real", davis_mini, "--out", f"{BENCH_OUT}/metrics-real.json"]
+        session.run("python", "benchmarks/bench_metrics.py", *real)
 
 
 @nox.session
