@@ -118,10 +118,11 @@ class MAST(nn.Module):
     ) -> torch.Tensor:
         """Values (B,Cv,h,w) at stride 4 of the references -> predicted values (B,Cv,h,w) of the target."""
         radius = self.radius if radius is None else radius
-        # the read runs in float32 whatever the encoder ran in (bf16 autocast in training)
+        # the read runs in (at least) float32 whatever the encoder ran in (bf16 autocast in training);
+        # float64 stays float64 (the official-colorizer tests compare at 1e-9)
         with torch.autocast(query_feat.device.type, enabled=False):
-            query_feat = query_feat.float()
-            ref_feats = [feat.float() for feat in ref_feats]
+            query_feat = _full_precision(query_feat)
+            ref_feats = [_full_precision(feat) for feat in ref_feats]
             entries = self.memory_entries(
                 query_feat, ref_feats, ref_values, ref_indices, target_index, radius
             )
@@ -141,3 +142,8 @@ class MAST(nn.Module):
         query = self.encode(target_frame)
         values = [v.float()[:, :, :: self.stride, :: self.stride] for v in ref_values]
         return self.read(query, ref_feats, values, ref_indices, target_index)
+
+
+def _full_precision(tensor: torch.Tensor) -> torch.Tensor:
+    """float32 for half-precision features; float32 and float64 as they are."""
+    return tensor if tensor.dtype in (torch.float32, torch.float64) else tensor.float()
