@@ -59,9 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     for stage in result["stages"]:
         speed, step = stage["samples_per_s"], stage["seconds_per_step"]
-        print(
-            f"{stage['stage']:>9}: {speed:.2f} samples/s ({step:.2f} s/step, {stage['references']} refs)"
-        )
+        print(f"{stage['stage']:>9}: {speed:.2f} samples/s ({step:.2f} s/step, {stage['references']} refs)")
     return 0
 
 

@@ -10,7 +10,6 @@ values the uncached path computes, so it changes speed, never numbers.
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from ..data.images import resize_float
 from ..data.training_set import TrainingSetClips, build_training_set, is_training_set
 from ..data.video import video_files
 from ..errors import ConfigError
+from ..progress import tell as progress_tell
 from .presets import TrainStage
 
 FrameRef = tuple[int, int]  # (clip, frame)
@@ -149,13 +149,11 @@ def open_clip_source(root: str | Path, cache_dir: str | Path, tell: Callable[[st
         return TrainingSetClips(root)
     if root.is_dir() and video_files(root):
         name = "videos-" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-        built = build_training_set([root], Path(cache_dir) / "training-sets" / name, tell=tell or _tell)
+        built = build_training_set(
+            [root], Path(cache_dir) / "training-sets" / name, tell=tell or progress_tell
+        )
         return TrainingSetClips(built.root)
     return FrameFolderClips(root)
-
-
-def _tell(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class FrameTensors:

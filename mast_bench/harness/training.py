@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from ..config import to_dict
 from ..errors import CheckpointError, ConfigError
 from ..locks import job_lock
 from ..progress import progress_bar
+from ..progress import tell as progress_tell
 from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .intra_op import intra_op_threads
@@ -464,17 +464,15 @@ def train(
     # rank 0 alone writes checkpoints, so it alone locks the folder (other ranks waiting on the lock
     # while rank 0 waits for them in the DDP set-up would deadlock)
     what = f"training of {config.name} in {out_dir}"
-    ctx = _Context(config, preset, clips, out_dir, torch.device(device), progress, rank, world, tell or _tell)
+    ctx = _Context(
+        config, preset, clips, out_dir, torch.device(device), progress, rank, world, tell or progress_tell
+    )
     lock = job_lock(out_dir / LOCK_NAME, what, on_wait=ctx.tell) if rank == 0 else contextlib.nullcontext()
     with lock:
         if rank == 0:
             for stale in out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
                 stale.unlink(missing_ok=True)
         return _train_locked(ctx, stop_after)
-
-
-def _tell(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:

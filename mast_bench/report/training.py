@@ -176,7 +176,8 @@ def loss_figure(train: dict):
         if curve.size == 0:
             continue
         smooth = pd.Series(curve[:, 1]).rolling(SMOOTH, min_periods=1).mean()
-        axis.plot(curve[:, 0], smooth, label=f"{stage['name']} (lr schedule of its own)")
+        refs = stage["references"]
+        axis.plot(curve[:, 0], smooth, label=f"{stage['name']} ({refs} reference{'s' if refs > 1 else ''})")
     axis.set_xlabel("iteration (all stages)")
     axis.set_ylabel(f"loss (running mean of {SMOOTH})")
     axis.set_yscale("log")
@@ -210,7 +211,10 @@ def _save_png(figure, path: Path) -> str:
 def _markdown(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(none)"
-    return to_markdown(Table("t", "", frame.astype(object).where(frame.notna(), "")))
+    shown = frame.copy()
+    for column in shown.columns[shown.isna().any()]:  # a blank, not "nan"; full columns stay numbers
+        shown[column] = shown[column].astype(object).where(shown[column].notna(), "")
+    return to_markdown(Table("t", "", shown))
 
 
 def _header(manifest: CurveManifest) -> list[str]:
@@ -265,7 +269,12 @@ def write_training_report(
         "",
         f"![loss per stage](figures/{loss_png})",
         "",
+        "Speeds are those of this run (beside whatever else the machine ran); "
+        "`benchmarks/bench_train.py` measures each stage alone at 256x256, batch 12.",
+        "",
         "## J&F of every kept set of weights",
+        "",
+        "s/frame: as each record measured it, beside whatever else the machine ran (not a benchmark).",
         "",
         _markdown(scores.drop(columns=["record"])),
         "",

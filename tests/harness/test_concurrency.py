@@ -51,7 +51,8 @@ def test_a_second_trainer_waits_for_a_stopped_one_and_neither_loses_work(tiny_da
         "t",
     ]
     first = _mast_bench(*argv, "--out", str(out), "--quiet")
-    wait_until(lambda: (out / "checkpoint.pt").is_file(), STARTUP, "the first trainer writes a checkpoint")
+    stage = out / "stages" / "1-pairs" / "checkpoint.pt"  # the chain's checkpoint.pt comes at its end
+    wait_until(lambda: stage.is_file(), STARTUP, "the first trainer writes a checkpoint")
     os.kill(first.pid, signal.SIGSTOP)
     try:
         second = _mast_bench(*argv, "--out", str(out), "--quiet")
@@ -69,7 +70,7 @@ def test_a_second_trainer_waits_for_a_stopped_one_and_neither_loses_work(tiny_da
     assert "FileNotFoundError" not in err_first + err_second and "Traceback" not in err_first + err_second
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["iteration"] == 12 and len(state["loss_curve"]) == 12
-    assert not list(out.glob(".checkpoint.pt.*.tmp"))
+    assert not list(out.rglob(".checkpoint.pt.*.tmp"))
 
 
 @pytest.mark.slow
