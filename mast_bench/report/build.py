@@ -50,6 +50,7 @@ from .stats import (
     paired_comparison,
 )
 from .tables import MIB, Table, results_table, to_csv, to_latex, to_markdown, uncertainty_table
+from .training import runs_loss_figure, runs_table
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,28 @@ def _figures_section(r: _Inputs, intervals: list[Interval]) -> list[str]:
     return lines
 
 
+def _training_section(r: _Inputs) -> list[str]:
+    """The trained rows' training: every stage's iterations, seconds, samples/s and loss, and the
+    loss curves (records the harness trained carry their run's train.json)."""
+    runs = [(entry.label, entry.record.train) for entry in r.entries if entry.record.train]
+    table = runs_table(runs)
+    if table.empty:
+        return []
+    save_figure(runs_loss_figure(runs), r.figures_dir, "training_loss")
+    rows = Table("training", f"{r.caption}: training, stage by stage", table)
+    _write_table(rows, r.tables_dir)
+    return [
+        "## Training",
+        "",
+        "Seconds and samples/s of steps, as each run measured them (beside whatever else ran).",
+        "",
+        to_markdown(rows),
+        "",
+        "![training loss](figures/training_loss.png) ([PDF](figures/training_loss.pdf))",
+        "",
+    ]
+
+
 def _qualitative_section(r: _Inputs) -> list[str]:
     qualitative = qualitative_figures(r.entries, r.results, r.figures_dir)
     lines = ["## Qualitative results", ""]
@@ -446,6 +469,7 @@ def write_report(entries: list[Entry], results: Path, out_dir: Path, context: Re
         *_paper_section(r),
         *_factorial_section(r),
         *_figures_section(r, intervals),
+        *_training_section(r),
         *_qualitative_section(r),
         *_records_section(r),
     ]

@@ -24,7 +24,7 @@ import pandas as pd
 from ..atomic import atomic_write_text
 from ..results import ResultStore
 from ..results.curves import CurveManifest, write_curve
-from .plots import new_figure
+from .plots import new_figure, save_figure
 from .stats import Interval, block_bootstrap_ci, paired_comparison
 from .tables import Table, to_markdown
 
@@ -167,6 +167,30 @@ def stage_table(train: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def runs_table(runs: list[tuple[str, dict]]) -> pd.DataFrame:
+    """Every stage of every labelled training summary (a record's ``train``), one row each."""
+    frames = [stage_table(train).assign(variant=label) for label, train in runs if train.get("stages")]
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    return table[["variant", *[c for c in table.columns if c != "variant"]]]
+
+
+def runs_loss_figure(runs: list[tuple[str, dict]]):
+    """The loss of each labelled run (running mean of SMOOTH) over its iterations, all stages."""
+    figure = new_figure(7.0, 3.4)
+    axis = figure.add_subplot()
+    for label, train in runs:
+        curve = np.asarray(train.get("loss_curve") or [], dtype=float)
+        if curve.size:
+            axis.plot(curve[:, 0], pd.Series(curve[:, 1]).rolling(SMOOTH, min_periods=1).mean(), label=label)
+    axis.set_xlabel("iteration (all stages)")
+    axis.set_ylabel(f"loss (running mean of {SMOOTH})")
+    axis.set_yscale("log")
+    axis.legend(fontsize=8)
+    return figure
+
+
 def loss_figure(train: dict):
     """The loss per iteration (running mean of SMOOTH), one colour per stage, on one axis."""
     figure = new_figure(7.0, 3.4)
@@ -200,12 +224,6 @@ def curve_figure(scores: pd.DataFrame):
     axis.set_ylabel("J&F (x100)")
     axis.legend(fontsize=8)
     return figure
-
-
-def _save_png(figure, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110, metadata={"Software": None})  # no version stamp: same bytes again
-    return path.name
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -255,8 +273,8 @@ def write_training_report(
     scores, stages = score_table(manifest, store), stage_table(manifest.train)
     items = comparisons(manifest, store)
     table = comparison_table(items)
-    loss_png = _save_png(loss_figure(manifest.train), out / "figures" / "loss.png")
-    curve_png = _save_png(curve_figure(scores), out / "figures" / "jf.png")
+    save_figure(loss_figure(manifest.train), out / "figures", "loss")
+    save_figure(curve_figure(scores), out / "figures", "jf")
     for name, frame in (("scores", scores), ("stages", stages), ("comparisons", table)):
         atomic_write_text(out / "tables" / f"{name}.csv", frame.to_csv(index=False))
     _vendor(store, manifest, out / "results")
@@ -267,7 +285,7 @@ def write_training_report(
         "",
         _markdown(stages),
         "",
-        f"![loss per stage](figures/{loss_png})",
+        "![loss per stage](figures/loss.png)",
         "",
         "Speeds are those of this run (beside whatever else the machine ran); "
         "`benchmarks/bench_train.py` measures each stage alone at 256x256, batch 12.",
@@ -278,7 +296,7 @@ def write_training_report(
         "",
         _markdown(scores.drop(columns=["record"])),
         "",
-        f"![J&F by iteration](figures/{curve_png})",
+        "![J&F by iteration](figures/jf.png)",
         "",
         "## Paired comparisons (final weights minus the other, x100)",
         "",

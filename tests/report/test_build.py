@@ -61,6 +61,16 @@ def test_report_folder_layout(report):
         assert (path.parent / "figures" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_trained_rows_show_their_training_stage_by_stage(report):
+    path, _, records = report
+    text = path.read_text()
+    assert "## Training" in text and "![training loss](figures/training_loss.png)" in text
+    table = pd.read_csv(path.parent / "tables" / "training.csv")
+    trained = [r for r in records.values() if r.train]
+    assert len(table) == 2 * len(trained) and list(table["stage"][:2]) == ["pairs", "memory"]
+    assert list(table.columns[:3]) == ["variant", "stage", "iterations"] and set(table["samples/s"]) == {4.0}
+
+
 def test_every_row_cites_its_record(report):
     path, results, records = report
     text = path.read_text()

@@ -115,8 +115,32 @@ def make_record(
             "iterations": 60,
             "final_loss": 0.1,
             "seconds": 30.0,
-            "loss_curve": [[0, 1.0]],
-        },
+            "loss_curve": [[1, 1.0], [60, 0.1]],
+            "stages": [
+                {
+                    "name": "pairs",
+                    "iterations": 40,
+                    "final_loss": 0.2,
+                    "seconds": 20.0,
+                    "samples_per_s": 4.0,
+                    "batch_size": 2,
+                    "frame_size": [64, 64],
+                    "references": 1,
+                    "loss_curve": [[1, 1.0], [40, 0.2]],
+                },
+                {
+                    "name": "memory",
+                    "iterations": 20,
+                    "final_loss": 0.1,
+                    "seconds": 10.0,
+                    "samples_per_s": 4.0,
+                    "batch_size": 2,
+                    "frame_size": [64, 64],
+                    "references": 5,
+                    "loss_curve": [[41, 0.2], [60, 0.1]],
+                },
+            ],
+        },  # fmt: skip
     )
 
 
