@@ -425,3 +425,17 @@ def test_clips_too_short_for_a_stage_are_named_before_training(tmp_path):
     assert messages == [
         "stage pairs: 1 clips too short for its farthest reference, sampled less or never: short"
     ]
+
+
+@pytest.mark.slow
+def test_the_smoke_stages_preset_trains_three_stages_on_the_embedded_default(tmp_path, capsys):
+    """`mast-bench train --preset smoke-stages`: the paper's three stages at smoke size, no --data."""
+    from mast_bench.train import main
+
+    assert (
+        main(["--variant", "mast", "--preset", "smoke-stages", "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    )
+    out = capsys.readouterr().out
+    for line in ("stage pairs: 4 iterations", "stage memory: 3 iterations", "stage schedule: 2 iterations"):
+        assert line in out
+    assert "9/9 iterations" in out and (tmp_path / "o" / "checkpoint.pt").is_file()
