@@ -1,5 +1,6 @@
 """The network input size: ``max_side``, the longest side frames are shrunk to, checked and applied
-in one place (presets, studies, command flags and the propagation core all use these)."""
+in one place (presets, studies, command flags and the propagation core all use these), and the
+other size rules of the protocols' resize routes (protocols/config.py NetworkSize)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,29 @@ def network_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]
         return height, width
     scale = max_side / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+DINO_MULTIPLE = 64  # eval_video_segmentation.py read_frame: int((tw // 64) * 64)
+
+
+def route_network_size(size: tuple[int, int], max_side: int | None, rule: str) -> tuple[int, int]:
+    """(H, W) of the network input under a route's size ``rule`` (keep-aspect, square, multiple-of-64)."""
+    if rule == "square":
+        return size if max_side is None else (max_side, max_side)
+    height, width = network_size(size, max_side)
+    if rule == "keep-aspect":
+        return height, width
+    if rule != "multiple-of-64":
+        raise ValueError(
+            f"unknown network size rule {rule!r}; expected keep-aspect, square or multiple-of-64"
+        )
+    # DINO keeps the short side (its 480) and floors the other, computed from the frame's own aspect;
+    # a portrait frame floors its height, any other its width
+    frame_height, frame_width = size
+    if frame_height > frame_width:
+        return max(
+            DINO_MULTIPLE, int(width * frame_height / frame_width // DINO_MULTIPLE) * DINO_MULTIPLE
+        ), width
+    return height, max(
+        DINO_MULTIPLE, int(height * frame_width / frame_height // DINO_MULTIPLE) * DINO_MULTIPLE
+    )

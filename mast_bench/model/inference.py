@@ -16,9 +16,12 @@ A frame's features and values are dropped once the policy says no later target c
 memory stays bounded on long videos.
 
 Sizes: frames and annotations come at the dataset's size and labels go back at that size. With
-``max_side`` the network sees frames shrunk so their longer side is at most that (PIL bilinear;
-annotations nearest); the scores are then upsampled to the frame's own size before the argmax and
-the new objects' annotation is pasted there at full resolution.
+``max_side`` the network sees frames of a smaller size, reached by the protocol's resize route
+(:class:`~mast_bench.protocols.ResizeRoute`): its size rule and frame resampler, whether annotated
+frames reach the feature grid from the network's size or their own, and whether scores are argmaxed
+at the frame's size or at the network's and the label map brought back by a nearest rule. The new
+objects' annotation is always pasted over the output at full resolution. At the dataset's own size
+every route gives the same labels.
 """
 
 from __future__ import annotations
@@ -28,14 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..errors import DataError
 from ..label_ids import MAX_OBJECT_ID
-from ..max_side import check_max_side, network_size
-from .colour import prepare_frame
-from .labels import keep_objects, resize_labels
+from ..max_side import check_max_side, route_network_size
+from ..protocols.config import ResizeRoute
+from .frame_memory import FrameMemory, encode_frame
+from .labels import keep_objects, nearest_labels, resize_labels
 from .policy import MastPolicy, ReadPolicy
+
+NEAREST_OUTPUTS = {"network-pil-nearest": "pil", "network-cv2-nearest": "cv2"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class InferenceCore:
 
     ``object_ids`` declares objects whose channels exist from the start, in that order (DAVIS passes
     1..max id, so channel k is object k); any other id gets a channel when it first appears.
-    ``max_side``: the longest side of the network input (None: frames as they come).
+    ``max_side``: the longest side of the network input (None: frames as they come); ``route``: how
+    frames, annotations and labels change size (default: this suite's, MAST's protocol's).
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class InferenceCore:
         policy: ReadPolicy | None = None,
         object_ids: Sequence[int] = (),
         max_side: int | None = None,
+        route: ResizeRoute | None = None,
     ) -> None:
         check_max_side(max_side)
         declared = [int(i) for i in object_ids]
@@ -79,12 +86,11 @@ class InferenceCore:
         self.device = torch.device(device)
         self._channel_ids = [0, *declared]
         self._start_frames: dict[int, int] = {}
-        self._anchors: list[int] = []
-        self._features: dict[int, torch.Tensor] = {}
-        self._values: dict[int, torch.Tensor] = {}
+        self._memory = FrameMemory(self.policy)
         self._size: tuple[int, int] | None = None
         self._input_size: tuple[int, int] | None = None
         self._max_side = max_side
+        self.route = route if route is not None else ResizeRoute()
         self._next = 0
 
     @property
@@ -93,7 +99,7 @@ class InferenceCore:
 
     @property
     def anchors(self) -> tuple[int, ...]:
-        return tuple(self._anchors)
+        return tuple(self._memory.anchors)
 
     @property
     def start_frames(self) -> dict[int, int]:
@@ -108,7 +114,7 @@ class InferenceCore:
     @property
     def stored_frames(self) -> tuple[int, ...]:
         """Frames whose features and values are still in memory."""
-        return tuple(sorted(self._features))
+        return self._memory.stored_frames
 
     def step(
         self, frame: np.ndarray, new_labels: np.ndarray | None = None, new_ids: Sequence[int] | None = None
@@ -121,47 +127,59 @@ class InferenceCore:
         size = self._check_frame(index, frame)
         small = self._input_size
         with torch.inference_mode():
-            query = self.policy.features(self._encode(_resize_frame(frame, small)))
+            encoded = encode_frame(self.model, frame, small, self.route.frames, self.device)
+            query = self.policy.features(encoded)
             references: list[int] = []
             scores = None
             channels = torch.zeros(small, dtype=torch.int64, device=self.device)
             if index > 0:
-                references = self.policy.references(index, self._anchors)
-                feats = [self._features[r] for r in references]
-                values = [self._values[r] for r in references]
-                scores = self.policy.read(query, feats, values, references, index)
+                references, scores = self._memory.read(index, query)
                 channels = self.policy.labels(scores, small)
+            sampled = channels  # the channel map the stored values are sampled from
             if labels is not None:
-                channels = self._paste(channels, resize_labels(labels, small), started, index)
-            count = len(self._channel_ids)
-            self._features[index] = query
-            grid = tuple(query.shape[-2:])
-            self._values[index] = self.policy.values(
-                channels, count, scores if labels is None else None, grid
-            )
-            self._forget(index + 1)
+                self._register(started, index)
+                channels = self._paste(channels, resize_labels(labels, small))
+                sampled = (
+                    channels if self.route.first_labels == "network" else self._full_size(scores, labels)
+                )
+            count, grid = len(self._channel_ids), tuple(query.shape[-2:])
+            values = self.policy.values(sampled, count, scores if labels is None else None, grid)
+            self._memory.store(index, query, values)
             ids = torch.tensor(self._channel_ids, dtype=torch.int64, device=self.device)
             object_labels = ids[channels] if small == size else self._at_frame_size(ids, scores, labels, size)
         self._next += 1
         return StepOutput(index, references, scores, object_labels, self.channel_ids, started)
 
+    def _full_size(self, scores: torch.Tensor | None, labels: np.ndarray) -> torch.Tensor:
+        """Channel indices at the frame's size: the prediction there (none at the first step) with the
+        annotation pasted, for a route whose annotated frames reach the grid from their own size."""
+        if scores is None:
+            predicted = torch.zeros(labels.shape, dtype=torch.int64, device=self.device)
+        else:
+            predicted = self._output_channels(scores, labels.shape)
+        return self._paste(predicted, labels)
+
+    def _output_channels(self, scores: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The route's labels of ``scores`` at the frame ``size``: argmaxed there, or at the network's
+        size and brought back by a nearest rule."""
+        rule = NEAREST_OUTPUTS.get(self.route.output)
+        if rule is None:
+            return self.policy.labels(scores, size)
+        return nearest_labels(self.policy.labels(scores, self._input_size), size, rule)
+
     def _at_frame_size(
         self, ids: torch.Tensor, scores: torch.Tensor | None, labels: np.ndarray | None, size: tuple[int, int]
     ) -> torch.Tensor:
-        """Object ids at the frame's own size: the policy's labels of the scores there, then the new
-        objects' annotation (full resolution) pasted over them."""
+        """Object ids at the frame's own size: the route's labels of the scores, then the new objects'
+        annotation (full resolution) pasted over them."""
         if scores is None:
             out = torch.zeros(size, dtype=torch.int64, device=self.device)
         else:
-            out = ids[self.policy.labels(scores, size)]
+            out = ids[self._output_channels(scores, size)]
         if labels is None:
             return out
         annotation = torch.from_numpy(labels.astype(np.int64)).to(self.device)
         return torch.where(annotation > 0, annotation, out)
-
-    def _encode(self, frame: np.ndarray) -> torch.Tensor:
-        prepared = prepare_frame(frame, self.model.config.colour_space)[None].to(self.device)
-        return self.model.encode(prepared)
 
     def _check_frame(self, index: int, frame: np.ndarray) -> tuple[int, int]:
         size = tuple(np.shape(frame)[:2])
@@ -201,36 +219,26 @@ class InferenceCore:
             )
         if index == 0:
             self._size = labels.shape
-            self._input_size = network_size(labels.shape, self._max_side)
+            self._input_size = route_network_size(labels.shape, self._max_side, self.route.size)
         return labels.astype(np.uint8), ids
 
-    def _paste(self, channels: torch.Tensor, labels: np.ndarray, new_ids: tuple, index: int) -> torch.Tensor:
-        """Give the new objects channels (zero channels appended to the stored values) and paste them."""
+    def _register(self, new_ids: tuple, index: int) -> None:
+        """Give the new objects channels (zero channels appended to the stored values); an annotated
+        frame becomes an anchor."""
         added = [i for i in new_ids if i not in self._channel_ids]
         if added:
             self._channel_ids += added
-            for frame, value in self._values.items():
-                zeros = value.new_zeros((1, len(added), *value.shape[2:]))
-                self._values[frame] = torch.cat([value, zeros], dim=1)
+            self._memory.add_channels(len(added))
         for object_id in new_ids:
             self._start_frames[object_id] = index
         if new_ids or index == 0:
-            self._anchors.append(index)
+            self._memory.anchors.append(index)
+
+    def _paste(self, channels: torch.Tensor, labels: np.ndarray) -> torch.Tensor:
+        """``channels`` with the objects of ``labels`` (ids, same size) pasted as their channel indices."""
         lookup = torch.zeros(MAX_OBJECT_ID + 1, dtype=torch.int64, device=self.device)
         lookup[torch.tensor(self._channel_ids, device=self.device)] = torch.arange(
             len(self._channel_ids), device=self.device
         )
         annotation = torch.from_numpy(labels.astype(np.int64)).to(self.device)
         return torch.where(annotation > 0, lookup[annotation], channels)
-
-    def _forget(self, next_target: int) -> None:
-        needed = self.policy.still_needed
-        for frame in [f for f in self._features if not needed(f, next_target, self._anchors)]:
-            del self._features[frame], self._values[frame]
-
-
-def _resize_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An RGB uint8 frame at the network's input ``size`` (PIL bilinear; as it is when it fits)."""
-    if frame.shape[:2] == tuple(size):
-        return frame
-    return np.asarray(Image.fromarray(frame).resize((size[1], size[0]), Image.BILINEAR))

@@ -5,7 +5,8 @@
   ``labels[:, :, ::4, ::4]``, or the bilinear / nearest resampling of other trackers);
 - scores back to labels: bilinear upsampling (half-pixel centres), optional per-channel min-max,
   argmax;
-- label maps at another size (nearest), for the network's smaller input.
+- label maps at another size (nearest), for the network's smaller input, and back to the frame's
+  size by the nearest rule of PIL or of OpenCV (the protocols' resize routes).
 
 The read policies (policy.py, context.py) and the propagation core (inference.py) import these;
 nothing here imports them, so the core and the policies never import each other.
@@ -63,9 +64,32 @@ def _one_hot(channels: Tensor, count: int) -> Tensor:
 
 
 def _nearest_sources(size: int, samples: int, device) -> Tensor:
-    """Source pixel of each sample, PIL's NEAREST resize: floor((i + 0.5) * size / samples), in double."""
-    centres = (torch.arange(samples, dtype=torch.float64, device=device) + 0.5) * (size / samples)
-    return centres.floor().long().clamp(max=size - 1)
+    """Source pixel of each sample, PIL's NEAREST resize (ImagingScaleAffine): the centre of sample 0 at
+    step / 2, each next one ``step`` further by double additions in order, truncated. The running sum
+    is not (i + 0.5) * step: for some sizes (320 -> 112) the two pick another pixel."""
+    step = size / samples
+    centres = np.add.accumulate(np.concatenate([[step * 0.5], np.full(samples - 1, step)]))
+    return torch.from_numpy(centres.astype(np.int64)).clamp(max=size - 1).to(device)
+
+
+def _cv2_nearest_sources(size: int, samples: int, device) -> Tensor:
+    """Source pixel of each sample, cv2.resize INTER_NEAREST: floor(i * (1 / (samples / size))), in
+    double as OpenCV computes it (no half-pixel centres: the top-left pixel of each cell)."""
+    inverse_scale = 1.0 / (samples / size)
+    positions = torch.arange(samples, dtype=torch.float64, device=device) * inverse_scale
+    return positions.floor().long().clamp(max=size - 1)
+
+
+NEAREST_RULES = {"pil": _nearest_sources, "cv2": _cv2_nearest_sources}
+
+
+def nearest_labels(labels: Tensor, size: tuple[int, int], rule: str) -> Tensor:
+    """An (h, w) label map at ``size`` by PIL's (``"pil"``) or OpenCV's (``"cv2"``) nearest rule."""
+    if tuple(labels.shape) == tuple(size):
+        return labels
+    sources = NEAREST_RULES[rule]
+    rows, cols = (sources(n, m, labels.device) for n, m in zip(labels.shape, size, strict=True))
+    return labels[rows][:, cols]
 
 
 def minmax_channels(scores: Tensor) -> Tensor:

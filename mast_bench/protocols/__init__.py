@@ -1,7 +1,7 @@
 """Protocols: frozen test-time label-propagation rules by name (built-ins, TOML files, plugins)."""
 
 from .builtin import builtin_protocols, register_builtins
-from .config import ContextRead, ProtocolConfig
+from .config import ContextRead, ProtocolConfig, ResizeRoute
 from .registry import (
     DEFAULT_PROTOCOL,
     ENTRY_POINT_GROUP,
@@ -24,6 +24,7 @@ __all__ = [
     "ContextRead",
     "ProtocolConfig",
     "ProtocolRegistry",
+    "ResizeRoute",
     "builtin_protocols",
     "default_protocol",
     "derive_protocol",

@@ -38,14 +38,35 @@ dino  (facebookresearch/dino eval_video_segmentation.py): first frame + the 7 pr
       the square neighbourhood of size_mask_neighborhood=12 ((2*12+1)^2) multiplies exp(affinity)
       of every context frame, the first included. Labels: PIL nearest (``resize(..., 0)``), soft
       predictions fed back before normalisation, bilinear upsampling, per-channel min-max
-      (norm_mask), argmax. Not reproduced: frames resized so that each side is a multiple of 64
-      (a ViT input constraint), and ties at the k-th weight (DINO keeps every candidate >= the
-      k-th largest, torch.topk exactly k).
+      (norm_mask), argmax. Not reproduced: ties at the k-th weight (DINO keeps every candidate >=
+      the k-th largest, torch.topk exactly k).
+
+Resize routes (``route``; they only matter when the network runs smaller than the dataset, or at an
+input size of its own). At the dataset's size every route is the identity, so full-size results are
+those of the protocols before routes existed.
+mast  never resizes; this suite's route: frames PIL bilinear to the max_side size, annotations PIL
+      nearest to it, scores upsampled to the dataset's size and argmaxed there.
+crw   code/data/vos.py (--cropSize > 0): frames read as float32 / 255, cv2.resize INTER_LINEAR to
+      cropSize x cropSize (``ratio = 1.0``: a square whatever the aspect); scores cv2-resized to that
+      image and argmaxed (code/utils/test_utils.py dump_predictions), the label map cv2 INTER_NEAREST
+      back to the annotation's size (code/eval/convert_davis.py:69). Not reproduced at reduced size:
+      vos.py resizes the *colour* label image with INTER_LINEAR too (``cv2.resize(lblimg, (newh,
+      neww), cv2.INTER_NEAREST)`` passes the flag as ``dst``), so blended boundary colours become
+      extra label channels; here the annotation reaches the network size by PIL nearest.
+vfs   mmaction Resize (mmcv.imresize, cv2 INTER_LINEAR on uint8) of the frames; the annotation PIL
+      nearest to the network size, then to the grid (pil_nearest_interpolate); scores bilinear to
+      ``original_shape`` (vanilla_tracker.py). VFS's own size, short side 480, is DAVIS-480p's own.
+dino  eval_video_segmentation.py read_frame (cv2 INTER_LINEAR on uint8), read_seg (the original
+      annotation PIL NEAREST straight to the grid), lines 74-80 (scores upsampled by the patch size,
+      argmax, PIL NEAREST to the original size). ``dino-64`` adds DINO's input size: the width (a
+      portrait frame's height) floored to a multiple of 64 (480x854 -> 480x832 at full size, so its
+      full-size results differ from ``dino``'s). Not reproduced: for square frames read_seg floors the
+      other side than read_frame (its label grid is transposed against the feature grid).
 """
 
 from __future__ import annotations
 
-from .config import ContextRead, ProtocolConfig
+from .config import ContextRead, ProtocolConfig, ResizeRoute
 from .registry import ProtocolRegistry
 
 MAST_PROTOCOL = ProtocolConfig(
@@ -73,6 +94,9 @@ CRW_PROTOCOL = ProtocolConfig(
         feedback="soft",
         score_normalisation="none",
     ),
+    route=ResizeRoute(
+        size="square", frames="cv2-linear-float", first_labels="network", output="network-cv2-nearest"
+    ),
 )
 
 VFS_PROTOCOL = ProtocolConfig(
@@ -95,6 +119,7 @@ VFS_PROTOCOL = ProtocolConfig(
         feedback="soft",
         score_normalisation="minmax",
     ),
+    route=ResizeRoute(size="keep-aspect", frames="cv2-linear", first_labels="network", output="frame"),
 )
 
 DINO_PROTOCOL = ProtocolConfig(
@@ -115,11 +140,23 @@ DINO_PROTOCOL = ProtocolConfig(
         feedback="soft",
         score_normalisation="minmax",
     ),
+    route=ResizeRoute(
+        size="keep-aspect", frames="cv2-linear", first_labels="frame", output="network-pil-nearest"
+    ),
+)
+
+DINO_64_PROTOCOL = DINO_PROTOCOL.replace(
+    name="dino-64",
+    description="DINO with its own input size: the width (a portrait frame's height) floored to a "
+    "multiple of 64",
+    route=ResizeRoute(
+        size="multiple-of-64", frames="cv2-linear", first_labels="frame", output="network-pil-nearest"
+    ),
 )
 
 
 def builtin_protocols() -> list[ProtocolConfig]:
-    return [MAST_PROTOCOL, CRW_PROTOCOL, VFS_PROTOCOL, DINO_PROTOCOL]
+    return [MAST_PROTOCOL, CRW_PROTOCOL, VFS_PROTOCOL, DINO_PROTOCOL, DINO_64_PROTOCOL]
 
 
 def register_builtins(registry: ProtocolRegistry) -> None:

@@ -38,6 +38,41 @@ Feedback = Literal["hard", "soft"]
 # frame (x - min) / (max - min) wherever its max is > 0
 ScoreNormalisation = Literal["none", "minmax"]
 
+# The resize route: how a frame of the dataset's size reaches the network, how the first labels reach
+# the feature grid and how scores come back as labels at the dataset's size. Each original has its own
+# and they differ only when the network runs smaller than the dataset (or at its own input size).
+# The network input size, from the frame's (H, W) and the job's max_side:
+#   keep-aspect:    the longer side shrunk to max_side, aspect kept (this suite's rule, max_side.py)
+#   square:         max_side x max_side whenever max_side is given (CRW's --cropSize sets both sides)
+#   multiple-of-64: keep-aspect, then the width (the height of a portrait frame) floored to a multiple
+#                   of 64 (DINO's read_frame: short side 480, the other floored to a multiple of 64)
+NetworkSize = Literal["keep-aspect", "square", "multiple-of-64"]
+# How frames are resized to it (nothing happens at the frame's own size):
+#   pil-bilinear:     PIL's bilinear on the uint8 frame, antialiased when shrinking (this suite's)
+#   cv2-linear:       cv2.resize INTER_LINEAR on the uint8 frame (DINO's read_frame, VFS's mmcv Resize)
+#   cv2-linear-float: cv2.resize INTER_LINEAR on the frame as float32 / 255 (CRW's load_image + resize)
+FrameResize = Literal["pil-bilinear", "cv2-linear", "cv2-linear-float"]
+# Where the label sampling to the feature grid starts for annotated frames:
+#   network: the annotation resized to the network input (PIL nearest) first (this suite's, VFS's)
+#   frame:   the annotation at the frame's size, straight to the grid (DINO's read_seg)
+FirstLabels = Literal["network", "frame"]
+# How scores become labels at the frame's size:
+#   frame:               upsampled to the frame's size, argmax there (this suite's, VFS's)
+#   network-pil-nearest: upsampled to the network input, argmax, PIL NEAREST to the frame (DINO)
+#   network-cv2-nearest: upsampled to the network input, argmax, cv2 INTER_NEAREST to the frame (CRW)
+OutputLabels = Literal["frame", "network-pil-nearest", "network-cv2-nearest"]
+
+
+@dataclass(frozen=True)
+class ResizeRoute:
+    """The protocol's route between the dataset's size and the network's (the defaults: this suite's,
+    and MAST's own, which never resizes)."""
+
+    size: NetworkSize = "keep-aspect"
+    frames: FrameResize = "pil-bilinear"
+    first_labels: FirstLabels = "network"
+    output: OutputLabels = "frame"
+
 
 @dataclass(frozen=True)
 class ContextRead:
@@ -80,12 +115,21 @@ class ProtocolConfig:
     description: str = ""
     source: str = ""  # where its numbers were read: repository and files
     context: ContextRead | None = None
+    route: ResizeRoute = ResizeRoute()
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("a protocol needs a name")
         if self.context is not None and not isinstance(self.context, ContextRead):
             raise ValueError(f"context must be a ContextRead or None, got {type(self.context).__name__}")
+        if not isinstance(self.route, ResizeRoute):
+            raise ValueError(f"route must be a ResizeRoute, got {type(self.route).__name__}")
+        sampling = self.context.label_sampling if self.context is not None else "top-left"
+        if self.route.first_labels == "frame" and sampling == "top-left":
+            raise ValueError(
+                "route.first_labels = 'frame' needs a label sampling that resizes (bilinear or nearest); "
+                "the top-left sample of each cell is defined at the network's size only"
+            )
 
     @property
     def uses_variant_memory(self) -> bool:

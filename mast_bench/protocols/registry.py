@@ -3,7 +3,8 @@
 
 A TOML file holds ``[protocol.NAME]`` tables: ``base = "crw"`` (a known protocol or an earlier
 table of the file) plus overrides; a ``context`` sub-table overrides single fields of the base's
-context read (``context.top_k = 5``), or gives a whole one when the base reads the variant's memory.
+context read (``context.top_k = 5``), or gives a whole one when the base reads the variant's memory;
+a ``route`` sub-table overrides single fields of the base's resize route (``route.size = "square"``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 from ..config import from_dict, to_dict
 from ..errors import ConfigError
 from ..registry import Registry, Tables, base_of
-from .config import ContextRead, ProtocolConfig
+from .config import ContextRead, ProtocolConfig, ResizeRoute
 
 ENTRY_POINT_GROUP = "mast_bench.protocols"
 DEFAULT_PROTOCOL = "mast"  # what every command, job and propagation uses when none is named
-_TOP_FIELDS = ("description", "source", "context")
+_TOP_FIELDS = ("description", "source", "context", "route")
+_TABLES = {"context": ContextRead, "route": ResizeRoute}  # sub-tables: single fields override the base's
 
 
 def _protocol_table(name: str, table: dict[str, Any], where: str, lookup: Callable[[str], ProtocolConfig]):
@@ -47,19 +49,23 @@ def derive_protocol(base: ProtocolConfig, name: str, overrides: dict[str, Any], 
         raise ConfigError(
             f"{where}: unknown key {unknown[0]!r}; allowed keys: base, {', '.join(_TOP_FIELDS)}"
         )
-    context = base.context
-    if "context" in overrides:
-        changes = overrides["context"]
+    tables = {}
+    for key, kind in _TABLES.items():
+        inherited = getattr(base, key)
+        changes = overrides.get(key)
+        if changes is None:
+            tables[key] = inherited
+            continue
         if not isinstance(changes, dict):
-            raise ConfigError(f"{where}.context: expected a table of context fields")
-        inherited = to_dict(context) if context is not None else {}
-        context = from_dict(ContextRead, {**inherited, **changes}, f"{where}.context")
-    top = {k: v for k, v in overrides.items() if k != "context"}
+            raise ConfigError(f"{where}.{key}: expected a table of {key} fields")
+        fields = to_dict(inherited) if inherited is not None else {}
+        tables[key] = from_dict(kind, {**fields, **changes}, f"{where}.{key}")
+    top = {k: v for k, v in overrides.items() if k not in _TABLES}
     for key, value in top.items():
         if not isinstance(value, str):
             raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
     try:
-        return dataclasses.replace(base, **{"description": "", **top}, name=name, context=context)
+        return dataclasses.replace(base, **{"description": "", **top}, name=name, **tables)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

@@ -27,7 +27,7 @@ def fresh_registry() -> ProtocolRegistry:
 
 
 def test_builtins_are_registered_with_sources():
-    assert protocol_names() == ["crw", "dino", "mast", "vfs"]
+    assert protocol_names() == ["crw", "dino", "dino-64", "mast", "vfs"]
     assert all(get_protocol(name).source for name in protocol_names())
     assert get_protocol("mast").uses_variant_memory and get_protocol("mast").context is None
 
@@ -94,7 +94,7 @@ def test_toml_context_for_a_variant_memory_base_needs_every_field(tmp_path):
     "body,message",
     [
         ("context.top_k = 5\n", "missing key 'base'"),
-        ('base = "nope"\n', "unknown protocol 'nope'; known protocols: crw, dino, mast, vfs"),
+        ('base = "nope"\n', "unknown protocol 'nope'; known protocols: crw, dino, dino-64, mast, vfs"),
         (
             'base = "crw"\ntop_k = 5\n',
             "unknown key 'top_k'; allowed keys: base, description, source, context",
@@ -134,7 +134,7 @@ def test_unknown_and_duplicate_names():
         registry.register(ProtocolConfig(name="crw"))
     with pytest.raises(ConfigError, match="must be a ProtocolConfig"):
         registry.register({"name": "x"})
-    assert len(registry) == len(PROTOCOLS) == 4 and "dino" in registry
+    assert len(registry) == len(PROTOCOLS) == 5 and "dino" in registry
 
 
 def test_configs_are_frozen_and_validated():
