@@ -128,11 +128,32 @@ class ResNetTrunk(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """(B,3,H,W) RGB normalised as ``prepare_frame(..., "rgb")`` -> (B,C,ceil(H/s),ceil(W/s))."""
-        x = frames * self.input_scale + self.input_shift  # ((x*std + mean) - imagenet mean) / imagenet std
+        # ((x*std + mean) - imagenet mean) / imagenet std
+        return self.imagenet_forward(frames * self.input_scale + self.input_shift)
+
+    def imagenet_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk on input already normalised as torchvision's ImageNet models take it."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for index in range(1, self.last_layer + 1):
             x = getattr(self, f"layer{index}")(x)
         return x
+
+
+# CRW's start-up passes (ajabri/videowalk): code/model.py:35-40 infer_dims runs a 1x3x256x256 zero
+# image, code/test.py:23 infer_downscale a batch of 10 zero images of 320x320, both in training mode
+CRW_STARTUP_BATCHES = ((1, 3, 256, 256), (10, 3, 320, 320))
+
+
+def crw_startup_statistics(trunk: ResNetTrunk) -> None:
+    """Leave the BatchNorm running statistics as CRW's start-up does: the zero images (zeros of the
+    normalised input) through the trunk in training mode, one momentum update per pass."""
+    was_training = trunk.training
+    parameter = next(trunk.parameters())
+    trunk.train()
+    with torch.no_grad():
+        for shape in CRW_STARTUP_BATCHES:
+            trunk.imagenet_forward(torch.zeros(shape, dtype=parameter.dtype, device=parameter.device))
+    trunk.train(was_training)
 
 
 def torchvision_trunk_state(state: Mapping[str, torch.Tensor], trunk: ResNetTrunk) -> dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..variants import VariantConfig, derive_variant, get_variant
+from .backbones import crw_startup_statistics
 from .checkpoint import load_weights
 from .mast import MAST
 
@@ -25,6 +26,7 @@ def create_model(
     ``checkpoint``: an official MAST checkpoint or one of ours (without one the weights are
     freshly initialised, from ``seed`` when given, without touching the global RNG).
     ``overrides`` change variant fields, e.g. ``create_model("mast", test_radius=9)``.
+    A trunk with ``trunk_batchnorm = "crw-startup"`` gets CRW's start-up statistics after its weights.
     """
     config = get_variant(variant) if isinstance(variant, str) else variant
     if overrides:
@@ -37,4 +39,6 @@ def create_model(
             model = MAST(config)
     if checkpoint is not None:
         load_weights(model, checkpoint)
+    if config.trunk_batchnorm == "crw-startup":
+        crw_startup_statistics(model.feature_extraction)  # after the weights: CRW loads them first
     return model.to(device).eval()

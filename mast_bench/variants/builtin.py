@@ -69,6 +69,18 @@ def builtin_variants() -> list[VariantConfig]:
                 channel_dropout=False,
             )
         )
+    variants.append(
+        derive(
+            "resnet18-imagenet-crw",
+            "CRW's published ImageNet ResNet-18 baseline, BatchNorm quirk included: the running "
+            "statistics after CRW's start-up passes of zero images (videowalk code/model.py, test.py); "
+            "needs a torchvision resnet18 checkpoint file",
+            features="resnet18",
+            colour_space="rgb",
+            channel_dropout=False,
+            trunk_batchnorm="crw-startup",
+        )
+    )
     for dilation in (1, 2, 3, 4):
         variants.append(
             derive(

@@ -27,6 +27,11 @@ TrainBatchNorm = Literal["batch", "frozen"]
 # (normalised colour pixels at stride 4); resnet18/resnet50: a torchvision ImageNet trunk read at
 # layer ``trunk_layer`` and output stride ``trunk_stride``, weights from a checkpoint file
 Features = Literal["encoder", "lab-pixels", "resnet18", "resnet50"]
+# BatchNorm statistics of a trunk: as its checkpoint file has them, or as CRW's start-up leaves them
+# (code/model.py:22,35-40 infer_dims and code/test.py:23 infer_downscale run zero images through the
+# encoder in training mode before model.eval(): two momentum-0.1 updates of the running statistics,
+# which CRW's ImageNet baseline, loaded from no checkpoint of its own, keeps)
+TrunkBatchNorm = Literal["as-loaded", "crw-startup"]
 TRUNK_FEATURES = ("resnet18", "resnet50")
 # torchvision layerN -> its natural output stride (conv1 2 x max-pool 2, then layer2..4 halve)
 TRUNK_NATURAL_STRIDE = {1: 4, 2: 8, 3: 16, 4: 32}
@@ -56,6 +61,7 @@ class VariantConfig:
     # CRW and VFS read res4 (layer3) at stride 8
     trunk_layer: int = 3
     trunk_stride: int = 8
+    trunk_batchnorm: TrunkBatchNorm = "as-loaded"
     # --- memory read ---
     memory: MemoryKind = "roi"
     train_radius: int = 6  # short-term window radius in training (P = 13)

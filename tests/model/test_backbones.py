@@ -189,3 +189,41 @@ def test_variant_fields_are_validated():
 def test_unknown_features_are_a_config_error():
     with pytest.raises(ConfigError, match="unknown features 'vit'"):
         MAST(get_variant("mast").replace(features="vit"))
+
+
+def test_crw_startup_statistics_are_two_momentum_updates_from_zero_images(tmp_path):
+    """CRW's ImageNet baseline: code/model.py:35-40 (a 1x3x256x256 zero image) and code/test.py:23
+    (10 zero images of 320x320) run the encoder in training mode before model.eval()."""
+    from mast_bench.model import create_model
+
+    torchvision_file(tmp_path / "tv.pth", 18)
+    plain = create_model("resnet18-imagenet", tmp_path / "tv.pth")
+    quirk = create_model("resnet18-imagenet-crw", tmp_path / "tv.pth")
+    assert not quirk.training and quirk.config.trunk_batchnorm == "crw-startup"
+    batches = {}  # the batch statistics each BatchNorm sees in each pass, from a copy in training mode
+    probe = create_model("resnet18-imagenet", tmp_path / "tv.pth").feature_extraction.train()
+    for name, module in probe.named_modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.register_forward_hook(
+                lambda m, inputs, out, name=name: batches.setdefault(name, []).append(
+                    (inputs[0].mean((0, 2, 3)), inputs[0].var((0, 2, 3), unbiased=True))
+                )
+            )
+    with torch.no_grad():
+        for shape in ((1, 3, 256, 256), (10, 3, 320, 320)):
+            probe.imagenet_forward(torch.zeros(shape))
+    before = plain.feature_extraction.state_dict()
+    after = quirk.feature_extraction.state_dict()
+    for name, [(mean1, var1), (mean2, var2)] in batches.items():
+        expected_mean = 0.9 * (0.9 * before[f"{name}.running_mean"] + 0.1 * mean1) + 0.1 * mean2
+        expected_var = 0.9 * (0.9 * before[f"{name}.running_var"] + 0.1 * var1) + 0.1 * var2
+        torch.testing.assert_close(after[f"{name}.running_mean"], expected_mean)
+        torch.testing.assert_close(after[f"{name}.running_var"], expected_var)
+    assert len(batches) == 1 + 3 * 2 * 2 + 2  # bn1, 2 per block of layer1..3, layer2/3 downsamples
+    # conv1 of a zero image is zero: bn1's statistics just decay twice
+    torch.testing.assert_close(after["bn1.running_mean"], 0.81 * before["bn1.running_mean"])
+    torch.testing.assert_close(after["bn1.running_var"], 0.81 * before["bn1.running_var"])
+    weights = [k for k in before if not k.startswith(("bn", "layer")) or k.endswith(("weight", "bias"))]
+    assert all(torch.equal(after[k], before[k]) for k in weights)  # only the statistics change
+    with pytest.raises(ValueError, match="trunk_batchnorm only applies to features resnet18 or resnet50"):
+        get_variant("mast").replace(trunk_batchnorm="crw-startup")
