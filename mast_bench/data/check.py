@@ -37,6 +37,8 @@ from ..errors import DataError
 from .davis import DavisDataset
 from .detect import detect_kind
 from .images import list_images
+from .jhmdb import JhmdbDataset
+from .vip import VipDataset
 from .youtube_vos import YouTubeVOSDataset
 
 PROBLEM_LIMIT = 20
@@ -159,7 +161,7 @@ def sequence_problems(
     return problems
 
 
-def _davis_objects(dataset: DavisDataset, name: str) -> None:
+def _first_objects(dataset: DavisDataset | VipDataset, name: str) -> None:
     dataset.sequence(name).object_ids()  # the layout, and an object in the first annotation
 
 
@@ -175,7 +177,7 @@ def inspect_davis(
         frames = _image_files(dataset.frames_dir / name)
         annotations = _image_files(dataset.annotations_dir / name, (".png",))
         files += len(frames) + len(annotations)
-        problems += sequence_problems(frames, annotations, partial(_davis_objects, dataset, name), modes)
+        problems += sequence_problems(frames, annotations, partial(_first_objects, dataset, name), modes)
     return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
 
 
@@ -195,6 +197,44 @@ def inspect_youtube_vos(dataset: YouTubeVOSDataset, videos: Sequence[str] | None
         files += len(frames) + len(annotations)
         problems += sequence_problems(frames, annotations, partial(_youtube_vos_objects, dataset, name))
     return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+
+
+def inspect_jhmdb(dataset: JhmdbDataset, videos: Sequence[str] | None = None) -> CheckResult:
+    """Every problem of the chosen videos of a JHMDB split: frames, sizes and joint positions."""
+    start = time.perf_counter()
+    names = list(videos) if videos else list(dataset.video_names())
+    problems, files = [], 0
+    for name in names:
+        entries = dataset.entries()
+        frames = _image_files(entries[name][0] if name in entries else dataset.frames_dir / name)
+        files += len(frames) + 1
+        problems += sequence_problems(frames, [], partial(dataset.sequence, name))
+    return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+
+
+def inspect_vip(dataset: VipDataset, split: str = "val", videos: Sequence[str] | None = None) -> CheckResult:
+    """Every problem of the chosen videos of a VIP split (part labels: grey or palette PNGs)."""
+    start = time.perf_counter()
+    names = list(videos) if videos else list(dataset.sequence_names(split))
+    problems, files = [], 0
+    for name in names:
+        frames = _image_files(dataset.frames_dir / name)
+        annotations = _image_files(dataset.annotations_dir / name, (".png",))
+        files += len(frames) + len(annotations)
+        problems += sequence_problems(frames, annotations, partial(_first_objects, dataset, name), ("P", "L"))
+    return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+
+
+def check_jhmdb(
+    root: str | Path, split: str = "val", videos: Sequence[str] | None = None, limit: int = PROBLEM_LIMIT
+) -> CheckResult:
+    return inspect_jhmdb(JhmdbDataset(root, split), videos).raise_if_problems(limit)
+
+
+def check_vip(
+    root: str | Path, split: str = "val", videos: Sequence[str] | None = None, limit: int = PROBLEM_LIMIT
+) -> CheckResult:
+    return inspect_vip(VipDataset(root), split, videos).raise_if_problems(limit)
 
 
 def check_davis(
@@ -220,12 +260,17 @@ def check_data(
     sequences: Sequence[str] | None = None,
     limit: int = PROBLEM_LIMIT,
 ) -> CheckResult:
-    """Check a DAVIS-2017 root (ImageSets/2017 present) or else a YouTube-VOS split folder."""
+    """Check a DAVIS-2017, JHMDB or VIP root (as detect.py tells them), or else a YouTube-VOS folder."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder missing")
-    if detect_kind(root) == "davis":
+    kind = detect_kind(root)
+    if kind == "davis":
         return check_davis(root, split or "val", sequences, limit=limit)
+    if kind == "jhmdb":
+        return check_jhmdb(root, split or "val", sequences, limit)
+    if kind == "vip":
+        return check_vip(root, split or "val", sequences, limit)
     return check_youtube_vos(root, split or "valid", sequences, limit)
 
 

@@ -117,15 +117,17 @@ def _check_consecutive(frame_paths: list[Path], folder: Path) -> None:
 
 
 def load_sequence(
-    name: str, frame_dir: Path, annotation_dir: Path, *, allow_grey: bool = False
+    name: str, frame_dir: Path, annotation_dir: Path, *, allow_grey: bool = False, consecutive: bool = True
 ) -> VideoSequence:
-    """Check one sequence folder pair and build its :class:`VideoSequence` (headers only)."""
+    """Check one sequence folder pair and build its :class:`VideoSequence` (headers only).
+    ``consecutive``: numbered frames must run 0, 1, 2 ... (DAVIS; VIP numbers its sparse frames)."""
     if not frame_dir.is_dir():
         raise DataError(f"{frame_dir}: frame folder of sequence {name!r} missing")
     frame_paths = list_images(frame_dir)
     if not frame_paths:
         raise DataError(f"{frame_dir}: no frames (expected 00000.jpg ...)")
-    _check_consecutive(frame_paths, frame_dir)
+    if consecutive:
+        _check_consecutive(frame_paths, frame_dir)
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} missing")
     annotations = {p.stem: p for p in annotation_dir.iterdir() if p.suffix.lower() == ".png"}

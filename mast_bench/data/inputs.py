@@ -3,7 +3,8 @@
 A :class:`VideoInput` per video and, lazily, a :class:`FrameInput` per frame. Annotations are
 handed over as stored (void and earlier objects included) with the ids of the objects that start
 at that frame: the propagation core takes those objects from them (model/labels.py), so the
-"which pixels are new objects" rule lives in one place.
+"which pixels are new objects" rule lives in one place. A keypoint set (JHMDB) hands over the
+joints of its first frame instead of a label map.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class FrameInput:
     annotation: np.ndarray | None  # (H, W) uint8 label map as stored, where objects start; else None
     new_ids: tuple[int, ...] = ()  # the objects that start at this frame
     required: bool = True  # its mask is part of the results
+    joints: np.ndarray | None = None  # (2, J) x, y in pixels (0-based) where keypoints start; else None
 
 
 @dataclass(frozen=True)

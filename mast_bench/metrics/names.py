@@ -16,7 +16,13 @@ OBJECT_METRICS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Deca
 # YouTube-VOS (scored locally, seen = categories of the training meta.json): overall = mean of the four
 YOUTUBE_METRICS = ("overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap")
 YOUTUBE_COUNTS = ("objects_seen", "objects_unseen")
-HEADLINE = {"davis": "J&F-Mean", "youtube-vos": "overall"}
+# JHMDB keypoints (metrics/pck.py): PCK at 0.1 and 0.2 of the pose scale, means over the 15 joints
+PCK_THRESHOLDS = (0.1, 0.2)
+JHMDB_METRICS = ("PCK@0.1", "PCK@0.2")
+# VIP human parts (metrics/part_iou.py): mean IoU over the 20 classes
+VIP_METRICS = ("mIoU",)
+BENCHMARK_METRICS = {"jhmdb": JHMDB_METRICS, "vip": VIP_METRICS}
+HEADLINE = {"davis": "J&F-Mean", "youtube-vos": "overall", "jhmdb": "PCK@0.1", "vip": "mIoU"}
 LOWER_IS_BETTER = frozenset({"J-Decay", "F-Decay", "gap"})
 HEADERS = {  # how tables and summaries head each metric
     "J&F-Mean": "J&F",
@@ -32,4 +38,7 @@ HEADERS = {  # how tables and summaries head each metric
     "J_unseen": "J unseen",
     "F_unseen": "F unseen",
     "gap": "Gap (seen - unseen)",
+    "PCK@0.1": "PCK@0.1",
+    "PCK@0.2": "PCK@0.2",
+    "mIoU": "mIoU",
 }
