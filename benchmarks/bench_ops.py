@@ -203,7 +203,10 @@ def measure(case: dict, repeats: int) -> dict:
         "first_seconds": first,
         "seconds": min(times) if times else first,
         "all_seconds": times,
-        "peak_extra_bytes": peak - rss_before,
+        # the high-water mark restarts at the RSS of the moment it is reset; pages the process gives
+        # back before the run (a loaded machine reclaims them) can leave it below rss_before
+        "peak_extra_bytes": max(0, peak - rss_before),
+        "peak_bytes": peak,
         "rss_before_bytes": rss_before,
         "torch_threads": torch.get_num_threads(),
     }

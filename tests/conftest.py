@@ -38,6 +38,23 @@ def official_reference(shared_dir: Path) -> Path:
     return shared_dir / "reference" / "mast-official-cpu"
 
 
+@pytest.fixture(autouse=True)
+def _thread_settings_restored():
+    """A test may change this process's thread settings (a Dask LocalCluster in this process sets
+    OMP_NUM_THREADS=1); the tests after it must see the machine's own, as a user's run would."""
+    from mast_bench.threads import THREAD_VARIABLES
+
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    threads = torch.get_num_threads()
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    torch.set_num_threads(threads)
+
+
 def pytest_collection_modifyitems(config, items):
     import torch
 
