@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import parse_assignments, to_dict
+from ..data.detect import DATASET_KINDS
 from ..data.splits import DataSpec
 from ..errors import ConfigError, UserError, user_error_from_os_error
 from ..max_side import check_max_side
@@ -84,10 +85,13 @@ def add_data(parser: argparse.ArgumentParser, required: bool = False, kinds: boo
         parser.add_argument(
             "--dataset",
             default="davis",
-            choices=("davis", "youtube-vos"),
-            help="dataset kind (default davis)",
+            choices=DATASET_KINDS,
+            help="dataset kind (default davis): DAVIS-2017 masks, YouTube-VOS masks, JHMDB keypoints, "
+            "VIP human parts",
         )
-    parser.add_argument("--split", default=None, help="split (default: DAVIS val, YouTube-VOS valid)")
+    parser.add_argument(
+        "--split", default=None, help="split (default: DAVIS, JHMDB and VIP val, YouTube-VOS valid)"
+    )
     parser.add_argument("--sequences", type=comma_list, help="comma-separated sequences (default: the split)")
     if kinds:
         parser.add_argument(

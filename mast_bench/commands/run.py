@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..harness.presets import get_preset
-from ..metrics.names import HEADERS
+from ..metrics.names import BENCHMARK_METRICS, HEADERS
 from . import base
 
 NAME = "run"
@@ -103,6 +103,7 @@ SCORES = {  # what the summary shows of a record's global metrics, by dataset ki
         ("J/F seen", ("J_seen", "F_seen")),
         ("J/F unseen", ("J_unseen", "F_unseen")),
     ),
+    **{kind: tuple((HEADERS[m], m) for m in metrics) for kind, metrics in BENCHMARK_METRICS.items()},
 }
 
 

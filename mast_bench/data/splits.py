@@ -9,7 +9,11 @@ scores with the metrics floor.
 
 - DAVIS-2017: every frame written to ``<out>/<seq>/``, scored as the official toolkit;
 - YouTube-VOS: objects that enter late, the sparse required frames written in the submission
-  layout, scored locally by seen/unseen category where full annotations exist.
+  layout, scored locally by seen/unseen category where full annotations exist;
+- JHMDB: the first frame's joints propagated as heatmaps, ``<out>/<class>/<video>.npy`` per video,
+  scored by PCK (``task = "keypoints"``: the harness drives the keypoint core);
+- VIP: the first frame's part labels propagated like DAVIS objects, every frame written to
+  ``<out>/<video>/``, scored by mIoU over the 20 classes.
 """
 
 from __future__ import annotations
@@ -19,19 +23,29 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from .check import check_davis, check_youtube_vos
+from .check import check_davis, check_jhmdb, check_vip, check_youtube_vos
 from .davis import DavisDataset
 from .detect import DatasetKind, require_kind
-from .embedded import ensure_default
+from .embedded import ensure_default, train_clips_dir
+from .embedded_people import ensure_jhmdb, ensure_vip
 from .embedded_youtube import ensure_youtube
 from .fingerprint import VideoFiles, sequence_files
 from .inputs import VideoInput
+from .jhmdb import JhmdbDataset
+from .keypoint_files import KeypointWriter, keypoints_path
 from .masks import SequenceMasks
+from .vip import VipDataset
 from .youtube_submission import VideoWriter, YouTubeVOSSubmission
 from .youtube_vos import YouTubeVOSDataset, categories_of
 
-EMBEDDED_NAMES = {"davis": "embedded-default", "youtube-vos": "embedded-youtube"}
-DEFAULT_SPLITS = {"davis": "val", "youtube-vos": "valid"}
+EMBEDDED_NAMES = {
+    "davis": "embedded-default",
+    "youtube-vos": "embedded-youtube",
+    "jhmdb": "embedded-jhmdb",
+    "vip": "embedded-vip",
+}
+DEFAULT_SPLITS = {"davis": "val", "youtube-vos": "valid", "jhmdb": "val", "vip": "val"}
+EMBEDDED = {"davis": ensure_default, "youtube-vos": ensure_youtube, "jhmdb": ensure_jhmdb, "vip": ensure_vip}
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,9 @@ class DataSpec:
 
 
 class _SplitFiles:
-    """What both kinds share: which videos identify the split, and the files the fingerprint covers."""
+    """What every kind shares: which videos identify the split, and the files the fingerprint covers."""
+
+    task = "semi-supervised"  # what is propagated: label maps ("keypoints": joint heatmaps)
 
     def identity(self, fingerprint: str) -> dict[str, Any]:
         named = {"kind": self.kind, "name": self.name, "split": self.split, "sequences": list(self.sequences)}
@@ -103,7 +119,7 @@ class DavisSplit(_SplitFiles):
 
     def default_train_root(self) -> Path:
         """The embedded default ships unlabelled training clips; elsewhere train on the frames."""
-        clips = Path(self.root) / "train_clips"
+        clips = train_clips_dir(self.root)
         return clips if clips.is_dir() else Path(self.root)
 
 
@@ -177,29 +193,119 @@ class YouTubeSplit(_SplitFiles):
         return self.dataset().root
 
 
-EvaluationSplit = DavisSplit | YouTubeSplit
+def _people_train_root() -> Path:
+    """JHMDB and VIP are test sets only: trained weights come from the embedded default's clips (the
+    same weights as a DAVIS job's, so one features row spans every benchmark)."""
+    return train_clips_dir(ensure_default())
 
 
-def _root_and_name(spec: DataSpec, ensure_embedded) -> tuple[Path, str]:
-    """The dataset root and the name records give it (the embedded set's when no root is given)."""
-    if spec.root is None:
-        return Path(ensure_embedded()), EMBEDDED_NAMES[spec.kind]
-    return Path(spec.root), Path(spec.root).resolve().name
+@dataclass(frozen=True)
+class JhmdbSplit(_SplitFiles):
+    """JHMDB keypoints: a split list of (joint_positions.mat, frame folder) pairs."""
+
+    root: str
+    name: str
+    split: str
+    sequences: tuple[str, ...]  # <class>/<video>
+    kind: str = "jhmdb"
+    resolution: str = "native"
+    task = "keypoints"
+
+    def dataset(self) -> JhmdbDataset:
+        return JhmdbDataset(self.root, self.split)
+
+    def _identity(self) -> dict[str, Any]:
+        return {}
+
+    def check(self) -> None:
+        check_jhmdb(self.root, self.split, self.sequences)
+
+    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
+        """The videos not in ``skip``: the first frame's joints, then the frames to propagate to."""
+        dataset = self.dataset()
+        videos = []
+        for name in (n for n in self.sequences if n not in skip):
+            video = dataset.sequence(name)
+            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs))
+        return videos
+
+    def mask_writer(self, out_dir: Path, video: VideoInput) -> KeypointWriter:
+        """<out_dir>/<class>/<video>.npy, written whole when the video is complete."""
+        return KeypointWriter(out_dir, video.name)
+
+    def complete(self, out_dir: Path) -> tuple[str, ...]:
+        return tuple(name for name in self.sequences if keypoints_path(out_dir, name).is_file())
+
+    def scorable(self) -> bool:
+        return True  # every frame has its joints
+
+    def default_train_root(self) -> Path:
+        return _people_train_root()
+
+
+@dataclass(frozen=True)
+class VipSplit(_SplitFiles):
+    """VIP human parts: every (sparse) frame annotated; propagated and written like DAVIS masks."""
+
+    root: str
+    name: str
+    split: str
+    sequences: tuple[str, ...]
+    kind: str = "vip"
+    resolution: str = "native"
+
+    def dataset(self) -> VipDataset:
+        return VipDataset(self.root)
+
+    def _identity(self) -> dict[str, Any]:
+        return {}
+
+    def check(self) -> None:
+        check_vip(self.root, self.split, self.sequences)
+
+    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
+        """The videos not in ``skip``: channel k is part class k (1..the first frame's largest)."""
+        dataset = self.dataset()
+        videos = []
+        for name in (n for n in self.sequences if n not in skip):
+            video = dataset.sequence(name)
+            ids = video.object_ids()
+            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs, ids))
+        return videos
+
+    def mask_writer(self, out_dir: Path, video: VideoInput) -> SequenceMasks:
+        return SequenceMasks(out_dir, video.name)
+
+    def complete(self, out_dir: Path) -> tuple[str, ...]:
+        return tuple(name for name in self.sequences if (Path(out_dir) / name).is_dir())
+
+    def scorable(self) -> bool:
+        return True
+
+    def default_train_root(self) -> Path:
+        return _people_train_root()
+
+
+EvaluationSplit = DavisSplit | YouTubeSplit | JhmdbSplit | VipSplit
 
 
 def open_split(spec: DataSpec) -> EvaluationSplit:
-    """The evaluation set of ``spec``: its root (the embedded default when none) and sequences."""
+    """The evaluation set of ``spec``: its root (the embedded set of its kind when none) and videos."""
+    if spec.kind not in EMBEDDED:
+        raise DataError(f"unknown dataset kind {spec.kind!r}; expected one of {', '.join(EMBEDDED)}")
+    if spec.root is None:
+        root, name = Path(EMBEDDED[spec.kind]()), EMBEDDED_NAMES[spec.kind]
+    else:
+        root, name = Path(spec.root), Path(spec.root).resolve().name
+    require_kind(root, spec.kind)
+    split = spec.split or DEFAULT_SPLITS[spec.kind]
     if spec.kind == "davis":
-        root, name = _root_and_name(spec, ensure_default)
-        require_kind(root, "davis")
-        split = spec.split or DEFAULT_SPLITS["davis"]
         return DavisSplit(str(root), name, split, spec.sequences or DavisDataset(root).sequence_names(split))
-    if spec.kind == "youtube-vos":
-        root, name = _root_and_name(spec, ensure_youtube)
-        require_kind(root, "youtube-vos")
-        split = spec.split or DEFAULT_SPLITS["youtube-vos"]
-        dataset = YouTubeVOSDataset(root, split)
-        train_meta = dataset.root.parent / "train" / "meta.json"
-        seen = spec.seen_meta or (str(train_meta) if train_meta.is_file() and split != "train" else None)
-        return YouTubeSplit(str(root), name, split, spec.sequences or dataset.video_names(), seen)
-    raise DataError(f"unknown dataset kind {spec.kind!r}; expected davis or youtube-vos")
+    if spec.kind == "jhmdb":
+        return JhmdbSplit(str(root), name, split, spec.sequences or JhmdbDataset(root, split).video_names())
+    if spec.kind == "vip":
+        return VipSplit(str(root), name, split, spec.sequences or VipDataset(root).sequence_names(split))
+    dataset = YouTubeVOSDataset(root, split)
+    train_meta = dataset.root.parent / "train" / "meta.json"
+    seen = spec.seen_meta or (str(train_meta) if train_meta.is_file() and split != "train" else None)
+    return YouTubeSplit(str(root), name, split, spec.sequences or dataset.video_names(), seen)

@@ -77,7 +77,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
         if weights["kind"] == "file":
             create_model(job.variant, job.checkpoint)  # another architecture fails here, before any work
     evaluation = {
-        "task": "semi-supervised",
+        "task": data.task,
         "resolution": data.resolution,
         "max_side": job.evaluation_max_side(),
     }

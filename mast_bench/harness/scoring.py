@@ -1,7 +1,9 @@
 """Scores of a masks folder as a record's ``metrics`` block: the metrics floor, by the split's kind.
 
 DAVIS: the official toolkit's numbers (global, per sequence, per object, per frame); YouTube-VOS:
-J and F per object by seen/unseen category, scored locally where full annotations exist.
+J and F per object by seen/unseen category, scored locally where full annotations exist; JHMDB:
+PCK@0.1 and @0.2 (global, per joint, per video and joint); VIP: mIoU (global, per class, per video).
+For JHMDB and VIP, ``per_object`` holds the paired unit reports resample: (video, joint) and video.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..data.splits import DavisSplit, EvaluationSplit
+from ..data.splits import DavisSplit, EvaluationSplit, JhmdbSplit, VipSplit
 from ..errors import DataError
 from ..metrics.evaluation import evaluate_semisupervised
+from ..metrics.part_iou import evaluate_vip
+from ..metrics.pck import evaluate_jhmdb
 from ..metrics.youtube import evaluate_youtube
 
 
@@ -31,7 +35,39 @@ def score_split(split: EvaluationSplit, masks_dir: Path) -> dict[str, Any]:
     """The ``metrics`` block of the masks in ``masks_dir`` (written by the split's own writers)."""
     if isinstance(split, DavisSplit):
         return _davis(split, masks_dir)
+    if isinstance(split, JhmdbSplit):
+        return _jhmdb(split, masks_dir)
+    if isinstance(split, VipSplit):
+        return _vip(split, masks_dir)
     return _youtube(split, masks_dir)
+
+
+def _jhmdb(split: JhmdbSplit, masks_dir: Path) -> dict[str, Any]:
+    scores = evaluate_jhmdb(split.root, masks_dir, split.split, split.sequences)
+    per_object = [
+        {**row, "sequence": row["video"], "object": row["joint"]} for row in table_rows(scores.per_video)
+    ]
+    return {
+        "kind": split.kind,
+        "global": table_rows(scores.summary)[0],
+        "per_joint": table_rows(scores.per_joint),
+        "per_object": per_object,
+        "per_frame": [],
+    }
+
+
+def _vip(split: VipSplit, masks_dir: Path) -> dict[str, Any]:
+    scores = evaluate_vip(split.root, masks_dir, split.split, split.sequences)
+    per_object = [
+        {**row, "sequence": row["video"], "object": "parts"} for row in table_rows(scores.per_video)
+    ]
+    return {
+        "kind": split.kind,
+        "global": table_rows(scores.summary)[0],
+        "per_class": table_rows(scores.per_class),
+        "per_object": per_object,
+        "per_frame": [],
+    }
 
 
 def _davis(split: DavisSplit, masks_dir: Path) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Masks for an evaluation set: every video through a fresh propagation core, with cost measurement.
 
 One loop for every dataset kind and test-time protocol: the split (data floor) hands out its videos
-and each video's mask writer; this loop drives them, downwards only. The propagation core owns the
-network's input size (``max_side``) and gives labels at the dataset's size. A frame where objects
-start gets their annotation (DAVIS frame 0: the given annotation, void set to background, as in
-DAVIS results folders).
+and each video's writer; this loop drives them, downwards only. The propagation core owns the
+network's input size (``max_side``, through the protocol's resize route) and gives labels at the
+dataset's size. A frame where objects start gets their annotation (DAVIS frame 0: the given
+annotation, void set to background, as in DAVIS results folders). A keypoint split (JHMDB) goes
+through the keypoint core instead, which writes each frame's joints.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..data.splits import EvaluationSplit
 from ..model import create_model
 from ..model.context import make_policy
 from ..model.inference import InferenceCore
+from ..model.keypoint_core import KeypointCore
 from ..progress import progress_bar
 from ..protocols import ProtocolConfig
 from ..threads import worker_environment
@@ -63,9 +65,19 @@ def segment_split(
     ):
         for video in split.videos(skip):
             with split.mask_writer(Path(out_dir), video) as out:
-                core = InferenceCore(
-                    model, device=device, policy=policy, object_ids=video.object_ids, max_side=max_side
-                )
+                if split.task == "keypoints":
+                    core = KeypointCore(
+                        model, device=device, policy=policy, max_side=max_side, route=protocol.route
+                    )
+                else:
+                    core = InferenceCore(
+                        model,
+                        device=device,
+                        policy=policy,
+                        object_ids=video.object_ids,
+                        max_side=max_side,
+                        route=protocol.route,
+                    )
                 _segment_video(core, video, out, progress, stats)
             stats.sequences.append(video.name)
     stats.encoder = meter
@@ -73,17 +85,24 @@ def segment_split(
     return stats
 
 
+def _prediction(core: InferenceCore | KeypointCore, item) -> np.ndarray:
+    """What a frame's writer gets: its label map, or its joints."""
+    if isinstance(core, KeypointCore):
+        return core.step(item.rgb, item.joints).joints
+    return core.step(item.rgb, item.annotation, item.new_ids).labels.to(torch.uint8).cpu().numpy()
+
+
 def _segment_video(
-    core: InferenceCore, video: VideoInput, out, progress: bool, stats: SegmentationStats
+    core: InferenceCore | KeypointCore, video: VideoInput, out, progress: bool, stats: SegmentationStats
 ) -> None:
     for name in video.background:
         out.write(name, np.zeros(video.size, np.uint8))
     start = time.perf_counter()
     bar = progress_bar(video.inputs(), total=video.frames, desc=video.name, unit="frame", enabled=progress)
     for item in bar:
-        step = core.step(item.rgb, item.annotation, item.new_ids)
+        prediction = _prediction(core, item)
         if item.required:
-            out.write(item.name, step.labels.to(torch.uint8).cpu().numpy())
+            out.write(item.name, prediction)
         stats.frames += 1
     if core.device.type == "cuda":
         torch.cuda.synchronize(core.device)

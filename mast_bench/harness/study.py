@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import from_dict, load_toml
+from ..data.detect import DatasetKind
 from ..errors import ConfigError, UserError
 from ..max_side import check_max_side
 from ..metrics.names import DAVIS_METRICS, DavisMetric
@@ -61,6 +62,9 @@ class StudyInfo:
     description: str = ""
     metrics: tuple[DavisMetric, ...] = DAVIS_METRICS
     paper: str | None = None  # key of report.paper.PUBLISHED shown beside the measured rows
+    # the dataset kinds every row runs on; the first is the study's own (its report, --data), the
+    # others get the embedded set of their kind or the root given with --benchmark KIND=ROOT
+    benchmarks: tuple[DatasetKind, ...] = ("davis",)
 
     def __post_init__(self) -> None:
         if not self.variants and not self.sweep:
@@ -80,6 +84,8 @@ class StudyInfo:
                 raise ValueError(f"sweep.{key}: expected a non-empty list of values, got {values!r}")
         if not self.metrics:
             raise ValueError(f"metrics: at least one of {', '.join(DAVIS_METRICS)} is needed")
+        if not self.benchmarks or len(set(self.benchmarks)) != len(self.benchmarks):
+            raise ValueError(f"benchmarks: at least one dataset kind, each once; got {list(self.benchmarks)}")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""Running a study: one harness job per row, cached records reused, then the study's manifest.
+"""Running a study: one harness job per row and benchmark, cached records reused, then the manifest.
 
-More than ``preview.MAX_JOBS`` jobs are refused unless confirmed; the plan (jobs, cached, to compute,
-a rough time) is said before any work.
+A study runs every row on its own data (``data``: the study's first benchmark, or the kind the user
+chose) and, when it lists several benchmarks, on each other benchmark's data too (``benchmarks``:
+kind -> DataSpec, the embedded set of that kind unless a root is given). The preset's split and
+sequences apply to its own data only. More than ``preview.MAX_JOBS`` jobs are refused unless
+confirmed; the plan (jobs, cached, to compute, a rough time) is said before any work.
 """
 
 from __future__ import annotations
@@ -28,16 +31,20 @@ def build_jobs(
     results: str | Path,
     data: DataSpec,
     command: str | None = None,
+    benchmark: bool = False,
     **job_settings: Any,
 ) -> list[Job]:
-    """One harness Job per row, in study order (identical jobs reuse their cached records)."""
+    """One harness Job per row on ``data``, in study order (identical jobs reuse their cached
+    records); ``benchmark``: ``data`` is one of the study's other benchmarks."""
     preset = study.preset(preset_name)
     if preset.data == "required" and data.root is None:
+        flag = f"--benchmark {data.kind}=PATH" if benchmark else "--data PATH"
         raise UserError(
-            f"study {study.name!r} with preset {preset_name!r} needs --data PATH (a dataset root); "
-            "the embedded default is only for the smoke preset"
+            f"study {study.name!r} with preset {preset_name!r} needs {flag} (a {data.kind} root); "
+            "the embedded sets are only for the smoke preset"
         )
-    data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
+    if not benchmark:
+        data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
     train = get_preset(preset.train)
     return [
         Job(
@@ -60,9 +67,15 @@ def data_label(data: DataSpec) -> str:
 
 
 def make_manifest(
-    study: Study, preset_name: str, data: DataSpec, records: list, command: str
+    study: Study,
+    preset_name: str,
+    data: DataSpec,
+    records: list,
+    command: str,
+    benchmark_records: dict[str, list] | None = None,
 ) -> StudyManifest:
     info = study.info
+    labels = [row.label for row in study.rows]
     return StudyManifest(
         study=info.name,
         title=info.title,
@@ -72,11 +85,15 @@ def make_manifest(
         preset=preset_name,
         train_preset=study.preset(preset_name).train,
         data=data_label(data),
-        records={row.label: record.key for row, record in zip(study.rows, records, strict=True)},
+        records={label: record.key for label, record in zip(labels, records, strict=True)},
         factors={
             row.label: {"variant": row.variant.name, "protocol": row.protocol.name} for row in study.rows
         },
         dataset=data.kind,
+        benchmarks={
+            kind: {label: record.key for label, record in zip(labels, found, strict=True)}
+            for kind, found in (benchmark_records or {}).items()
+        },
         description=info.description,
         paper=info.paper,
         command=command,
@@ -94,20 +111,31 @@ def run_study(
     execution: dict[str, Any] | None = None,
     yes: bool = False,
     announce: Callable[[str], None] | None = None,
+    benchmarks: dict[str, DataSpec] | None = None,
     **job_settings: Any,
 ) -> StudyManifest:
-    """Run (or reuse) every row's job and record the study's manifest.
+    """Run (or reuse) every row's job on ``data`` and on each of ``benchmarks`` (kind -> data) and
+    record the study's manifest.
 
     ``runner(jobs, **execution)`` defaults to harness.runner.run_jobs (backend, n_jobs, scheduler...).
     More than ``preview.MAX_JOBS`` jobs are refused unless ``yes``; ``announce`` gets the plan (jobs,
     cached, to compute, a rough time) before any work.
     """
     jobs = build_jobs(study, preset_name, results, data, command=command, **job_settings)
-    preview.refuse_large(len(dict.fromkeys(jobs)), f"study {study.path or study.name}", yes)
+    extra = {
+        kind: build_jobs(study, preset_name, results, spec, command, benchmark=True, **job_settings)
+        for kind, spec in (benchmarks or {}).items()
+    }
+    every = jobs + [job for group in extra.values() for job in group]
+    preview.refuse_large(len(dict.fromkeys(every)), f"study {study.path or study.name}", yes)
     if announce is not None:
-        planned = preview.preview_jobs(prepare_jobs(jobs, **(execution or {})))
+        planned = preview.preview_jobs(prepare_jobs(every, **(execution or {})))
         announce(planned.describe(f"study {study.name} ({preset_name} preset)"))
-    records = (runner or run_jobs)(jobs, **(execution or {}))
-    manifest = make_manifest(study, preset_name, data, records, command)
+    found = (runner or run_jobs)(every, **(execution or {}))
+    records, rest = found[: len(jobs)], found[len(jobs) :]
+    by_kind = {}
+    for kind, group in extra.items():
+        by_kind[kind], rest = rest[: len(group)], rest[len(group) :]
+    manifest = make_manifest(study, preset_name, data, records, command, by_kind)
     write_manifest(results, manifest)
     return manifest

@@ -15,8 +15,11 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
+from ..metrics.names import BENCHMARK_METRICS
 from ..results import ResultsLayout, StudyManifest
+from ..results.published import PUBLISHED
 from . import paper as paper_tables
+from .benchmarks import KIND_NAMES, benchmark_paper_table, benchmark_table, detail_table
 from .collect import (
     GLOBAL_METRICS,
     HEADLINE,
@@ -65,6 +68,7 @@ class ReportContext:
     study: str | None = None
     command: str = ""
     factors: dict | None = None  # {row label: {"variant": name, "protocol": name}} (a study's rows)
+    benchmarks: dict | None = None  # {kind: {row label: record key}}: a study's other benchmarks
     resamples: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
 
@@ -81,6 +85,7 @@ def context_from_manifest(manifest: StudyManifest) -> ReportContext:
         study=manifest.study,
         command=manifest.command,
         factors=manifest.factors or None,
+        benchmarks=manifest.benchmarks or None,
     )
 
 
@@ -238,11 +243,23 @@ def _inputs(entries: list[Entry], results: Path, out_dir: Path, context: ReportC
         summary=summary_frame(entries),
         per_object=per_object_frame(entries),
         per_frame=per_frame_frame(entries),
-        comparable=kind == "davis" and paper_tables.is_paper_comparable(context.preset or "", datasets),
+        comparable=_comparable(kind, context.preset or "", datasets),
         training=describe_training(entries),
         evaluation=describe_evaluation(entries),
         kind=kind,
     )
+
+
+PUBLISHED_TITLE = PUBLISHED["benchmarks"].title
+
+
+def _comparable(kind: str, preset: str, datasets: list[tuple[str, str, int]]) -> bool:
+    """Measured as the papers measured: DAVIS by its rule, JHMDB and VIP on user data, paper preset."""
+    if kind == "davis":
+        return paper_tables.is_paper_comparable(preset, datasets)
+    if kind in BENCHMARK_METRICS:
+        return paper_tables.is_benchmark_comparable(preset, [name for name, _, _ in datasets])
+    return False
 
 
 def _header(r: _Inputs) -> list[str]:
@@ -273,6 +290,17 @@ METRICS_NOTE = {
         "of the four; gap = seen minus unseen). The evaluation server is the authority for valid/test. "
         "FLOPs are GFLOPs per frame (2 FLOPs per multiply-add)."
     ),
+    "jhmdb": (
+        "Metrics are JHMDB PCK x100 as CRW's eval_pck.py scores it: a joint is correct when its error is at "
+        "most 0.1 (0.2) x 0.6 x the diagonal of the box around the frame's predicted-visible ground-truth "
+        "joints; the first frame is not scored; the mean over the 15 joints of each joint's share. "
+        "FLOPs are GFLOPs per frame (2 FLOPs per multiply-add)."
+    ),
+    "vip": (
+        "Metrics are VIP mIoU x100 over the 20 part classes, one confusion matrix over every frame of "
+        "every video (the first frame included, as the originals write it), classes absent from both "
+        "ground truth and prediction left out. FLOPs are GFLOPs per frame (2 FLOPs per multiply-add)."
+    ),
 }
 
 
@@ -282,9 +310,10 @@ def _environment_text(entries: list[Entry]) -> str:
 
 
 def _results_section(r: _Inputs) -> list[str]:
-    metrics = (
-        tuple(m for m in r.context.metrics if m in GLOBAL_METRICS) if r.kind == "davis" else YOUTUBE_METRICS
-    )
+    if r.kind == "davis":
+        metrics = tuple(m for m in r.context.metrics if m in GLOBAL_METRICS)
+    else:
+        metrics = BENCHMARK_METRICS.get(r.kind, YOUTUBE_METRICS)
     main = results_table(r.summary, metrics, r.caption)
     _write_table(main, r.tables_dir)
     return [
@@ -322,8 +351,9 @@ def _uncertainty_section(r: _Inputs) -> tuple[list[str], list[Interval]]:
 
 
 def _paper_section(r: _Inputs) -> list[str]:
-    """The published table of the study (DAVIS), or MAST's YouTube-VOS row for YouTube-VOS records."""
-    key = r.context.paper if r.kind == "davis" else "youtube-vos-2018-val"
+    """The published table of the study (DAVIS), MAST's YouTube-VOS row for YouTube-VOS records, the
+    trackers' JHMDB or VIP rows for those."""
+    key = {"davis": r.context.paper, "youtube-vos": "youtube-vos-2018-val"}.get(r.kind, r.kind)
     if not key:
         return []
     preset = r.context.preset or "unknown"
@@ -457,10 +487,68 @@ def _records_section(r: _Inputs) -> list[str]:
     return [*lines, ""]
 
 
-def write_report(entries: list[Entry], results: Path, out_dir: Path, context: ReportContext) -> Path:
-    """Write the whole report folder; returns the path of report.md."""
-    check_reproducible_together(entries)
+def _detail_section(r: _Inputs) -> list[str]:
+    """JHMDB: PCK@0.1 per joint; VIP: IoU per part class."""
+    what = "PCK@0.1 per joint" if r.kind == "jhmdb" else "IoU per part class"
+    table = detail_table(r.kind, r.entries, f"{r.caption}: {what} (x100)")
+    _write_table(table, r.tables_dir)
+    return [f"## {KIND_NAMES[r.kind]}: {what}", "", to_markdown(table)]
+
+
+def _benchmarks_section(r: _Inputs, others: dict[str, list[Entry]]) -> list[str]:
+    """A study on several benchmarks: features x protocol x benchmark, each other benchmark's detail,
+    and the trackers' published numbers on the three benchmarks beside the measured rows."""
+    if not others:
+        return []
+    by_kind = {r.kind: r.entries, **others}
+    factors = r.context.factors or {}
+    caption = f"{r.context.title} ({r.context.preset or 'unknown'} preset): features x protocol x benchmark"
+    cross = benchmark_table(by_kind, factors, caption)
+    _write_table(cross, r.tables_dir)
+    lines = [
+        "## Features x protocol x benchmark",
+        "",
+        "Each study row on every benchmark: "
+        + "; ".join(
+            f"{KIND_NAMES[kind]}: {describe_evaluation(entries)}" for kind, entries in by_kind.items()
+        )
+        + ". Headline metrics x100 from the rows' records.",
+        "",
+        to_markdown(cross),
+    ]
+    for entries in others.values():
+        other = _inputs(entries, r.results, r.out_dir, r.context)
+        if other.kind in BENCHMARK_METRICS:
+            lines += _detail_section(other)
+    names = [str(e.record.identity.get("dataset", {}).get("name", "")) for es in by_kind.values() for e in es]
+    comparable = paper_tables.is_benchmark_comparable(r.context.preset or "", names)
+    caption = f"{PUBLISHED_TITLE}: published beside measured ({r.context.preset or 'unknown'} preset)"
+    paper = benchmark_paper_table(cross.frame, r.context.preset or "unknown", comparable, caption)
+    _write_table(paper, r.tables_dir)
+    return [*lines, "## Published on the three benchmarks", "", f"*{paper.caption}*", "", to_markdown(paper)]
+
+
+def write_report(
+    entries: list[Entry],
+    results: Path,
+    out_dir: Path,
+    context: ReportContext,
+    others: dict[str, list[Entry]] | None = None,
+) -> Path:
+    """Write the whole report folder; returns the path of report.md. ``others``: a study's entries on
+    its other benchmarks (kind -> entries)."""
+    others = others or {}
+    check_reproducible_together([*entries, *(e for group in others.values() for e in group)])
     r = _inputs(entries, results, out_dir, context)
+    if r.kind in BENCHMARK_METRICS:  # keypoints and parts: their own scores, no per-object J&F
+        body = [
+            *_results_section(r),
+            *_detail_section(r),
+            *_paper_section(r),
+            *_benchmarks_section(r, others),
+        ]
+        lines = [*_header(r), *body, *_training_section(r), *_records_section(r)]
+        return atomic_write_text(r.out_dir / "report.md", "\n".join(lines))
     uncertainty, intervals = _uncertainty_section(r)
     lines = [
         *_header(r),
@@ -468,6 +556,7 @@ def write_report(entries: list[Entry], results: Path, out_dir: Path, context: Re
         *uncertainty,
         *_paper_section(r),
         *_factorial_section(r),
+        *_benchmarks_section(r, others),
         *_figures_section(r, intervals),
         *_training_section(r),
         *_qualitative_section(r),
@@ -486,10 +575,12 @@ def write_study_report(
 
     Only those records are read: an unreadable record of another run never stops it."""
     results = Path(results)
-    records = load_records(results, list(manifest.records.values()), skip_unreadable)
+    keys = [*manifest.records.values(), *(k for rows in manifest.benchmarks.values() for k in rows.values())]
+    records = load_records(results, keys, skip_unreadable)
     entries = study_entries(records, manifest)
+    others = {kind: study_entries(records, manifest, rows) for kind, rows in manifest.benchmarks.items()}
     out = Path(out_dir) if out_dir is not None else ResultsLayout(results).report_dir(manifest.study)
-    return write_report(entries, results, out, context_from_manifest(manifest))
+    return write_report(entries, results, out, context_from_manifest(manifest), others)
 
 
 def write_all_records_report(

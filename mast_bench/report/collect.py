@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
-from ..metrics.names import HEADLINE, OBJECT_METRICS, YOUTUBE_METRICS
+from ..metrics.names import HEADLINE, JHMDB_METRICS, OBJECT_METRICS, VIP_METRICS, YOUTUBE_METRICS
 from ..protocols import DEFAULT_PROTOCOL
 from ..results import ResultRecord, ResultStore, StudyManifest
 
@@ -45,11 +45,15 @@ def load_records(
     return {record.key: record for record in found if record is not None}
 
 
-def study_entries(records: dict[str, ResultRecord], manifest: StudyManifest) -> list[Entry]:
-    """The manifest's variants in study order, each with its record; a missing record is an error."""
+def study_entries(
+    records: dict[str, ResultRecord], manifest: StudyManifest, rows: dict[str, str] | None = None
+) -> list[Entry]:
+    """The manifest's variants in study order, each with its record (``rows``: one of its other
+    benchmarks' {row: key}, default its own records); a missing record is an error."""
+    rows = manifest.records if rows is None else rows
     entries = []
     for variant in manifest.variants:
-        key = manifest.records.get(variant)
+        key = rows.get(variant)
         if key is None:
             raise DataError(f"study {manifest.study!r}: the manifest names no record for variant {variant!r}")
         if key not in records:
@@ -87,7 +91,7 @@ def record_kind(record: ResultRecord) -> str:
 
 
 def entries_kind(entries: list[Entry]) -> str:
-    """The one dataset kind of ``entries``: DAVIS and YouTube-VOS scores are not comparable."""
+    """The one dataset kind of ``entries``: scores of different kinds are not comparable."""
     kinds = sorted({record_kind(e.record) for e in entries})
     if len(kinds) > 1:
         raise DataError(
@@ -108,7 +112,8 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
         profile = entry.record.profile
         flops = profile.get("gflops_per_frame") or {}
         row = {"label": entry.label, "variant": entry.record.identity["variant"], "key": entry.record.key}
-        row.update({name: _number(metrics.get(name)) for name in (*GLOBAL_METRICS, *YOUTUBE_METRICS)})
+        names = (*GLOBAL_METRICS, *YOUTUBE_METRICS, *JHMDB_METRICS, *VIP_METRICS)
+        row.update({name: _number(metrics.get(name)) for name in names})
         row["protocol"] = entry.record.identity.get("protocol", {}).get("name", DEFAULT_PROTOCOL)
         row["gflops_per_frame"] = _number(flops.get("total"))
         row["peak_memory_bytes"] = _number(profile.get("peak_memory_bytes"))

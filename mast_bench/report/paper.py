@@ -12,12 +12,22 @@ import math
 
 import pandas as pd
 
-from ..metrics.names import DAVIS_METRICS, HEADERS, YOUTUBE_METRICS
+from ..metrics.names import DAVIS_METRICS, HEADERS, JHMDB_METRICS, VIP_METRICS, YOUTUBE_METRICS
 from ..results.published import PUBLISHED
 from .tables import Table
 
-METRICS = {"davis": DAVIS_METRICS[:5], "youtube-vos": YOUTUBE_METRICS}
-COMPARED = {"davis": ("J&F-Mean", "J-Mean", "F-Mean"), "youtube-vos": ("overall", "gap")}
+METRICS = {
+    "davis": DAVIS_METRICS[:5],
+    "youtube-vos": YOUTUBE_METRICS,
+    "jhmdb": JHMDB_METRICS,
+    "vip": VIP_METRICS,
+}
+COMPARED = {
+    "davis": ("J&F-Mean", "J-Mean", "F-Mean"),
+    "youtube-vos": ("overall", "gap"),
+    "jhmdb": JHMDB_METRICS,
+    "vip": VIP_METRICS,
+}
 
 
 DAVIS2017_VAL_SEQUENCES = 30
@@ -36,6 +46,12 @@ def is_paper_comparable(preset: str, datasets: list[tuple[str, str, int]]) -> bo
             for name, split, count in datasets
         )
     )
+
+
+def is_benchmark_comparable(preset: str, names: list[str]) -> bool:
+    """JHMDB and VIP: the paper preset on data given by the user (never an embedded set); whether the
+    root holds the whole test split is the user's to know (the field's lists differ by a video)."""
+    return preset == "paper" and bool(names) and not any(name.startswith("embedded") for name in names)
 
 
 def measured_label(preset: str, training: str, evaluation: str) -> str:
@@ -59,7 +75,12 @@ def paper_table(
         )
     rows = []
     for row in published.rows:
-        entry = {"Method": row.method, "Source": f"published, trained on {row.training_data}", "Record": ""}
+        source = f"published, trained on {row.training_data}"
+        entry = {
+            "Method": row.method,
+            "Source": source + (f" ({row.source})" if row.source else ""),
+            "Record": "",
+        }
         entry.update({HEADERS[m]: row.values.get(m, math.nan) for m in metrics})
         rows.append(entry)
     by_variant = {row.variant: row for row in published.rows if row.variant}

@@ -14,8 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
+from ..metrics.names import BENCHMARK_METRICS, HEADERS, LOWER_IS_BETTER, YOUTUBE_METRICS
 from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
-from ..metrics.names import HEADERS, LOWER_IS_BETTER, YOUTUBE_METRICS
 from .stats import Interval, PairedComparison
 
 Better = Literal["higher", "lower"]
@@ -37,6 +37,7 @@ def _metric_column(metric: str) -> Column:
 
 METRIC_COLUMNS = {metric: _metric_column(metric) for metric in GLOBAL_METRICS}
 YOUTUBE_COLUMNS = {metric: _metric_column(metric) for metric in YOUTUBE_METRICS}
+BENCHMARK_COLUMNS = {m: _metric_column(m) for metrics in BENCHMARK_METRICS.values() for m in metrics}
 COST_COLUMNS = (
     Column("gflops_per_frame", "GFLOPs/frame", 1.0, 1, "lower"),
     Column("peak_memory_bytes", "Peak memory (MiB)", 1.0 / MIB, 0, "lower"),
@@ -69,7 +70,7 @@ def best_rows(table: Table) -> dict[str, set[int]]:
 
 def results_table(summary: pd.DataFrame, metrics: tuple[str, ...], caption: str) -> Table:
     """Quality metrics (x100) and cost per variant, each row citing its record key."""
-    known = {**METRIC_COLUMNS, **YOUTUBE_COLUMNS}
+    known = {**METRIC_COLUMNS, **YOUTUBE_COLUMNS, **BENCHMARK_COLUMNS}
     columns = [known[m] for m in metrics] + list(COST_COLUMNS)
     frame = pd.DataFrame({"Variant": summary["label"], "Record": summary["key"]})
     for column in columns:

@@ -32,6 +32,7 @@ class StudyManifest:
     records: Any = field(default_factory=dict)  # {row label: record key}
     factors: Any = field(default_factory=dict)  # {row label: {"variant": name, "protocol": name}}
     dataset: str = "davis"  # the evaluation data's kind
+    benchmarks: Any = field(default_factory=dict)  # {kind: {row label: record key}}: the other benchmarks
     description: str = ""
     paper: str | None = None
     command: str = ""
@@ -42,6 +43,13 @@ class StudyManifest:
             isinstance(k, str) and isinstance(v, str) for k, v in self.records.items()
         ):
             raise ValueError(f"records must map variant names to record keys, got {self.records!r}")
+        if not isinstance(self.benchmarks, dict) or not all(
+            isinstance(rows, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in rows.items())
+            for rows in self.benchmarks.values()
+        ):
+            raise ValueError(
+                f"benchmarks must map dataset kinds to {{row: record key}}, got {self.benchmarks!r}"
+            )
 
 
 def write_manifest(results: str | Path, manifest: StudyManifest) -> Path:

@@ -1,0 +1,133 @@
+"""JHMDB keypoints and VIP parts through the commands: records with PCK and mIoU equal to the metrics
+floor's scores of the written predictions, resumable propagation, their reports, and a study that
+runs every row on DAVIS, JHMDB and VIP with one features x protocol x benchmark table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mast_bench.__main__ import main
+from mast_bench.data.embedded_people import make_people
+from mast_bench.data.keypoint_files import read_keypoints
+from mast_bench.metrics.part_iou import evaluate_vip
+from mast_bench.metrics.pck import evaluate_jhmdb
+
+PEOPLE = dict(size=(72, 96), videos=2, frames=(4, 5))
+
+
+@pytest.fixture(scope="module")
+def jhmdb(tmp_path_factory):
+    return make_people("jhmdb", tmp_path_factory.mktemp("jhmdb") / "data", seed=2, **PEOPLE)
+
+
+@pytest.fixture(scope="module")
+def vip(tmp_path_factory):
+    return make_people(
+        "vip", tmp_path_factory.mktemp("vip") / "data", seed=2, **PEOPLE, people=(1, 2), step=25
+    )
+
+
+def _record(results):
+    (path,) = (results / "records").glob("*.json")
+    return json.loads(path.read_text())
+
+
+def test_jhmdb_run_records_pck_of_the_written_keypoints_and_reports_them(jhmdb, tmp_path, capsys):
+    results = tmp_path / "results"
+    argv = [
+        "run",
+        "--variant",
+        "mast-lab-pixels",
+        "--protocol",
+        "crw",
+        "--dataset",
+        "jhmdb",
+        "--max-side",
+        "64",
+    ]
+    assert main([*argv, "--data", str(jhmdb), "--results", str(results), "--quiet", "--no-isolate"]) == 0
+    record = _record(results)
+    assert record["metrics"]["kind"] == "jhmdb" and record["identity"]["evaluation"]["task"] == "keypoints"
+    masks = results / record["masks"]
+    expected = evaluate_jhmdb(jhmdb, masks, "val").metrics()
+    assert record["metrics"]["global"]["PCK@0.1"] == pytest.approx(expected["PCK@0.1"])
+    assert 0 < expected["PCK@0.2"] <= 1 and len(record["metrics"]["per_joint"]) == 15
+    name = record["identity"]["dataset"]["sequences"][0]
+    assert read_keypoints(masks, name).shape[:2] == (2, 15)
+    capsys.readouterr()
+    assert main(["report", "--results", str(results)]) == 0
+    report = (results / "reports" / "all" / "report.md").read_text()
+    assert "## JHMDB: PCK@0.1 per joint" in report and "JHMDB split 1 test" in report and "59.3" in report
+
+
+def test_jhmdb_propagate_resumes_and_vip_runs_with_miou(jhmdb, vip, tmp_path, capsys):
+    out = tmp_path / "keypoints"
+    argv = [
+        "propagate",
+        "--variant",
+        "mast-lab-pixels",
+        "--protocol",
+        "dino",
+        "--dataset",
+        "jhmdb",
+        "--quiet",
+    ]
+    assert main([*argv, "--data", str(jhmdb), "--out", str(out)]) == 0
+    assert "PCK@0.1" in capsys.readouterr().out
+    assert main([*argv, "--data", str(jhmdb), "--out", str(out)]) == 0
+    assert "2 already complete" in capsys.readouterr().out
+    results = tmp_path / "results"
+    argv = [
+        "run",
+        "--variant",
+        "mast-lab-pixels",
+        "--protocol",
+        "vfs",
+        "--dataset",
+        "vip",
+        "--max-side",
+        "64",
+    ]
+    assert main([*argv, "--data", str(vip), "--results", str(results), "--quiet", "--no-isolate"]) == 0
+    record = _record(results)
+    scores = evaluate_vip(vip, results / record["masks"], "val").metrics()
+    assert record["metrics"]["kind"] == "vip" and record["metrics"]["global"]["mIoU"] == pytest.approx(
+        scores["mIoU"]
+    )
+    assert len(record["metrics"]["per_class"]) == 20 and np.isfinite(scores["mIoU"])
+
+
+def test_a_study_runs_every_row_on_each_benchmark_and_reports_them_side_by_side(
+    jhmdb, vip, tiny_davis, tmp_path
+):
+    study = tmp_path / "bench.toml"
+    study.write_text(
+        '[study]\nname = "bench"\ntitle = "Benchmarks"\nreference = "mast-lab-pixels@mast"\n'
+        'variants = ["mast-lab-pixels"]\nprotocols = ["mast", "crw"]\n'
+        'benchmarks = ["davis", "jhmdb", "vip"]\n'
+    )
+    results = tmp_path / "results"
+    argv = [
+        "ablate",
+        str(study),
+        "--data",
+        str(tiny_davis),
+        "--results",
+        str(results),
+        "--quiet",
+        "--no-isolate",
+    ]
+    roots = ["--benchmark", f"jhmdb={jhmdb}", "--benchmark", f"vip={vip}"]
+    assert main([*argv, *roots]) == 0
+    manifest = json.loads((results / "studies" / "bench.smoke.json").read_text())
+    assert set(manifest["benchmarks"]) == {"jhmdb", "vip"} and manifest["dataset"] == "davis"
+    assert set(manifest["benchmarks"]["jhmdb"]) == {"mast-lab-pixels@mast", "mast-lab-pixels@crw"}
+    report = (results / "reports" / "bench" / "report.md").read_text()
+    assert "## Features x protocol x benchmark" in report and "DAVIS J&F" in report
+    assert "JHMDB PCK@0.1" in report and "VIP mIoU" in report and "NOT comparable to the papers" in report
+    table = (results / "reports" / "bench" / "tables" / "benchmarks.csv").read_text()
+    assert table.count("mast-lab-pixels") == 2
+    assert main([*argv, "--benchmark", "youtube-vos=/nowhere"]) == 2  # not one of the study's benchmarks
