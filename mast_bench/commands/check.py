@@ -19,9 +19,14 @@ NAME = "check"
 def build(parent=None) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument(
-        "--data", required=True, metavar="ROOT", help="a DAVIS-2017 root or a YouTube-VOS split"
+        "--data",
+        required=True,
+        metavar="ROOT",
+        help="a DAVIS-2017, JHMDB or VIP root, or a YouTube-VOS split (the layout tells which)",
     )
-    parser.add_argument("--split", default=None, help="split (default: DAVIS val, YouTube-VOS valid)")
+    parser.add_argument(
+        "--split", default=None, help="split (default: DAVIS, JHMDB and VIP val, YouTube-VOS valid)"
+    )
     parser.add_argument(
         "--sequences", type=base.comma_list, help="comma-separated sequences (default: the split)"
     )

@@ -73,8 +73,31 @@ class _SplitFiles:
         return sequence_files(self.dataset(), self.sequences)
 
 
+class _LabelFolders:
+    """Label maps written like DAVIS results (DAVIS objects, VIP parts): a folder of PNGs per video."""
+
+    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
+        """The videos not in ``skip``: channel k is label k (DAVIS object k, VIP part class k),
+        declared up front as the toolkit counts."""
+        dataset = self.dataset()
+        videos = []
+        for name in (n for n in self.sequences if n not in skip):
+            video = dataset.sequence(name)
+            ids = video.object_ids()
+            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs, ids))
+        return videos
+
+    def mask_writer(self, out_dir: Path, video: VideoInput) -> SequenceMasks:
+        """<out_dir>/<seq>/<frame>.png, published when the sequence is complete."""
+        return SequenceMasks(out_dir, video.name)
+
+    def complete(self, out_dir: Path) -> tuple[str, ...]:
+        """Sequences already published in ``out_dir``."""
+        return tuple(name for name in self.sequences if (Path(out_dir) / name).is_dir())
+
+
 @dataclass(frozen=True)
-class DavisSplit(_SplitFiles):
+class DavisSplit(_LabelFolders, _SplitFiles):
     """DAVIS-2017 semi-supervised: <root>/JPEGImages/480p/<seq>/, Annotations/480p/<seq>/, ImageSets/2017."""
 
     root: str
@@ -93,24 +116,6 @@ class DavisSplit(_SplitFiles):
     def check(self) -> None:
         """Layout, frames, annotations and first-frame objects, before any model work."""
         check_davis(self.root, self.split, self.sequences, self.resolution)
-
-    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
-        """The videos not in ``skip``: channel k is object k (declared up front, as the toolkit counts)."""
-        dataset = self.dataset()
-        videos = []
-        for name in (n for n in self.sequences if n not in skip):
-            video = dataset.sequence(name)
-            ids = video.object_ids()
-            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs, ids))
-        return videos
-
-    def mask_writer(self, out_dir: Path, video: VideoInput) -> SequenceMasks:
-        """<out_dir>/<seq>/<frame>.png, published when the sequence is complete."""
-        return SequenceMasks(out_dir, video.name)
-
-    def complete(self, out_dir: Path) -> tuple[str, ...]:
-        """Sequences already published in ``out_dir``."""
-        return tuple(name for name in self.sequences if (Path(out_dir) / name).is_dir())
 
     def scorable(self) -> bool:
         """Every frame annotated (DAVIS test-dev has first frames only)."""
@@ -244,7 +249,7 @@ class JhmdbSplit(_SplitFiles):
 
 
 @dataclass(frozen=True)
-class VipSplit(_SplitFiles):
+class VipSplit(_LabelFolders, _SplitFiles):
     """VIP human parts: every (sparse) frame annotated; propagated and written like DAVIS masks."""
 
     root: str
@@ -262,22 +267,6 @@ class VipSplit(_SplitFiles):
 
     def check(self) -> None:
         check_vip(self.root, self.split, self.sequences)
-
-    def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
-        """The videos not in ``skip``: channel k is part class k (1..the first frame's largest)."""
-        dataset = self.dataset()
-        videos = []
-        for name in (n for n in self.sequences if n not in skip):
-            video = dataset.sequence(name)
-            ids = video.object_ids()
-            videos.append(VideoInput(name, video.size, video.num_frames, video.propagation_inputs, ids))
-        return videos
-
-    def mask_writer(self, out_dir: Path, video: VideoInput) -> SequenceMasks:
-        return SequenceMasks(out_dir, video.name)
-
-    def complete(self, out_dir: Path) -> tuple[str, ...]:
-        return tuple(name for name in self.sequences if (Path(out_dir) / name).is_dir())
 
     def scorable(self) -> bool:
         return True

@@ -44,30 +44,23 @@ def score_split(split: EvaluationSplit, masks_dir: Path) -> dict[str, Any]:
 
 def _jhmdb(split: JhmdbSplit, masks_dir: Path) -> dict[str, Any]:
     scores = evaluate_jhmdb(split.root, masks_dir, split.split, split.sequences)
-    per_object = [
+    units = [
         {**row, "sequence": row["video"], "object": row["joint"]} for row in table_rows(scores.per_video)
     ]
-    return {
-        "kind": split.kind,
-        "global": table_rows(scores.summary)[0],
-        "per_joint": table_rows(scores.per_joint),
-        "per_object": per_object,
-        "per_frame": [],
-    }
+    return _benchmark_block(split.kind, scores.summary, {"per_joint": scores.per_joint}, units)
 
 
 def _vip(split: VipSplit, masks_dir: Path) -> dict[str, Any]:
     scores = evaluate_vip(split.root, masks_dir, split.split, split.sequences)
-    per_object = [
-        {**row, "sequence": row["video"], "object": "parts"} for row in table_rows(scores.per_video)
-    ]
-    return {
-        "kind": split.kind,
-        "global": table_rows(scores.summary)[0],
-        "per_class": table_rows(scores.per_class),
-        "per_object": per_object,
-        "per_frame": [],
-    }
+    units = [{**row, "sequence": row["video"], "object": "parts"} for row in table_rows(scores.per_video)]
+    return _benchmark_block(split.kind, scores.summary, {"per_class": scores.per_class}, units)
+
+
+def _benchmark_block(kind: str, summary, details: dict[str, Any], units: list[dict]) -> dict[str, Any]:
+    """A keypoint or part benchmark's metrics block: its global row, its detail table, and the
+    paired units (``per_object``) the report resamples; no per-frame block."""
+    detail = {name: table_rows(frame) for name, frame in details.items()}
+    return {"kind": kind, "global": table_rows(summary)[0], **detail, "per_object": units, "per_frame": []}
 
 
 def _davis(split: DavisSplit, masks_dir: Path) -> dict[str, Any]:
