@@ -173,9 +173,9 @@ def test_a_second_identical_run_waits_for_the_first_and_reuses_its_record(davis,
     """The record's lock is held here while a second run starts; it says whom it waits for, then finds
     the record published by the holder and computes nothing."""
     results = tmp_path / "r"
-    job = make_job(
-        "mast-lab-pixels", results, davis, isolate=False
-    )  # this machine's thread budget, as the run
+    # one thread on both sides, chosen explicitly: the record's identity holds the thread count, and
+    # neither side may depend on what this process's earlier tests left in its environment
+    job = make_job("mast-lab-pixels", results, davis, isolate=False, threads=1)
     plan = plan_job(job)
     store = ResultStore(results)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
