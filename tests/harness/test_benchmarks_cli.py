@@ -30,6 +30,14 @@ def vip(tmp_path_factory):
     )
 
 
+def _run_lab_pixels(protocol, kind, root, results) -> int:
+    """``mast-bench run`` of the Lab-pixel features on a small benchmark set, in this process."""
+    argv = ["run", "--variant", "mast-lab-pixels", "--protocol", protocol, "--dataset", kind]
+    return main(
+        [*argv, "--max-side", "64", "--data", str(root), "--results", str(results), "--quiet", "--no-isolate"]
+    )
+
+
 def _record(results):
     (path,) = (results / "records").glob("*.json")
     return json.loads(path.read_text())
@@ -37,18 +45,7 @@ def _record(results):
 
 def test_jhmdb_run_records_pck_of_the_written_keypoints_and_reports_them(jhmdb, tmp_path, capsys):
     results = tmp_path / "results"
-    argv = [
-        "run",
-        "--variant",
-        "mast-lab-pixels",
-        "--protocol",
-        "crw",
-        "--dataset",
-        "jhmdb",
-        "--max-side",
-        "64",
-    ]
-    assert main([*argv, "--data", str(jhmdb), "--results", str(results), "--quiet", "--no-isolate"]) == 0
+    assert _run_lab_pixels("crw", "jhmdb", jhmdb, results) == 0
     record = _record(results)
     assert record["metrics"]["kind"] == "jhmdb" and record["identity"]["evaluation"]["task"] == "keypoints"
     masks = results / record["masks"]
@@ -80,18 +77,7 @@ def test_jhmdb_propagate_resumes_and_vip_runs_with_miou(jhmdb, vip, tmp_path, ca
     assert main([*argv, "--data", str(jhmdb), "--out", str(out)]) == 0
     assert "2 already complete" in capsys.readouterr().out
     results = tmp_path / "results"
-    argv = [
-        "run",
-        "--variant",
-        "mast-lab-pixels",
-        "--protocol",
-        "vfs",
-        "--dataset",
-        "vip",
-        "--max-side",
-        "64",
-    ]
-    assert main([*argv, "--data", str(vip), "--results", str(results), "--quiet", "--no-isolate"]) == 0
+    assert _run_lab_pixels("vfs", "vip", vip, results) == 0
     record = _record(results)
     scores = evaluate_vip(vip, results / record["masks"], "val").metrics()
     assert record["metrics"]["kind"] == "vip" and record["metrics"]["global"]["mIoU"] == pytest.approx(
