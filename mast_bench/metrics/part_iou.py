@@ -59,11 +59,20 @@ class PartCounts:
     matrix: np.ndarray
     truth: np.ndarray
 
+    @classmethod
+    def empty(cls, classes: int = CLASSES) -> PartCounts:
+        return cls(np.zeros((classes, classes), np.int64), np.zeros(classes, np.int64))
+
     def __add__(self, other: PartCounts) -> PartCounts:
         return PartCounts(self.matrix + other.matrix, self.truth + other.truth)
 
     def iou(self) -> np.ndarray:
         return class_iou(self.matrix, self.truth)
+
+    def mean_iou(self) -> float:
+        """The mean over the classes present (NaN when none is)."""
+        iou = self.iou()
+        return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
 
 
 def frame_counts(truth: np.ndarray, predicted: np.ndarray, classes: int = CLASSES) -> PartCounts:
@@ -84,25 +93,17 @@ class VipScores:
 
 def score_counts(videos: dict[str, PartCounts], frames: int) -> VipScores:
     """The scores of each video's counts and of their sum."""
-    total = sum(
-        videos.values(), PartCounts(np.zeros((CLASSES, CLASSES), np.int64), np.zeros(CLASSES, np.int64))
-    )
-    iou = total.iou()
+    total = sum(videos.values(), PartCounts.empty())
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = float(np.trace(total.matrix) / total.truth.sum())
-    summary = {VIP_METRICS[0]: float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")}
+    summary = {VIP_METRICS[0]: total.mean_iou()}
     summary.update({"pixel_accuracy": accuracy, "videos": len(videos), "frames": frames})
-    per_class = pd.DataFrame({"class": list(CLASS_NAMES), "IoU": iou, "truth_pixels": total.truth})
+    per_class = pd.DataFrame({"class": list(CLASS_NAMES), "IoU": total.iou(), "truth_pixels": total.truth})
     per_video = pd.DataFrame(
-        [{"video": name, VIP_METRICS[0]: _mean_iou(counts)} for name, counts in videos.items()],
+        [{"video": name, VIP_METRICS[0]: counts.mean_iou()} for name, counts in videos.items()],
         columns=["video", VIP_METRICS[0]],
     )
     return VipScores(pd.DataFrame([summary]), per_class, per_video)
-
-
-def _mean_iou(counts: PartCounts) -> float:
-    iou = counts.iou()
-    return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
 
 
 def evaluate_vip(root, masks: str | Path, split: str, videos: Iterable[str] | None = None) -> VipScores:
@@ -112,7 +113,7 @@ def evaluate_vip(root, masks: str | Path, split: str, videos: Iterable[str] | No
     per_video, frames = {}, 0
     for name in names:
         sequence = dataset.sequence(name)
-        counts = PartCounts(np.zeros((CLASSES, CLASSES), np.int64), np.zeros(CLASSES, np.int64))
+        counts = PartCounts.empty()
         for index, frame in enumerate(sequence.frame_names):
             counts = counts + frame_counts(sequence.labels(index), read_mask(masks, name, frame))
         per_video[name] = counts
