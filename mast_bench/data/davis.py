@@ -19,6 +19,7 @@ from ..label_ids import VOID_LABEL
 from .images import image_size, list_images, read_rgb_sized
 from .inputs import FrameInput
 from .palette import read_label_map
+from .plain_names import plain_name
 
 RESOLUTIONS = ("480p", "Full-Resolution")
 
@@ -206,8 +207,7 @@ class DavisDataset:
         return read_sequence_list(self.root, split)
 
     def sequence(self, name: str) -> VideoSequence:
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise DataError(f"{self.root}: bad sequence name {name!r}")
+        plain_name(name, "sequence", self.root)
         return load_sequence(
             name, self.frames_dir / name, self.annotations_dir / name, allow_grey=self.allow_grey
         )

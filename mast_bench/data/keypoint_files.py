@@ -14,12 +14,13 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..errors import DataError
+from .plain_names import is_plain_name
 
 
 def keypoints_path(out_dir: str | Path, video: str) -> Path:
     """Where the keypoints of ``video`` (``<class>/<video>``) live."""
     parts = video.split("/")
-    if not video or any(p in ("", ".", "..") or "\\" in p for p in parts):
+    if not all(is_plain_name(p) for p in parts):
         raise DataError(f"bad video name {video!r}")
     return Path(out_dir).joinpath(*parts[:-1], f"{parts[-1]}.npy")
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import DataError
 from ..locks import debris_name
 from .palette import read_label_map, write_label_map
+from .plain_names import plain_name
 
 
 def _frame_name(frame: int | str) -> str:
@@ -31,9 +32,7 @@ def _frame_name(frame: int | str) -> str:
 
 
 def _sequence_dir(root: Path, sequence: str) -> Path:
-    if not sequence or "/" in sequence or "\\" in sequence or sequence in (".", ".."):
-        raise DataError(f"bad sequence name {sequence!r}")
-    return root / sequence
+    return root / plain_name(sequence, "sequence")
 
 
 def mask_path(root: str | Path, sequence: str, frame: int | str) -> Path:

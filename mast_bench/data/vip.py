@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from .davis import VideoSequence, load_sequence
+from .plain_names import plain_name
 
 CLASS_NAMES = (
     "background",
@@ -82,8 +83,7 @@ class VipDataset:
         return names
 
     def sequence(self, name: str) -> VideoSequence:
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            raise DataError(f"{self.root}: bad video name {name!r}")
+        plain_name(name, "video", self.root)
         return load_sequence(
             name, self.frames_dir / name, self.annotations_dir / name, allow_grey=True, consecutive=False
         )

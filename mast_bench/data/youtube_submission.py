@@ -21,7 +21,8 @@ import numpy as np
 from ..atomic import atomic_write
 from ..errors import DataError
 from .palette import label_map_image
-from .youtube_vos import YouTubeVOSDataset, YouTubeVOSVideo, _check_name
+from .plain_names import plain_name
+from .youtube_vos import YouTubeVOSDataset, YouTubeVOSVideo
 
 STAGING = ".staging"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest zip timestamp: no clock in the archive
@@ -46,7 +47,7 @@ class VideoWriter:
             raise DataError(
                 f"video {self.video}: frame {frame_name!r} is not a required frame of the submission"
             )
-        path = self.staging / f"{_check_name(frame_name, 'frame')}.png"
+        path = self.staging / f"{plain_name(frame_name, 'frame')}.png"
         image = label_map_image(labels)
         atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
         self.written.add(frame_name)
@@ -79,11 +80,11 @@ class YouTubeVOSSubmission:
         return self.root / "Annotations"
 
     def path(self, video: str, frame_name: str) -> Path:
-        return self.annotations_dir / _check_name(video, "video") / f"{_check_name(frame_name, 'frame')}.png"
+        return self.annotations_dir / plain_name(video, "video") / f"{plain_name(frame_name, 'frame')}.png"
 
     def is_complete(self, video: str) -> bool:
         """Published videos are complete by construction (staging + rename)."""
-        return (self.annotations_dir / _check_name(video, "video")).is_dir()
+        return (self.annotations_dir / plain_name(video, "video")).is_dir()
 
     def video_writer(self, video: YouTubeVOSVideo) -> VideoWriter:
         return VideoWriter(self, video.name, video.required)

@@ -32,6 +32,7 @@ from .detect import YOUTUBE_SPLITS
 from .images import image_size, list_images, read_rgb_sized
 from .inputs import FrameInput
 from .palette import read_label_map
+from .plain_names import plain_name
 
 SPLITS = YOUTUBE_SPLITS
 
@@ -207,12 +208,6 @@ def _check_sizes(paths: list[Path]) -> tuple[int, int]:
     return size
 
 
-def _check_name(name: str, what: str) -> str:
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise DataError(f"bad {what} name {name!r}")
-    return name
-
-
 class YouTubeVOSDataset:
     """``YouTubeVOSDataset(root, "valid")``; ``root`` may be the split folder itself.
 
@@ -257,7 +252,7 @@ class YouTubeVOSDataset:
 
     def required_frames(self, name: str) -> tuple[str, ...]:
         """Names of the frames the submission needs for video ``name``: those of ``<split>/JPEGImages``."""
-        frame_dir = self.root / "JPEGImages" / _check_name(name, "video")
+        frame_dir = self.root / "JPEGImages" / plain_name(name, "video")
         if not frame_dir.is_dir():
             raise DataError(f"{frame_dir}: frame folder of video {name!r} missing")
         paths = list_images(frame_dir)
