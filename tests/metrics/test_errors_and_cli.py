@@ -166,7 +166,7 @@ def test_metrics_never_import_torch_and_workers_skip_pandas():
         "assert 'pandas' not in sys.modules, 'sequence workers import pandas'\n"
         "readers = sorted(m for m in sys.modules if m.startswith('mast_bench.data.'))\n"
         "assert readers == ['mast_bench.data.davis', 'mast_bench.data.images', 'mast_bench.data.inputs',"
-        " 'mast_bench.data.palette'], readers\n"
+        " 'mast_bench.data.palette', 'mast_bench.data.plain_names'], readers\n"
         "import mast_bench.evaluate, mast_bench.metrics.evaluation, mast_bench.metrics.toolkit_csv\n"
         "from mast_bench.metrics import evaluate_semisupervised, db_eval_iou\n"
         "bad = [m for m in sys.modules if m.split('.')[0] == 'torch' or m.startswith(('mast_bench.model',"
