@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..metrics.names import HEADERS
 from ..results.published import BENCHMARK_COLUMNS, PUBLISHED
-from .collect import Entry
+from .collect import Entry, as_number
 from .tables import Table
 
 KIND_NAMES = {"davis": "DAVIS", "youtube-vos": "YouTube-VOS", "jhmdb": "JHMDB", "vip": "VIP"}
@@ -34,8 +34,7 @@ def column_name(kind: str, metric: str) -> str:
 
 
 def _value(entry: Entry | None, metric: str) -> float:
-    value = None if entry is None else entry.record.metrics.get("global", {}).get(metric)
-    return float(value) * 100 if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    return math.nan if entry is None else as_number(entry.record.metrics.get("global", {}).get(metric)) * 100
 
 
 def benchmark_frame(by_kind: dict[str, list[Entry]], factors: dict[str, dict[str, str]]) -> pd.DataFrame:

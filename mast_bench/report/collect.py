@@ -100,7 +100,8 @@ def entries_kind(entries: list[Entry]) -> str:
     return kinds[0] if kinds else "davis"
 
 
-def _number(value) -> float:
+def as_number(value) -> float:
+    """A recorded figure as a float; NaN for anything that is not a number (None, text, a bool)."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
 
 
@@ -113,11 +114,11 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
         flops = profile.get("gflops_per_frame") or {}
         row = {"label": entry.label, "variant": entry.record.identity["variant"], "key": entry.record.key}
         names = (*GLOBAL_METRICS, *YOUTUBE_METRICS, *JHMDB_METRICS, *VIP_METRICS)
-        row.update({name: _number(metrics.get(name)) for name in names})
+        row.update({name: as_number(metrics.get(name)) for name in names})
         row["protocol"] = entry.record.identity.get("protocol", {}).get("name", DEFAULT_PROTOCOL)
-        row["gflops_per_frame"] = _number(flops.get("total"))
-        row["peak_memory_bytes"] = _number(profile.get("peak_memory_bytes"))
-        row["seconds_per_frame"] = _number(profile.get("seconds_per_frame"))
+        row["gflops_per_frame"] = as_number(flops.get("total"))
+        row["peak_memory_bytes"] = as_number(profile.get("peak_memory_bytes"))
+        row["seconds_per_frame"] = as_number(profile.get("seconds_per_frame"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -128,7 +129,7 @@ def per_object_frame(entries: list[Entry]) -> pd.DataFrame:
     for entry in entries:
         for item in entry.record.metrics.get("per_object", []):
             row = {"label": entry.label, "sequence": str(item["sequence"]), "object": str(item["object"])}
-            row.update({name: _number(item.get(name)) for name in OBJECT_METRICS})
+            row.update({name: as_number(item.get(name)) for name in OBJECT_METRICS})
             rows.append(row)
     frame = pd.DataFrame(rows, columns=["label", "sequence", "object", *OBJECT_METRICS])
     frame["J&F"] = (frame["J-Mean"] + frame["F-Mean"]) / 2.0
@@ -146,8 +147,8 @@ def per_frame_frame(entries: list[Entry]) -> pd.DataFrame:
                     "sequence": str(item["sequence"]),
                     "object": str(item["object"]),
                     "frame": item["frame"],
-                    "J": _number(item.get("J")),
-                    "F": _number(item.get("F")),
+                    "J": as_number(item.get("J")),
+                    "F": as_number(item.get("F")),
                 }
             )
     frame = pd.DataFrame(rows, columns=["label", "sequence", "object", "frame", "J", "F"])
