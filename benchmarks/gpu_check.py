@@ -1,23 +1,27 @@
 """One command that checks the CUDA memory engine on a GPU machine and measures it.
 
     PYTHONPATH=. python3 benchmarks/gpu_check.py --out DIR --reference DIR [--frames 60] [--dry-run]
+        [--footage DIR --davis DIR [--work DIR] [--train-budget 240]]
 
 Needs only python3 with torch (CUDA) and triton, numpy, pillow, opencv and pytest: nothing that
 imports av, dask or submitit is touched (they are blocked, so an accidental import fails loudly).
 --reference is a folder holding the official-code outputs this check compares with: clip/ (the
 frames and anno_00000.png), prop_seed0_scaled_buggy.npz and weights_seed0_scaled.pt. Steps, each
-timed, all written to DIR/gpu_check.json:
+timed, written to DIR/gpu_check.json after each one (a run cut short still reports):
 
 1. kernel tests: pytest on the Triton tests (GPU kernels, custom operators, opcheck, gradcheck,
    the CUDA read against the CPU read);
-2. the official reference clip on CUDA: labels identical to the official (CPU) outputs;
+2. the official reference clip on CUDA: labels identical to the official (CPU) outputs in IEEE
+   fp32 (what evaluation runs), and the share of pixels that TF32 changes;
 3. one bf16-autocast training step (finite loss and gradients);
-4. the benchmark: 480p propagation with the fp32 encoder (frames/s, the memory read's share of
-   the frame time, peak CUDA memory) and the time a DAVIS-2017-val-sized run (1999 frames) takes;
-5. with --footage and --davis: the GPU training recipe (benchmarks/gpu_train.py): training speed
-   per stage at 256x256, batch 12, bf16; the gpu preset's three stages fitted to --train-budget
-   seconds on the real footage; its learning curve on davis-mini beside random init and Lab
-   pixels (DIR/training/gpu_train.json and DIR/training/report/).
+4. the benchmark: 480p propagation with the fp32 encoder, in IEEE fp32 and with TF32 (frames/s,
+   the memory read's share of the frame time, peak CUDA memory) and the time a DAVIS-2017-val-sized
+   run (1999 frames) takes;
+5. with --footage and --davis: the GPU training recipe (benchmarks/gpu_train.py) in --work: training
+   speed per stage at 256x256, batch 12, bf16; the gpu preset's three stages fitted to
+   --train-budget seconds on the real footage; its learning curve on davis-mini beside random init
+   and Lab pixels. DIR gets DIR/gpu_train.json and DIR/training-report.tar.gz (report/: report.md,
+   figures, tables, the study's records): the device machine returns at most eight files.
 
 `scripts/gpu-prepare` copies what this needs into .gpu-carry/ and prints the command.
 
@@ -31,8 +35,11 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +48,7 @@ sys.path.insert(0, str(REPO))  # the checkout, installed or not
 sys.path.insert(0, str(REPO / "benchmarks"))
 BLOCKED = ("av", "dask", "distributed", "submitit")  # absent on the GPU machine
 DAVIS_VAL_FRAMES = 1999
+TRAINING_OVERHEAD = 200.0  # seconds of the training step that are not steps: set-up, speeds, scoring
 CLIP_WEIGHTS = "weights_seed0_scaled.pt"
 CLIP_OUTPUTS = "prop_seed0_scaled_buggy.npz"
 
@@ -110,19 +118,28 @@ def official_model(reference: Path, device):
     return model.to(device).eval()
 
 
-def official_clip(reference: Path, device, frames: int) -> dict:
+def clip_mismatches(reference: Path, device, frames: int, mode: str) -> dict:
     import numpy as np
 
     from mast_bench.model.official_loop import propagate_steps
+    from mast_bench.model.precision import fp32_precision
 
     expected = np.load(reference / CLIP_OUTPUTS)["pred_labels"]
     model = official_model(reference, device)
     clip, first = read_clip(reference, frames)
     mismatches = {}
-    for step in propagate_steps(model, clip, first, device=device, object_ids=range(1, 7)):
-        wrong = int((step.labels.cpu().numpy() != expected[step.target - 1]).sum())
-        mismatches[step.target] = wrong
-    return {"ok": not any(mismatches.values()), "frames": len(mismatches), "mismatched_pixels": mismatches}
+    with fp32_precision(mode):
+        for step in propagate_steps(model, clip, first, device=device, object_ids=range(1, 7)):
+            mismatches[step.target] = int((step.labels.cpu().numpy() != expected[step.target - 1]).sum())
+    pixels = first.size * len(mismatches)
+    return {"frames": len(mismatches), "mismatched_pixels": mismatches,
+            "mismatched_share": sum(mismatches.values()) / pixels}  # fmt: skip
+
+
+def official_clip(reference: Path, device, frames: int) -> dict:
+    """Labels against the official outputs in IEEE fp32 (must be identical) and with TF32 (reported)."""
+    runs = {mode: clip_mismatches(reference, device, frames, mode) for mode in ("ieee", "tf32")}
+    return {"ok": not any(runs["ieee"]["mismatched_pixels"].values()), **runs}
 
 
 # --- 3. bf16 training step ------------------------------------------------------------------------
@@ -154,7 +171,7 @@ def looped(frames: list, count: int) -> list:
     return [cycle[i % len(cycle)] for i in range(count)]
 
 
-def benchmark(reference: Path, device, frames: int, size: tuple[int, int]) -> dict:
+def timed_propagation(reference: Path, device, frames: int, size: tuple[int, int]) -> dict:
     import torch
 
     from mast_bench.model.official_loop import propagate_steps
@@ -202,20 +219,46 @@ def benchmark(reference: Path, device, frames: int, size: tuple[int, int]) -> di
     }
 
 
+def benchmark(reference: Path, device, frames: int, size: tuple[int, int]) -> dict:
+    """The propagation benchmark in IEEE fp32 (what evaluation runs) and with TF32 (what it would buy)."""
+    from mast_bench.model.precision import fp32_precision
+
+    runs = {}
+    for mode in ("ieee", "tf32"):
+        with fp32_precision(mode):
+            runs[mode] = timed_propagation(reference, device, frames, size)
+    return {"ok": all(run["ok"] for run in runs.values()), **runs}
+
+
 # --- 5. the training recipe ----------------------------------------------------------------------
 
 
-def training(args) -> dict:
-    """benchmarks/gpu_train.py on the footage: speeds, the fitted gpu preset, its learning curve."""
+def training(args, started: float) -> dict:
+    """benchmarks/gpu_train.py on the footage: speeds, the fitted gpu preset, its learning curve.
+
+    It works in --work (thousands of files: caches, masks, records); only its summary and its report,
+    packed as one archive, go to --out, since the device machine returns at most eight files."""
     import gpu_train
 
-    out = args.out / "training"
-    words = ["--footage", str(args.footage), "--davis", str(args.davis), "--out", str(out),
-             "--budget", str(args.train_budget), *(["--dry-run"] if args.dry_run else [])]  # fmt: skip
+    work = args.work / "training"
+    left = args.total_budget - (time.perf_counter() - started) - TRAINING_OVERHEAD
+    budget = max(60.0, min(args.train_budget, left))
+    words = ["--footage", str(args.footage), "--davis", str(args.davis), "--out", str(work),
+             "--budget", str(budget), *(["--dry-run"] if args.dry_run else [])]  # fmt: skip
     status = gpu_train.main(words)
-    summary = json.loads((out / "gpu_train.json").read_text()) if status == 0 else {}
+    summary = json.loads((work / "gpu_train.json").read_text()) if status == 0 else {}
+    if status == 0:
+        shutil.copy2(work / "gpu_train.json", args.out / "gpu_train.json")
+        with tarfile.open(args.out / "training-report.tar.gz", "w:gz") as archive:
+            archive.add(work / "report", arcname="report")
     keep = ("speeds_256_batch12", "iteration_factor", "train", "scores", "verdicts", "seconds")
-    return {"ok": status == 0, **{k: summary.get(k) for k in keep}}
+    return {"ok": status == 0, "step_budget_seconds": budget, **{k: summary.get(k) for k in keep}}
+
+
+def save(path: Path, results: dict) -> None:
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(results, indent=1) + "\n")
+    partial.replace(path)
 
 
 def describe(device) -> dict:
@@ -236,7 +279,10 @@ def describe(device) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for gpu_check.json")
+    parser.add_argument("--out", type=Path, required=True, help="folder for gpu_check.json (a few files)")
+    parser.add_argument(
+        "--work", type=Path, help="scratch folder of the training step (default: a temporary one)"
+    )
     parser.add_argument(
         "--reference", type=Path, default=REPO.parent / "shared" / "reference" / "mast-official-cpu"
     )
@@ -245,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--footage", type=Path, help="real footage (videos) for the training step")
     parser.add_argument("--davis", type=Path, help="evaluation data of the training step (davis-mini)")
     parser.add_argument("--train-budget", type=float, default=240.0, help="seconds of training steps")
+    parser.add_argument(
+        "--total-budget", type=float, default=480.0,
+        help="seconds for the whole check: the training steps get what the earlier steps left",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     block_absent_packages()
     import torch
@@ -260,25 +310,30 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    started = time.perf_counter()
     device = torch.device("cpu" if args.dry_run else "cuda")
     results: dict = {
         "machine": describe(device),
         "dry_run": args.dry_run,
         "command": [sys.executable, *sys.argv],
     }
-    timed("kernel_tests", results, lambda: kernel_tests(args.dry_run))
-    timed("official_clip", results, lambda: official_clip(args.reference, device, 4 if args.dry_run else 25))
     train_size = (112, 64) if args.dry_run else (432, 240)
-    timed("bf16_training_step", results, lambda: bf16_training_step(args.reference, device, train_size))
     bench_size, bench_frames = ((216, 120), 4) if args.dry_run else ((854, 480), args.frames)
-    timed("benchmark_480p", results, lambda: benchmark(args.reference, device, bench_frames, bench_size))
-    steps = ["kernel_tests", "official_clip", "bf16_training_step", "benchmark_480p"]
+    steps = {
+        "kernel_tests": lambda: kernel_tests(args.dry_run),
+        "official_clip": lambda: official_clip(args.reference, device, 4 if args.dry_run else 25),
+        "bf16_training_step": lambda: bf16_training_step(args.reference, device, train_size),
+        "benchmark_480p": lambda: benchmark(args.reference, device, bench_frames, bench_size),
+    }
     if args.footage and args.davis:
-        timed("training", results, lambda: training(args))
-        steps.append("training")
-    results["ok"] = all(results[k].get("ok") for k in steps)
+        args.work = args.work or Path(tempfile.mkdtemp(prefix="mast-bench-gpu-"))
+        steps["training"] = lambda: training(args, started)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "gpu_check.json").write_text(json.dumps(results, indent=1) + "\n")
+    for name, step in steps.items():  # saved after every step: a run cut short still reports
+        timed(name, results, step)
+        done = [k for k in steps if k in results]
+        results["ok"] = len(done) == len(steps) and all(results[k].get("ok") for k in done)
+        save(args.out / "gpu_check.json", results)
     verdict = "all ok" if results["ok"] else "SOME STEPS FAILED"
     print(f"[gpu_check] {verdict}; wrote {args.out / 'gpu_check.json'}")
     return 0 if results["ok"] else 1

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args, device) -> int:
     from mast_bench.config import to_dict
+    from mast_bench.data.training_set import TrainingSetClips
     from mast_bench.harness.batches import open_clip_source
     from mast_bench.harness.job import DataSpec
     from mast_bench.harness.learning_curve import CurveRequest, run_learning_curve
@@ -120,12 +121,14 @@ def run(args, device) -> int:
     variant, preset = get_variant(args.variant), get_preset(args.preset)
     preset = toy(preset) if args.dry_run else preset
     clips = open_clip_source(args.footage, args.out / "cache", tell=print)
+    # the set just made from the videos, not the videos again: decoding them twice costs GPU minutes
+    train_data = clips.set.root if isinstance(clips, TrainingSetClips) else args.footage
     measured = speeds(variant, preset, clips, device, 1 if args.dry_run else 10)
     run_preset, factor, planned = fitted(preset, measured, args.budget)
     request = CurveRequest(
         variant=variant,
         preset=run_preset,
-        train_data=str(args.footage),
+        train_data=str(train_data),
         train_out=str(args.out / "run"),
         data=DataSpec(root=str(args.davis)),
         protocols=tuple(get_protocol(p) for p in (PROTOCOLS[:1] if args.dry_run else PROTOCOLS)),

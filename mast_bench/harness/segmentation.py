@@ -23,6 +23,7 @@ from ..model import create_model
 from ..model.context import make_policy
 from ..model.inference import InferenceCore
 from ..model.keypoint_core import KeypointCore
+from ..model.precision import fp32_precision
 from ..progress import progress_bar
 from ..protocols import ProtocolConfig
 from ..threads import worker_environment
@@ -60,6 +61,7 @@ def segment_split(
     policy = make_policy(protocol, model)
     stats = SegmentationStats()
     with (
+        fp32_precision("ieee"),  # CUDA labels as on the CPU (cuDNN would round to TF32)
         profiling.measure_peak_memory(device) as memory,
         profiling.meter_model(model, device, count_flops, reader=policy) as meter,
     ):

@@ -282,3 +282,26 @@ def test_the_protocol_reaches_the_isolated_worker(small_davis, tmp_path):
     here = {(s, f): read_label_map(tmp_path / "here" / s / f"{f:05d}.png") for s, f in by_job}
     assert all(np.array_equal(by_job[k], here[k]) for k in by_job)
     assert any(not np.array_equal(by_job[k], v) for k, v in _masks(tmp_path / "r", records[1]).items())
+
+
+def test_evaluation_propagates_in_ieee_fp32_whatever_the_caller_set(small_davis, tmp_path, monkeypatch):
+    """CUDA labels equal the CPU's only without TF32, so the evaluation loop turns it off (and back)."""
+    from mast_bench.data.splits import DataSpec, open_split
+    from mast_bench.harness import segmentation
+    from mast_bench.model import create_model
+    from mast_bench.model.precision import _switches, fp32_precision
+    from mast_bench.protocols import get_protocol
+
+    def state() -> list[object]:
+        return [getattr(owner, name) for owner, name, _ in _switches()]
+
+    seen = []
+    monkeypatch.setattr(segmentation, "_segment_video", lambda *args: seen.append(state()))
+    split = open_split(DataSpec(root=str(small_davis)))
+    with fp32_precision("tf32"):
+        tf32 = state()
+        segmentation.segment_split(
+            create_model("mast-lab-pixels"), split, tmp_path, get_protocol("mast"), progress=False
+        )
+        assert state() == tf32
+    assert seen and all(s != tf32 and s in (["ieee"] * 2, [False] * 2) for s in seen)
