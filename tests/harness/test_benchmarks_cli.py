@@ -117,3 +117,50 @@ def test_a_study_runs_every_row_on_each_benchmark_and_reports_them_side_by_side(
     table = (results / "reports" / "bench" / "tables" / "benchmarks.csv").read_text()
     assert table.count("mast-lab-pixels") == 2
     assert main([*argv, "--benchmark", "youtube-vos=/nowhere"]) == 2  # not one of the study's benchmarks
+
+
+def _csv_row(path) -> dict:
+    import pandas as pd
+
+    return pd.read_csv(path).iloc[0].to_dict()
+
+
+def test_evaluate_scores_jhmdb_keypoint_files_and_writes_csvs(jhmdb, tmp_path, capsys):
+    """Perfect keypoints but one joint of one video thrown far off: that joint alone loses PCK."""
+    from mast_bench.data.jhmdb import JhmdbDataset
+
+    dataset, predictions = JhmdbDataset(jhmdb, "val"), tmp_path / "keypoints"
+    names = dataset.video_names()
+    for index, name in enumerate(names):
+        joints = dataset.sequence(name).joints().copy()
+        if index == 0:
+            joints[:, 3, 1:] += 50.0  # joint 3 (of 15), every scored frame, 50 pixels off
+        path = predictions.joinpath(*name.split("/")).with_suffix(".npy")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, joints)
+    assert main(["evaluate", "--dataset", "jhmdb", "--data", str(jhmdb), "--masks", str(predictions)]) == 0
+    out = capsys.readouterr().out
+    assert "jhmdb val: global" in out and "jhmdb val: per-joint" in out
+    expected = evaluate_jhmdb(jhmdb, predictions, "val")
+    row = _csv_row(predictions / "jhmdb-val-global.csv")
+    assert row["PCK@0.1"] == pytest.approx(expected.metrics()["PCK@0.1"], abs=5e-4) and row["videos"] == len(
+        names
+    )
+    per_joint = expected.per_joint.set_index("joint")["PCK@0.2"]
+    assert per_joint.drop(per_joint.index[3]).eq(1.0).all() and per_joint.iloc[3] < 1.0
+    assert (predictions / "jhmdb-val-per-video.csv").is_file()
+
+
+def test_evaluate_scores_vip_masks_as_the_run_did_and_refuses_davis_flags(vip, tmp_path, capsys):
+    out = tmp_path / "parts"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--protocol", "vfs", "--dataset", "vip", "--quiet"]
+    assert main([*argv, "--max-side", "64", "--data", str(vip), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--dataset", "vip", "--data", str(vip), "--masks", str(out)]) == 0
+    assert "vip val: per-class" in capsys.readouterr().out
+    row = _csv_row(out / "vip-val-global.csv")
+    assert row["mIoU"] == pytest.approx(evaluate_vip(vip, out, "val").metrics()["mIoU"], abs=5e-4)
+    assert 0 < row["mIoU"] < 1 and len(list(out.glob("vip-val-*.csv"))) == 3
+    bad = ["evaluate", "--dataset", "vip", "--data", str(vip), "--masks", str(out), "--ignore-void"]
+    assert main(bad) == 2
+    assert "--ignore-void: DAVIS only (not --dataset vip)" in capsys.readouterr().err
