@@ -136,17 +136,24 @@ class InferenceCore:
                 references, scores = self._memory.read(index, query)
                 channels = self.policy.labels(scores, small)
             sampled = channels  # the channel map the stored values are sampled from
+            full = None  # an annotated frame's channels at its own size, where the route makes them
             if labels is not None:
                 self._register(started, index)
                 channels = self._paste(channels, resize_labels(labels, small))
-                sampled = (
-                    channels if self.route.first_labels == "network" else self._full_size(scores, labels)
-                )
+                if self.route.first_labels != "network":
+                    sampled = full = self._full_size(scores, labels)
+                else:
+                    sampled = channels
             count, grid = len(self._channel_ids), tuple(query.shape[-2:])
             values = self.policy.values(sampled, count, scores if labels is None else None, grid)
             self._memory.store(index, query, values)
             ids = torch.tensor(self._channel_ids, dtype=torch.int64, device=self.device)
-            object_labels = ids[channels] if small == size else self._at_frame_size(ids, scores, labels, size)
+            if small == size:
+                object_labels = ids[channels]
+            elif full is not None:  # the same labels _at_frame_size would compute a second time
+                object_labels = ids[full]
+            else:
+                object_labels = self._at_frame_size(ids, scores, labels, size)
         self._next += 1
         return StepOutput(index, references, scores, object_labels, self.channel_ids, started)
 

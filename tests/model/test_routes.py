@@ -133,3 +133,31 @@ def test_route_tables_in_toml_and_their_checks():
         derive_protocol(crw, "x", {"route": {"size": "round"}}, "[protocol.x]")
     with pytest.raises(ConfigError, match="top-left sample of each cell"):
         derive_protocol(get_protocol("mast"), "x", {"route": {"first_labels": "frame"}}, "[protocol.x]")
+
+
+def test_an_object_starting_mid_video_at_a_reduced_size_is_labelled_once(
+    small_clip, official_model, monkeypatch
+):
+    """DINO's route reaches the grid from an annotated frame's own size: that frame's prediction at
+    full size is made once and serves both the stored values and the output, which is the route's
+    labels of the scores with the new object's annotation pasted over them."""
+    frames, first = small_clip
+    model = official_model("seed0")
+    dino = get_protocol("dino")
+    core = InferenceCore(
+        model, policy=make_policy(dino, model), object_ids=(1,), max_side=48, route=dino.route
+    )
+    core.step(frames[0], np.where(first == 1, 1, 0).astype(first.dtype))
+    core.step(frames[1])
+    calls = []
+    made = InferenceCore._output_channels
+    monkeypatch.setattr(InferenceCore, "_output_channels", lambda self, *a: calls.append(a) or made(self, *a))
+    late = np.where(first == 2, 2, 0).astype(first.dtype)
+    step = core.step(frames[2], late)
+    assert len(calls) == 1 and step.new_ids == (2,)
+    ids = torch.tensor(core.channel_ids)
+    expected = torch.where(
+        torch.from_numpy(late.astype(np.int64)) > 0, 2, ids[made(core, step.scores, first.shape)]
+    )
+    assert step.labels.shape == first.shape and torch.equal(step.labels, expected)
+    assert (step.labels == 2).any() and (step.labels == 1).any()
