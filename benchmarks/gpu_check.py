@@ -246,8 +246,9 @@ def training(args, started: float) -> dict:
     words = ["--footage", str(args.footage), "--davis", str(args.davis), "--out", str(work),
              "--budget", str(budget), *(["--dry-run"] if args.dry_run else [])]  # fmt: skip
     status = gpu_train.main(words)
-    summary = json.loads((work / "gpu_train.json").read_text()) if status == 0 else {}
+    summary = {}
     if status == 0:
+        summary = json.loads((work / "gpu_train.json").read_text())
         shutil.copy2(work / "gpu_train.json", args.out / "gpu_train.json")
         with tarfile.open(args.out / "training-report.tar.gz", "w:gz") as archive:
             archive.add(work / "report", arcname="report")

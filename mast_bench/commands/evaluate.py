@@ -23,7 +23,7 @@ from ..metrics.toolkit_csv import format_report, write_csvs
 from . import base
 
 NAME = "evaluate"
-SCORERS = {"davis": evaluate_semisupervised, "jhmdb": evaluate_jhmdb, "vip": evaluate_vip}
+BENCHMARK_SCORERS = {"jhmdb": evaluate_jhmdb, "vip": evaluate_vip}  # DAVIS has its toolkit's outputs
 
 
 def build(parent=None) -> argparse.ArgumentParser:
@@ -32,7 +32,10 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--data", "--davis_path", dest="data", required=True, metavar="ROOT", help="DAVIS, JHMDB or VIP root"
     )
     parser.add_argument(
-        "--dataset", default="davis", choices=tuple(SCORERS), help="what --data holds (default davis)"
+        "--dataset",
+        default="davis",
+        choices=("davis", *BENCHMARK_SCORERS),
+        help="what --data holds (default davis)",
     )
     parser.add_argument("--davis", dest="data", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -94,7 +97,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     ]
     if davis_only:
         raise ConfigError(f"{', '.join(davis_only)}: DAVIS only (not --dataset {args.dataset})")
-    scores = SCORERS[args.dataset](args.data, args.masks, args.split, args.sequences)
+    scores = BENCHMARK_SCORERS[args.dataset](args.data, args.masks, args.split, args.sequences)
     for path in write_benchmark_csvs(scores, args.masks, args.dataset, args.split):
         print(f"Results saved in {path}")
     sys.stdout.write(format_benchmark_report(scores, args.dataset, args.split))

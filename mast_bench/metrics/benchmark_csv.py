@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import atomic_write
 from .part_iou import VipScores
 from .pck import JhmdbScores
-from .toolkit_csv import FLOAT_FORMAT
+from .toolkit_csv import write_table_csv
 
 
 def benchmark_tables(scores: JhmdbScores | VipScores) -> dict[str, pd.DataFrame]:
@@ -29,7 +28,7 @@ def write_benchmark_csvs(scores: JhmdbScores | VipScores, results_dir: str | Pat
     paths = []
     for name, table in benchmark_tables(scores).items():
         path = Path(results_dir) / f"{kind}-{split}-{name}.csv"
-        atomic_write(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
+        write_table_csv(table, path)
         paths.append(path)
     return paths
 

@@ -26,8 +26,13 @@ def write_csvs(
     """Write (overwrite) both toolkit CSVs into ``results_dir``; returns their paths."""
     global_path, per_sequence_path = csv_paths(results_dir, split or evaluation.split)
     for table, path in ((evaluation.global_table, global_path), (evaluation.per_sequence, per_sequence_path)):
-        atomic_write(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
+        write_table_csv(table, path)
     return global_path, per_sequence_path
+
+
+def write_table_csv(table, path: Path) -> None:
+    """One table as the toolkit writes it (``index=False``, ``%.3f``), atomically."""
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
 
 
 def format_report(evaluation: DavisScores, split: str | None = None) -> str:
