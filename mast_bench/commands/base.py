@@ -24,6 +24,7 @@ from ..progress import tell
 from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ..registry import Registry
 from ..results import DEFAULT_RESULTS
+from ..threads import available_cpus
 from ..variants import VARIANTS, derive_variant
 
 PROG = "mast-bench"
@@ -72,6 +73,17 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def note_jobs_beyond_cpus(jobs: int, cpus: int | None = None) -> None:
+    """Allowed (a GPU run may want it), but said: more local processes than CPUs share them, one
+    thread each, and every one holds its own copy of torch and its frames."""
+    cpus = available_cpus() if cpus is None else cpus
+    if jobs > cpus:
+        tell(
+            f"note: --jobs {jobs} is more than the {cpus} CPU(s) this process may use: the jobs share "
+            f"them with one thread each, and each holds its own memory (--jobs {cpus} is usually faster)"
+        )
 
 
 # ----------------------------------------------------------------------------- the shared flags

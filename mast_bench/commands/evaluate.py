@@ -20,6 +20,7 @@ from ..metrics.evaluation import evaluate_semisupervised
 from ..metrics.part_iou import evaluate_vip
 from ..metrics.pck import evaluate_jhmdb
 from ..metrics.toolkit_csv import format_report, write_csvs
+from ..threads import available_cpus
 from . import base
 
 NAME = "evaluate"
@@ -52,7 +53,9 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--sequences", type=base.comma_list, help="comma-separated sequences (default: the split)"
     )
     parser.add_argument("--resolution", help="DAVIS: Annotations/<resolution> (default: 480p)")
-    parser.add_argument("--jobs", type=base.positive_int, default=2, help="worker processes (default: 2)")
+    parser.add_argument(
+        "--jobs", type=base.positive_int, help="worker processes (default: 2, or 1 on a single CPU)"
+    )
     parser.add_argument(
         "--ignore-void",
         action="store_true",
@@ -74,12 +77,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _davis(args: argparse.Namespace) -> None:
+    if args.jobs is not None:
+        base.note_jobs_beyond_cpus(args.jobs)
+    jobs = args.jobs or min(2, available_cpus())
     evaluation = evaluate_semisupervised(
         args.data,
         args.masks,
         split=args.split,
         sequences=list(args.sequences) if args.sequences else None,
-        n_jobs=args.jobs,
+        n_jobs=jobs,
         resolution=args.resolution or "480p",
         ignore_void=args.ignore_void,
     )

@@ -69,6 +69,7 @@ def execution(args: argparse.Namespace) -> dict:
         return {"backend": "dask", "scheduler": args.scheduler}
     if args.submitit:
         return {"backend": "submitit", "folder": args.submitit, "cluster": args.submitit_cluster}
+    base.note_jobs_beyond_cpus(args.jobs)
     return {"backend": "joblib", "n_jobs": args.jobs}
 
 

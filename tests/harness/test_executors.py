@@ -66,3 +66,15 @@ def test_bad_backend_and_missing_scheduler():
         map_jobs(square_with_pid, [1], backend="ray")
     with pytest.raises(ConfigError, match="--scheduler"):
         map_jobs(square_with_pid, [1], backend="dask")
+
+
+def test_more_local_jobs_than_cpus_is_allowed_but_said_once(capsys):
+    from mast_bench.commands.base import note_jobs_beyond_cpus
+
+    note_jobs_beyond_cpus(2, cpus=2)
+    assert capsys.readouterr().err == ""
+    note_jobs_beyond_cpus(8, cpus=2)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("note: --jobs 8 is more than the 2 CPU(s)") and line.endswith(
+        "(--jobs 2 is usually faster)"
+    )
