@@ -235,6 +235,10 @@ def _markdown(frame: pd.DataFrame) -> str:
     return to_markdown(Table("t", "", shown))
 
 
+def _evaluation_size(max_side: int | None) -> str:
+    return f"at a longest side of {max_side}" if max_side else "at the dataset's own size"
+
+
 def _header(manifest: CurveManifest) -> list[str]:
     machine = manifest.machine or {}
     return [
@@ -242,8 +246,8 @@ def _header(manifest: CurveManifest) -> list[str]:
         "",
         f"Made by: `{manifest.command}`" if manifest.command else "",
         "",
-        f"- trained on: `{manifest.train_data}`; evaluated on: `{manifest.data}` at a longest side of "
-        f"{manifest.max_side or 'full size'}, protocols {', '.join(manifest.protocols)}",
+        f"- trained on: `{manifest.train_data}`; evaluated on: `{manifest.data}` "
+        f"{_evaluation_size(manifest.max_side)}, protocols {', '.join(manifest.protocols)}",
         f"- machine: {machine.get('cpu_model', '?')}, {machine.get('cpus_available', '?')} CPUs, "
         f"{machine.get('torch_threads', '?')} torch threads, torch {machine.get('torch', '?')}, "
         f"{machine.get('device', '?')}",

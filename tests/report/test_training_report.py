@@ -10,7 +10,8 @@ from mast_bench.report.training import write_training_report
 from mast_bench.results import find_curves, read_curve
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
-VARIANTS = {"training": "mast-scaled", "training-mast": "mast"}  # folder -> the variant it trained
+# folder -> the variant it trained (training-480p scores the weights of training at full size)
+VARIANTS = {"training": "mast-scaled", "training-mast": "mast", "training-480p": "mast-scaled"}
 
 
 @pytest.mark.parametrize("folder", sorted(VARIANTS))
@@ -37,3 +38,11 @@ def test_the_raw_dot_product_training_loses_to_random_init_under_crw():
     text = (REPORTS / "training-mast" / "report.md").read_text()
     assert "crw: final (end of schedule) vs random init: -7.58 J&F" in text
     assert text.count("worse (interval below 0)") == 4
+
+
+def test_at_full_size_the_final_weights_beat_random_init_and_lab_pixels_under_mast():
+    """reports/training-480p: the same weights as reports/training, scored at 480x854."""
+    text = (REPORTS / "training-480p" / "report.md").read_text()
+    assert "--max-side full" in text and "at the dataset's own size" in text
+    assert "mast: final (end of schedule) vs random init: +34.01 J&F" in text
+    assert text.count("better (interval above 0)") == 4
