@@ -165,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataset = DavisDataset(args.data)
         sequences = list(dataset.sequences(args.split))
+        for sequence in sequences:
+            if not sequence.fully_annotated:
+                raise UserError(
+                    f"{dataset.annotations_dir / sequence.name}: {len(sequence.annotation_paths)} "
+                    f"annotation(s) for {sequence.num_frames} frames; one-step J needs every frame's"
+                )
         for weights in (w for _, w in args.weights if w is not None):
             if not Path(weights).is_file():
                 raise UserError(f"{weights}: weights file not found")

@@ -55,3 +55,31 @@ def test_the_committed_lab_pixel_row_comes_out_again(davis_mini, tmp_path):
             "--max-side", str(committed["max_side"]), "--out", str(out)]  # fmt: skip
     assert read_sharpness.main(argv) == 0
     assert json.loads(out.read_text())["results"] == [row]
+
+
+def test_a_sequence_annotated_only_on_its_first_frame_is_refused_before_any_work(
+    davis_mini, tmp_path, capsys
+):
+    root = tmp_path / "first-only"
+    for part in ("JPEGImages", "ImageSets"):
+        (root / part).mkdir(parents=True)
+        for child in (davis_mini / part).iterdir():
+            (root / part / child.name).symlink_to(child)
+    for sequence in (davis_mini / "Annotations" / "480p").iterdir():
+        (root / "Annotations" / "480p" / sequence.name).mkdir(parents=True)
+        first = sorted(sequence.iterdir())[0]
+        (root / "Annotations" / "480p" / sequence.name / first.name).symlink_to(first)
+    argv = [
+        "--variant",
+        "mast",
+        "--baseline",
+        "mast-lab-pixels",
+        "--data",
+        str(root),
+        "--out",
+        str(tmp_path / "x.json"),
+    ]
+    assert read_sharpness.main(argv) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {root / 'Annotations' / '480p' / 'bmx-trees'}: 1 annotation(s) for ")
+    assert line.endswith("one-step J needs every frame's") and not (tmp_path / "x.json").exists()
