@@ -70,14 +70,31 @@ def row_name(record: ResultRecord, with_protocol: bool) -> str:
     return f"{variant}@{record.identity['protocol']['name']}" if with_protocol else variant
 
 
+def evaluation_size(record: ResultRecord) -> str:
+    side = record.identity.get("evaluation", {}).get("max_side")
+    return f"max side {side}" if side else "full size"
+
+
+def _with_size(names: list[str], ordered: list[ResultRecord]) -> list[str]:
+    """Labels that repeat get the evaluation size where the records under them differ in it."""
+    sizes: dict[str, set[str]] = {}
+    for name, record in zip(names, ordered, strict=True):
+        sizes.setdefault(name, set()).add(evaluation_size(record))
+    return [
+        f"{name} ({evaluation_size(record)})" if len(sizes[name]) > 1 else name
+        for name, record in zip(names, ordered, strict=True)
+    ]
+
+
 def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     """Every record, by variant then creation time; labels name the protocol when records differ in
-    it, and get a key prefix when a label repeats."""
+    it, the evaluation size when records of one label differ in it, and get a key prefix when a
+    label still repeats."""
     ordered = sorted(
         records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
     )
     several = len({r.identity.get("protocol", {}).get("name") for r in ordered}) > 1
-    names = [row_name(r, several) for r in ordered]
+    names = _with_size([row_name(r, several) for r in ordered], ordered)
     counts = pd.Series(names).value_counts()
     return [
         Entry(name if counts[name] == 1 else f"{name} [{record.key[:8]}]", record)

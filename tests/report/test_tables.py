@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from support.records import make_record
 
-from mast_bench.report.collect import load_records, per_object_frame, study_entries, summary_frame
+from mast_bench.report.collect import (
+    all_entries,
+    load_records,
+    per_object_frame,
+    study_entries,
+    summary_frame,
+)
 from mast_bench.report.tables import (
     METRIC_COLUMNS,
     Table,
@@ -106,3 +114,18 @@ def test_csv_keeps_full_precision_and_full_keys(table):
 
 def test_latex_escape():
     assert latex_escape("J&F_1 50% #2 ΔJ") == r"J\&F\_1 50\% \#2 $\Delta$J"
+
+
+def test_all_records_labels_say_the_evaluation_size_where_one_label_covers_several():
+    def at(record, side):
+        identity = {**record.identity, "evaluation": {**record.identity["evaluation"], "max_side": side}}
+        return replace(record, identity=identity, key="")
+
+    small = make_record("mast", 0.5, seed=0)
+    records = [small, at(small, None), at(small, 480), make_record("mast-rgb", 0.4, seed=1)]
+    twin = make_record("mast-rgb", 0.4, seed=2, threads=1)  # same label and size: a key prefix
+    labels = {e.record.key: e.label for e in all_entries({r.key: r for r in [*records, twin]})}
+    assert labels[small.key] == "mast (max side 216)"
+    assert labels[records[1].key] == "mast (full size)" and labels[records[2].key] == "mast (max side 480)"
+    assert labels[twin.key] == f"mast-rgb [{twin.key[:8]}]"
+    assert labels[records[3].key] == f"mast-rgb [{records[3].key[:8]}]"

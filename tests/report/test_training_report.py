@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,20 @@ def test_at_full_size_the_final_weights_beat_random_init_and_lab_pixels_under_ma
     assert "--max-side full" in text and "at the dataset's own size" in text
     assert "mast: final (end of schedule) vs random init: +34.01 J&F" in text
     assert text.count("better (interval above 0)") == 4
+
+
+def test_the_evaluation_size_report_regenerates_from_its_records(tmp_path, monkeypatch):
+    """reports/training-480p/sizes: the final weights at four sizes and two more radii at 320
+    (`mast-bench report --results reports/training-480p/sizes/results --out reports/training-480p/sizes`)."""
+    from mast_bench.report.build import write_all_records_report
+
+    committed = REPORTS / "training-480p" / "sizes"
+    folder = Path("reports/training-480p/sizes")  # the title and the record links are relative to it
+    shutil.copytree(committed / "results", tmp_path / folder / "results")
+    monkeypatch.chdir(tmp_path)
+    out = write_all_records_report(folder / "results", folder).parent
+    for name in ("report.md", "tables/results.csv", "tables/uncertainty.csv", "tables/per_sequence.csv"):
+        assert (out / name).read_bytes() == (committed / name).read_bytes(), name
+    rows = (committed / "tables" / "results.csv").read_text()
+    for label in ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"):
+        assert label in rows
