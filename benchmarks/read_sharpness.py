@@ -39,21 +39,6 @@ def parse_weights(text: str) -> tuple[str, str | None]:
     return label, (None if path == "random" else path)
 
 
-def grid_labels(labels: np.ndarray, size: tuple[int, int], stride: int) -> np.ndarray:
-    from mast_bench.model.labels import resize_labels
-
-    return resize_labels(labels, size)[::stride, ::stride]
-
-
-def one_hot_values(labels: np.ndarray, top_id: int):
-    """(h, w) ids -> (1, top_id + 2, h, w) float one-hot: background, objects, and one channel for
-    void (255) and anything above ``top_id``, so they count for no object."""
-    import torch
-
-    ids = torch.from_numpy(labels.astype(np.int64)).clamp_max(top_id + 1)
-    return torch.nn.functional.one_hot(ids, top_id + 2).permute(2, 0, 1)[None].float()
-
-
 def one_step_jaccard(predicted: np.ndarray, truth: np.ndarray, ids: tuple[int, ...]) -> list[float]:
     """Jaccard per object present in either map (an object absent from both is skipped)."""
     scores = []
@@ -70,6 +55,7 @@ def sequence_stats(model, sequence, max_side: int | None, pairs: int | None) -> 
 
     from mast_bench.max_side import network_size
     from mast_bench.model.colour import prepare_frame
+    from mast_bench.model.labels import resize_labels, sample_labels
     from mast_bench.model.read_stats import effective_candidates, in_image, read_weights
     from mast_bench.model.resizing import resize_frame
 
@@ -84,20 +70,23 @@ def sequence_stats(model, sequence, max_side: int | None, pairs: int | None) -> 
         frame = prepare_frame(rgb, model.config.colour_space)[None]
         with torch.no_grad():
             feature = model.encode(frame)
-        labels = grid_labels(sequence.labels(index), size, stride)
+        at_size = resize_labels(sequence.labels(index), size)
+        labels = at_size[::stride, ::stride]  # the truth at the pixels the values are sampled at
+        # one channel each for background and the objects, one more for void (255) and any id above
+        channels = torch.from_numpy(at_size.astype(np.int64)).clamp_max(max(ids) + 1)
+        values = sample_labels(channels, max(ids) + 2, tuple(feature.shape[-2:]), stride, "top-left")
         if previous is not None:
-            key, key_labels = previous
+            key, key_values = previous
             with torch.no_grad():
                 weights = read_weights(feature, key, radius, model.affinity_scale(key.shape[1]))
-                values = one_hot_values(key_labels, max(ids))
-                scores = model.read(feature, [key], [values], [index - 1], index)
+                scores = model.read(feature, [key], [key_values], [index - 1], index)
             spread = effective_candidates(weights)
             effective.append(spread.flatten())
             share.append((spread / in_image(key, radius).sum(dim=1)).flatten())
             top1.append(weights.max(dim=1).values.flatten())
             predicted = scores[0].argmax(dim=0).numpy()
             jaccard.extend(one_step_jaccard(predicted, labels, ids))
-        previous = (feature, labels)
+        previous = (feature, values)
     return {
         "pairs": last - 1,
         "effective": torch.cat(effective),
