@@ -1,7 +1,8 @@
-"""``mast-bench report [--results DIR] [--study NAME [--preset NAME]] [--out DIR]``
+"""``mast-bench report [--results DIR] [--study NAME [--preset NAME]] [--reference ROW] [--out DIR]``
 
 Tables (Markdown, LaTeX, CSV), uncertainty, plots and paper tables from the result records of a
-results folder: one study run's, or every record's.
+results folder: one study run's, or every record's (each row then paired against --reference, by
+default `mast` where there is such a row).
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--preset", default=None, help="with --study: which preset's run (default: the latest)"
     )
     parser.add_argument(
+        "--reference",
+        metavar="ROW",
+        default=None,
+        help="without --study: the row every other is paired against, as the report labels it "
+        "(default: mast, where present)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="leave out record files that cannot be read (each named on stderr) instead of stopping",
@@ -41,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if args.study is None:
         if args.preset is not None:
             raise UserError("--preset needs --study")
-        path = write_all_records_report(args.results, args.out, args.force)
+        path = write_all_records_report(args.results, args.out, args.force, args.reference)
     else:
+        if args.reference is not None:
+            raise UserError("--reference is for a report of all records (a study names its own)")
         manifest = find_manifest(args.results, args.study, args.preset)
         path = write_study_report(args.results, manifest, args.out, args.force)
     print(f"report written to {path}")

@@ -3,10 +3,12 @@
 Self-supervised reconstruction training: the preset's stages in order (pairs, then the memory
 stages), each from the previous one's weights. Re-running the same command resumes where the last
 checkpoint in --out left off and says so (two trainers of one folder: the second waits for the
-first). --data: a training set (`mast-bench data training-set`), a folder of videos (made into one
-first), or frame folders (DAVIS, YouTube-VOS JPEGImages). TensorBoard: ``tensorboard --logdir
-OUT/tensorboard``. Several processes: ``python -m torch.distributed.run --nproc_per_node N -m
-mast_bench.train ...`` (DDP: NCCL on CUDA, gloo on CPU; rank 0 alone prints and writes).
+first). --branch-from RUN copies the leading stages RUN already trained the same way (an ablation
+of the later stages skips the first). --data: a training set (`mast-bench data training-set`), a
+folder of videos (made into one first), or frame folders (DAVIS, YouTube-VOS JPEGImages).
+TensorBoard: ``tensorboard --logdir OUT/tensorboard``. Several processes: ``python -m
+torch.distributed.run --nproc_per_node N -m mast_bench.train ...`` (DDP: NCCL on CUDA, gloo on CPU;
+rank 0 alone prints and writes).
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
     )
     parser.add_argument("--out", type=Path, help="run folder (default: runs/train/<variant>-<preset>)")
+    parser.add_argument(
+        "--branch-from",
+        metavar="RUN",
+        type=Path,
+        help="a run folder of the same variant and --data whose leading stages match this preset's: "
+        "they are copied, not retrained (e.g. a fine-tuning ablation off a finished cpu run)",
+    )
     base.add_device(parser)
     parser.add_argument(
         "--stop-after",
@@ -63,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     device = base.resolve_device(args.device or _distributed_default_device())
     leader = int(os.environ.get("RANK", "0")) == 0  # rank 0 alone reports (and writes checkpoints)
     clips = open_clip_source(data, _cache_dir(), tell=base.tell)
+    if args.branch_from is not None:
+        _branch(config, preset, args.branch_from, out, clips)
     result = train(config, preset, clips, out, device, leader and not args.quiet, args.stop_after, base.tell)
     if leader:
         for stage in result.stages:
@@ -76,6 +87,18 @@ def run(args: argparse.Namespace) -> int:
             f"checkpoint {result.checkpoint}"
         )
     return 0
+
+
+def _branch(config, preset, source: Path, out: Path, clips) -> None:
+    from ..harness.branch import branch_run
+    from ..harness.train_data import clips_summary
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(
+            "--branch-from under torchrun: branch once in a single process (--stop-after at the "
+            "shared stages' end), then train the folder under torchrun"
+        )
+    branch_run(config, preset, source, out, clips_summary(clips), base.tell)
 
 
 def _distributed_default_device() -> str | None:

@@ -31,7 +31,6 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_bytes, atomic_write_json
-from ..config import to_dict
 from ..errors import CheckpointError, ConfigError
 from ..locks import job_lock
 from ..progress import progress_bar
@@ -40,6 +39,8 @@ from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .intra_op import intra_op_threads
 from .presets import Preset, TrainStage, learning_rate
+from .train_data import clips_summary, keep_data_record
+from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -177,15 +178,6 @@ def load_training_state(path: Path) -> dict[str, Any]:
         ) from None
 
 
-def stage_identity(config: VariantConfig, preset: Preset, index: int) -> dict[str, Any]:
-    """What decides stage ``index``'s weights: the variant, the seed and every stage up to it."""
-    return {
-        "variant_config": to_dict(config),
-        "seed": preset.seed,
-        "stages": [to_dict(s) for s in preset.stages[: index + 1]],
-    }
-
-
 @dataclass
 class _Run:
     """The state a stage carries from iteration to iteration (and through a checkpoint)."""
@@ -260,7 +252,7 @@ def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | Non
     if not stage.checkpoint.is_file():
         return run
     state = load_training_state(stage.checkpoint)
-    if state.get("identity") != run.identity:
+    if not same_stage(state.get("identity"), run.identity):
         raise CheckpointError(
             f"{stage.checkpoint}: holds a run of another variant/preset; "
             "use another --out folder or delete it"
@@ -449,7 +441,8 @@ def train(
 
     Resumes wherever the folder's checkpoints left off. The folder's lock is held for the whole
     chain: a second trainer of the same folder waits for this one (then resumes or finds it
-    complete), and only the holder removes temp files. ``stop_after`` ends the chain early, after
+    complete), and only the holder removes temp files. The folder keeps which clips it trained on
+    (``train-data.json``) and refuses to resume on others. ``stop_after`` ends the chain early, after
     that global iteration (checkpoint written); the next call resumes.
     """
     out_dir = Path(out_dir)
@@ -470,6 +463,7 @@ def train(
     lock = job_lock(out_dir / LOCK_NAME, what, on_wait=ctx.tell) if rank == 0 else contextlib.nullcontext()
     with lock:
         if rank == 0:
+            keep_data_record(out_dir, clips_summary(clips))
             for stale in out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
                 stale.unlink(missing_ok=True)
         return _train_locked(ctx, stop_after)

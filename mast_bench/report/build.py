@@ -584,21 +584,27 @@ def write_study_report(
 
 
 def write_all_records_report(
-    results: str | Path, out_dir: str | Path | None = None, skip_unreadable: bool = False
+    results: str | Path,
+    out_dir: str | Path | None = None,
+    skip_unreadable: bool = False,
+    reference: str | None = None,
 ) -> Path:
-    """A report over every record in the folder (reference: `mast` when present); ``skip_unreadable``
-    leaves out record files that cannot be read, naming each on stderr."""
+    """A report over every record in the folder, each row paired against ``reference`` (a row
+    label; default `mast` when present); ``skip_unreadable`` leaves out record files that cannot be
+    read, naming each on stderr."""
     results = Path(results)
     records = load_records(results, skip_unreadable=skip_unreadable)
     if not records:
         raise DataError(f"{results / 'records'}: no result records to report on")
     entries = all_entries(records)
     labels = [e.label for e in entries]
+    if reference is not None and reference not in labels:
+        raise DataError(f"{results}: no row {reference!r} to pair against; rows: {', '.join(labels)}")
     presets = {e.record.identity.get("checkpoint", {}).get("train_preset") for e in entries}
     datasets = {e.record.identity.get("dataset", {}).get("name") for e in entries}
     context = ReportContext(
         title=f"All results in {results}",
-        reference="mast" if "mast" in labels else None,
+        reference=reference or ("mast" if "mast" in labels else None),
         preset=presets.pop() if len(presets) == 1 and None not in presets else None,
         data=str(datasets.pop()) if len(datasets) == 1 else "several datasets",
     )

@@ -75,26 +75,38 @@ def evaluation_size(record: ResultRecord) -> str:
     return f"max side {side}" if side else "full size"
 
 
-def _with_size(names: list[str], ordered: list[ResultRecord]) -> list[str]:
-    """Labels that repeat get the evaluation size where the records under them differ in it."""
-    sizes: dict[str, set[str]] = {}
+def weights_label(record: ResultRecord) -> str:
+    """The weights a record scored, as a short label: the run and stage (or snapshot) of a
+    trained checkpoint file (``RUN/3-schedule``, ``RUN/iter-0000415``), else their kind."""
+    weights = record.identity.get("checkpoint") or {}
+    if not weights.get("path"):
+        return str(weights.get("kind", "no weights"))
+    skipped = {"checkpoint", "stages", "snapshots"}
+    parts = [p for p in Path(weights["path"]).with_suffix("").parts if p not in skipped]
+    return "/".join(parts[-2:])
+
+
+def _labelled_by(names: list[str], ordered: list[ResultRecord], label) -> list[str]:
+    """Labels that repeat get ``label(record)`` where the records under them differ in it."""
+    seen: dict[str, set[str]] = {}
     for name, record in zip(names, ordered, strict=True):
-        sizes.setdefault(name, set()).add(evaluation_size(record))
+        seen.setdefault(name, set()).add(label(record))
     return [
-        f"{name} ({evaluation_size(record)})" if len(sizes[name]) > 1 else name
+        f"{name} ({label(record)})" if len(seen[name]) > 1 else name
         for name, record in zip(names, ordered, strict=True)
     ]
 
 
 def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     """Every record, by variant then creation time; labels name the protocol when records differ in
-    it, the evaluation size when records of one label differ in it, and get a key prefix when a
-    label still repeats."""
+    it, then the weights and the evaluation size where records of one label differ in them, and
+    get a key prefix when a label still repeats."""
     ordered = sorted(
         records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
     )
     several = len({r.identity.get("protocol", {}).get("name") for r in ordered}) > 1
-    names = _with_size([row_name(r, several) for r in ordered], ordered)
+    names = _labelled_by([row_name(r, several) for r in ordered], ordered, weights_label)
+    names = _labelled_by(names, ordered, evaluation_size)
     counts = pd.Series(names).value_counts()
     return [
         Entry(name if counts[name] == 1 else f"{name} [{record.key[:8]}]", record)

@@ -121,7 +121,7 @@ def comparisons(manifest: CurveManifest, store: ResultStore) -> list[Comparison]
     return out
 
 
-def _clear(low: float, high: float) -> str:
+def interval_verdict(low: float, high: float) -> str:
     if low > 0:
         return "better (interval above 0)"
     if high < 0:
@@ -142,7 +142,7 @@ def comparison_table(items: list[Comparison]) -> pd.DataFrame:
                 "95% CI (objects)": f"[{o.low:.2f}, {o.high:.2f}]",
                 "object-frames": f.n,
                 "95% CI (frame blocks)": f"[{f.low:.2f}, {f.high:.2f}]",
-                "verdict (frame blocks)": _clear(f.low, f.high),
+                "verdict (frame blocks)": interval_verdict(f.low, f.high),
             }
         )
     return pd.DataFrame(rows)
@@ -263,7 +263,7 @@ def _verdict(items: list[Comparison]) -> list[str]:
         f = c.frames
         lines.append(
             f"- {c.protocol}: {c.what}: {c.objects.mean_difference:+.2f} J&F, 95% interval over frame "
-            f"blocks [{f.low:.2f}, {f.high:.2f}]: {_clear(f.low, f.high)}."
+            f"blocks [{f.low:.2f}, {f.high:.2f}]: {interval_verdict(f.low, f.high)}."
         )
     return [*lines, ""]
 

@@ -248,6 +248,9 @@ def test_cli_all_records_report(shared_tiny_study, tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "reference row: `mast`" in text
     assert all(r.key in text for r in records.values())
+    other = next(label for label in records if label != "mast")
+    assert main(["--results", str(results), "--out", str(tmp_path / "b"), "--reference", other]) == 0
+    assert f"reference row: `{other}`" in (tmp_path / "b" / "report.md").read_text()
 
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
@@ -256,6 +259,16 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert err.startswith("error: ") and "mast-bench ablate colour_space" in err
     assert main(["--results", str(tmp_path)]) == 2
     assert "no records folder" in capsys.readouterr().err
+    assert main(["--results", str(tmp_path), "--study", "colour_space", "--reference", "mast"]) == 2
+    assert "--reference is for a report of all records" in capsys.readouterr().err
+
+
+def test_all_records_report_names_the_rows_when_the_reference_is_not_one(shared_tiny_study, tmp_path, capsys):
+    results, _, records = shared_tiny_study
+    assert main(["--results", str(results), "--out", str(tmp_path), "--reference", "mast-nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no row 'mast-nope' to pair against; rows: " in err
+    assert all(label in err for label in records) and not (tmp_path / "report.md").exists()
 
 
 def test_manifest_pointing_at_a_missing_record_is_an_error(tiny_study, capsys):

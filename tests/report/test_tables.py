@@ -129,3 +129,24 @@ def test_all_records_labels_say_the_evaluation_size_where_one_label_covers_sever
     assert labels[records[1].key] == "mast (full size)" and labels[records[2].key] == "mast (max side 480)"
     assert labels[twin.key] == f"mast-rgb [{twin.key[:8]}]"
     assert labels[records[3].key] == f"mast-rgb [{records[3].key[:8]}]"
+
+
+def test_all_records_labels_name_the_weights_where_one_label_covers_several():
+    """Fine-tuning ablations score one variant with several checkpoints: rows say which."""
+
+    def scored(record, path, sha256):
+        weights = {"kind": "file", "sha256": sha256, "path": path, "train_preset": None}
+        return replace(record, identity={**record.identity, "checkpoint": weights}, key="")
+
+    base = make_record("mast-scaled", 0.5, seed=0)
+    end = scored(base, "/runs/train-cpu/stages/3-schedule/checkpoint.pt", "a" * 64)
+    control = scored(base, "/runs/train-control/stages/3-pairs-late/checkpoint.pt", "b" * 64)
+    early = scored(base, "/runs/train-cpu/snapshots/iter-0000415.pt", "c" * 64)
+    final = scored(base, "/runs/train-cpu/checkpoint.pt", "d" * 64)
+    labels = {e.record.key: e.label for e in all_entries({r.key: r for r in [end, control, early, final]})}
+    assert labels == {
+        end.key: "mast-scaled (train-cpu/3-schedule)",
+        control.key: "mast-scaled (train-control/3-pairs-late)",
+        early.key: "mast-scaled (train-cpu/iter-0000415)",
+        final.key: "mast-scaled (runs/train-cpu)",
+    }

@@ -1,0 +1,85 @@
+"""Paired differences of J&F between rows of a results folder and one reference row.
+
+    python benchmarks/compare_records.py --results reports/training-memory-control/results \
+        --reference "mast-scaled (train-cpu-mast-scaled/3-schedule)" \
+        --out reports/training-memory-control/comparisons.json
+
+Rows are named as `mast-bench report --results DIR` labels them (the variant, then the weights
+or the evaluation size where one variant has several). Each row minus the reference, over the
+objects both scored (percentile bootstrap, Wilcoxon) and over their object-frames resampled in
+blocks of 10 consecutive frames (the training report's intervals): with a handful of objects the
+object interval is wide, the frame-block one says whether the difference holds frame by frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def comparison_row(label: str, record, reference) -> dict:
+    from mast_bench.report.training import compare, interval_verdict
+
+    result = compare("", label, record, reference)
+    objects, frames = result.objects, result.frames
+    return {
+        "row": label,
+        "record": record.key,
+        "J&F": round(100 * record.metrics["global"]["J&F-Mean"], 2),
+        "mean_difference": round(objects.mean_difference, 2),
+        "objects": objects.n_pairs,
+        "objects_ci95": [round(objects.low, 2), round(objects.high, 2)],
+        "wilcoxon_p": None if math.isnan(objects.wilcoxon_p) else round(objects.wilcoxon_p, 4),
+        "object_frames": frames.n,
+        "frame_blocks_ci95": [round(frames.low, 2), round(frames.high, 2)],
+        "verdict": interval_verdict(frames.low, frames.high),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, required=True, help="a results folder (records/)")
+    parser.add_argument("--reference", required=True, help="the row every other is paired against")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    args = parser.parse_args(argv)
+
+    from mast_bench.atomic import atomic_write_text
+    from mast_bench.errors import UserError
+    from mast_bench.report.collect import all_entries, load_records
+
+    try:
+        entries = {e.label: e.record for e in all_entries(load_records(args.results))}
+        if args.reference not in entries:
+            raise UserError(f"{args.results}: no row {args.reference!r}; rows: {', '.join(entries)}")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    reference = entries[args.reference]
+    rows = [
+        comparison_row(label, record, reference)
+        for label, record in entries.items()
+        if label != args.reference
+    ]
+    report = {
+        "command": shlex.join(["python", "benchmarks/compare_records.py", *(argv or sys.argv[1:])]),
+        "reference": {"row": args.reference, "record": reference.key},
+        "rows": rows,
+    }
+    atomic_write_text(args.out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    for row in rows:
+        print(
+            f"{row['row']}: {row['J&F']:.2f} J&F, {row['mean_difference']:+.2f} vs reference, frame blocks "
+            f"{row['frame_blocks_ci95']}: {row['verdict']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

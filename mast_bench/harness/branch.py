@@ -1,0 +1,93 @@
+"""Start a training run from the stages another run already trained (``mast-bench train
+--branch-from RUN``).
+
+Ablations of the later stages (what the fine-tuning reads, its length, its learning rate) share the
+first stage, which costs most of the time. A stage of the new preset whose identity (variant, seed
+and every stage up to it) matches the source run's completed stage is the same computation, so its
+checkpoint is copied instead of recomputed, in order, up to the first stage that differs; so are
+the source's snapshots that fall inside the copied stages. Training the new folder then resumes
+after them. A source that recorded its training clips (``train-data.json``) must have read the same
+ones; an older source that did not is taken at its word (said once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..atomic import atomic_write_bytes
+from ..errors import CheckpointError, DataError
+from ..locks import job_lock
+from ..variants.config import VariantConfig
+from .presets import Preset
+from .train_data import check_data_record, read_data_record
+from .train_identity import same_stage, stage_identity
+from .training import LOCK_NAME, load_training_state, snapshot_iterations, snapshot_path, stage_folders
+
+
+def shared_stages(config: VariantConfig, preset: Preset, source: Path) -> int:
+    """How many leading stages of ``preset`` the run in ``source`` completed as the same computation."""
+    shared = 0
+    for index, folder in enumerate(stage_folders(preset, source)):
+        checkpoint = folder / "checkpoint.pt"
+        if not checkpoint.is_file():
+            break
+        state = load_training_state(checkpoint)
+        if not state.get("complete") or not same_stage(
+            state.get("identity"), stage_identity(config, preset, index)
+        ):
+            break
+        shared += 1
+    return shared
+
+
+def _copy(source: Path, target: Path) -> bool:
+    if target.is_file():
+        return False  # an earlier branch (or training) put it there: training checks it
+    atomic_write_bytes(target, source.read_bytes())
+    return True
+
+
+def _check_source(config, preset: Preset, source: Path, out_dir: Path, data: dict, tell) -> int:
+    """How many stages ``source`` shares with ``preset``; refuses what cannot be branched from."""
+    if not source.is_dir():
+        raise DataError(f"{source}: no such training run folder (--branch-from)")
+    if source.resolve() == out_dir.resolve():
+        raise DataError(f"{source}: --branch-from names the run folder itself (--out)")
+    check_data_record(source, data, "branch from a run on the same --data")
+    shared = shared_stages(config, preset, source)
+    if shared == 0:
+        raise CheckpointError(
+            f"{source}: shares no completed stage with preset {preset.name!r} for variant "
+            f"{config.name!r} (variant, seed and first stage must be the same)"
+        )
+    if read_data_record(source) is None:
+        tell(f"{source} records no training clips (an older run): it is taken to have read these")
+    return shared
+
+
+def branch_run(
+    config: VariantConfig,
+    preset: Preset,
+    source: str | Path,
+    out_dir: str | Path,
+    data: dict,
+    tell: Callable[[str], None],
+) -> int:
+    """Copy into ``out_dir`` the leading stages (and their snapshots) ``source`` shares with
+    ``preset``; returns how many stages are shared. ``data``: the clips the branch trains on
+    (``clips_summary``). Refuses a source that shares no stage or trained on other clips."""
+    source, out_dir = Path(source), Path(out_dir)
+    shared = _check_source(config, preset, source, out_dir, data, tell)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    end = sum(stage.iterations for stage in preset.stages[:shared])
+    with job_lock(out_dir / LOCK_NAME, f"training of {config.name} in {out_dir}", on_wait=tell):
+        pairs = zip(stage_folders(preset, source)[:shared], stage_folders(preset, out_dir), strict=False)
+        copied = [_copy(a / "checkpoint.pt", b / "checkpoint.pt") for a, b in pairs]
+        for iteration in sorted(i for i in snapshot_iterations(preset) if i <= end):
+            if snapshot_path(source, iteration).is_file():
+                _copy(snapshot_path(source, iteration), snapshot_path(out_dir, iteration))
+    names = ", ".join(s.name for s in preset.stages[:shared])
+    verb = "copied" if any(copied) else "already there"
+    tell(f"branch of {source}: stage(s) {names} ({end} iterations) {verb}; training resumes after them")
+    return shared

@@ -1,0 +1,58 @@
+"""What decides a training stage's weights, and whether a checkpoint on disk is that stage.
+
+A stage checkpoint stores ``stage_identity`` (the variant, the seed and every stage up to it, as
+plain dicts). Fields added to :class:`VariantConfig` or :class:`TrainStage` after a checkpoint was
+written are missing from it; they count as their defaults, which is what the code that wrote it ran
+(a field's default keeps the old behaviour). A field the checkpoint has and the code no longer
+knows, or any differing value, is a different run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from ..config import to_dict
+from ..variants.config import VariantConfig
+from .presets import Preset, TrainStage
+
+
+def stage_identity(config: VariantConfig, preset: Preset, index: int) -> dict[str, Any]:
+    """What decides stage ``index``'s weights: the variant, the seed and every stage up to it."""
+    return {
+        "variant_config": to_dict(config),
+        "seed": preset.seed,
+        "stages": [to_dict(s) for s in preset.stages[: index + 1]],
+    }
+
+
+def field_defaults(cls: type) -> dict[str, Any]:
+    """Each field of dataclass ``cls`` that has a default, as ``to_dict`` writes it."""
+    defaults = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = f.default_factory()
+    return to_dict(defaults)
+
+
+def _with_defaults(stored: Any, defaults: dict[str, Any]) -> Any:
+    if not isinstance(stored, dict):
+        return stored
+    return {**{k: v for k, v in defaults.items() if k not in stored}, **stored}
+
+
+def same_stage(stored: dict[str, Any] | None, current: dict[str, Any]) -> bool:
+    """Whether a checkpoint's stored identity is ``current`` (missing fields read as defaults)."""
+    if not isinstance(stored, dict) or set(stored) != set(current):
+        return False
+    stages = stored.get("stages")
+    if not isinstance(stages, list):
+        return False
+    filled = {
+        **stored,
+        "variant_config": _with_defaults(stored.get("variant_config"), field_defaults(VariantConfig)),
+        "stages": [_with_defaults(s, field_defaults(TrainStage)) for s in stages],
+    }
+    return filled == current

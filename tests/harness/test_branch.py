@@ -1,0 +1,153 @@
+"""`mast-bench train --branch-from RUN`: later stages trained off another run's first stages give
+the weights a straight run gives; a run that is not the same computation is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from mast_bench.data.clips import FrameFolderClips
+from mast_bench.errors import CheckpointError, DataError
+from mast_bench.harness.branch import branch_run, shared_stages
+from mast_bench.harness.presets import get_preset
+from mast_bench.harness.train_data import DATA_RECORD, clips_summary
+from mast_bench.harness.train_identity import same_stage, stage_identity
+from mast_bench.harness.training import train
+from mast_bench.variants import get_variant
+
+from .test_training import CHAIN_TOML
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def _identical(a: Path, b: Path) -> bool:
+    x, y = _weights(a), _weights(b)
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+@pytest.fixture(scope="module")
+def long_clips(tmp_path_factory) -> Path:
+    from .conftest import make_tiny_davis
+
+    return make_tiny_davis(tmp_path_factory.mktemp("long"), {"a": 1, "b": 2}, frames=24)
+
+
+@pytest.fixture(scope="module")
+def other_clips(tmp_path_factory) -> Path:
+    from .conftest import make_tiny_davis
+
+    return make_tiny_davis(tmp_path_factory.mktemp("other"), {"c": 1, "d": 1, "e": 1}, frames=24)
+
+
+def _presets(tmp_path: Path) -> Path:
+    """Two chains sharing their first stage: ``chain`` (memory 2 iterations) and ``longer`` (3)."""
+    path = tmp_path / "presets.toml"
+    longer = CHAIN_TOML.format(memory_iterations=3).replace("preset.chain", "preset.longer")
+    path.write_text(CHAIN_TOML.format(memory_iterations=2) + longer)
+    return path
+
+
+@pytest.mark.slow
+def test_a_branch_trains_the_weights_a_straight_run_trains(long_clips, tmp_path, capsys):
+    from mast_bench.train import main
+
+    presets = _presets(tmp_path)
+    config, clips = get_variant("mast"), FrameFolderClips(long_clips)
+    train(config, get_preset("chain", presets), clips, tmp_path / "source", progress=False)
+    straight = train(config, get_preset("longer", presets), clips, tmp_path / "straight", progress=False)
+
+    source, branch = tmp_path / "source", tmp_path / "branch"
+    argv = ["--variant", "mast", "--data", str(long_clips), "--presets", str(presets), "--preset", "longer",
+            "--out", str(branch), "--branch-from", str(source), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "stage(s) pairs (2 iterations) copied" in err
+    # only stage 1 (and the snapshot of iteration 0) came from the source; stages 2 and 3 trained here
+    stage_1, stage_2 = "stages/1-pairs/checkpoint.pt", "stages/2-memory/checkpoint.pt"
+    assert _identical(branch / stage_1, source / stage_1)
+    assert not _identical(branch / stage_2, source / stage_2)
+    assert _identical(branch / "checkpoint.pt", tmp_path / "straight/checkpoint.pt")
+    assert sorted(p.name for p in (branch / "snapshots").iterdir()) == sorted(
+        p.name for p in (tmp_path / "straight/snapshots").iterdir()
+    )
+    assert _identical(branch / "snapshots/iter-0000000.pt", tmp_path / "straight/snapshots/iter-0000000.pt")
+    again = train(config, get_preset("longer", presets), clips, branch, progress=False)
+    assert again.loss_curve == straight.loss_curve  # stage 1's curve came with its checkpoint
+    # branching again is harmless: everything is there, the run is found complete
+    assert main(argv) == 0
+    assert "already there" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_branch_off_another_computation_is_refused(long_clips, other_clips, tmp_path, capsys):
+    from mast_bench.train import main
+
+    presets = _presets(tmp_path)
+    clips = FrameFolderClips(long_clips)
+    source = tmp_path / "source"
+    train(get_variant("mast"), get_preset("chain", presets), clips, source, progress=False, stop_after=1)
+    longer, data = get_preset("longer", presets), clips_summary(clips)
+    assert shared_stages(get_variant("mast"), longer, source) == 0  # stage 1 not complete
+    train(get_variant("mast"), get_preset("chain", presets), clips, source, progress=False, stop_after=2)
+    assert shared_stages(get_variant("mast"), longer, source) == 1
+    assert shared_stages(get_variant("mast-rgb"), longer, source) == 0
+    with pytest.raises(CheckpointError, match="shares no completed stage"):
+        branch_run(get_variant("mast-rgb"), longer, source, tmp_path / "out", data, print)
+    with pytest.raises(DataError, match="no such training run folder"):
+        branch_run(get_variant("mast"), longer, tmp_path / "missing", tmp_path / "out", data, print)
+    with pytest.raises(DataError, match="the run folder itself"):
+        branch_run(get_variant("mast"), longer, source, source, data, print)
+    other = clips_summary(FrameFolderClips(other_clips))
+    with pytest.raises(CheckpointError, match="trained on other data"):
+        branch_run(get_variant("mast"), longer, source, tmp_path / "out", other, print)
+    assert not (tmp_path / "out").exists()  # nothing written by a refusal
+    capsys.readouterr()
+    argv = ["--variant", "mast-rgb", "--data", str(long_clips), "--presets", str(presets), "--preset",
+            "longer", "--out", str(tmp_path / "out"), "--branch-from", str(source), "--quiet"]  # fmt: skip
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(source) in lines[0] and "shares no completed stage" in lines[0]
+
+
+def test_fields_added_after_a_checkpoint_count_as_their_defaults():
+    """A checkpoint written before a field existed resumes (the field's default is what ran)."""
+    current = stage_identity(get_variant("mast-scaled"), get_preset("cpu"), 1)
+    stages = [dict(s) for s in current["stages"]]
+    older = {**current, "variant_config": dict(current["variant_config"]), "stages": stages}
+    del older["variant_config"]["train_batchnorm"], older["variant_config"]["trunk_batchnorm"]
+    del older["stages"][1]["cache_frames"]
+    assert same_stage(older, current)
+    changed = {**older, "variant_config": {**older["variant_config"], "train_batchnorm": "frozen"}}
+    assert not same_stage(changed, current)  # a stored value that differs from today's
+    unknown = {**older, "variant_config": {**older["variant_config"], "retired_field": 1}}
+    assert not same_stage(unknown, current)  # a field this code no longer knows
+    assert not same_stage({**older, "seed": 1}, current)
+    assert not same_stage({**older, "stages": older["stages"][:1]}, current)
+    assert not same_stage(None, current) and not same_stage({"stages": 3}, current)
+
+
+@pytest.mark.slow
+def test_a_run_refuses_to_resume_or_branch_on_other_clips(long_clips, other_clips, tmp_path, capsys):
+    from mast_bench.train import main
+
+    presets = _presets(tmp_path)
+    chain, source = get_preset("chain", presets), tmp_path / "source"
+    train(get_variant("mast"), chain, FrameFolderClips(long_clips), source, progress=False, stop_after=2)
+    assert (source / DATA_RECORD).is_file()
+    with pytest.raises(CheckpointError, match=r"other data \(2 clips \(a, b\) there, 3 \(c, d, \.\.\.\) here"):
+        train(get_variant("mast"), chain, FrameFolderClips(other_clips), source, progress=False)
+    # a run from before the record existed: taken at its word, said once
+    (source / DATA_RECORD).unlink()
+    capsys.readouterr()
+    argv = ["--variant", "mast", "--data", str(long_clips), "--presets", str(presets), "--preset", "longer",
+            "--out", str(tmp_path / "branch"), "--branch-from", str(source), "--stop-after", "2"]  # fmt: skip
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err.count("records no training clips") == 1
+    assert json.loads((tmp_path / "branch" / DATA_RECORD).read_text()) == clips_summary(
+        FrameFolderClips(long_clips)
+    )
