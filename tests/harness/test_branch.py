@@ -139,7 +139,8 @@ def test_a_run_refuses_to_resume_or_branch_on_other_clips(long_clips, other_clip
     chain, source = get_preset("chain", presets), tmp_path / "source"
     train(get_variant("mast"), chain, FrameFolderClips(long_clips), source, progress=False, stop_after=2)
     assert (source / DATA_RECORD).is_file()
-    with pytest.raises(CheckpointError, match=r"other data \(2 clips \(a, b\) there, 3 \(c, d, \.\.\.\) here"):
+    expected = r"other data \(2 clips \(a, b\) there, 3 \(c, d, \.\.\.\) here"
+    with pytest.raises(CheckpointError, match=expected):
         train(get_variant("mast"), chain, FrameFolderClips(other_clips), source, progress=False)
     # a run from before the record existed: taken at its word, said once
     (source / DATA_RECORD).unlink()
