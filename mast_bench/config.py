@@ -157,12 +157,22 @@ def parse_assignments(items: list[str] | tuple[str, ...], where: str = "--set") 
     return values
 
 
+# Field metadata of a field added after configs were first recorded: left out of ``to_dict`` while it
+# holds its default, so every identity computed before it existed (record keys, checkpoint folders)
+# stays the same, and a config that sets it gets a new one.
+OMIT_DEFAULT = "omit_default"
+
+
+def _kept(obj: Any, f: dataclasses.Field) -> bool:
+    return not (f.metadata.get(OMIT_DEFAULT) and getattr(obj, f.name) == f.default)
+
+
 def to_dict(obj: Any) -> dict[str, Any]:
     """A JSON/TOML-friendly dict (tuples become lists, paths strings)."""
 
     def convert(v: Any) -> Any:
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            return {f.name: convert(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            return {f.name: convert(getattr(v, f.name)) for f in dataclasses.fields(v) if _kept(v, f)}
         if isinstance(v, (list, tuple)):
             return [convert(x) for x in v]
         if isinstance(v, dict):

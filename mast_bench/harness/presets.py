@@ -11,11 +11,11 @@ stage, in order; a preset written as a single flat table (the older format) is o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import from_dict
+from ..config import OMIT_DEFAULT, from_dict
 from ..errors import ConfigError
 from ..max_side import check_max_side
 from ..registry import Registry, Tables
@@ -52,6 +52,9 @@ class TrainStage:
     mixed_precision: bool = False  # bf16 autocast, CUDA only
     channels_last: bool = False  # CUDA only: the encoder's convolutions in NHWC
     cache_frames: bool = False  # keep every prepared frame in memory (exact: the same values)
+    # this stage's own seed for what it samples (frames, channel dropout); None: derived from the
+    # preset's seed and the stage's place. Replicates of a later stage branch off one first stage.
+    seed: int | None = field(default=None, metadata={OMIT_DEFAULT: True})
 
     def __post_init__(self) -> None:
         for name in ("iterations", "batch_size", "checkpoint_every"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..config import to_dict
+from ..config import OMIT_DEFAULT, to_dict
 from ..variants.config import VariantConfig
 from .presets import Preset, TrainStage
 
@@ -30,6 +30,8 @@ def field_defaults(cls: type) -> dict[str, Any]:
     """Each field of dataclass ``cls`` that has a default, as ``to_dict`` writes it."""
     defaults = {}
     for f in dataclasses.fields(cls):
+        if f.metadata.get(OMIT_DEFAULT):
+            continue  # to_dict leaves it out at its default: absent in old and new identities alike
         if f.default is not dataclasses.MISSING:
             defaults[f.name] = f.default
         elif f.default_factory is not dataclasses.MISSING:

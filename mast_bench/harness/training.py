@@ -209,7 +209,8 @@ def _stages(preset: Preset, out_dir: Path) -> list[_Stage]:
     stages, offset = [], 0
     for index, stage in enumerate(preset.stages):
         folder = out_dir / STAGES_DIR / f"{index + 1}-{stage.name}"
-        stages.append(_Stage(index, stage, folder, offset, stage_seed(preset.seed, index)))
+        seed = stage_seed(preset.seed, index) if stage.seed is None else stage.seed
+        stages.append(_Stage(index, stage, folder, offset, seed))
         offset += stage.iterations
     return stages
 

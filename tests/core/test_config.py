@@ -1,11 +1,11 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
 from mast_bench.atomic import atomic_write_json, atomic_write_text
-from mast_bench.config import from_dict, load_toml, to_dict
+from mast_bench.config import OMIT_DEFAULT, from_dict, load_toml, to_dict
 from mast_bench.errors import ConfigError, UserError
 from mast_bench.registry import Registry, Tables
 
@@ -120,3 +120,18 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["r.json"]  # no temp file left
     atomic_write_text(tmp_path / "t.txt", "hi")
     assert (tmp_path / "t.txt").read_text() == "hi"
+
+
+@dataclass(frozen=True)
+class Grown:
+    """A config that gained ``added`` after identities were recorded from it."""
+
+    name: str
+    added: int | None = field(default=None, metadata={OMIT_DEFAULT: True})
+
+
+def test_a_field_marked_omit_default_is_left_out_of_to_dict_while_it_holds_its_default():
+    assert to_dict(Grown("a")) == {"name": "a"}  # the identity of the config before the field existed
+    assert to_dict(Grown("a", 3)) == {"name": "a", "added": 3}
+    assert from_dict(Grown, to_dict(Grown("a"))) == Grown("a")
+    assert from_dict(Grown, to_dict(Grown("a", 3))) == Grown("a", 3)

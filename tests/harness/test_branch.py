@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from mast_bench.config import to_dict
 from mast_bench.data.clips import FrameFolderClips
 from mast_bench.errors import CheckpointError, DataError
 from mast_bench.harness.branch import branch_run, shared_stages
@@ -152,3 +153,22 @@ def test_a_run_refuses_to_resume_or_branch_on_other_clips(long_clips, other_clip
     assert json.loads((tmp_path / "branch" / DATA_RECORD).read_text()) == clips_summary(
         FrameFolderClips(long_clips)
     )
+
+
+@pytest.mark.slow
+def test_a_stage_seed_makes_a_replicate_that_branches_off_the_same_first_stage(long_clips, tmp_path):
+    """`seed` in a stage table: the stage samples from its own seed; stage 1 stays shared."""
+    presets = tmp_path / "presets.toml"
+    seeded = CHAIN_TOML.format(memory_iterations=2).replace("preset.chain", "preset.seeded")
+    seeded = seeded.replace('name = "memory"', 'name = "memory"\nseed = 7')
+    presets.write_text(CHAIN_TOML.format(memory_iterations=2) + seeded)
+    config, clips = get_variant("mast"), FrameFolderClips(long_clips)
+    chain, other = get_preset("chain", presets), get_preset("seeded", presets)
+    assert [s.seed for s in other.stages] == [None, 7, None]
+    assert "seed" not in to_dict(chain.stages[1]) and to_dict(other.stages[1])["seed"] == 7
+    train(config, chain, clips, tmp_path / "source", progress=False)
+    assert shared_stages(config, other, tmp_path / "source") == 1
+    branch_run(config, other, tmp_path / "source", tmp_path / "replicate", clips_summary(clips), print)
+    train(config, other, clips, tmp_path / "replicate", progress=False)
+    stage_2 = "stages/2-memory/checkpoint.pt"
+    assert not _identical(tmp_path / "replicate" / stage_2, tmp_path / "source" / stage_2)
