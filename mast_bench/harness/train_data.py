@@ -28,16 +28,19 @@ def clips_summary(clips) -> dict[str, Any]:
     }
 
 
-def read_data_record(run_dir: Path) -> dict[str, Any] | None:
-    path = Path(run_dir) / DATA_RECORD
+def read_run_json(path: Path, what: str, remedy: str) -> Any | None:
+    """A JSON file of a run folder; None where there is none; an unreadable one stops the run in one
+    line naming it, ``what`` it is and the ``remedy``."""
     if not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: unreadable training-data record ({exc}); delete it to rewrite it"
-        ) from None
+        raise CheckpointError(f"{path}: unreadable {what} ({exc}); {remedy}") from None
+
+
+def read_data_record(run_dir: Path) -> dict[str, Any] | None:
+    return read_run_json(Path(run_dir) / DATA_RECORD, "training-data record", "delete it to rewrite it")
 
 
 def _difference(recorded: dict[str, Any], summary: dict[str, Any]) -> str | None:

@@ -18,7 +18,6 @@ checkpoint also stores the global RNG states. Checkpoints are written atomically
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import time
@@ -39,7 +38,7 @@ from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .intra_op import intra_op_threads
 from .presets import Preset, TrainStage, learning_rate
-from .train_data import clips_summary, keep_data_record
+from .train_data import clips_summary, keep_data_record, read_run_json
 from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
 
@@ -506,11 +505,4 @@ def train_or_resume(
 
 def read_summary(out_dir: str | Path) -> dict[str, Any] | None:
     path = Path(out_dir) / SUMMARY_NAME
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: unreadable training summary ({exc}); delete it to rebuild it"
-        ) from None
+    return read_run_json(path, "training summary", "delete it to rebuild it")

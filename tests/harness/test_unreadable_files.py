@@ -116,3 +116,25 @@ def test_a_garbage_toml_file_is_one_error_naming_it(flag, small_davis, tmp_path,
     code, err = _run(argv, capsys)
     assert code == 2
     assert _only_line(err) == f"error: {path}: not a TOML file (not UTF-8 text: byte 0x89 at offset 0)"
+
+
+@pytest.mark.parametrize(
+    ("name", "read", "remedy"),
+    [
+        ("train-data.json", "read_data_record", "delete it to rewrite it"),
+        ("train.json", "read_summary", "delete it to rebuild it"),
+    ],
+)
+def test_a_garbage_run_file_is_one_error_naming_it(name, read, remedy, tmp_path):
+    """A training run's own JSON files (its clips, its summary): absent reads as None, garbage stops
+    the run naming the file and what to do."""
+    from mast_bench.errors import CheckpointError
+    from mast_bench.harness import train_data, training
+
+    reader = getattr(train_data, read, None) or getattr(training, read)
+    assert reader(tmp_path) is None
+    (tmp_path / name).write_bytes(GARBAGE)
+    with pytest.raises(CheckpointError) as caught:
+        reader(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / name}: unreadable") and message.endswith(remedy)
