@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,3 +50,21 @@ def test_an_unknown_reference_is_one_line_naming_the_rows(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no row 'nope'" in err and "mast-scaled (full size)" in err
     assert not out.exists()
+
+
+def test_the_committed_comparisons_regenerate_from_their_records(tmp_path, monkeypatch):
+    """reports/training-memory-control/comparisons*.json: their own commands, rerun from the repository
+    root, give the same figures."""
+    committed = sorted((REPO / "reports" / "training-memory-control").glob("comparisons*.json"))
+    assert committed
+    monkeypatch.chdir(REPO)
+    for path in committed:
+        report = json.loads(path.read_text())
+        argv = shlex.split(report["command"])[2:]
+        out = tmp_path / path.name
+        argv[argv.index("--out") + 1] = str(out)
+        assert _script().main(argv) == 0
+        again = json.loads(out.read_text())
+        assert {k: v for k, v in again.items() if k != "command"} == {
+            k: v for k, v in report.items() if k != "command"
+        }, path.name

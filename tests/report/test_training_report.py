@@ -13,6 +13,7 @@ from mast_bench.results import find_curves, read_curve
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
 # folder -> the variant it trained (training-480p scores the weights of training at full size)
 VARIANTS = {"training": "mast-scaled", "training-mast": "mast", "training-480p": "mast-scaled"}
+CONTROL_REFERENCE = "mast-scaled (train-cpu-mast-scaled/1-pairs)"
 
 
 @pytest.mark.parametrize("folder", sorted(VARIANTS))
@@ -49,18 +50,32 @@ def test_at_full_size_the_final_weights_beat_random_init_and_lab_pixels_under_ma
     assert text.count("better (interval above 0)") == 4
 
 
-def test_the_evaluation_size_report_regenerates_from_its_records(tmp_path, monkeypatch):
-    """reports/training-480p/sizes: the final weights at four sizes and two more radii at 320
-    (`mast-bench report --results reports/training-480p/sizes/results --out reports/training-480p/sizes`)."""
+# all-records reports beside the training reports: folder -> (reference row, labels its rows carry)
+ALL_RECORDS = {
+    # the final weights at four sizes and two more radii at 320
+    "training-480p/sizes": (
+        None,
+        ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"),
+    ),
+    # fine-tuning on pairs against the memory stages, two seeds each, off one stage 1
+    "training-memory-control": (
+        CONTROL_REFERENCE,
+        ("train-cpu-pairs-finetune/3-pairs-finetune-late", "train-cpu-seed-101/3-schedule"),
+    ),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(ALL_RECORDS))
+def test_an_all_records_report_regenerates_from_its_records(folder, tmp_path, monkeypatch):
+    """`mast-bench report --results reports/FOLDER/results --out reports/FOLDER [--reference ROW]`."""
     from mast_bench.report.build import write_all_records_report
 
-    committed = REPORTS / "training-480p" / "sizes"
-    folder = Path("reports/training-480p/sizes")  # the title and the record links are relative to it
-    shutil.copytree(committed / "results", tmp_path / folder / "results")
+    committed, (reference, labels) = REPORTS / folder, ALL_RECORDS[folder]
+    relative = Path("reports") / folder  # the title and the record links are relative to it
+    shutil.copytree(committed / "results", tmp_path / relative / "results")
     monkeypatch.chdir(tmp_path)
-    out = write_all_records_report(folder / "results", folder).parent
+    out = write_all_records_report(relative / "results", relative, reference=reference).parent
     for name in ("report.md", "tables/results.csv", "tables/uncertainty.csv", "tables/per_sequence.csv"):
         assert (out / name).read_bytes() == (committed / name).read_bytes(), name
     rows = (committed / "tables" / "results.csv").read_text()
-    for label in ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"):
-        assert label in rows
+    assert all(label in rows for label in labels)
