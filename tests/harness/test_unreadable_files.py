@@ -8,6 +8,9 @@ import json
 import pytest
 
 from mast_bench.__main__ import main
+from mast_bench.errors import CheckpointError
+from mast_bench.harness.train_data import read_data_record
+from mast_bench.harness.training import read_summary
 
 from .conftest import make_tiny_davis
 
@@ -119,19 +122,15 @@ def test_a_garbage_toml_file_is_one_error_naming_it(flag, small_davis, tmp_path,
 
 
 @pytest.mark.parametrize(
-    ("name", "read", "remedy"),
+    ("name", "reader", "remedy"),
     [
-        ("train-data.json", "read_data_record", "delete it to rewrite it"),
-        ("train.json", "read_summary", "delete it to rebuild it"),
+        ("train-data.json", read_data_record, "delete it to rewrite it"),
+        ("train.json", read_summary, "delete it to rebuild it"),
     ],
 )
-def test_a_garbage_run_file_is_one_error_naming_it(name, read, remedy, tmp_path):
+def test_a_garbage_run_file_is_one_error_naming_it(name, reader, remedy, tmp_path):
     """A training run's own JSON files (its clips, its summary): absent reads as None, garbage stops
     the run naming the file and what to do."""
-    from mast_bench.errors import CheckpointError
-    from mast_bench.harness import train_data, training
-
-    reader = getattr(train_data, read, None) or getattr(training, read)
     assert reader(tmp_path) is None
     (tmp_path / name).write_bytes(GARBAGE)
     with pytest.raises(CheckpointError) as caught:
