@@ -164,7 +164,13 @@ class Registry(Generic[T]):
         find = lookup or self.get
 
         def earlier_or_known(key: str) -> T:
-            return made[key] if key in made else find(key)
+            if key in made:
+                return made[key]
+            try:
+                return find(key)
+            except UnknownNameError as exc:
+                earlier = f"; earlier in this file: {', '.join(made)}" if made else ""
+                raise UnknownNameError(f"{exc}{earlier}") from None
 
         for key, body in bodies.items():
             where = f"{path}: [{name}.{key}]"

@@ -7,6 +7,11 @@ the iteration, which is what makes a resumed run identical to a straight one.
 
 In TOML a preset is ``[preset.NAME]`` (seed, max_side) with one ``[[preset.NAME.stage]]`` table per
 stage, in order; a preset written as a single flat table (the older format) is one "pairs" stage.
+A preset with ``base = "cpu"`` starts from that preset (an earlier table of its file or a known
+one): its own keys replace the base's, and its stage tables, if it has any, replace the base's
+stages. A stage table with ``base = "pairs"`` is that stage (an earlier one of its own preset, else
+the base preset's) with some keys changed. A derived preset is the same :class:`Preset` as one
+written out in full, so every identity computed from it is the same too.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import OMIT_DEFAULT, from_dict
+from ..config import OMIT_DEFAULT, from_dict, to_dict
 from ..errors import ConfigError
 from ..max_side import check_max_side
-from ..registry import Registry, Tables
+from ..registry import Lookup, Registry, Tables, base_of
 
 PRESETS_FILE = Path(__file__).with_name("presets.toml")
 
@@ -135,19 +140,66 @@ class Preset:
 _PRESET_KEYS = {f.name for f in fields(Preset)} - {"stages"}
 
 
-def parse_preset(name: str, body: dict[str, Any], where: str) -> Preset:
-    """One ``[preset.NAME]`` table: preset keys plus ``[[stage]]`` tables, or one flat "pairs" stage."""
+def parse_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup | None = None) -> Preset:
+    """One ``[preset.NAME]`` table: preset keys plus ``[[stage]]`` tables, or one flat "pairs" stage,
+    or ``base = "..."`` and what differs from that preset (``lookup`` finds it)."""
     if not isinstance(body, dict):
         raise ConfigError(f"{where}: expected a table")
+    if "base" in body:
+        return _derived_preset(name, body, where, lookup or get_preset)
     if "stage" not in body:  # the flat format: everything that is not a preset key is the stage
         stage = {"name": "pairs", **{k: v for k, v in body.items() if k not in _PRESET_KEYS}}
         body = {**{k: v for k, v in body.items() if k in _PRESET_KEYS}, "stage": [stage]}
+    parsed = _stages(_stage_tables(body, name, where), None, where)
+    rest = {k: v for k, v in body.items() if k != "stage"}
+    return from_dict(Preset, {"name": name, **rest, "stages": parsed}, where)
+
+
+def _derived_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup) -> Preset:
+    base = base_of(body, where, lookup, "preset", "cpu")
+    rest = {k: v for k, v in body.items() if k not in ("base", "stage")}
+    unknown = sorted(set(rest) - _PRESET_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(_PRESET_KEYS | {"base"}))
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (a preset with a base changes its stages in "
+            f"[[preset.{name}.stage]] tables); allowed: {allowed}"
+        )
+    stages = base.stages
+    if "stage" in body:
+        stages = _stages(_stage_tables(body, name, where), base, where)
+    inherited = {k: v for k, v in to_dict(base).items() if k not in ("name", "stages")}
+    return from_dict(Preset, {**inherited, **rest, "name": name, "stages": stages}, where)
+
+
+def _stage_tables(body: dict[str, Any], name: str, where: str) -> list[Any]:
     stages = body["stage"]
     if not isinstance(stages, list) or not stages:
         raise ConfigError(f"{where}.stage: expected one or more [[preset.{name}.stage]] tables")
-    parsed = tuple(from_dict(TrainStage, s, f"{where}.stage[{i}]") for i, s in enumerate(stages))
-    rest = {k: v for k, v in body.items() if k != "stage"}
-    return from_dict(Preset, {"name": name, **rest, "stages": parsed}, where)
+    return stages
+
+
+def _stages(tables: list[Any], base: Preset | None, where: str) -> tuple[TrainStage, ...]:
+    """``[[stage]]`` tables in order: each written out in full, or ``base = "NAME"``: an earlier
+    stage of this preset, else a stage of the base preset, with the table's other keys over it."""
+    made: list[TrainStage] = []
+    for i, table in enumerate(tables):
+        known = {s.name: s for s in (base.stages if base is not None else ())} | {s.name: s for s in made}
+        made.append(_stage(table, known, f"{where}.stage[{i}]"))
+    return tuple(made)
+
+
+def _stage(table: Any, known: dict[str, TrainStage], where: str) -> TrainStage:
+    if not isinstance(table, dict) or "base" not in table:
+        return from_dict(TrainStage, table, where)
+    name = table["base"]
+    if not isinstance(name, str) or name not in known:
+        raise ConfigError(
+            f"{where}.base: no stage {name!r} to start from; expected an earlier stage of this "
+            f"preset or one of its base preset's: {', '.join(known) or '(none)'}"
+        )
+    overrides = {k: v for k, v in table.items() if k != "base"}
+    return from_dict(TrainStage, {**to_dict(known[name]), **overrides}, where)
 
 
 def load_presets(path: str | Path = PRESETS_FILE) -> dict[str, Preset]:
@@ -165,7 +217,7 @@ PRESETS: Registry[Preset] = Registry(
     Preset,
     entry_points="mast_bench.presets",
     builtins=lambda: load_presets(PRESETS_FILE).values(),
-    tables=Tables("preset", lambda name, body, where, _: parse_preset(name, body, where)),
+    tables=Tables("preset", parse_preset),
 )
 
 

@@ -1,0 +1,150 @@
+"""``base = "..."`` in preset and stage tables: a derived preset is the preset written out in full."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mast_bench.config import to_dict
+from mast_bench.errors import ConfigError
+from mast_bench.harness.identity import short_hash
+from mast_bench.harness.presets import get_preset, load_presets
+
+REPO = Path(__file__).resolve().parents[2]
+CONTROL_PRESETS = REPO / "reports" / "training-memory-control" / "presets.toml"
+
+FULL = """
+[preset.full]
+seed = 3
+max_side = 64
+snapshots = [0.0, 1.0]
+
+[[preset.full.stage]]
+name = "pairs"
+iterations = 5
+batch_size = 2
+lr = 1e-3
+frame_size = [32, 32]
+
+[[preset.full.stage]]
+name = "memory"
+sampling = "memory"
+iterations = 2
+batch_size = 2
+lr = 1e-4
+frame_size = [32, 32]
+short_term = [1, 3]
+seed = 9
+"""
+
+DERIVED = """
+[preset.derived]
+base = "full"
+max_side = 96
+
+[[preset.derived.stage]]
+base = "pairs"
+
+[[preset.derived.stage]]
+base = "pairs"
+name = "pairs-again"
+lr = 1e-4
+
+[[preset.derived.stage]]
+base = "pairs-again"
+name = "pairs-late"
+iterations = 1
+"""
+
+
+def test_a_derived_preset_is_its_base_with_the_keys_it_changes(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(FULL + DERIVED + '\n[preset.same]\nbase = "full"\nseed = 4\n')
+    presets = load_presets(path)
+    full, derived = presets["full"], presets["derived"]
+    pairs = full.stages[0]
+    assert derived == replace(
+        full,
+        name="derived",
+        max_side=96,
+        stages=(
+            pairs,
+            replace(pairs, name="pairs-again", lr=1e-4),
+            replace(pairs, name="pairs-late", lr=1e-4, iterations=1),
+        ),
+    )
+    assert presets["same"] == replace(full, name="same", seed=4)  # no stage tables: the base's stages
+
+
+def test_a_stage_base_keeps_the_base_stage_seed_unless_changed(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        FULL + '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "memory"\n'
+        '[[preset.d.stage]]\nbase = "memory"\nname = "m2"\nseed = 10\n'
+    )
+    first, second = load_presets(path)["d"].stages
+    assert (first.seed, second.seed) == (9, 10)
+    assert to_dict(first) == to_dict(load_presets(path)["full"].stages[1])
+
+
+def test_a_preset_file_builds_on_the_built_in_presets():
+    """The control's second seeds: the built-in stage 1, stages 2 and 3 with seeds of their own."""
+    replicate = get_preset("cpu-pairs-finetune-time-seed-101", CONTROL_PRESETS)
+    original = get_preset("cpu-pairs-finetune-time")
+    assert replicate.stages[0] == original.stages[0] == get_preset("cpu").stages[0]
+    assert [s.seed for s in replicate.stages] == [None, 101, 102]
+    assert [replace(s, seed=None) for s in replicate.stages] == list(original.stages)
+
+
+# sha256 of each preset as the identities read it (to_dict), for the presets whose runs the
+# committed reports come from. A preset rewritten with `base` must stay the same preset: a change
+# here means their checkpoints no longer resume or branch, and their training keys change.
+PINNED = {
+    "cpu": "dda0b292204d467ef98e7edcc075e45437f7b0cc38ca4e881fa006ad530b22d5",
+    "cpu-pairs-finetune": "ef99d8ca902a57c8c22dca8718dd74a93c3a8fa320d53c5fb087a6463e117b70",
+    "cpu-pairs-finetune-time": "c932c9323c1043d220426548f55b5dd9d7d13f7d3d7adccbb420208481224a69",
+    "cpu-seed-101": "2bef0697d59d0fd52b0c10ccb97ce229d63824aeeb8779182a82fe553cfb7013",
+    "cpu-pairs-finetune-seed-101": "1c95a6a5abd7ab5fb7babeab851141c3f868c62fa7406bd91c2b2b0f16eee54d",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_presets_of_committed_runs_keep_their_identity(name):
+    preset = get_preset(name, CONTROL_PRESETS)
+    assert short_hash(to_dict(preset), length=64) == PINNED[name]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[preset.d]\nbase = "nope"\n',
+            r"\[preset.d\].base: unknown preset 'nope'; known presets: .*; earlier in this file: full$",
+        ),
+        ("[preset.d]\nbase = 3\n", r"\[preset.d\]: missing key 'base'"),
+        (
+            '[preset.d]\nbase = "full"\niterations = 3\n',
+            r"\[preset.d\]: unknown key 'iterations' .* allowed: base",
+        ),
+        (
+            '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "schedule"\n',
+            r"\[preset.d\].stage\[0\].base: no stage 'schedule' to start from; .*: pairs, memory$",
+        ),
+        (
+            "[preset.d]\n[[preset.d.stage]]\nbase = 'pairs'\n",
+            r"\[preset.d\].stage\[0\].base: no stage 'pairs' to start from; .*: \(none\)$",
+        ),
+        (
+            '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "pairs"\nlearning_rate = 1\n',
+            r"\[preset.d\].stage\[0\].*learning_rate",
+        ),
+    ],
+)
+def test_a_bad_base_is_one_line_naming_file_table_and_key(tmp_path, table, message):
+    path = tmp_path / "p.toml"
+    path.write_text(FULL + table)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_presets(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
