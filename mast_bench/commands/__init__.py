@@ -7,6 +7,7 @@ subcommands, ``main(argv)`` runs it alone for ``python -m mast_bench.<command>``
 COMMANDS = (
     "variants",
     "protocols",
+    "presets",
     "data",
     "check",
     "train",

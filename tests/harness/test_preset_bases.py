@@ -148,3 +148,41 @@ def test_a_bad_base_is_one_line_naming_file_table_and_key(tmp_path, table, messa
     with pytest.raises(ConfigError, match=message) as caught:
         load_presets(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_cli_shows_a_derived_preset_resolved_one_line_per_stage(capsys):
+    from mast_bench.__main__ import main
+
+    assert main(["presets", "*time-seed-101", "--presets", str(CONTROL_PRESETS)]) == 0
+    head, *stages = capsys.readouterr().out.splitlines()
+    assert head.split("\t") == [
+        "cpu-pairs-finetune-time-seed-101",
+        "",
+        "seed=0 max_side=320 snapshots=0.0,1.0 iterations=2230",
+    ]
+    assert [line.split("\t")[1] for line in stages] == [
+        "1-pairs",
+        "2-pairs-finetune",
+        "3-pairs-finetune-late",
+    ]
+    assert (
+        "iterations=450 batch_size=4 lr=0.0001 lr_milestones=- frame_size=128x128 gaps=2,5,8 seed=101"
+        in stages[1]
+    )
+    assert "seed=" not in stages[0]
+
+
+def test_cli_json_and_an_unknown_pattern(capsys):
+    import json
+
+    from mast_bench.__main__ import main
+
+    assert main(["presets", "cpu", "--json"]) == 0
+    (preset,) = json.loads(capsys.readouterr().out)
+    assert preset["name"] == "cpu" and [s["sampling"] for s in preset["stages"]] == [
+        "pairs",
+        "memory",
+        "schedule",
+    ]
+    assert main(["presets", "zzz*"]) == 2
+    assert capsys.readouterr().err.startswith("error: no preset matches 'zzz*'; known presets: cpu, ")
