@@ -34,7 +34,7 @@ from .job import Job
 from .scoring import score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
 from .training import train_or_resume
-from .weights import needs_weights, trained_identity, weights_identity
+from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,7 @@ def compute_record(
         provenance={
             **provenance.collect(job.device, job.preset.seed, job.command),
             "data_root": str(Path(plan.data.root).resolve()),
+            "weights_sha256": weights_sha256(weights),
         },
         metrics=metrics,
         profile=profile,

@@ -23,6 +23,14 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(path: str | Path | None) -> str | None:
+    """The sha256 of a checkpoint's weights alone (``model.checkpoint.state_dict_sha256``): equal
+    for the same weights in files that differ in anything else; None without a file."""
+    from ..model.checkpoint import read_state_dict, state_dict_sha256
+
+    return None if path is None else state_dict_sha256(read_state_dict(path))
+
+
 def needs_weights(config: VariantConfig) -> bool:
     return config.features != "lab-pixels"
 

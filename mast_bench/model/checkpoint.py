@@ -6,6 +6,7 @@ saves add a ``module.`` prefix. Loading never unpickles code (``weights_only=Tru
 
 from __future__ import annotations
 
+import hashlib
 import io
 import warnings
 from collections.abc import Mapping
@@ -39,6 +40,18 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             "torch.save (code in a pickle is never run)"
         ) from None
     return unwrap_state_dict(payload, str(path))
+
+
+def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """The weights' own fingerprint (each tensor's name, dtype, shape and bytes, in name order),
+    not the file's: a training checkpoint also holds its optimizer, RNG state and wall-clock
+    seconds, so the same weights trained twice make different files."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def unwrap_state_dict(payload: Any, where: str = "checkpoint") -> dict[str, torch.Tensor]:

@@ -15,6 +15,7 @@ from mast_bench.harness.presets import load_presets
 from mast_bench.harness.profiling import flop_counter
 from mast_bench.harness.runner import run_job, run_jobs
 from mast_bench.metrics import evaluate_semisupervised
+from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
 from mast_bench.results import ResultStore
 from mast_bench.variants import VariantConfig, derive_variant, get_variant
 
@@ -84,6 +85,7 @@ def test_job_with_official_checkpoint_writes_record_masks_and_profile(small_davi
     assert 0 < prof["matmul_fraction"] < 1.5
     # provenance and the table
     assert record.provenance["packages"]["torch"] == torch.__version__
+    assert record.provenance["weights_sha256"] == state_dict_sha256(read_state_dict(peaky_weights))
     table = pd.read_csv(results / "records.csv")
     assert list(table["key"]) == [record.key]
 
@@ -162,7 +164,9 @@ def test_record_json_matches_design_schema(small_davis, tmp_path):
         "created",
         "command",
         "data_root",
+        "weights_sha256",
     }
+    assert data["provenance"]["weights_sha256"] is None  # a weight-free baseline
     assert "root" not in data["identity"]["dataset"]  # contents (the fingerprint) identify the data
     assert set(data["metrics"]["global"]) >= {
         "J&F-Mean",

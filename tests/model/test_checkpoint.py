@@ -7,7 +7,7 @@ import torch
 
 from mast_bench.errors import CheckpointError
 from mast_bench.model import MAST
-from mast_bench.model.checkpoint import load_weights, read_state_dict, save_checkpoint
+from mast_bench.model.checkpoint import load_weights, read_state_dict, save_checkpoint, state_dict_sha256
 from mast_bench.variants import get_variant
 
 
@@ -50,6 +50,26 @@ def test_accepted_layouts(tmp_path, trained_like, wrap):
     fresh = MAST(get_variant("mast"))
     load_weights(fresh, tmp_path / "w.pt")
     assert _equal_states(fresh, trained_like)
+
+
+def test_weights_sha256_is_the_weights_not_the_file(tmp_path, trained_like):
+    """Two files of the same weights (other seconds, another layout) share it; one changed value,
+    a changed dtype or a renamed tensor does not."""
+    save_checkpoint(tmp_path / "a.pt", trained_like, seconds=1.0)
+    state = {f"module.{k}": v for k, v in trained_like.state_dict().items()}
+    torch.save({"state_dict": state, "seconds": 2.0}, tmp_path / "b.pt")
+    digest = state_dict_sha256(read_state_dict(tmp_path / "a.pt"))
+    assert (tmp_path / "a.pt").read_bytes() != (tmp_path / "b.pt").read_bytes()
+    assert state_dict_sha256(read_state_dict(tmp_path / "b.pt")) == digest
+    plain = trained_like.state_dict()
+    name = "post_convolution.weight"
+    changed = {**plain, name: plain[name].clone().index_put_((torch.tensor(0),), torch.tensor(0.5))}
+    assert state_dict_sha256(changed) != digest
+    assert state_dict_sha256({**plain, name: plain[name].double()}) != digest
+    assert state_dict_sha256({**{k: v for k, v in plain.items() if k != name}, "x": plain[name]}) != digest
+    assert state_dict_sha256({"b": torch.tensor(2, dtype=torch.bfloat16)}) != state_dict_sha256(
+        {"b": torch.tensor(2.0)}
+    )
 
 
 def test_official_reference_weights_have_official_keys(official_reference):
