@@ -12,32 +12,12 @@ from mast_bench.errors import ConfigError
 from mast_bench.harness.identity import short_hash
 from mast_bench.harness.presets import get_preset, load_presets
 
+from .test_training import CHAIN_TOML
+
 REPO = Path(__file__).resolve().parents[2]
 CONTROL_PRESETS = REPO / "reports" / "training-memory-control" / "presets.toml"
 
-FULL = """
-[preset.full]
-seed = 3
-max_side = 64
-snapshots = [0.0, 1.0]
-
-[[preset.full.stage]]
-name = "pairs"
-iterations = 5
-batch_size = 2
-lr = 1e-3
-frame_size = [32, 32]
-
-[[preset.full.stage]]
-name = "memory"
-sampling = "memory"
-iterations = 2
-batch_size = 2
-lr = 1e-4
-frame_size = [32, 32]
-short_term = [1, 3]
-seed = 9
-"""
+FULL = CHAIN_TOML.format(memory_iterations=2).replace("preset.chain", "preset.full")
 
 DERIVED = """
 [preset.derived]
@@ -78,15 +58,17 @@ def test_a_derived_preset_is_its_base_with_the_keys_it_changes(tmp_path):
     assert presets["same"] == replace(full, name="same", seed=4)  # no stage tables: the base's stages
 
 
-def test_a_stage_base_keeps_the_base_stage_seed_unless_changed(tmp_path):
+def test_a_stage_base_is_an_earlier_stage_of_its_preset_before_the_base_preset(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text(
-        FULL + '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "memory"\n'
-        '[[preset.d.stage]]\nbase = "memory"\nname = "m2"\nseed = 10\n'
+        FULL + '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "memory"\nseed = 9\n'
+        '[[preset.d.stage]]\nbase = "memory"\nname = "m2"\n'
+        '[[preset.d.stage]]\nbase = "memory"\nname = "m3"\nseed = 10\n'
     )
-    first, second = load_presets(path)["d"].stages
-    assert (first.seed, second.seed) == (9, 10)
-    assert to_dict(first) == to_dict(load_presets(path)["full"].stages[1])
+    presets = load_presets(path)
+    first, second, third = presets["d"].stages
+    assert first == replace(presets["full"].stages[1], seed=9)
+    assert (second, third) == (replace(first, name="m2"), replace(first, name="m3", seed=10))
 
 
 def test_a_preset_file_builds_on_the_built_in_presets():
@@ -130,7 +112,7 @@ def test_presets_of_committed_runs_keep_their_identity(name):
         ),
         (
             '[preset.d]\nbase = "full"\n[[preset.d.stage]]\nbase = "schedule"\n',
-            r"\[preset.d\].stage\[0\].base: no stage 'schedule' to start from; .*: pairs, memory$",
+            r"\[preset.d\].stage\[0\].base: no stage 'schedule' to start from; .*: pairs, memory, final$",
         ),
         (
             "[preset.d]\n[[preset.d.stage]]\nbase = 'pairs'\n",
