@@ -57,10 +57,14 @@ ALL_RECORDS = {
         None,
         ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"),
     ),
-    # fine-tuning on pairs against the memory stages, two seeds each, off one stage 1
+    # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
     "training-memory-control": (
         CONTROL_REFERENCE,
-        ("train-cpu-pairs-finetune/3-pairs-finetune-late", "train-cpu-seed-101/3-schedule"),
+        (
+            "train-cpu-pairs-finetune/3-pairs-finetune-late",
+            "train-cpu-seed-101/3-schedule",
+            "train-cpu-pairs-finetune-time/3-pairs-finetune-late",
+        ),
     ),
 }
 
