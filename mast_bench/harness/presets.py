@@ -182,10 +182,11 @@ def _stage_tables(body: dict[str, Any], name: str, where: str) -> list[Any]:
 def _stages(tables: list[Any], base: Preset | None, where: str) -> tuple[TrainStage, ...]:
     """``[[stage]]`` tables in order: each written out in full, or ``base = "NAME"``: an earlier
     stage of this preset, else a stage of the base preset, with the table's other keys over it."""
+    known = {s.name: s for s in (base.stages if base is not None else ())}
     made: list[TrainStage] = []
     for i, table in enumerate(tables):
-        known = {s.name: s for s in (base.stages if base is not None else ())} | {s.name: s for s in made}
         made.append(_stage(table, known, f"{where}.stage[{i}]"))
+        known[made[-1].name] = made[-1]
     return tuple(made)
 
 
