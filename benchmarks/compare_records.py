@@ -9,6 +9,8 @@ or the evaluation size where one variant has several). Each row minus the refere
 objects both scored (percentile bootstrap, Wilcoxon) and over their object-frames resampled in
 blocks of 10 consecutive frames (the training report's intervals): with a handful of objects the
 object interval is wide, the frame-block one says whether the difference holds frame by frame.
+`same_weights` says whether both records scored the same weights (null where a record predates
+`provenance.weights_sha256`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ def comparison_row(label: str, record, reference) -> dict:
         "object_frames": frames.n,
         "frame_blocks_ci95": [round(frames.low, 2), round(frames.high, 2)],
         "verdict": interval_verdict(frames.low, frames.high),
+        "same_weights": same_weights(record, reference),
     }
+
+
+def same_weights(record, reference) -> bool | None:
+    """Whether the two records scored the same weights (``provenance.weights_sha256``, the weights'
+    own hash: two files of the same weights agree); None where either record predates it."""
+    hashes = [r.provenance.get("weights_sha256") for r in (record, reference)]
+    return None if None in hashes else hashes[0] == hashes[1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,6 +122,8 @@ def comparisons(manifest: CurveManifest, store: ResultStore) -> list[Comparison]
 
 
 def interval_verdict(low: float, high: float) -> str:
+    if low == high == 0:
+        return "identical (every object-frame equal)"
     if low > 0:
         return "better (interval above 0)"
     if high < 0:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import shlex
+import shutil
 from pathlib import Path
+
+from mast_bench.report.collect import all_entries, load_records
+from mast_bench.report.training import interval_verdict
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = REPO / "reports" / "training-480p" / "sizes" / "results"
@@ -42,6 +46,28 @@ def test_differences_are_the_records_per_object_differences(tmp_path, capsys):
         small["J&F"] == 20.45 and small["verdict"] == "worse (interval below 0)"
     )  # as the sizes report says
     assert "mast-scaled (max side 320): 20.45 J&F" in capsys.readouterr().out
+
+
+def test_same_weights_compares_the_weights_hashes_where_both_records_have_one(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(SIZES, results)
+    labels = ["mast-scaled (full size)", "mast-scaled (max side 320)", "mast-scaled (max side 480)"]
+    rows = {e.label: e.record.key for e in all_entries(load_records(results))}
+    for label, digest in zip(labels, ["a" * 64, "a" * 64, "b" * 64], strict=True):
+        path = results / "records" / f"{rows[label]}.json"
+        data = json.loads(path.read_text())
+        data["provenance"]["weights_sha256"] = digest
+        path.write_text(json.dumps(data))
+    out = tmp_path / "c.json"
+    assert _script().main(["--results", str(results), "--reference", labels[0], "--out", str(out)]) == 0
+    same = {r["row"]: r["same_weights"] for r in json.loads(out.read_text())["rows"]}
+    assert same[labels[1]] is True and same[labels[2]] is False
+    assert [v for k, v in same.items() if k not in labels] == [None, None, None]  # no hash: unknown
+
+
+def test_a_difference_of_zero_everywhere_is_called_identical():
+    assert interval_verdict(0.0, 0.0) == "identical (every object-frame equal)"
+    assert interval_verdict(0.0, 0.5) == "not clear of 0" and interval_verdict(0.1, 0.5).startswith("better")
 
 
 def test_an_unknown_reference_is_one_line_naming_the_rows(tmp_path, capsys):
