@@ -64,6 +64,8 @@ ALL_RECORDS = {
             "train-cpu-pairs-finetune/3-pairs-finetune-late",
             "train-cpu-seed-101/3-schedule",
             "train-cpu-pairs-finetune-time/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-time-seed-101/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-clean-time/3-pairs-finetune-late",
         ),
     ),
 }
