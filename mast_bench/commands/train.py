@@ -8,7 +8,7 @@ of the later stages skips the first). --data: a training set (`mast-bench data t
 folder of videos (made into one first), or frame folders (DAVIS, YouTube-VOS JPEGImages).
 TensorBoard: ``tensorboard --logdir OUT/tensorboard``. Several processes: ``python -m
 torch.distributed.run --nproc_per_node N -m mast_bench.train ...`` (DDP: NCCL on CUDA, gloo on CPU;
-rank 0 alone prints and writes).
+rank 0 alone prints and writes, --branch-from included).
 """
 
 from __future__ import annotations
@@ -93,11 +93,6 @@ def _branch(config, preset, source: Path, out: Path, clips) -> None:
     from ..harness.branch import branch_run
     from ..harness.train_data import clips_summary
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ConfigError(
-            "--branch-from under torchrun: branch once in a single process (--stop-after at the "
-            "shared stages' end), then train the folder under torchrun"
-        )
     branch_run(config, preset, source, out, clips_summary(clips), base.tell)
 
 

@@ -7,7 +7,8 @@ and every stage up to it) matches the source run's completed stage is the same c
 checkpoint is copied instead of recomputed, in order, up to the first stage that differs; so are
 the source's snapshots that fall inside the copied stages. Training the new folder then resumes
 after them. A source that recorded its training clips (``train-data.json``) must have read the same
-ones; an older source that did not is taken at its word (said once).
+ones; an older source that did not is taken at its word (said once). Under torchrun every rank
+checks the source (bad input fails on each alike), rank 0 alone copies and the others wait for it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes
-from ..errors import CheckpointError, DataError
+from ..errors import CheckpointError, DataError, UserError, user_error_from_os_error
 from ..locks import job_lock
 from ..variants.config import VariantConfig
 from .presets import Preset
 from .train_data import check_data_record, read_data_record
 from .train_identity import same_stage, stage_identity
-from .training import LOCK_NAME, load_training_state, snapshot_iterations, snapshot_path, stage_folders
+from .training import (
+    LOCK_NAME,
+    distributed,
+    load_training_state,
+    snapshot_iterations,
+    snapshot_path,
+    stage_folders,
+)
 
 
 def shared_stages(config: VariantConfig, preset: Preset, source: Path) -> int:
@@ -78,7 +86,25 @@ def branch_run(
     ``preset``; returns how many stages are shared. ``data``: the clips the branch trains on
     (``clips_summary``). Refuses a source that shares no stage or trained on other clips."""
     source, out_dir = Path(source), Path(out_dir)
+    rank, world = distributed()
+    tell = tell if rank == 0 else _silent
     shared = _check_source(config, preset, source, out_dir, data, tell)
+    failure = None
+    if rank == 0:
+        try:
+            _copy_shared(config, preset, source, out_dir, shared, tell)
+        except UserError as exc:
+            failure = exc
+        except OSError as exc:  # a full disk: said on every rank, not only rank 0's
+            failure = user_error_from_os_error(exc)
+    if world > 1:
+        failure = _rank_0s(failure)
+    if failure is not None:
+        raise failure
+    return shared
+
+
+def _copy_shared(config, preset: Preset, source: Path, out_dir: Path, shared: int, tell) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     end = sum(stage.iterations for stage in preset.stages[:shared])
     with job_lock(out_dir / LOCK_NAME, f"training of {config.name} in {out_dir}", on_wait=tell):
@@ -90,4 +116,19 @@ def branch_run(
     names = ", ".join(s.name for s in preset.stages[:shared])
     verb = "copied" if any(copied) else "already there"
     tell(f"branch of {source}: stage(s) {names} ({end} iterations) {verb}; training resumes after them")
-    return shared
+
+
+def _rank_0s(failure: UserError | None) -> UserError | None:
+    """Every rank waits here for rank 0's copy and gets its failure, if any (none is left waiting
+    on a rank that gave up). A gloo group of its own: no GPU is involved, whatever the backend."""
+    import torch.distributed as dist
+
+    group = dist.new_group(backend="gloo")
+    box = [failure]
+    dist.broadcast_object_list(box, src=0, group=group)
+    dist.destroy_process_group(group)
+    return box[0]
+
+
+def _silent(_message: str) -> None:
+    """Ranks other than 0 say nothing (rank 0 speaks for the run)."""

@@ -4,6 +4,8 @@ the weights a straight run gives; a run that is not the same computation is refu
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,37 @@ def test_a_stage_seed_makes_a_replicate_that_branches_off_the_same_first_stage(l
     train(config, other, clips, tmp_path / "replicate", progress=False)
     stage_2 = "stages/2-memory/checkpoint.pt"
     assert not _identical(tmp_path / "replicate" / stage_2, tmp_path / "source" / stage_2)
+
+
+@pytest.mark.slow
+def test_a_branch_under_torchrun_copies_once_and_every_rank_trains_after_it(long_clips, tmp_path):
+    """Two gloo ranks on the CPU: a source that shares nothing is refused by every rank alike
+    (none left waiting); a good one is copied by rank 0 alone, said once, and the later stages
+    train on both ranks."""
+    presets = _presets(tmp_path)
+    source, branch = tmp_path / "source", tmp_path / "branch"
+    train(
+        get_variant("mast"),
+        get_preset("chain", presets),
+        FrameFolderClips(long_clips),
+        source,
+        progress=False,
+    )
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command = [*torchrun, "-m", "mast_bench.train", "--data", str(long_clips), "--presets", str(presets),
+               "--preset", "longer", "--out", str(branch), "--branch-from", str(source), "--device", "cpu",
+               "--quiet"]  # fmt: skip
+
+    refused = subprocess.run([*command, "--variant", "mast-rgb"], capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert refused.stderr.count("shares no completed stage") == 2  # each rank, the same line
+    assert not branch.exists()
+
+    done = subprocess.run([*command, "--variant", "mast"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("stage(s) pairs (2 iterations) copied") == 1  # rank 0 alone
+    assert done.stdout.count("7/7 iterations") == 1
+    stage_1, stage_2 = "stages/1-pairs/checkpoint.pt", "stages/2-memory/checkpoint.pt"
+    assert (branch / stage_1).read_bytes() == (source / stage_1).read_bytes()
+    assert not _identical(branch / stage_2, source / stage_2)
+    assert torch.load(branch / "stages/3-final/checkpoint.pt", weights_only=True)["complete"]
