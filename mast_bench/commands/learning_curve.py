@@ -1,10 +1,11 @@
 """``mast-bench learning-curve --variant NAME --preset P --train-data PATH --data ROOT [--out DIR]``
 
 Does training make a tracker? Trains the preset's stages once on --train-data (a training set, a
-folder of videos or frame folders), keeping the weights at the preset's snapshot fractions and at
-each stage's end; scores every one of them on --data under each --protocol, beside training-free
-baselines (Lab pixels) under the same protocols; writes the training report (loss per stage,
-samples/s, J&F per checkpoint, paired intervals against random init and Lab pixels) into --out.
+video file, a folder of videos or frame folders), keeping the weights at the preset's snapshot
+fractions and at each stage's end; scores every one of them on --data under each --protocol,
+beside training-free baselines (Lab pixels) under the same protocols; writes the training report
+(loss per stage, samples/s, J&F per checkpoint, paired intervals against random init and Lab
+pixels) into --out.
 Everything resumes: the training run from its checkpoints, the scores from their records.
 
 reports/training/ is made by: scripts/get-real-footage footage, then
@@ -33,7 +34,9 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
     )
     parser.add_argument(
-        "--train-data", required=True, help="a training set, a folder of videos or frame folders"
+        "--train-data",
+        required=True,
+        help="a training set, a video file, a folder of videos or frame folders",
     )
     parser.add_argument("--train-out", type=Path, help="the training run's folder (default: in --results)")
     parser.add_argument(

@@ -5,7 +5,7 @@ stages), each from the previous one's weights. Re-running the same command resum
 checkpoint in --out left off and says so (two trainers of one folder: the second waits for the
 first). --branch-from RUN copies the leading stages RUN already trained the same way (an ablation
 of the later stages skips the first). --data: a training set (`mast-bench data training-set`), a
-folder of videos (made into one first), or frame folders (DAVIS, YouTube-VOS JPEGImages).
+video file or a folder of videos (made into one first), or frame folders (DAVIS, YouTube-VOS JPEGImages).
 TensorBoard: ``tensorboard --logdir OUT/tensorboard``. Several processes: ``python -m
 torch.distributed.run --nproc_per_node N -m mast_bench.train ...`` (DDP: NCCL on CUDA, gloo on CPU;
 rank 0 alone prints and writes, --branch-from included).
@@ -29,8 +29,8 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data",
         metavar="ROOT",
-        help="training frames: a training set, a folder of videos, or frame folders (default: the "
-        "embedded clips)",
+        help="training frames: a training set, a video file or a folder of videos, or frame folders "
+        "(default: the embedded clips)",
     )
     parser.add_argument("--preset", default="smoke", help="training preset (smoke, cpu, paper, gpu ...)")
     parser.add_argument(

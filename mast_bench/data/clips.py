@@ -56,7 +56,11 @@ class FrameFolderClips:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DataError(f"{self.root}: clip folder missing")
+            what = "not a folder" if self.root.exists() else "no such folder"
+            raise DataError(
+                f"{self.root}: {what} (expected a training set, a video file, a folder of videos or "
+                "sub-folders of images)"
+            )
         clips = [(folder.name, tuple(list_images(folder))) for folder in clip_folders(self.root)]
         clips = [(name, frames) for name, frames in clips if frames]
         if not clips:
@@ -107,11 +111,16 @@ def plan_pairs(
     for clip in rng.permutation(len(num_frames)):
         gap = int(rng.choice(np.asarray(gaps), p=gap_weights))
         starts = np.arange(0, num_frames[clip], gap)
-        chosen = starts[: len(starts) // 2 * 2].reshape(-1, 2)
+        chosen = starts[: pairs_in_clip(num_frames[clip], gap) * 2].reshape(-1, 2)
         if clip_weights is not None:
             chosen = chosen[keep.random(len(chosen)) < clip_weights[clip]]
         pairs += [PairIndex(int(clip), int(a), int(b)) for a, b in chosen]
     return [pairs[i] for i in rng.permutation(len(pairs))]
+
+
+def pairs_in_clip(length: int, gap: int) -> int:
+    """Disjoint pairs (k*2*gap, k*2*gap + gap) in a clip of ``length`` frames."""
+    return -(-length // gap) // 2
 
 
 def _check_gaps(gaps: Sequence[int], weights: Sequence[float] | None) -> tuple[float, ...] | None:
@@ -147,7 +156,21 @@ class PairSampler:
         self.size = (int(size[0]), int(size[1]))
         self.seed = seed
         self._lengths = tuple(source.num_frames(c) for c in range(len(source.clip_names)))
+        if self.most_pairs == 0:
+            raise DataError(
+                f"no training pair: no clip is longer than the smallest gap (gaps {self.gaps}, clip "
+                f"lengths {sorted(set(self._lengths))[:5]}...); use shorter gaps or longer clips"
+            )
         self.set_epoch(epoch)
+
+    @property
+    def most_pairs(self) -> int:
+        """The most pairs an epoch can hold: each clip at its smallest drawable gap, every pair kept.
+        A given epoch may hold fewer, even none (the gaps drawn, the clips' weights)."""
+        drawable = [
+            g for g, w in zip(self.gaps, self.gap_weights or [1] * len(self.gaps), strict=True) if w > 0
+        ]
+        return sum(pairs_in_clip(length, min(drawable)) for length in self._lengths)
 
     def set_epoch(self, epoch: int) -> None:
         """Re-plan the pairs for ``epoch`` (each epoch draws new gaps, like the official loader)."""
@@ -162,12 +185,6 @@ class PairSampler:
                 clip_weights=self.clip_weights,
             )
         )
-        if not self.pairs:
-            raise DataError(
-                f"no training pair in epoch {epoch}: no clip is longer than the gap drawn for it "
-                f"(gaps {self.gaps}, clip lengths {sorted(set(self._lengths))[:5]}...); use shorter gaps "
-                "or longer clips"
-            )
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -22,7 +22,7 @@ from ..data.clips import OFFICIAL_GAP_WEIGHTS, OFFICIAL_GAPS, ClipSource, FrameF
 from ..data.frame_sets import FrameSetLayout, FrameSetSampler
 from ..data.images import resize_float
 from ..data.training_set import TrainingSetClips, build_training_set, is_training_set
-from ..data.video import video_files
+from ..data.video import is_video, video_files
 from ..errors import ConfigError
 from ..progress import tell as progress_tell
 from .presets import TrainStage
@@ -39,6 +39,9 @@ class BatchPlan:
     indices: tuple[int, ...]
 
 
+EMPTY_EPOCHS_LIMIT = 100  # epochs in a row too short for one batch before the data is called too small
+
+
 class EpochBatches:
     """Iteration -> batch of pairs, the way a shuffled drop_last DataLoader walks the official
     epochs: batch k of epoch e is pairs[k*B:(k+1)*B] of that epoch's plan.
@@ -53,16 +56,24 @@ class EpochBatches:
         self._epoch_lengths: list[int] = []
 
     def _batches_in(self, epoch: int) -> int:
+        if self.sampler.most_pairs < self.batch_size:
+            raise ConfigError(
+                f"an epoch holds at most {self.sampler.most_pairs} training pairs, fewer than the batch "
+                f"size {self.batch_size}; use a smaller batch or more data"
+            )
         while len(self._epoch_lengths) <= epoch:
             self.sampler.set_epoch(len(self._epoch_lengths))
-            count = len(self.sampler) // self.batch_size
-            if count == 0:
-                raise ConfigError(
-                    f"an epoch has only {len(self.sampler)} training pairs, fewer than the batch size "
-                    f"{self.batch_size}; use a smaller batch or more data"
-                )
+            count = len(self.sampler) // self.batch_size  # 0: a short epoch, skipped as drop_last does
             self._epoch_lengths.append(count)
             self._epoch_starts.append(self._epoch_starts[-1] + count)
+            if len(self._epoch_lengths) >= EMPTY_EPOCHS_LIMIT and not any(
+                self._epoch_lengths[-EMPTY_EPOCHS_LIMIT:]
+            ):
+                raise ConfigError(
+                    f"{EMPTY_EPOCHS_LIMIT} epochs in a row held fewer training pairs than the batch size "
+                    f"{self.batch_size} (the gaps drawn and the clips' motion weights keep few); use a "
+                    "smaller batch or more data"
+                )
         return self._epoch_lengths[epoch]
 
     def position(self, iteration: int) -> tuple[int, int]:
@@ -142,12 +153,13 @@ def _name_short(tell, stage: TrainStage, names: list[str]) -> None:
 
 
 def open_clip_source(root: str | Path, cache_dir: str | Path, tell: Callable[[str], None] | None = None):
-    """Training frames at ``root``: a training set, a folder of videos (made into a training set in
-    ``cache_dir`` once), or frame folders read as the official loader does (no cuts, no weights)."""
+    """Training frames at ``root``: a training set, a video file or a folder of videos (made into a
+    training set in ``cache_dir`` once), or frame folders read as the official loader does (no cuts,
+    no weights)."""
     root = Path(root)
     if is_training_set(root):
         return TrainingSetClips(root)
-    if root.is_dir() and video_files(root):
+    if is_video(root) or (root.is_dir() and video_files(root)):
         name = "videos-" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
         built = build_training_set(
             [root], Path(cache_dir) / "training-sets" / name, tell=tell or progress_tell

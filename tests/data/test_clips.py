@@ -172,9 +172,11 @@ def test_bad_clip_sources_and_parameters(tmp_path: Path, tiny_embedded: Path):
         PairSampler(clips, gaps=(2, 5), gap_weights=(1.0,))
     with pytest.raises(
         DataError,
-        match=r"no training pair in epoch 0: no clip is longer than the gap drawn for it \(gaps \(20,\)",
+        match=r"no training pair: no clip is longer than the smallest gap \(gaps \(20,\)",
     ):
         PairSampler(clips, gaps=(20,), gap_weights=None)
+    with pytest.raises(DataError, match=r"smallest gap \(gaps \(2, 20\)"):  # 2 is never drawn
+        PairSampler(clips, gaps=(2, 20), gap_weights=(0.0, 1.0))
 
 
 def test_frame_folder_layouts(tmp_path: Path):

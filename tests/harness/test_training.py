@@ -73,16 +73,20 @@ def test_training_free_variant_is_refused(tiny_davis, tmp_path):
 
 
 class _CountingSampler:
-    """A fake PairSampler: epoch e has 5 + e pairs; pair i of epoch e is clip e, frames (i, i + 1)."""
+    """A fake PairSampler: epoch e has 5 + e pairs (``lengths[e]`` where given); pair i of epoch e is
+    clip e, frames (i, i + 1)."""
 
-    def __init__(self):
+    most_pairs = 9
+
+    def __init__(self, lengths: dict[int, int] | None = None):
         self.epoch = 0
+        self.lengths = lengths or {}
 
     def set_epoch(self, epoch):
         self.epoch = epoch
 
     def __len__(self):
-        return 5 + self.epoch
+        return self.lengths.get(self.epoch, 5 + self.epoch)
 
     @property
     def pairs(self):
@@ -99,8 +103,20 @@ def test_epoch_batches_walk_epochs_like_a_drop_last_loader():
     assert plan.frames == (((1, 2), (1, 3)), ((1, 3), (1, 4))) and plan.indices == (0, 1)
     plan = batches(4, rank=1, world=2)  # second half of batch 2 of epoch 1
     assert plan.frames == (((1, 5),), ((1, 6),))
-    with pytest.raises(ConfigError, match="fewer than the batch size"):
-        EpochBatches(_CountingSampler(), batch_size=9).position(0)
+    with pytest.raises(ConfigError, match="at most 9 training pairs, fewer than the batch size 10"):
+        EpochBatches(_CountingSampler(), batch_size=10).position(0)
+
+
+def test_an_epoch_too_short_for_a_batch_is_skipped_as_drop_last_skips_it():
+    """Motion weights can leave an epoch of a small training set without a whole batch: the walk goes
+    on to the next epoch; only epochs that stay short, one after another, are an error."""
+    batches = EpochBatches(_CountingSampler({1: 1, 2: 0}), batch_size=2)
+    # epoch 0: 5 pairs -> 2 batches; epochs 1 and 2: no whole batch; epoch 3: 8 pairs -> 4 batches
+    assert [batches.position(i) for i in range(4)] == [(0, 0), (0, 1), (3, 0), (3, 1)]
+    assert batches(2).frames[0] == ((3, 0), (3, 1))
+    never = EpochBatches(_CountingSampler(dict.fromkeys(range(200), 1)), batch_size=2)
+    with pytest.raises(ConfigError, match="100 epochs in a row held fewer training pairs"):
+        never.position(0)
 
 
 _KILL_SCRIPT = """
@@ -404,6 +420,16 @@ def test_train_cli_makes_a_folder_of_videos_a_training_set(tmp_path, capsys, mon
     assert "2/2 iterations" in out.out and "training set" in out.err
     (made,) = [p for p in (tmp_path / "cache" / "training-sets").iterdir() if (p / "manifest.json").is_file()]
     assert [c["name"] for c in json.loads((made / "manifest.json").read_text())["clips"]] == ["a", "b"]
+    # one video file is a training set of one clip; a file that is not a video is named, not read
+    argv[3], argv[9] = str(videos / "b.mp4"), str(tmp_path / "one")
+    assert main(argv) == 0
+    assert "2/2 iterations" in capsys.readouterr().out
+    made = json.loads((tmp_path / "one" / "train-data.json").read_text())
+    assert [name for name, _ in made["clips"]] == ["b"]
+    (tmp_path / "notes.txt").write_text("x")
+    argv[3], argv[9] = str(tmp_path / "notes.txt"), str(tmp_path / "none")
+    assert main(argv) == 2
+    assert "notes.txt: not a folder (expected a training set, a video file" in capsys.readouterr().err
 
 
 def test_clips_too_short_for_a_stage_are_named_before_training(tmp_path):
