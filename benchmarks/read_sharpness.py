@@ -152,14 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from mast_bench.variants import get_variant
 
     try:
-        dataset = DavisDataset(args.data)
-        sequences = list(dataset.sequences(args.split))
-        for sequence in sequences:
-            if not sequence.fully_annotated:
-                raise UserError(
-                    f"{dataset.annotations_dir / sequence.name}: {len(sequence.annotation_paths)} "
-                    f"annotation(s) for {sequence.num_frames} frames; one-step J needs every frame's"
-                )
+        sequences = DavisDataset(args.data).fully_annotated_sequences(args.split, "one-step J")
         for weights in (w for _, w in args.weights if w is not None):
             if not Path(weights).is_file():
                 raise UserError(f"{weights}: weights file not found")

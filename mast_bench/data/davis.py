@@ -215,3 +215,15 @@ class DavisDataset:
     def sequences(self, split: str = "val") -> Iterator[VideoSequence]:
         for name in self.sequence_names(split):
             yield self.sequence(name)
+
+    def fully_annotated_sequences(self, split: str, purpose: str) -> list[VideoSequence]:
+        """Every sequence of ``split``, refusing (before any work) one annotated only on some frames
+        (test-dev): ``purpose`` says what needs every frame's annotation."""
+        sequences = list(self.sequences(split))
+        for sequence in sequences:
+            if not sequence.fully_annotated:
+                raise DataError(
+                    f"{self.annotations_dir / sequence.name}: {len(sequence.annotation_paths)} "
+                    f"annotation(s) for {sequence.num_frames} frames; {purpose} needs every frame's"
+                )
+        return sequences
