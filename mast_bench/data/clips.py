@@ -156,6 +156,7 @@ class PairSampler:
         self.size = (int(size[0]), int(size[1]))
         self.seed = seed
         self._lengths = tuple(source.num_frames(c) for c in range(len(source.clip_names)))
+        self.most_pairs = self._most_pairs()
         if self.most_pairs == 0:
             raise DataError(
                 f"no training pair: no clip is longer than the smallest gap (gaps {self.gaps}, clip "
@@ -163,8 +164,7 @@ class PairSampler:
             )
         self.set_epoch(epoch)
 
-    @property
-    def most_pairs(self) -> int:
+    def _most_pairs(self) -> int:
         """The most pairs an epoch can hold: each clip at its smallest drawable gap, every pair kept.
         A given epoch may hold fewer, even none (the gaps drawn, the clips' weights)."""
         drawable = [

@@ -50,17 +50,17 @@ class EpochBatches:
     """
 
     def __init__(self, sampler: PairSampler, batch_size: int) -> None:
+        if sampler.most_pairs < batch_size:
+            raise ConfigError(
+                f"an epoch holds at most {sampler.most_pairs} training pairs, fewer than the batch "
+                f"size {batch_size}; use a smaller batch or more data"
+            )
         self.sampler = sampler
         self.batch_size = batch_size
         self._epoch_starts = [0]  # first iteration of each planned epoch
         self._epoch_lengths: list[int] = []
 
     def _batches_in(self, epoch: int) -> int:
-        if self.sampler.most_pairs < self.batch_size:
-            raise ConfigError(
-                f"an epoch holds at most {self.sampler.most_pairs} training pairs, fewer than the batch "
-                f"size {self.batch_size}; use a smaller batch or more data"
-            )
         while len(self._epoch_lengths) <= epoch:
             self.sampler.set_epoch(len(self._epoch_lengths))
             count = len(self.sampler) // self.batch_size  # 0: a short epoch, skipped as drop_last does
