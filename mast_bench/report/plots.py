@@ -64,12 +64,17 @@ def cost_figure(
     name: str = HEADERS[HEADLINE["davis"]],
 ) -> Figure:
     """A headline metric against one cost column; rows without that figure are left out (and listed)."""
-    figure = new_figure(5.0, 3.8)
-    axes = figure.add_subplot()
     data = summary[["label", metric, cost]].dropna()
+    labels = list(data["label"])
+    numbered = _numbered(labels)
+    figure = new_figure(5.0, 3.8 + (_key_height(labels) if numbered else 0.0))
+    axes = figure.add_subplot()
     axes.scatter(data[cost] * scale, data[metric] * 100, color="tab:blue")
-    for row in data.itertuples(index=False):
-        axes.annotate(str(row[0]), (row[2] * scale, row[1] * 100), textcoords="offset points", xytext=(4, 4))
+    for number, row in enumerate(data.itertuples(index=False), start=1):
+        text = str(number) if numbered else str(row[0])
+        axes.annotate(text, (row[2] * scale, row[1] * 100), textcoords="offset points", xytext=(4, 4))
+    if numbered:
+        _key_below(figure, [f"{n}: {label}" for n, label in enumerate(labels, start=1)])
     missing = sorted(set(summary["label"]) - set(data["label"]))
     axes.set_xlabel(xlabel)
     axes.set_ylabel(f"{name} (x100)")
@@ -80,7 +85,8 @@ def cost_figure(
 def sequence_heatmap_figure(matrix: pd.DataFrame) -> Figure:
     """Per-sequence J&F (x100) of each variant, values written in the cells."""
     rows, cols = matrix.shape
-    figure = new_figure(max(4.0, 0.9 * cols + 2.5), max(2.5, 0.45 * rows + 1.5))
+    longest = max((len(str(i)) for i in matrix.index), default=0)
+    figure = new_figure(max(4.0, 0.9 * cols + 2.5 + CHAR_WIDTH * longest), max(2.5, 0.45 * rows + 1.5))
     axes = figure.add_subplot()
     values = matrix.to_numpy(dtype=float) * 100
     image = axes.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
@@ -109,15 +115,52 @@ def decay_profile(per_frame: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
 
 
 def decay_figure(profile: pd.DataFrame, labels: list[str]) -> Figure:
-    figure = new_figure(8.0, 3.4)
+    """J and F by position in the video, one line per label; the key below both plots (it covered
+    the J plot once the labels were many or long), a colour each for up to 20 labels."""
+    figure = new_figure(8.0, 3.4 + _key_height(labels))
+    colours = _colours(len(labels))
     for i, metric in enumerate(("J", "F")):
         axes = figure.add_subplot(1, 2, i + 1)
-        for label in labels:
+        for label, colour in zip(labels, colours, strict=True):
             part = profile[profile["label"] == label].sort_values("centre")
-            axes.plot(part["centre"], part[metric] * 100, marker="o", markersize=3, label=label)
+            axes.plot(part["centre"], part[metric] * 100, marker="o", markersize=3, color=colour, label=label)
         axes.set_xlabel("position in the video (0 = first frame, 1 = last)")
         axes.set_ylabel(f"{metric} (x100)")
         axes.set_ylim(0, 100)
         axes.set_title(f"{metric} across the video")
-    figure.axes[0].legend(fontsize=7)
+    handles, names = figure.axes[0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="outside lower center", fontsize=KEY_FONT_SIZE, frameon=False)
     return figure
+
+
+CHAR_WIDTH = 0.075  # inches a tick-label character takes at matplotlib's default 10 pt
+KEY_FONT_SIZE = 7
+KEY_LINE_HEIGHT = 0.17  # inches a line of a key takes at KEY_FONT_SIZE
+NUMBER_LABELS_OVER = 28  # characters over which scatter points carry a number and the key below
+
+
+def _colours(count: int) -> list:
+    """One colour per line: tab10 up to 10 lines, tab20 up to 20, then tab20 again."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if count <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(count)]
+
+
+def _key_height(labels: list[str]) -> float:
+    return KEY_LINE_HEIGHT * (len(labels) + 1)
+
+
+def _numbered(labels: list[str]) -> bool:
+    """Label scatter points by number (key below) where the names would run over each other."""
+    return len(labels) > 4 or any(len(label) > NUMBER_LABELS_OVER for label in labels)
+
+
+def _key_below(figure: Figure, lines: list[str]) -> None:
+    """A text key under the plot: one line per entry."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="none") for _ in lines]
+    figure.legend(
+        handles, lines, loc="outside lower center", fontsize=KEY_FONT_SIZE, frameon=False, handlelength=0
+    )

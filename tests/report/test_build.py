@@ -23,7 +23,14 @@ from mast_bench.report.collect import (
     summary_frame,
 )
 from mast_bench.report.paper import is_paper_comparable, paper_table
-from mast_bench.report.plots import decay_profile, jf_intervals_figure, sequence_heatmap_figure
+from mast_bench.report.plots import (
+    cost_figure,
+    decay_figure,
+    decay_profile,
+    jf_intervals_figure,
+    save_figure,
+    sequence_heatmap_figure,
+)
 from mast_bench.report.qualitative import qualitative_figures
 from mast_bench.report.stats import Interval
 
@@ -146,6 +153,41 @@ def test_interval_figure_draws_the_estimates_and_intervals():
     segments = axes.collections[0].get_segments()  # the error bars, bottom to top
     assert [(round(s[0][1], 9), round(s[1][1], 9)) for s in segments] == [(55.0, 62.0), (66.0, 75.0)]
     assert [t.get_text() for t in axes.get_xticklabels()] == ["mast", "mast-rgb"]
+
+
+def test_many_long_labels_keep_every_figure_readable(tmp_path):
+    """Twelve 70-character labels (an all-records report of trained weights): scatter points carry
+    numbers with the names in a key below, the decay key sits below both plots with a colour each,
+    the heatmap widens for its names, and no layout collapses."""
+    import warnings
+
+    labels = [
+        f"mast-scaled (train-cpu-pairs-finetune-time-seed-{i:03d}/3-pairs-finetune-late)" for i in range(12)
+    ]
+    summary = pd.DataFrame({"label": labels, "J&F-Mean": np.linspace(0.3, 0.5, 12), "peak": np.arange(12.0)})
+    profile = pd.DataFrame(
+        [
+            {"label": label, "bin": b, "centre": b / 10 + 0.05, "J": 0.5, "F": 0.5}
+            for label in labels
+            for b in range(10)
+        ]
+    )
+    matrix = pd.DataFrame(np.full((12, 3), 0.4), index=labels, columns=["a", "b", "c"])
+    scatter = cost_figure(summary, "peak", 1.0, "peak memory (MiB)", metric="J&F-Mean", name="J&F")
+    decay = decay_figure(profile, labels)
+    heatmap = sequence_heatmap_figure(matrix)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # constrained layout warns when the axes collapse
+        for name, figure in (("scatter", scatter), ("decay", decay), ("heatmap", heatmap)):
+            save_figure(figure, tmp_path, name)
+    assert [t.get_text() for t in scatter.axes[0].texts] == [str(n) for n in range(1, 13)]
+    assert [t.get_text() for t in scatter.legends[0].get_texts()] == [
+        f"{n}: {label}" for n, label in enumerate(labels, 1)
+    ]
+    (key,) = decay.legends
+    assert [t.get_text() for t in key.get_texts()] == labels
+    assert len({line.get_color() for line in decay.axes[0].lines}) == 12
+    assert heatmap.get_size_inches()[0] > 0.075 * len(labels[0])
 
 
 def test_decay_profile_bins_frames_by_position(shared_tiny_study):
