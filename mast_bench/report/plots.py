@@ -40,7 +40,9 @@ def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
 
 def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference: str | None) -> Figure:
     """J&F per variant (x100) with its bootstrap 95% interval; the reference variant in another colour."""
-    figure = new_figure(max(4.0, 1.1 * len(labels) + 1.5), 3.6)
+    numbered = any(len(label) > NUMBER_LABELS_OVER for label in labels)  # slanted names may be many
+    width = max(4.0, (0.5 if numbered else 1.1) * len(labels) + 1.5)
+    figure = new_figure(width, 3.6 + (_key_height(labels) if numbered else 0.0))
     axes = figure.add_subplot()
     x = np.arange(len(labels))
     estimate = np.array([i.estimate for i in intervals]) * 100
@@ -49,7 +51,11 @@ def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference:
     colours = ["tab:orange" if label == reference else "tab:blue" for label in labels]
     axes.bar(x, estimate, color=colours, alpha=0.8)
     axes.errorbar(x, estimate, yerr=[estimate - low, high - estimate], fmt="none", ecolor="black", capsize=4)
-    axes.set_xticks(x, labels, rotation=20, ha="right")
+    if numbered:
+        axes.set_xticks(x, [str(n) for n in range(1, len(labels) + 1)])
+        _key_below(figure, [f"{n}: {label}" for n, label in enumerate(labels, start=1)])
+    else:
+        axes.set_xticks(x, labels, rotation=20, ha="right")
     axes.set_ylabel("J&F (x100), 95% bootstrap CI")
     axes.set_title("J&F per variant" + (f" (reference: {reference})" if reference else ""))
     return figure
@@ -136,7 +142,7 @@ def decay_figure(profile: pd.DataFrame, labels: list[str]) -> Figure:
 CHAR_WIDTH = 0.075  # inches a tick-label character takes at matplotlib's default 10 pt
 KEY_FONT_SIZE = 7
 KEY_LINE_HEIGHT = 0.17  # inches a line of a key takes at KEY_FONT_SIZE
-NUMBER_LABELS_OVER = 28  # characters over which scatter points carry a number and the key below
+NUMBER_LABELS_OVER = 28  # characters over which points and bars carry a number, the names a key below
 
 
 def _colours(count: int) -> list:
@@ -152,7 +158,7 @@ def _key_height(labels: list[str]) -> float:
 
 
 def _numbered(labels: list[str]) -> bool:
-    """Label scatter points by number (key below) where the names would run over each other."""
+    """Label points and bars by number (key below) where the names would run over each other."""
     return len(labels) > 4 or any(len(label) > NUMBER_LABELS_OVER for label in labels)
 
 

@@ -156,8 +156,8 @@ def test_interval_figure_draws_the_estimates_and_intervals():
 
 
 def test_many_long_labels_keep_every_figure_readable(tmp_path):
-    """Twelve 70-character labels (an all-records report of trained weights): scatter points carry
-    numbers with the names in a key below, the decay key sits below both plots with a colour each,
+    """Twelve 70-character labels (an all-records report of trained weights): scatter points and bars
+    carry numbers with the names in a key below, the decay key sits below both plots with a colour each,
     the heatmap widens for its names, and no layout collapses."""
     import warnings
 
@@ -176,9 +176,10 @@ def test_many_long_labels_keep_every_figure_readable(tmp_path):
     scatter = cost_figure(summary, "peak", 1.0, "peak memory (MiB)", metric="J&F-Mean", name="J&F")
     decay = decay_figure(profile, labels)
     heatmap = sequence_heatmap_figure(matrix)
+    bars = jf_intervals_figure(labels, [Interval(0.4, 0.3, 0.5, 4)] * 12, labels[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # constrained layout warns when the axes collapse
-        for name, figure in (("scatter", scatter), ("decay", decay), ("heatmap", heatmap)):
+        for name, figure in (("scatter", scatter), ("decay", decay), ("heatmap", heatmap), ("bars", bars)):
             save_figure(figure, tmp_path, name)
     assert [t.get_text() for t in scatter.axes[0].texts] == [str(n) for n in range(1, 13)]
     assert [t.get_text() for t in scatter.legends[0].get_texts()] == [
@@ -188,6 +189,8 @@ def test_many_long_labels_keep_every_figure_readable(tmp_path):
     assert [t.get_text() for t in key.get_texts()] == labels
     assert len({line.get_color() for line in decay.axes[0].lines}) == 12
     assert heatmap.get_size_inches()[0] > 0.075 * len(labels[0])
+    assert [t.get_text() for t in bars.axes[0].get_xticklabels()] == [str(n) for n in range(1, 13)]
+    assert len(bars.legends[0].get_texts()) == 12
 
 
 def test_decay_profile_bins_frames_by_position(shared_tiny_study):
