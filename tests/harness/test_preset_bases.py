@@ -89,6 +89,9 @@ PINNED = {
     "cpu-pairs-finetune-time": "c932c9323c1043d220426548f55b5dd9d7d13f7d3d7adccbb420208481224a69",
     "cpu-seed-101": "2bef0697d59d0fd52b0c10ccb97ce229d63824aeeb8779182a82fe553cfb7013",
     "cpu-pairs-finetune-seed-101": "1c95a6a5abd7ab5fb7babeab851141c3f868c62fa7406bd91c2b2b0f16eee54d",
+    "cpu-pairs-finetune-time-seed-101": "8305cad7d0907d9eaee28a23d7282ad2ccb0e833b5974cc6f88ea46861a7df46",
+    "cpu-pairs-finetune-clean-time": "034f5c527571f255c791b6cf239144830e06e5dd60c3e44a5fb0d65ced204fe1",
+    "cpu-pairs-finetune-clean-time-seed-101": "b5925e8055db5f458b069fd5be27857cad2f443a63e6572ef8e6e4581e0ff20a",
 }
 
 
@@ -135,7 +138,7 @@ def test_a_bad_base_is_one_line_naming_file_table_and_key(tmp_path, table, messa
 def test_cli_shows_a_derived_preset_resolved_one_line_per_stage(capsys):
     from mast_bench.__main__ import main
 
-    assert main(["presets", "*time-seed-101", "--presets", str(CONTROL_PRESETS)]) == 0
+    assert main(["presets", "*finetune-time-seed-101", "--presets", str(CONTROL_PRESETS)]) == 0
     head, *stages = capsys.readouterr().out.splitlines()
     assert head.split("\t") == [
         "cpu-pairs-finetune-time-seed-101",

@@ -66,6 +66,11 @@ ALL_RECORDS = {
             "train-cpu-pairs-finetune-time/3-pairs-finetune-late",
             "train-cpu-pairs-finetune-time-seed-101/3-pairs-finetune-late",
             "train-cpu-pairs-finetune-clean-time/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-clean-time-seed-101/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-time/2-pairs-finetune",
+            "train-cpu-pairs-finetune-time-seed-101/2-pairs-finetune",
+            "train-cpu-pairs-finetune-clean-time/2-pairs-finetune",
+            "train-cpu-pairs-finetune-clean-time-seed-101/2-pairs-finetune",
         ),
     ),
 }
