@@ -91,7 +91,9 @@ PINNED = {
     "cpu-pairs-finetune-seed-101": "1c95a6a5abd7ab5fb7babeab851141c3f868c62fa7406bd91c2b2b0f16eee54d",
     "cpu-pairs-finetune-time-seed-101": "8305cad7d0907d9eaee28a23d7282ad2ccb0e833b5974cc6f88ea46861a7df46",
     "cpu-pairs-finetune-clean-time": "034f5c527571f255c791b6cf239144830e06e5dd60c3e44a5fb0d65ced204fe1",
-    "cpu-pairs-finetune-clean-time-seed-101": "b5925e8055db5f458b069fd5be27857cad2f443a63e6572ef8e6e4581e0ff20a",
+    "cpu-pairs-finetune-clean-time-seed-101": (
+        "b5925e8055db5f458b069fd5be27857cad2f443a63e6572ef8e6e4581e0ff20a"
+    ),
 }
 
 
