@@ -12,6 +12,7 @@ from PIL import Image
 from scipy import stats as scipy_stats
 from support.records import OBJECTS, make_record, store_record
 
+from mast_bench.report import plots
 from mast_bench.report.__main__ import main
 from mast_bench.report.build import paired_to_reference, write_study_report
 from mast_bench.report.collect import (
@@ -23,14 +24,6 @@ from mast_bench.report.collect import (
     summary_frame,
 )
 from mast_bench.report.paper import is_paper_comparable, paper_table
-from mast_bench.report.plots import (
-    cost_figure,
-    decay_figure,
-    decay_profile,
-    jf_intervals_figure,
-    save_figure,
-    sequence_heatmap_figure,
-)
 from mast_bench.report.qualitative import qualitative_figures
 from mast_bench.report.stats import Interval
 
@@ -140,14 +133,14 @@ def test_heatmap_shows_mean_per_sequence_jf(report):
         for sequence in {s for s, _ in OBJECTS}:
             expected = np.mean([v for (s, _), v in jf.items() if s == sequence]) * 100
             assert matrix.loc[variant, sequence] == pytest.approx(expected)
-    figure = sequence_heatmap_figure(matrix / 100)
+    figure = plots.sequence_heatmap_figure(matrix / 100)
     image = figure.axes[0].images[0].get_array()
     assert np.allclose(np.asarray(image), matrix.to_numpy())
 
 
 def test_interval_figure_draws_the_estimates_and_intervals():
     intervals = [Interval(0.6, 0.55, 0.62, 6), Interval(0.7, 0.66, 0.75, 6)]
-    figure = jf_intervals_figure(["mast", "mast-rgb"], intervals, "mast")
+    figure = plots.jf_intervals_figure(["mast", "mast-rgb"], intervals, "mast")
     axes = figure.axes[0]
     assert [round(p.get_height(), 9) for p in axes.patches] == [60.0, 70.0]
     segments = axes.collections[0].get_segments()  # the error bars, bottom to top
@@ -173,14 +166,14 @@ def test_many_long_labels_keep_every_figure_readable(tmp_path):
         ]
     )
     matrix = pd.DataFrame(np.full((12, 3), 0.4), index=labels, columns=["a", "b", "c"])
-    scatter = cost_figure(summary, "peak", 1.0, "peak memory (MiB)", metric="J&F-Mean", name="J&F")
-    decay = decay_figure(profile, labels)
-    heatmap = sequence_heatmap_figure(matrix)
-    bars = jf_intervals_figure(labels, [Interval(0.4, 0.3, 0.5, 4)] * 12, labels[0])
+    scatter = plots.cost_figure(summary, "peak", 1.0, "peak memory (MiB)", metric="J&F-Mean", name="J&F")
+    decay = plots.decay_figure(profile, labels)
+    heatmap = plots.sequence_heatmap_figure(matrix)
+    bars = plots.jf_intervals_figure(labels, [Interval(0.4, 0.3, 0.5, 4)] * 12, labels[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # constrained layout warns when the axes collapse
         for name, figure in (("scatter", scatter), ("decay", decay), ("heatmap", heatmap), ("bars", bars)):
-            save_figure(figure, tmp_path, name)
+            plots.save_figure(figure, tmp_path, name)
     assert [t.get_text() for t in scatter.axes[0].texts] == [str(n) for n in range(1, 13)]
     assert [t.get_text() for t in scatter.legends[0].get_texts()] == [
         f"{n}: {label}" for n, label in enumerate(labels, 1)
@@ -196,7 +189,7 @@ def test_many_long_labels_keep_every_figure_readable(tmp_path):
 def test_decay_profile_bins_frames_by_position(shared_tiny_study):
     results, manifest, records = shared_tiny_study
     per_frame = per_frame_frame(study_entries(load_records(results), manifest))
-    profile = decay_profile(per_frame, bins=4)
+    profile = plots.decay_profile(per_frame, bins=4)
     frames = records["mast"].metrics["per_frame"]
     # 12 frames per object at positions t/11: bins [0,.25) hold t 0..2, [.25,.5) 3..5, [.5,.75) 6..8
     for b, ts in enumerate([range(0, 3), range(3, 6), range(6, 9), range(9, 12)]):
