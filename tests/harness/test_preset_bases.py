@@ -94,6 +94,10 @@ PINNED = {
     "cpu-pairs-finetune-clean-time-seed-101": (
         "b5925e8055db5f458b069fd5be27857cad2f443a63e6572ef8e6e4581e0ff20a"
     ),
+    "cpu-seed-202": "e012c800611ca998a635c845256fd4efbb97d6f579be90956529672ecd139c31",
+    "cpu-pairs-finetune-clean-time-seed-202": (
+        "dbeffa7489eaf1fee259ab5cb5bf5973ed60af89b35fd92cc976523e19d3e9cc"
+    ),
 }
 
 

@@ -71,6 +71,8 @@ ALL_RECORDS = {
             "train-cpu-pairs-finetune-time-seed-101/2-pairs-finetune",
             "train-cpu-pairs-finetune-clean-time/2-pairs-finetune",
             "train-cpu-pairs-finetune-clean-time-seed-101/2-pairs-finetune",
+            "train-cpu-seed-202/3-schedule",
+            "train-cpu-pairs-finetune-clean-time-seed-202/3-pairs-finetune-late",
         ),
     ),
 }
