@@ -35,6 +35,11 @@ def parse_max_side(text: str) -> int | None:
     return None if text == "full" else int(text)
 
 
+def feature_grid(size: tuple[int, int], stride: int) -> tuple[int, int]:
+    """The label grid of a ``size`` network input: one cell per stride x stride block, edges kept."""
+    return -(-size[0] // stride), -(-size[1] // stride)
+
+
 def grid_labels(truth: np.ndarray, ids: tuple[int, ...], size: tuple[int, int], stride: int) -> np.ndarray:
     """``truth`` (H, W) through the label grid of a ``size`` network input and back to (H, W)."""
     import torch
@@ -43,22 +48,22 @@ def grid_labels(truth: np.ndarray, ids: tuple[int, ...], size: tuple[int, int], 
 
     at_size = resize_labels(keep_objects(truth, ids), size)
     channels = torch.from_numpy(at_size.astype(np.int64))  # ids are 1..K, so an id is its channel
-    grid = (-(-size[0] // stride), -(-size[1] // stride))
-    values = sample_labels(channels, len(ids) + 1, grid, stride, "top-left")
+    values = sample_labels(channels, len(ids) + 1, feature_grid(size, stride), stride, "top-left")
     return upsample_argmax(values, truth.shape).numpy().astype(np.uint8)
 
 
 def write_masks(sequence, max_side: int | None, out: Path, stride: int) -> None:
+    """Frame 0 as the propagation core takes it (void and other ids to 0), every later frame
+    through the grid."""
     from mast_bench.data.masks import MaskWriter
     from mast_bench.max_side import network_size
+    from mast_bench.model.labels import keep_objects
 
     writer, ids = MaskWriter(out), sequence.object_ids()
     size = network_size(sequence.size, max_side)
     for index, name in enumerate(sequence.frame_names):
         truth = sequence.labels(index)
-        labels = truth if index == 0 else grid_labels(truth, ids, size, stride)
-        if index == 0:
-            labels = np.where(labels == 255, 0, labels).astype(np.uint8)
+        labels = keep_objects(truth, ids) if index == 0 else grid_labels(truth, ids, size, stride)
         writer.write(sequence.name, name, labels)
 
 
@@ -77,7 +82,7 @@ def ceiling(data: Path, split: str, max_side: int | None, stride: int) -> dict:
     return {
         "max_side": "full" if max_side is None else max_side,
         "network_size": list(size),
-        "grid": [-(-size[0] // stride), -(-size[1] // stride)],
+        "grid": list(feature_grid(size, stride)),
         "J&F": round(100 * table["J&F-Mean"], 2),
         "J": round(100 * table["J-Mean"], 2),
         "F": round(100 * table["F-Mean"], 2),

@@ -53,7 +53,7 @@ def jf_intervals_figure(labels: list[str], intervals: list[Interval], reference:
     axes.errorbar(x, estimate, yerr=[estimate - low, high - estimate], fmt="none", ecolor="black", capsize=4)
     if numbered:
         axes.set_xticks(x, [str(n) for n in range(1, len(labels) + 1)])
-        _key_below(figure, [f"{n}: {label}" for n, label in enumerate(labels, start=1)])
+        _key_below(figure, labels)
     else:
         axes.set_xticks(x, labels, rotation=20, ha="right")
     axes.set_ylabel("J&F (x100), 95% bootstrap CI")
@@ -80,7 +80,7 @@ def cost_figure(
         text = str(number) if numbered else str(row[0])
         axes.annotate(text, (row[2] * scale, row[1] * 100), textcoords="offset points", xytext=(4, 4))
     if numbered:
-        _key_below(figure, [f"{n}: {label}" for n, label in enumerate(labels, start=1)])
+        _key_below(figure, labels)
     missing = sorted(set(summary["label"]) - set(data["label"]))
     axes.set_xlabel(xlabel)
     axes.set_ylabel(f"{name} (x100)")
@@ -158,14 +158,15 @@ def _key_height(labels: list[str]) -> float:
 
 
 def _numbered(labels: list[str]) -> bool:
-    """Label points and bars by number (key below) where the names would run over each other."""
+    """Label scatter points by number (key below) where the names would run over each other."""
     return len(labels) > 4 or any(len(label) > NUMBER_LABELS_OVER for label in labels)
 
 
-def _key_below(figure: Figure, lines: list[str]) -> None:
-    """A text key under the plot: one line per entry."""
+def _key_below(figure: Figure, labels: list[str]) -> None:
+    """A text key under the plot, ``N: label`` per line, for points or bars numbered 1..N."""
     from matplotlib.lines import Line2D
 
+    lines = [f"{n}: {label}" for n, label in enumerate(labels, start=1)]
     handles = [Line2D([], [], linestyle="none") for _ in lines]
     figure.legend(
         handles, lines, loc="outside lower center", fontsize=KEY_FONT_SIZE, frameon=False, handlelength=0
