@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes
-from ..errors import CheckpointError, DataError, UserError, user_error_from_os_error
+from ..errors import CheckpointError, DataError
 from ..locks import job_lock
 from ..variants.config import VariantConfig
 from .presets import Preset
+from .rank_zero import on_rank_0
 from .train_data import check_data_record, read_data_record
 from .train_identity import same_stage, stage_identity
 from .training import (
@@ -89,18 +90,7 @@ def branch_run(
     rank, world = distributed()
     tell = tell if rank == 0 else _silent
     shared = _check_source(config, preset, source, out_dir, data, tell)
-    failure = None
-    if rank == 0:
-        try:
-            _copy_shared(config, preset, source, out_dir, shared, tell)
-        except UserError as exc:
-            failure = exc
-        except OSError as exc:  # a full disk: said on every rank, not only rank 0's
-            failure = user_error_from_os_error(exc)
-    if world > 1:
-        failure = _rank_0s(failure)
-    if failure is not None:
-        raise failure
+    on_rank_0(lambda: _copy_shared(config, preset, source, out_dir, shared, tell), rank, world)
     return shared
 
 
@@ -116,18 +106,6 @@ def _copy_shared(config, preset: Preset, source: Path, out_dir: Path, shared: in
     names = ", ".join(s.name for s in preset.stages[:shared])
     verb = "copied" if any(copied) else "already there"
     tell(f"branch of {source}: stage(s) {names} ({end} iterations) {verb}; training resumes after them")
-
-
-def _rank_0s(failure: UserError | None) -> UserError | None:
-    """Every rank waits here for rank 0's copy and gets its failure, if any (none is left waiting
-    on a rank that gave up). A gloo group of its own: no GPU is involved, whatever the backend."""
-    import torch.distributed as dist
-
-    group = dist.new_group(backend="gloo")
-    box = [failure]
-    dist.broadcast_object_list(box, src=0, group=group)
-    dist.destroy_process_group(group)
-    return box[0]
 
 
 def _silent(_message: str) -> None:

@@ -38,6 +38,7 @@ from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .intra_op import intra_op_threads
 from .presets import Preset, TrainStage, learning_rate
+from .rank_zero import on_rank_0
 from .train_data import clips_summary, keep_data_record, read_run_json
 from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
@@ -454,19 +455,24 @@ def train(
                 f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
                 f"{world} ranks"
             )
-    # rank 0 alone writes checkpoints, so it alone locks the folder (other ranks waiting on the lock
-    # while rank 0 waits for them in the DDP set-up would deadlock)
-    what = f"training of {config.name} in {out_dir}"
+    # rank 0 alone writes checkpoints, so it alone locks the folder; the other ranks wait for it
+    # (on a lock held by another trainer too) and share its refusal, e.g. other clips
     ctx = _Context(
         config, preset, clips, out_dir, torch.device(device), progress, rank, world, tell or progress_tell
     )
-    lock = job_lock(out_dir / LOCK_NAME, what, on_wait=ctx.tell) if rank == 0 else contextlib.nullcontext()
-    with lock:
-        if rank == 0:
-            keep_data_record(out_dir, clips_summary(clips))
-            for stale in out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):  # ours to remove: we hold the lock
-                stale.unlink(missing_ok=True)
+    with contextlib.ExitStack() as held:
+        on_rank_0(lambda: _take_folder(ctx, held), rank, world)
         return _train_locked(ctx, stop_after)
+
+
+def _take_folder(ctx: _Context, held: contextlib.ExitStack) -> None:
+    """Lock the run folder for the whole chain (held until ``held`` closes), record its clips and
+    remove temp files a killed run left (ours to remove: we hold the lock)."""
+    what = f"training of {ctx.config.name} in {ctx.out_dir}"
+    held.enter_context(job_lock(ctx.out_dir / LOCK_NAME, what, on_wait=ctx.tell))
+    keep_data_record(ctx.out_dir, clips_summary(ctx.clips))
+    for stale in ctx.out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:

@@ -232,6 +232,45 @@ def test_distributed_data_parallel_on_cpu_with_gloo(tiny_davis, tmp_path):
     assert len(list((out / "tensorboard").iterdir())) == 1  # one event file: rank 0's
 
 
+@pytest.mark.slow
+def test_under_torchrun_the_ranks_wait_for_rank_0s_lock_and_share_its_refusal(tiny_davis, tmp_path):
+    """Rank 0 alone locks the folder and checks its clips: the other rank waits while it waits on
+    another trainer's lock (no collective timeout), and says rank 0's refusal itself."""
+    from mast_bench.locks import job_lock
+
+    from .conftest import make_tiny_davis
+
+    presets = tmp_path / "p.toml"
+    presets.write_text(
+        "[preset.t]\niterations = 2\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\ngaps = [1, 2]\n"
+    )
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command = [*torchrun, "-m", "mast_bench.train", "--variant", "mast", "--data", str(tiny_davis),
+               "--presets", str(presets), "--preset", "t", "--device", "cpu", "--quiet"]  # fmt: skip
+
+    other = make_tiny_davis(tmp_path / "other", {"c": 1})
+    train(get_variant("mast"), tiny_preset(name="t", iterations=1), FrameFolderClips(other), tmp_path / "o")
+    refused = subprocess.run(
+        [*command, "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.count("this run trained on other data") == 2, refused.stderr[-3000:]
+
+    waited, log = tmp_path / "waited", tmp_path / "waited.log"
+    with job_lock(waited / ".train.lock", "a test's other trainer"), open(log, "w") as err:
+        proc = subprocess.Popen(
+            [*command, "--out", str(waited)], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        deadline = time.monotonic() + 300
+        while "waiting:" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not (waited / "checkpoint.pt").exists()
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    assert log.read_text().count("a test's other trainer") == 1  # rank 0 says it waits
+    assert out.count("2/2 iterations") == 1
+
+
 # --- the chain of stages ------------------------------------------------------------------------
 
 CHAIN_TOML = """
