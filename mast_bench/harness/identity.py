@@ -80,3 +80,15 @@ def record_identity(
         "environment": environment,
         "code_version": provenance.code_version(),
     }
+
+
+def same_job_but_file(identity: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two record identities name the same job on weights from two checkpoint files (which
+    files hold the same weights is the caller's to check: ``provenance.weights_sha256``)."""
+    files = identity["checkpoint"].get("kind") == other["checkpoint"].get("kind") == "file"
+    return files and _without_file(identity) == _without_file(other)
+
+
+def _without_file(identity: dict[str, Any]) -> dict[str, Any]:
+    checkpoint = {k: v for k, v in identity["checkpoint"].items() if k not in ("path", "sha256")}
+    return {**identity, "checkpoint": checkpoint}

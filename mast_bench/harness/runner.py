@@ -24,6 +24,7 @@ from ..data.splits import DataSpec, EvaluationSplit, open_split
 from ..errors import CheckpointError, ConfigError
 from ..model import create_model
 from ..ops import kernel_path
+from ..progress import tell
 from ..results import ResultRecord, ResultStore, identity_key
 from ..threads import threads_per_job
 from . import identity as ids
@@ -110,6 +111,10 @@ def run_job(job: Job) -> ResultRecord:
         existing = reusable(store, plan.key, job)
         if existing is not None:
             return existing  # computed by another process while this one waited
+        existing = None if job.force else republish_same_weights(store, plan)
+        if existing is not None:
+            store.write_table()
+            return existing
         train_block, weights = ensure_weights(plan)
         staged = store.new_staging(plan.key)
         try:
@@ -126,6 +131,49 @@ def reusable(store: ResultStore, key: str, job: Job) -> ResultRecord | None:
     """The existing record of ``key`` unless ``job.force`` (then not even read: --force recomputes
     over a garbage or truncated record file, which otherwise stops the job saying so)."""
     return None if job.force else store.get(key)
+
+
+def republish_same_weights(store: ResultStore, plan: JobPlan) -> ResultRecord | None:
+    """A record of this very job on the same weights read from another file (the run folder moved
+    or copied, or the checkpoint retrained bit for bit: its file also holds wall-clock seconds),
+    published again under this job's key with a copy of its masks instead of computed again; None
+    where there is none. The caller holds the key's lock."""
+    source = same_weights_record(store, plan)
+    if source is None:
+        return None
+    staged = store.new_staging(plan.key)
+    try:
+        store.copy_masks(source, staged)
+        copy = ResultRecord(
+            identity=plan.identity,
+            # the record that computed them, not a copy of it
+            provenance={"same_weights_as": source.key, **source.provenance},
+            metrics=source.metrics,
+            profile=source.profile,
+            train=source.train,
+        )
+        store.publish(copy, staged)
+    except BaseException:
+        store.discard(staged)
+        raise
+    path = source.identity["checkpoint"]["path"]
+    tell(f"{plan.job.checkpoint}: the same weights as {path} (record {source.key[:12]}): its results reused")
+    return copy
+
+
+def same_weights_record(store: ResultStore, plan: JobPlan) -> ResultRecord | None:
+    """The store's record (with its masks) of this job on the same weights from another file."""
+    if plan.identity["checkpoint"]["kind"] != "file":
+        return None
+    digest = weights_sha256(plan.job.checkpoint)
+    for record in store.records(skip_unreadable=True):
+        if (
+            record.provenance.get("weights_sha256") == digest
+            and ids.same_job_but_file(record.identity, plan.identity)
+            and store.has_masks(record)
+        ):
+            return record
+    return None
 
 
 def with_kernels_loaded(plan: JobPlan) -> JobPlan:

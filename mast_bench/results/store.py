@@ -30,6 +30,13 @@ def _tell_once(message: str) -> None:
         tell(message)
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
         root = Path(root)
@@ -114,6 +121,14 @@ class ResultStore:
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
         return path
+
+    def has_masks(self, record: ResultRecord) -> bool:
+        return bool(record.masks) and (self.root / record.masks).is_dir()
+
+    def copy_masks(self, record: ResultRecord, staged: Path) -> None:
+        """Copy ``record``'s masks into a staging folder (hard links where the file system allows:
+        masks are published by renaming folders, never rewritten in place)."""
+        shutil.copytree(self.root / record.masks, staged, copy_function=_link_or_copy, dirs_exist_ok=True)
 
     def discard(self, staged: Path) -> None:
         shutil.rmtree(staged, ignore_errors=True)

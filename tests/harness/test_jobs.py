@@ -112,6 +112,48 @@ def test_training_free_baseline_needs_no_checkpoint(small_davis, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_same_weights_in_another_file_reuse_the_record(small_davis, peaky_weights, tmp_path, monkeypatch):
+    """A moved checkpoint, or one retrained bit for bit (another file: it holds more than the
+    weights), gets a record of its own path with the first one's results, not recomputed."""
+    from mast_bench.harness import runner
+
+    results = tmp_path / "res"
+    first = run_job(make_job("mast", results, small_davis, checkpoint=str(peaky_weights), isolate=False))
+    moved = tmp_path / "moved" / "weights.pt"
+    moved.parent.mkdir()
+    moved.write_bytes(peaky_weights.read_bytes())
+    retrained = tmp_path / "retrained.pt"
+    weights = torch.load(peaky_weights, weights_only=True)
+    torch.save({"state_dict": weights, "seconds": 12.5}, retrained)
+
+    def computed(*_args, **_kwargs):
+        raise RuntimeError("computed again")
+
+    monkeypatch.setattr(runner, "compute_record", computed)
+    for path in (moved, retrained):
+        again = run_job(make_job("mast", results, small_davis, checkpoint=str(path), isolate=False))
+        assert again.key != first.key and again.identity["checkpoint"]["path"] == str(path.resolve())
+        assert again.provenance["same_weights_as"] == first.key and again.metrics == first.metrics
+        assert again.masks != first.masks
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(_masks(results, again).values(), _masks(results, first).values(), strict=True)
+        )
+        assert (
+            run_job(make_job("mast", results, small_davis, checkpoint=str(path), isolate=False)).key
+            == again.key
+        )
+    assert len(pd.read_csv(results / "records.csv")) == 3
+
+    weights = dict(weights)
+    name = next(iter(weights))
+    weights[name] = weights[name] + 1e-3
+    torch.save(weights, tmp_path / "other.pt")
+    with pytest.raises(RuntimeError, match="computed again"):  # other weights are computed
+        run_job(make_job("mast", results, small_davis, checkpoint=str(tmp_path / "other.pt"), isolate=False))
+
+
+@pytest.mark.slow
 def test_isolated_worker_measures_its_own_peak(small_davis, tmp_path):
     record = run_job(make_job("mast-lab-pixels", tmp_path / "r", small_davis))
     assert record.profile["peak_memory_kind"] == "cpu-rss-isolated"
