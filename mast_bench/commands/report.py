@@ -1,8 +1,9 @@
-"""``mast-bench report [--results DIR] [--study NAME [--preset NAME]] [--reference ROW] [--out DIR]``
+"""``mast-bench report [--results DIR] [--study NAME [--preset NAME]] [--reference ROW] [--arms TOML]
+[--out DIR]``
 
 Tables (Markdown, LaTeX, CSV), uncertainty, plots and paper tables from the result records of a
 results folder: one study run's, or every record's (each row then paired against --reference, by
-default `mast` where there is such a row).
+default `mast` where there is such a row; --arms groups rows into the seeds of one recipe each).
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def build(parent=None) -> argparse.ArgumentParser:
         "(default: mast, where present)",
     )
     parser.add_argument(
+        "--arms",
+        type=Path,
+        metavar="TOML",
+        default=None,
+        help="without --study: rows grouped into arms of training runs ([arm.NAME] rows = [...], "
+        "[[comparison]] reference = ARM), compared run by run",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="leave out record files that cannot be read (each named on stderr) instead of stopping",
@@ -49,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if args.study is None:
         if args.preset is not None:
             raise UserError("--preset needs --study")
-        path = write_all_records_report(args.results, args.out, args.force, args.reference)
+        path = write_all_records_report(args.results, args.out, args.force, args.reference, args.arms)
     else:
-        if args.reference is not None:
-            raise UserError("--reference is for a report of all records (a study names its own)")
+        if args.reference is not None or args.arms is not None:
+            raise UserError("--reference and --arms are for a report of all records (a study names its own)")
         manifest = find_manifest(args.results, args.study, args.preset)
         path = write_study_report(args.results, manifest, args.out, args.force)
     print(f"report written to {path}")

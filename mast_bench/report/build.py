@@ -44,6 +44,7 @@ from .plots import (
     sequence_heatmap_figure,
 )
 from .qualitative import qualitative_figures
+from .replicates import ArmsConfig, arms_tables, check_rows, compare_arms, load_arms
 from .stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -71,6 +72,8 @@ class ReportContext:
     benchmarks: dict | None = None  # {kind: {row label: record key}}: a study's other benchmarks
     resamples: int = DEFAULT_RESAMPLES
     seed: int = DEFAULT_SEED
+    arms: ArmsConfig | None = None  # rows grouped into arms of training runs (seeds of one recipe)
+    arms_source: str = ""  # the arms file, named in the report
 
 
 def context_from_manifest(manifest: StudyManifest) -> ReportContext:
@@ -350,6 +353,32 @@ def _uncertainty_section(r: _Inputs) -> tuple[list[str], list[Interval]]:
     return lines, intervals
 
 
+def _arms_section(r: _Inputs) -> list[str]:
+    """Rows grouped into arms (one recipe's training seeds), compared run by run (t intervals)."""
+    arms = r.context.arms
+    if arms is None:
+        return []
+    scores = dict(zip(r.summary["label"], r.summary["J&F-Mean"] * 100, strict=True))
+    result = compare_arms(arms, scores, r.context.arms_source)
+    per_arm, differences = arms_tables(result, r.caption)
+    _write_table(per_arm, r.tables_dir)
+    _write_table(differences, r.tables_dir)
+    level = f"{100 * arms.level:g}%"
+    return [
+        "## Arms of training runs",
+        "",
+        f"Rows grouped as `{r.context.arms_source}` says: each arm is one recipe trained with several seeds.",
+        "",
+        to_markdown(per_arm),
+        to_markdown(differences),
+        f"The unit is the training run: an arm's {level} interval is Student's t over its runs' J&F, a "
+        f"difference of arms Welch's t interval of their means (an arm of one run is taken as fixed: only "
+        "the other arm's seed noise counts). These intervals count the seed noise that the intervals above "
+        "(over objects) do not; with two or three runs per arm they are wide.",
+        "",
+    ]
+
+
 def _paper_section(r: _Inputs) -> list[str]:
     """The published table of the study (DAVIS), MAST's YouTube-VOS row for YouTube-VOS records, the
     trackers' JHMDB or VIP rows for those."""
@@ -554,6 +583,7 @@ def write_report(
         *_header(r),
         *_results_section(r),
         *uncertainty,
+        *_arms_section(r),
         *_paper_section(r),
         *_factorial_section(r),
         *_benchmarks_section(r, others),
@@ -588,10 +618,12 @@ def write_all_records_report(
     out_dir: str | Path | None = None,
     skip_unreadable: bool = False,
     reference: str | None = None,
+    arms: str | Path | None = None,
 ) -> Path:
     """A report over every record in the folder, each row paired against ``reference`` (a row
-    label; default `mast` when present); ``skip_unreadable`` leaves out record files that cannot be
-    read, naming each on stderr."""
+    label; default `mast` when present), its rows grouped into the arms of the ``arms`` file where
+    one is given; ``skip_unreadable`` leaves out record files that cannot be read, naming each on
+    stderr."""
     results = Path(results)
     records = load_records(results, skip_unreadable=skip_unreadable)
     if not records:
@@ -600,6 +632,9 @@ def write_all_records_report(
     labels = [e.label for e in entries]
     if reference is not None and reference not in labels:
         raise DataError(f"{results}: no row {reference!r} to pair against; rows: {', '.join(labels)}")
+    arms_config = None if arms is None else load_arms(arms)
+    if arms_config is not None:
+        check_rows(arms_config, labels, str(arms))  # before any file is written
     presets = {e.record.identity.get("checkpoint", {}).get("train_preset") for e in entries}
     datasets = {e.record.identity.get("dataset", {}).get("name") for e in entries}
     context = ReportContext(
@@ -607,6 +642,8 @@ def write_all_records_report(
         reference=reference or ("mast" if "mast" in labels else None),
         preset=presets.pop() if len(presets) == 1 and None not in presets else None,
         data=str(datasets.pop()) if len(datasets) == 1 else "several datasets",
+        arms=arms_config,
+        arms_source="" if arms is None else str(arms),
     )
     out = Path(out_dir) if out_dir is not None else ResultsLayout(results).report_dir(None)
     return write_report(entries, results, out, context)

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats as _scipy_stats
 
 from ..config import from_dict, load_toml
 from ..errors import ConfigError
 from .stats import DEFAULT_LEVEL
+from .tables import Table
 from .training import interval_verdict
 
 
@@ -138,12 +140,17 @@ def _t_quantile(level: float, df: float) -> float:
     return float(_scipy_stats.t.ppf(0.5 + level / 2, df))
 
 
+def check_rows(config: ArmsConfig, labels: list[str], where: str) -> None:
+    """Refuse arms naming rows the results lack (``where``: the arms file, for the message)."""
+    missing = [row for arm in config.arm.values() for row in arm.rows if row not in labels]
+    if missing:
+        raise ConfigError(f"{where}: rows {missing} are not in the results (rows: {', '.join(labels)})")
+
+
 def arm_scores(config: ArmsConfig, scores: dict[str, float], where: str) -> dict[str, np.ndarray]:
     """Each arm's J&F per run from ``scores`` (label -> J&F); refuses a row the results lack
     (``where``: the arms file, for the message)."""
-    missing = [row for arm in config.arm.values() for row in arm.rows if row not in scores]
-    if missing:
-        raise ConfigError(f"{where}: rows {missing} are not in the results (rows: {', '.join(scores)})")
+    check_rows(config, list(scores), where)
     return {name: np.array([scores[row] for row in arm.rows]) for name, arm in config.arm.items()}
 
 
@@ -182,3 +189,52 @@ def _rounded_fields(obj: ArmSummary | ArmDifference) -> dict[str, Any]:
         k: (None if isinstance(v, float) and math.isnan(v) else round(v, 2) if isinstance(v, float) else v)
         for k, v in obj.__dict__.items()
     }
+
+
+def arms_tables(result: dict[str, Any], caption: str) -> tuple[Table, Table]:
+    """``compare_arms``'s result as two tables: the arms, and the differences between them."""
+    arms = result["arms"]
+    per_arm = pd.DataFrame(
+        {
+            "Arm": list(arms),
+            "Runs": [a["n"] for a in arms.values()],
+            "J&F (mean)": [a["mean"] for a in arms.values()],
+            "SD": [_nan(a["sd"]) for a in arms.values()],
+            "CI low": [_nan(a["low"]) for a in arms.values()],
+            "CI high": [_nan(a["high"]) for a in arms.values()],
+            "Runs' J&F": [", ".join(f"{v:.2f}" for v in a["rows"].values()) for a in arms.values()],
+        }
+    )
+    rows = result["differences"]
+    differences = pd.DataFrame(
+        {
+            "Arm": [r["arm"] for r in rows],
+            "Minus": [r["reference"] for r in rows],
+            "ΔJ&F": [r["difference"] for r in rows],
+            "Δ CI low": [_nan(r["low"]) for r in rows],
+            "Δ CI high": [_nan(r["high"]) for r in rows],
+            "df": [_nan(r["df"]) for r in rows],
+            "Interval": [r["method"] for r in rows],
+            "Verdict": [r["verdict"] for r in rows],
+        }
+    )
+    two = {"J&F (mean)": 2, "SD": 2, "CI low": 2, "CI high": 2, "Runs": 0}
+    return (
+        Table(
+            "arms",
+            f"{caption}: arms of training runs",
+            per_arm,
+            decimals=two,
+            better={"J&F (mean)": "higher"},
+        ),
+        Table(
+            "arm_differences",
+            f"{caption}: differences between arms",
+            differences,
+            decimals={"ΔJ&F": 2, "Δ CI low": 2, "Δ CI high": 2, "df": 1},
+        ),
+    )
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value

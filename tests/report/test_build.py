@@ -298,7 +298,20 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--results", str(tmp_path)]) == 2
     assert "no records folder" in capsys.readouterr().err
     assert main(["--results", str(tmp_path), "--study", "colour_space", "--reference", "mast"]) == 2
-    assert "--reference is for a report of all records" in capsys.readouterr().err
+    assert "--reference and --arms are for a report of all records" in capsys.readouterr().err
+    assert main(["--results", str(tmp_path), "--study", "colour_space", "--arms", "arms.toml"]) == 2
+    assert "--reference and --arms are for a report of all records" in capsys.readouterr().err
+
+
+def test_arms_naming_rows_the_results_lack_are_refused_before_any_file(shared_tiny_study, tmp_path, capsys):
+    results, _, records = shared_tiny_study
+    arms = tmp_path / "arms.toml"
+    label = next(iter(records))
+    arms.write_text(f'[arm.a]\nrows = ["{label}", "nope"]\n')
+    out = tmp_path / "report"
+    assert main(["--results", str(results), "--out", str(out), "--arms", str(arms)]) == 2
+    assert f"{arms}: rows ['nope'] are not in the results" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_all_records_report_names_the_rows_when_the_reference_is_not_one(shared_tiny_study, tmp_path, capsys):

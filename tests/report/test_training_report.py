@@ -80,15 +80,20 @@ ALL_RECORDS = {
 
 @pytest.mark.parametrize("folder", sorted(ALL_RECORDS))
 def test_an_all_records_report_regenerates_from_its_records(folder, tmp_path, monkeypatch):
-    """`mast-bench report --results reports/FOLDER/results --out reports/FOLDER [--reference ROW]`."""
+    """`mast-bench report --results reports/FOLDER/results --out reports/FOLDER [--reference ROW]
+    [--arms reports/FOLDER/arms.toml]`."""
     from mast_bench.report.build import write_all_records_report
 
     committed, (reference, labels) = REPORTS / folder, ALL_RECORDS[folder]
     relative = Path("reports") / folder  # the title and the record links are relative to it
     shutil.copytree(committed / "results", tmp_path / relative / "results")
+    arms = relative / "arms.toml" if (committed / "arms.toml").is_file() else None  # --arms
+    if arms is not None:
+        shutil.copy(committed / "arms.toml", tmp_path / arms)
     monkeypatch.chdir(tmp_path)
-    out = write_all_records_report(relative / "results", relative, reference=reference).parent
-    for name in ("report.md", "tables/results.csv", "tables/uncertainty.csv", "tables/per_sequence.csv"):
+    out = write_all_records_report(relative / "results", relative, reference=reference, arms=arms).parent
+    tables = ["results", "uncertainty", "per_sequence", *(["arms", "arm_differences"] if arms else [])]
+    for name in ["report.md", *(f"tables/{t}.csv" for t in tables)]:
         assert (out / name).read_bytes() == (committed / name).read_bytes(), name
     rows = (committed / "tables" / "results.csv").read_text()
     assert all(label in rows for label in labels)
