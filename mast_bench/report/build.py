@@ -633,8 +633,12 @@ def write_all_records_report(
     if reference is not None and reference not in labels:
         raise DataError(f"{results}: no row {reference!r} to pair against; rows: {', '.join(labels)}")
     arms_config = None if arms is None else load_arms(arms)
-    if arms_config is not None:
-        check_rows(arms_config, labels, str(arms))  # before any file is written
+    if arms_config is not None:  # checked before any file is written
+        if entries_kind(entries) != "davis":
+            raise DataError(
+                f"{arms}: arms compare DAVIS J&F; {results} holds {entries_kind(entries)} records"
+            )
+        check_rows(arms_config, labels, str(arms))
     presets = {e.record.identity.get("checkpoint", {}).get("train_preset") for e in entries}
     datasets = {e.record.identity.get("dataset", {}).get("name") for e in entries}
     context = ReportContext(
