@@ -22,11 +22,13 @@ WAIT_FOR_RANK_0 = timedelta(days=365)
 
 def on_rank_0(action: Callable[[], None], rank: int, world: int) -> None:
     """Run ``action`` on rank 0 alone; with ``world > 1`` every rank returns when it has, or raises
-    its user error (a full disk included) so that none is left waiting on a rank that gave up."""
+    its user error (a full disk included) so that none is left waiting on a rank that gave up. Should
+    rank 0 stop otherwise (a bug, Ctrl-C), the others stop with a line saying so and rank 0 raises
+    its own exception, traceback and all: no launcher is relied on to end the waiting ranks."""
     if world == 1:
         action()
         return
-    failure = None
+    failure, stopped = None, None
     if rank == 0:
         try:
             action()
@@ -34,7 +36,11 @@ def on_rank_0(action: Callable[[], None], rank: int, world: int) -> None:
             failure = exc
         except OSError as exc:
             failure = user_error_from_os_error(exc)
+        except BaseException as exc:
+            failure, stopped = UserError(f"rank 0 stopped ({type(exc).__name__}: {exc}); see its output"), exc
     failure = rank_0s_failure(failure)
+    if stopped is not None:
+        raise stopped
     if failure is not None:
         raise failure
 
