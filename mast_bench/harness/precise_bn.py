@@ -19,7 +19,7 @@ import torch
 from ..model.dropout import choose_dropped_channel, drop_channel
 from .batches import FrameTensors, plan_source
 from .presets import TrainStage
-from .training import iteration_generator
+from .streams import iteration_generator
 
 # a seed stream apart from any stage's (stage seeds are small integers or derived from them)
 PRECISE_BN_SEED_OFFSET = 7_000_003

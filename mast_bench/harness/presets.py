@@ -60,11 +60,17 @@ class TrainStage:
     # this stage's own seed for what it samples (frames, channel dropout); None: derived from the
     # preset's seed and the stage's place. Replicates of a later stage branch off one first stage.
     seed: int | None = field(default=None, metadata={OMIT_DEFAULT: True})
+    # steps of this stage whose encoder calls re-estimate the BatchNorm statistics of what the stage
+    # keeps for evaluation (its final checkpoint, its snapshots): precise BN (harness.precise_bn).
+    # 0: the running averages as trained, which remember only the last few steps
+    precise_bn: int = field(default=0, metadata={OMIT_DEFAULT: True})
 
     def __post_init__(self) -> None:
         for name in ("iterations", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.precise_bn < 0:
+            raise ValueError(f"precise_bn must be >= 0 (steps; 0: off), got {self.precise_bn}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.gaps or any(g < 1 for g in self.gaps):

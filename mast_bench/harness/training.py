@@ -18,6 +18,7 @@ checkpoint also stores the global RNG states. Checkpoints are written atomically
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import random
 import time
@@ -37,8 +38,10 @@ from ..progress import tell as progress_tell
 from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .intra_op import intra_op_threads
+from .precise_bn import recompute_batchnorm_statistics
 from .presets import Preset, TrainStage, learning_rate
 from .rank_zero import on_rank_0
+from .streams import iteration_generator
 from .train_data import clips_summary, keep_data_record, read_run_json
 from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
@@ -97,12 +100,6 @@ class TrainResult:
             "loss_curve": self.loss_curve,
             "stages": [stage.summary() for stage in self.stages],
         }
-
-
-def iteration_generator(seed: int, iteration: int, rank: int = 0) -> torch.Generator:
-    """An independent, reproducible stream for one iteration (and one DDP rank)."""
-    sequence = np.random.SeedSequence([seed, iteration, rank])
-    return torch.Generator().manual_seed(int(sequence.generate_state(1, np.uint64)[0] >> 1))
 
 
 def stage_seed(seed: int, index: int) -> int:
@@ -266,12 +263,14 @@ def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | Non
     return run
 
 
-def _save(run: _Run, stage: _Stage, done: int) -> None:
+def _save(run: _Run, stage: _Stage, done: int, model: torch.nn.Module | None = None) -> None:
+    """The stage's checkpoint after ``done`` iterations; ``model``: the weights to keep where they
+    are not the trained module's own (precise BN statistics at the stage's end)."""
     from ..model.checkpoint import save_checkpoint
 
     save_checkpoint(
         stage.checkpoint,
-        run.model,
+        run.model if model is None else model,
         run.optimizer,
         iteration=done,
         rng=_rng_state(),
@@ -327,6 +326,22 @@ def snapshot_iterations(preset: Preset) -> set[int]:
 
 def snapshot_path(out_dir: Path, iteration: int) -> Path:
     return Path(out_dir) / SNAPSHOTS_DIR / f"iter-{iteration:07d}.pt"
+
+
+def _evaluation_model(
+    ctx: _Context, stage: _Stage, model: torch.nn.Module, done: int, wanted: set[int]
+) -> torch.nn.Module:
+    """The weights kept for evaluation after ``done`` iterations of ``stage``: the trained module,
+    or, where the stage asks for precise BN and keeps these weights (a snapshot, the stage's end),
+    a copy with its BatchNorm statistics re-estimated (the training goes on from its own)."""
+    keeps = done == stage.config.iterations or stage.offset + done in wanted
+    if not stage.config.precise_bn or not keeps:
+        return model
+    kept = copy.deepcopy(model)
+    recompute_batchnorm_statistics(
+        kept, ctx.clips, stage.config, stage.seed, stage.config.precise_bn, ctx.device
+    )
+    return kept
 
 
 def _snapshot(model: torch.nn.Module, out_dir: Path, iteration: int, wanted: set[int]) -> None:
@@ -399,7 +414,7 @@ def _run_stage(
     frames = FrameTensors(ctx.clips, cfg, ctx.config.colour_space, ctx.device)
     wanted = snapshot_iterations(ctx.preset)
     if ctx.rank == 0 and stage.offset + run.start == 0:
-        _snapshot(run.model, ctx.out_dir, 0, wanted)
+        _snapshot(run.model, ctx.out_dir, 0, wanted)  # the initial weights: nothing trained to re-estimate
     bar = _progress_bar(ctx.config, stage, run.start, ctx.progress and ctx.rank == 0)
     for i in range(run.start, end):
         tick = time.perf_counter()
@@ -421,9 +436,10 @@ def _run_stage(
             speed,
             info if at_checkpoint else None,
         )
-        _snapshot(run.model, ctx.out_dir, stage.offset + done, wanted)
-        if at_checkpoint:
-            _save(run, stage, done)
+        kept = _evaluation_model(ctx, stage, run.model, done, wanted)
+        _snapshot(kept, ctx.out_dir, stage.offset + done, wanted)
+        if at_checkpoint:  # a resume state keeps the trained module's own statistics: resumes are exact
+            _save(run, stage, done, kept if done == cfg.iterations else None)
     bar.close()
     return _result(stage, run, end)
 
@@ -446,6 +462,11 @@ def train(
     (``train-data.json``) and refuses to resume on others. ``stop_after`` ends the chain early, after
     that global iteration (checkpoint written); the next call resumes.
     """
+    if config.train_batchnorm == "frozen" and any(stage.precise_bn for stage in preset.stages):
+        raise ConfigError(
+            f"preset {preset.name}: precise_bn re-estimates BatchNorm statistics, which variant "
+            f"{config.name!r} keeps frozen (train_batchnorm = 'frozen'); set precise_bn = 0"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()

@@ -3,6 +3,7 @@ are the plain mean of what its encoder calls saw; the weights are kept."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mast_bench.data.clips import FrameFolderClips
@@ -50,3 +51,49 @@ def test_the_estimate_is_reproducible_and_ignores_the_old_statistics(tiny_davis)
     assert all(
         torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
     )
+
+
+def _state(path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def test_a_stage_with_precise_bn_keeps_the_same_weights_and_re_estimated_statistics(tiny_davis, tmp_path):
+    """`precise_bn = N` changes what the stage keeps for evaluation (its final checkpoint, its
+    snapshots) and nothing it trains; a resumed run keeps the same as a straight one."""
+    from mast_bench.harness.training import snapshot_path, train
+    from mast_bench.model.checkpoint import load_weights
+
+    clips, variant = FrameFolderClips(tiny_davis), get_variant("mast")
+    plain = tiny_preset(iterations=4, checkpoint_every=1, snapshots=(0.5, 1.0))
+    precise = tiny_preset(iterations=4, checkpoint_every=1, snapshots=(0.5, 1.0), precise_bn=3)
+    train(variant, plain, clips, tmp_path / "plain", progress=False)
+    train(variant, precise, clips, tmp_path / "straight", progress=False)
+    train(variant, precise, clips, tmp_path / "resumed", progress=False, stop_after=3)
+    train(variant, precise, clips, tmp_path / "resumed", progress=False)
+
+    a, b = _state(tmp_path / "plain" / "checkpoint.pt"), _state(tmp_path / "straight" / "checkpoint.pt")
+    buffers = [k for k in a if "running" in k]
+    assert buffers and all(torch.equal(a[k], b[k]) for k in a if k not in buffers and "num_batches" not in k)
+    assert not all(torch.equal(a[k], b[k]) for k in buffers)
+    expected = MAST(variant)
+    load_weights(expected, tmp_path / "plain" / "checkpoint.pt")
+    recompute_batchnorm_statistics(expected, clips, precise.stages[0], 0, 3, torch.device("cpu"))
+    assert all(torch.equal(expected.state_dict()[k], b[k]) for k in buffers)
+
+    resumed = _state(tmp_path / "resumed" / "checkpoint.pt")
+    assert all(torch.equal(resumed[k], b[k]) for k in b)
+    for run in ("straight", "resumed"):
+        middle = _state(snapshot_path(tmp_path / run, 2))
+        plain_middle = _state(snapshot_path(tmp_path / "plain", 2))
+        assert not all(torch.equal(middle[k], plain_middle[k]) for k in buffers)  # re-estimated too
+
+
+def test_precise_bn_is_refused_for_a_variant_that_freezes_batchnorm(tiny_davis, tmp_path):
+    from mast_bench.errors import ConfigError
+    from mast_bench.harness.training import train
+    from mast_bench.variants import derive_variant
+
+    frozen = derive_variant(get_variant("mast"), {"train_batchnorm": "frozen"})
+    with pytest.raises(ConfigError, match="precise_bn re-estimates BatchNorm statistics"):
+        train(frozen, tiny_preset(precise_bn=2), FrameFolderClips(tiny_davis), tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
