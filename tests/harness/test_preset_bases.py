@@ -98,6 +98,8 @@ PINNED = {
     "cpu-pairs-finetune-clean-time-seed-202": (
         "dbeffa7489eaf1fee259ab5cb5bf5973ed60af89b35fd92cc976523e19d3e9cc"
     ),
+    "cpu-pairs-finetune-seed-202": "03af102217125da0f1fb693235be7f20407de5bac7323d5251fc59375d6a1640",
+    "cpu-pairs-finetune-time-seed-202": "958867c51d84eb359d9eae57abe07d3956a688797ff2f71843f7a66f1eb12258",
 }
 
 
