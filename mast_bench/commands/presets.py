@@ -64,6 +64,8 @@ def stage_line(preset, index: int) -> str:
     settings |= {name: True for name in SWITCHES if getattr(stage, name)}
     if stage.seed is not None:
         settings["seed"] = stage.seed
+    if stage.precise_bn:
+        settings["precise_bn"] = stage.precise_bn
     shown = " ".join(f"{k}={_text(v) or '-'}" for k, v in settings.items())
     return f"{preset.name}\t{index + 1}-{stage.name}\t{shown}"
 

@@ -162,7 +162,16 @@ def test_cli_shows_a_derived_preset_resolved_one_line_per_stage(capsys):
         "iterations=450 batch_size=4 lr=0.0001 lr_milestones=- frame_size=128x128 gaps=2,5,8 seed=101"
         in stages[1]
     )
-    assert "seed=" not in stages[0]
+    assert "seed=" not in stages[0] and "precise_bn" not in stages[1]
+
+
+def test_cli_shows_precise_bn_where_a_stage_sets_it(tmp_path, capsys):
+    from mast_bench.__main__ import main
+
+    path = tmp_path / "p.toml"
+    path.write_text('[preset.p]\nbase = "cpu"\n\n[[preset.p.stage]]\nbase = "pairs"\nprecise_bn = 40\n')
+    assert main(["presets", "p", "--presets", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("gaps=2,5,8 precise_bn=40")
 
 
 def test_cli_json_and_an_unknown_pattern(capsys):
