@@ -4,11 +4,13 @@
         --reference "mast-scaled (train-cpu-mast-scaled/3-schedule)" \
         --out reports/training-memory-control/comparisons.json
 
-Rows are named as `mast-bench report --results DIR` labels them (the variant, then the weights
-or the evaluation size where one variant has several). Each row minus the reference, over the
-objects both scored (percentile bootstrap, Wilcoxon) and over their object-frames resampled in
-blocks of 10 consecutive frames (the training report's intervals): with a handful of objects the
-object interval is wide, the frame-block one says whether the difference holds frame by frame.
+`--pair ROW REFERENCE` (repeated) pairs each named row with its own reference instead (the same
+weights before and after a change, say). Rows are named as `mast-bench report --results DIR` labels
+them (the variant, then the weights or the evaluation size where one variant has several). Each
+row minus the reference, over the objects both scored (percentile bootstrap, Wilcoxon) and over
+their object-frames resampled in blocks of 10 consecutive frames (the training report's intervals):
+with a handful of objects the object interval is wide, the frame-block one says whether the
+difference holds frame by frame.
 `same_weights` says whether both records scored the same weights (null where a record predates
 `provenance.weights_sha256`).
 """
@@ -56,7 +58,15 @@ def same_weights(record, reference) -> bool | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, required=True, help="a results folder (records/)")
-    parser.add_argument("--reference", required=True, help="the row every other is paired against")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--reference", help="the row every other is paired against")
+    which.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        metavar=("ROW", "REFERENCE"),
+        help="one row against its own reference (repeat for more pairs)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     args = parser.parse_args(argv)
 
@@ -66,27 +76,28 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         entries = {e.label: e.record for e in all_entries(load_records(args.results))}
-        if args.reference not in entries:
-            raise UserError(f"{args.results}: no row {args.reference!r}; rows: {', '.join(entries)}")
+        pairs = args.pair or [(label, args.reference) for label in entries if label != args.reference]
+        unknown = sorted({name for pair in pairs for name in pair} - set(entries)) or (
+            [args.reference] if args.reference and args.reference not in entries else []
+        )
+        if unknown:
+            raise UserError(f"{args.results}: no row {unknown[0]!r}; rows: {', '.join(entries)}")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    reference = entries[args.reference]
     rows = [
-        comparison_row(label, record, reference)
-        for label, record in entries.items()
-        if label != args.reference
-    ]
-    report = {
-        "command": shlex.join(["python", "benchmarks/compare_records.py", *(argv or sys.argv[1:])]),
-        "reference": {"row": args.reference, "record": reference.key},
-        "rows": rows,
-    }
-    atomic_write_text(args.out, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+        {**comparison_row(row, entries[row], entries[ref]), "reference": ref} if args.pair else
+        comparison_row(row, entries[row], entries[ref])
+        for row, ref in pairs
+    ]  # fmt: skip
+    report = {"command": shlex.join(["python", "benchmarks/compare_records.py", *(argv or sys.argv[1:])])}
+    if args.reference:
+        report["reference"] = {"row": args.reference, "record": entries[args.reference].key}
+    atomic_write_text(args.out, json.dumps({**report, "rows": rows}, indent=1, ensure_ascii=False) + "\n")
     for row in rows:
         print(
-            f"{row['row']}: {row['J&F']:.2f} J&F, {row['mean_difference']:+.2f} vs reference, frame blocks "
-            f"{row['frame_blocks_ci95']}: {row['verdict']}"
+            f"{row['row']}: {row['J&F']:.2f} J&F, {row['mean_difference']:+.2f} vs "
+            f"{row.get('reference', 'reference')}, frame blocks {row['frame_blocks_ci95']}: {row['verdict']}"
         )
     return 0
 

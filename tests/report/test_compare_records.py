@@ -15,10 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 SIZES = REPO / "reports" / "training-480p" / "sizes" / "results"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "compare_records", REPO / "benchmarks" / "compare_records.py"
-    )
+def _script(path: str = "benchmarks/compare_records.py"):
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -79,17 +77,17 @@ def test_an_unknown_reference_is_one_line_naming_the_rows(tmp_path, capsys):
 
 
 def test_the_committed_comparisons_regenerate_from_their_records(tmp_path, monkeypatch):
-    """reports/training-memory-control/comparisons*.json: their own commands, rerun from the repository
-    root, give the same figures."""
+    """reports/training-memory-control/comparisons*.json: their own commands (compare_records.py or
+    compare_arms.py), rerun from the repository root, give the same figures."""
     committed = sorted((REPO / "reports" / "training-memory-control").glob("comparisons*.json"))
     assert committed
     monkeypatch.chdir(REPO)
     for path in committed:
         report = json.loads(path.read_text())
-        argv = shlex.split(report["command"])[2:]
+        _, script, *argv = shlex.split(report["command"])
         out = tmp_path / path.name
         argv[argv.index("--out") + 1] = str(out)
-        assert _script().main(argv) == 0
+        assert _script(script).main(argv) == 0
         again = json.loads(out.read_text())
         assert {k: v for k, v in again.items() if k != "command"} == {
             k: v for k, v in report.items() if k != "command"
