@@ -92,3 +92,22 @@ def test_the_committed_comparisons_regenerate_from_their_records(tmp_path, monke
         assert {k: v for k, v in again.items() if k != "command"} == {
             k: v for k, v in report.items() if k != "command"
         }, path.name
+
+
+def test_pairs_each_have_their_own_reference(tmp_path, capsys):
+    out = tmp_path / "pairs.json"
+    pairs = [
+        ("mast-scaled (max side 320)", "mast-scaled (full size)"),
+        ("mast-scaled (max side 480)", "mast-scaled (max side 640)"),
+    ]
+    argv = ["--results", str(SIZES), "--out", str(out)] + [a for p in pairs for a in ("--pair", *p)]
+    assert _script().main(argv) == 0
+    report = json.loads(out.read_text())
+    assert "reference" not in report and [(r["row"], r["reference"]) for r in report["rows"]] == pairs
+    keys = {e.label: e.record.key for e in all_entries(load_records(SIZES))}
+    for row in report["rows"]:
+        a = _per_object_jf(SIZES / "records" / f"{keys[row['row']]}.json")
+        b = _per_object_jf(SIZES / "records" / f"{keys[row['reference']]}.json")
+        assert abs(row["mean_difference"] - sum(a[k] - b[k] for k in b) / len(b)) < 0.006
+    assert _script().main(["--results", str(SIZES), "--out", str(out), "--pair", "nope", pairs[0][1]]) == 2
+    assert "no row 'nope'" in capsys.readouterr().err
