@@ -73,6 +73,11 @@ ALL_RECORDS = {
             "train-cpu-pairs-finetune-clean-time-seed-101/2-pairs-finetune",
             "train-cpu-seed-202/3-schedule",
             "train-cpu-pairs-finetune-clean-time-seed-202/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-seed-202/3-pairs-finetune-late",
+            "train-cpu-pairs-finetune-seed-202/2-pairs-finetune",
+            "train-cpu-seed-202/2-memory",
+            "train-cpu-pairs-finetune-clean-time-seed-202/2-pairs-finetune",
+            "train-cpu-pairs-finetune-time-seed-202/3-pairs-finetune-late",
         ),
     ),
 }
