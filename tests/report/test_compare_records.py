@@ -79,7 +79,7 @@ def test_an_unknown_reference_is_one_line_naming_the_rows(tmp_path, capsys):
 def test_the_committed_comparisons_regenerate_from_their_records(tmp_path, monkeypatch):
     """reports/training-memory-control/comparisons*.json: their own commands (compare_records.py or
     compare_arms.py), rerun from the repository root, give the same figures."""
-    committed = sorted((REPO / "reports" / "training-memory-control").glob("comparisons*.json"))
+    committed = sorted((REPO / "reports" / "training-memory-control").rglob("comparisons*.json"))
     assert committed
     monkeypatch.chdir(REPO)
     for path in committed:

@@ -57,6 +57,15 @@ ALL_RECORDS = {
         None,
         ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"),
     ),
+    # the seed-202 weights of the memory control with their BatchNorm statistics re-estimated
+    "training-memory-control/precise-bn": (
+        None,
+        (
+            "pbn/train-cpu-seed-202-stages-2-memory",
+            "train-cpu-seed-202/2-memory",
+            "pbn/train-cpu-pairs-finetune-time-seed-202-stages-3-pairs-finetune-late",
+        ),
+    ),
     # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
     "training-memory-control": (
         CONTROL_REFERENCE,
