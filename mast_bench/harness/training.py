@@ -334,8 +334,9 @@ def _evaluation_model(
     """The weights kept for evaluation after ``done`` iterations of ``stage``: the trained module,
     or, where the stage asks for precise BN and keeps these weights (a snapshot, the stage's end),
     a copy with its BatchNorm statistics re-estimated (the training goes on from its own)."""
-    keeps = done == stage.config.iterations or stage.offset + done in wanted
-    if not stage.config.precise_bn or not keeps:
+    iteration = stage.offset + done
+    snapshot = iteration in wanted and not snapshot_path(ctx.out_dir, iteration).is_file()
+    if not stage.config.precise_bn or not (done == stage.config.iterations or snapshot):
         return model
     kept = copy.deepcopy(model)
     recompute_batchnorm_statistics(
