@@ -77,19 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         entries = {e.label: e.record for e in all_entries(load_records(args.results))}
         pairs = args.pair or [(label, args.reference) for label in entries if label != args.reference]
-        unknown = sorted({name for pair in pairs for name in pair} - set(entries)) or (
-            [args.reference] if args.reference and args.reference not in entries else []
-        )
+        named = {name for pair in pairs for name in pair} | {args.reference}
+        unknown = sorted(named - {None} - set(entries))
         if unknown:
             raise UserError(f"{args.results}: no row {unknown[0]!r}; rows: {', '.join(entries)}")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = [
-        {**comparison_row(row, entries[row], entries[ref]), "reference": ref} if args.pair else
-        comparison_row(row, entries[row], entries[ref])
-        for row, ref in pairs
-    ]  # fmt: skip
+    rows = [comparison_row(row, entries[row], entries[ref]) for row, ref in pairs]
+    if args.pair:  # each row names its own reference
+        rows = [{**row, "reference": ref} for row, (_, ref) in zip(rows, pairs, strict=True)]
     report = {"command": shlex.join(["python", "benchmarks/compare_records.py", *(argv or sys.argv[1:])])}
     if args.reference:
         report["reference"] = {"row": args.reference, "record": entries[args.reference].key}

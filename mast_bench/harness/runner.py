@@ -111,18 +111,18 @@ def run_job(job: Job) -> ResultRecord:
         existing = reusable(store, plan.key, job)
         if existing is not None:
             return existing  # computed by another process while this one waited
-        existing = None if job.force else republish_same_weights(store, plan)
-        if existing is not None:
-            store.write_table()
-            return existing
-        train_block, weights = ensure_weights(plan)
-        staged = store.new_staging(plan.key)
-        try:
-            record = compute_record(plan, weights, staged, train_block)
-            store.publish(record, staged)
-        except BaseException:
-            store.discard(staged)
-            raise
+        source = None if job.force else same_weights_record(store, plan)
+        if source is not None:
+            record = store.publish_new(plan.key, lambda staged: copy_of_record(store, source, plan, staged))
+            path = source.identity["checkpoint"]["path"]
+            tell(
+                f"{job.checkpoint}: the same weights as {path} (record {source.key[:12]}): its results reused"
+            )
+        else:
+            train_block, weights = ensure_weights(plan)
+            record = store.publish_new(
+                plan.key, lambda staged: compute_record(plan, weights, staged, train_block)
+            )
     store.write_table()
     return record
 
@@ -133,32 +133,19 @@ def reusable(store: ResultStore, key: str, job: Job) -> ResultRecord | None:
     return None if job.force else store.get(key)
 
 
-def republish_same_weights(store: ResultStore, plan: JobPlan) -> ResultRecord | None:
-    """A record of this very job on the same weights read from another file (the run folder moved
-    or copied, or the checkpoint retrained bit for bit: its file also holds wall-clock seconds),
-    published again under this job's key with a copy of its masks instead of computed again; None
-    where there is none. The caller holds the key's lock."""
-    source = same_weights_record(store, plan)
-    if source is None:
-        return None
-    staged = store.new_staging(plan.key)
-    try:
-        store.copy_masks(source, staged)
-        copy = ResultRecord(
-            identity=plan.identity,
-            # the record that computed them, not a copy of it
-            provenance={"same_weights_as": source.key, **source.provenance},
-            metrics=source.metrics,
-            profile=source.profile,
-            train=source.train,
-        )
-        store.publish(copy, staged)
-    except BaseException:
-        store.discard(staged)
-        raise
-    path = source.identity["checkpoint"]["path"]
-    tell(f"{plan.job.checkpoint}: the same weights as {path} (record {source.key[:12]}): its results reused")
-    return copy
+def copy_of_record(store: ResultStore, source: ResultRecord, plan: JobPlan, staged: Path) -> ResultRecord:
+    """``source``, a record of this very job on the same weights read from another file (the run
+    folder moved or copied, or the checkpoint retrained bit for bit: its file also holds wall-clock
+    seconds), under this job's identity, its masks copied into ``staged`` instead of computed again."""
+    store.copy_masks(source, staged)
+    return ResultRecord(
+        identity=plan.identity,
+        # the record that computed them, not a copy of it
+        provenance={"same_weights_as": source.key, **source.provenance},
+        metrics=source.metrics,
+        profile=source.profile,
+        train=source.train,
+    )
 
 
 def same_weights_record(store: ResultStore, plan: JobPlan) -> ResultRecord | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -121,6 +122,19 @@ class ResultStore:
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
         return path
+
+    def publish_new(self, key: str, build: Callable[[Path], ResultRecord]) -> ResultRecord:
+        """``build(staged)`` writes a job's masks into a fresh staging folder and returns its
+        record; both are published together, and the folder is removed if anything fails. The
+        caller holds :meth:`lock` for ``key``."""
+        staged = self.new_staging(key)
+        try:
+            record = build(staged)
+            self.publish(record, staged)
+        except BaseException:
+            self.discard(staged)
+            raise
+        return record
 
     def has_masks(self, record: ResultRecord) -> bool:
         return bool(record.masks) and (self.root / record.masks).is_dir()

@@ -12,6 +12,7 @@ from mast_bench.model import MAST
 from mast_bench.variants import get_variant
 
 from .conftest import tiny_preset
+from .test_training import _weights
 
 
 def test_running_statistics_become_the_mean_of_the_encoder_calls_batch_statistics(tiny_davis):
@@ -53,10 +54,6 @@ def test_the_estimate_is_reproducible_and_ignores_the_old_statistics(tiny_davis)
     )
 
 
-def _state(path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-
-
 def test_a_stage_with_precise_bn_keeps_the_same_weights_and_re_estimated_statistics(tiny_davis, tmp_path):
     """`precise_bn = N` changes what the stage keeps for evaluation (its final checkpoint, its
     snapshots) and nothing it trains; a resumed run keeps the same as a straight one."""
@@ -71,7 +68,7 @@ def test_a_stage_with_precise_bn_keeps_the_same_weights_and_re_estimated_statist
     train(variant, precise, clips, tmp_path / "resumed", progress=False, stop_after=3)
     train(variant, precise, clips, tmp_path / "resumed", progress=False)
 
-    a, b = _state(tmp_path / "plain" / "checkpoint.pt"), _state(tmp_path / "straight" / "checkpoint.pt")
+    a, b = _weights(tmp_path / "plain" / "checkpoint.pt"), _weights(tmp_path / "straight" / "checkpoint.pt")
     buffers = [k for k in a if "running" in k]
     assert buffers and all(torch.equal(a[k], b[k]) for k in a if k not in buffers and "num_batches" not in k)
     assert not all(torch.equal(a[k], b[k]) for k in buffers)
@@ -80,11 +77,11 @@ def test_a_stage_with_precise_bn_keeps_the_same_weights_and_re_estimated_statist
     recompute_batchnorm_statistics(expected, clips, precise.stages[0], 0, 3, torch.device("cpu"))
     assert all(torch.equal(expected.state_dict()[k], b[k]) for k in buffers)
 
-    resumed = _state(tmp_path / "resumed" / "checkpoint.pt")
+    resumed = _weights(tmp_path / "resumed" / "checkpoint.pt")
     assert all(torch.equal(resumed[k], b[k]) for k in b)
     for run in ("straight", "resumed"):
-        middle = _state(snapshot_path(tmp_path / run, 2))
-        plain_middle = _state(snapshot_path(tmp_path / "plain", 2))
+        middle = _weights(snapshot_path(tmp_path / run, 2))
+        plain_middle = _weights(snapshot_path(tmp_path / "plain", 2))
         assert not all(torch.equal(middle[k], plain_middle[k]) for k in buffers)  # re-estimated too
 
 
