@@ -153,9 +153,11 @@ def same_weights_record(store: ResultStore, plan: JobPlan) -> ResultRecord | Non
     if plan.identity["checkpoint"]["kind"] != "file":
         return None
     digest = weights_sha256(plan.job.checkpoint)
-    for record in store.records(skip_unreadable=True):
+    for key in store.keys_with_weights(digest):
+        record = store.get(key, skip_unreadable=True)
         if (
-            record.provenance.get("weights_sha256") == digest
+            record is not None
+            and record.provenance.get("weights_sha256") == digest
             and ids.same_job_but_file(record.identity, plan.identity)
             and store.has_masks(record)
         ):

@@ -7,6 +7,7 @@
     <root>/studies/<study>.<preset>.json   which record answers for which variant of a study run
     <root>/reports/<name>/                 report.md, tables/, figures/
     <root>/.locks/, <root>/.cache/         coordination between processes, cheap-to-rebuild caches
+    <root>/.cache/weights-index/<key>.<w>  which weights (sha256 w, or "none") each record was made from
 
 Staging folders are hidden siblings named after their owner (host and PID), so the debris of a
 killed process can be told from the work of a live one.
@@ -61,6 +62,10 @@ class ResultsLayout:
     @property
     def cache_dir(self) -> Path:
         return self.root / ".cache"
+
+    @property
+    def weights_index_dir(self) -> Path:
+        return self.cache_dir / "weights-index"
 
     def record_path(self, key: str) -> Path:
         return self.records_dir / f"{key}.json"

@@ -38,6 +38,14 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+def _names(folder: Path) -> list[str]:
+    """The entries' names of ``folder``; none when it does not exist."""
+    try:
+        return os.listdir(folder)
+    except FileNotFoundError:
+        return []
+
+
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
         root = Path(root)
@@ -121,6 +129,7 @@ class ResultStore:
             raise
         if previous is not None:
             shutil.rmtree(previous, ignore_errors=True)
+        self._index_weights(record.key, record.provenance.get("weights_sha256"))
         return path
 
     def publish_new(self, key: str, build: Callable[[Path], ResultRecord]) -> ResultRecord:
@@ -135,6 +144,35 @@ class ResultStore:
             self.discard(staged)
             raise
         return record
+
+    def keys_with_weights(self, digest: str) -> list[str]:
+        """Keys of the records made from the weights of sha256 ``digest`` (their
+        ``provenance.weights_sha256``), from the weights index: records it does not name yet are read
+        once and added, so a lookup lists two folders instead of reading every record. The index is
+        a cache: a stale entry only costs a record read; the caller checks what it loads."""
+        indexed = dict(name.split(".", 1) for name in _names(self.layout.weights_index_dir) if "." in name)
+        for key in self._record_keys() - indexed.keys():
+            record = self.get(key, skip_unreadable=True)
+            if record is not None:
+                indexed[key] = self._index_weights(key, record.provenance.get("weights_sha256"))
+        return sorted(key for key, weights in indexed.items() if weights == digest)
+
+    def _record_keys(self) -> set[str]:
+        return {name[: -len(".json")] for name in _names(self.layout.records_dir) if name.endswith(".json")}
+
+    def _index_weights(self, key: str, digest: str | None) -> str:
+        """Name ``key``'s weights in the index (an empty file ``<key>.<digest>``, replacing what it
+        said before); returns the name used. A folder that cannot be written keeps no index."""
+        folder, weights = self.layout.weights_index_dir, digest or "none"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for stale in folder.glob(f"{key}.*"):
+                if stale.name != f"{key}.{weights}":
+                    stale.unlink(missing_ok=True)
+            (folder / f"{key}.{weights}").touch()
+        except OSError:
+            pass  # a cache: the next lookup reads the record again
+        return weights
 
     def has_masks(self, record: ResultRecord) -> bool:
         return bool(record.masks) and (self.root / record.masks).is_dir()

@@ -90,3 +90,34 @@ def test_an_unchanged_table_is_not_rewritten(tmp_path):
     path = store.write_table()
     stamp = path.stat().st_mtime_ns
     assert store.write_table() == path and path.stat().st_mtime_ns == stamp
+
+
+def test_the_weights_index_finds_records_by_weights_reading_each_record_once(tmp_path, monkeypatch):
+    """Records written by hand (a copied records folder) and published ones are found by their
+    weights' sha256; a second lookup reads no record, and a republished key is indexed anew."""
+    from mast_bench.atomic import atomic_write_json
+
+    store = ResultStore(tmp_path)
+    weights = ["a" * 64, "b" * 64, "a" * 64, None]
+    records = [make_record(f"variant-{i}", 0.5, i) for i in range(4)]
+    for record, digest in zip(records, weights, strict=True):
+        record.provenance["weights_sha256"] = digest
+    for record in records[:2]:
+        atomic_write_json(store.layout.record_path(record.key), record.to_dict())
+    assert store.keys_with_weights("a" * 64) == [records[0].key]
+    for record in records[2:]:
+        with store.lock(record.key):
+            store.publish(record)
+
+    reads = []
+    original = ResultRecord.load
+    monkeypatch.setattr(ResultRecord, "load", lambda path: reads.append(path) or original(path))
+    assert store.keys_with_weights("a" * 64) == sorted([records[0].key, records[2].key])
+    assert store.keys_with_weights("b" * 64) == [records[1].key]
+    assert store.keys_with_weights("c" * 64) == [] and reads == []
+
+    records[2].provenance["weights_sha256"] = "c" * 64
+    with store.lock(records[2].key):
+        store.publish(records[2])
+    assert store.keys_with_weights("a" * 64) == [records[0].key]
+    assert store.keys_with_weights("c" * 64) == [records[2].key] and reads == []
