@@ -17,6 +17,11 @@ An arms file is data: each arm's rows (report labels) and which arms are compare
     [[comparison]]
     reference = "memory"
     arms = ["pairs"]  # left out: every other arm
+
+A comparison with ``paired = true`` pairs the i-th row of each arm with the i-th row of the
+reference (the same training run scored two ways, say with and without re-estimated BatchNorm
+statistics) and takes Student's t over the per-run differences: the runs' shared seed noise
+cancels. Its arms must list their runs in the reference's order, one for one.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class ArmComparison:
 
     reference: str
     arms: tuple[str, ...] = ()
+    paired: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,15 @@ def _check_arms(config: ArmsConfig, path: Path) -> None:
     unknown = sorted({name for name in named if name not in config.arm})
     if unknown:
         raise ConfigError(f"{path}: comparison names {unknown}, not arms (arms: {', '.join(config.arm)})")
+    for c in config.comparison:
+        uneven = [
+            n for n in c.arms or config.arm if len(config.arm[n].rows) != len(config.arm[c.reference].rows)
+        ]
+        if c.paired and uneven:
+            raise ConfigError(
+                f"{path}: paired comparison with {c.reference!r}: arms {uneven} have another number of "
+                f"rows than its {len(config.arm[c.reference].rows)} (expected its runs, one for one)"
+            )
     if not 0 < config.level < 1:
         raise ConfigError(f"{path}: level = {config.level} (expected a coverage between 0 and 1)")
 
@@ -136,6 +151,17 @@ def arm_difference(scores: np.ndarray, reference: np.ndarray, level: float = DEF
     return ArmDifference(difference, difference - half, difference + half, df, method)
 
 
+def paired_difference(
+    scores: np.ndarray, reference: np.ndarray, level: float = DEFAULT_LEVEL
+) -> ArmDifference:
+    """Student's t interval of the mean of the per-run differences ``scores - reference`` (run i
+    with run i); with one pair there is no interval."""
+    differences = np.asarray(scores, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
+    summary = summarise_arm(differences, level)
+    method = "paired: runs one for one" if summary.n > 1 else "none: one pair"
+    return ArmDifference(summary.mean, summary.low, summary.high, float(summary.n - 1) or math.nan, method)
+
+
 def _t_quantile(level: float, df: float) -> float:
     return float(_scipy_stats.t.ppf(0.5 + level / 2, df))
 
@@ -166,7 +192,13 @@ def compare_arms(config: ArmsConfig, scores: dict[str, float], where: str = "arm
         for name, values in by_arm.items()
     }
     differences = [
-        _difference_row(name, c.reference, arm_difference(by_arm[name], by_arm[c.reference], config.level))
+        _difference_row(
+            name,
+            c.reference,
+            (paired_difference if c.paired else arm_difference)(
+                by_arm[name], by_arm[c.reference], config.level
+            ),
+        )
         for c in config.comparison
         for name in (c.arms or by_arm)
         if name != c.reference

@@ -13,7 +13,13 @@ import pytest
 from scipy import stats
 
 from mast_bench.errors import ConfigError
-from mast_bench.report.replicates import arm_difference, compare_arms, load_arms, summarise_arm
+from mast_bench.report.replicates import (
+    arm_difference,
+    compare_arms,
+    load_arms,
+    paired_difference,
+    summarise_arm,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROL = REPO / "reports" / "training-memory-control"
@@ -46,6 +52,12 @@ def test_intervals_are_scipys_t_intervals():
         pytest.approx(expected.high - 38.01),
     )
 
+    paired = paired_difference(b[:3], a)
+    expected = stats.ttest_rel(b[:3], a).confidence_interval(0.95)
+    assert paired.method.startswith("paired") and paired.df == 2
+    assert (paired.low, paired.high) == (pytest.approx(expected.low), pytest.approx(expected.high))
+    assert np.isnan(paired_difference(np.array([1.0]), np.array([2.0])).low)
+
     single = summarise_arm(np.array([38.01]))
     assert single.n == 1 and np.isnan(single.sd) and np.isnan(single.low)
     assert np.isnan(arm_difference(np.array([1.0]), np.array([2.0])).low)
@@ -72,6 +84,7 @@ reference = "b"
         (ARMS.replace("rows =", "runs =", 1), "unknown key 'runs'"),
         ("level = 0.95\n", "no [arm.NAME] table"),
         ("level = 1.5\n" + ARMS, "level = 1.5"),
+        (ARMS + "paired = true\n", "arms ['a'] have another number of rows than its 1"),
     ],
 )
 def test_bad_arms_files_are_refused_naming_the_file(tmp_path, text, message):
@@ -91,6 +104,16 @@ def test_every_other_arm_is_compared_where_a_comparison_names_none(tmp_path):
     assert (row["arm"], row["reference"], row["difference"]) == ("a", "b", 3.0)
     with pytest.raises(ConfigError, match=r"rows \['z'\] are not in the results"):
         compare_arms(load_arms(path), {"x": 40.0, "y": 42.0}, str(path))
+
+
+def test_a_paired_comparison_takes_each_runs_difference(tmp_path):
+    path = tmp_path / "arms.toml"
+    path.write_text(ARMS.replace('rows = ["z"]', 'rows = ["z", "w"]') + "paired = true\n")
+    result = compare_arms(load_arms(path), {"x": 40.0, "y": 42.5, "z": 38.0, "w": 40.0})
+    [row] = result["differences"]
+    assert (row["difference"], row["df"], row["method"]) == (2.25, 1.0, "paired: runs one for one")
+    half = stats.t.ppf(0.975, 1) * 0.25  # differences 2.0 and 2.5: SD 0.354, SE 0.25
+    assert (row["low"], row["high"]) == (round(2.25 - half, 2), round(2.25 + half, 2))
 
 
 def _jf(record: Path) -> float:
