@@ -374,9 +374,16 @@ def _arms_section(r: _Inputs) -> list[str]:
         f"The unit is the training run: an arm's {level} interval is Student's t over its runs' J&F, a "
         f"difference of arms Welch's t interval of their means (an arm of one run is taken as fixed: only "
         "the other arm's seed noise counts). These intervals count the seed noise that the intervals above "
-        "(over objects) do not; with two or three runs per arm they are wide.",
+        "(over objects) do not; with two or three runs per arm they are wide."
+        + (_PAIRED_NOTE if any(c.paired for c in arms.comparison) else ""),
         "",
     ]
+
+
+_PAIRED_NOTE = (
+    " A paired comparison (Interval: paired) takes run i of the arm with run i of its reference and "
+    "Student's t over the per-run differences: the noise the two scorings of one run share cancels."
+)
 
 
 def _paper_section(r: _Inputs) -> list[str]:
