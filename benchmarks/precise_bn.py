@@ -31,11 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the training frames (as mast-bench train)")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
     args = parser.parse_args(argv)
 
     import torch
 
     from mast_bench.atomic import atomic_write
+    from mast_bench.commands.base import resolve_device
     from mast_bench.errors import ConfigError, UserError
     from mast_bench.harness.batches import open_clip_source
     from mast_bench.harness.precise_bn import recompute_batchnorm_statistics
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.iterations < 1:
             raise ConfigError(f"--iterations {args.iterations}: expected at least 1")
         stage = preset.stages[args.stage - 1]
+        device = torch.device(resolve_device(args.device))
         model = MAST(get_variant(args.variant))
         load_weights(model, args.checkpoint)
         clips = open_clip_source(args.data, REPO / ".cache" / "training-sets")
@@ -59,12 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     start = time.perf_counter()
     layers = recompute_batchnorm_statistics(
-        model, clips, stage, preset.seed, args.iterations, torch.device("cpu")
+        model.to(device), clips, stage, preset.seed, args.iterations, device
     )
     seconds = time.perf_counter() - start
-    atomic_write(args.out, lambda p: torch.save({"state_dict": model.state_dict()}, p))
+    weights = {name: value.cpu() for name, value in model.state_dict().items()}
+    atomic_write(args.out, lambda p: torch.save({"state_dict": weights}, p))
     print(f"{layers} BatchNorm layers re-estimated over {args.iterations} steps of stage "
-          f"{stage.name} in {seconds:.1f} s: {args.out}")  # fmt: skip
+          f"{stage.name} on {device} in {seconds:.1f} s: {args.out}")  # fmt: skip
     return 0
 
 

@@ -94,3 +94,42 @@ def test_precise_bn_is_refused_for_a_variant_that_freezes_batchnorm(tiny_davis, 
     with pytest.raises(ConfigError, match="precise_bn re-estimates BatchNorm statistics"):
         train(frozen, tiny_preset(precise_bn=2), FrameFolderClips(tiny_davis), tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_script_writes_the_re_estimated_weights_and_refuses_a_missing_device(
+    tiny_davis, tmp_path, capsys
+):
+    """benchmarks/precise_bn.py: the file it writes holds what recompute_batchnorm_statistics gives
+    for the preset's stage and seed; a device the machine lacks is refused before any work."""
+    from support.scripts import benchmark_script
+
+    from mast_bench.harness.presets import get_preset
+    from mast_bench.model.checkpoint import read_state_dict
+
+    script = benchmark_script("precise_bn")
+    torch.manual_seed(0)
+    model = MAST(get_variant("mast"))
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    argv = ["--variant", "mast", "--checkpoint", str(tmp_path / "weights.pt"), "--preset", "smoke"]
+    argv += [
+        "--stage",
+        "1",
+        "--data",
+        str(tiny_davis),
+        "--iterations",
+        "2",
+        "--out",
+        str(tmp_path / "pbn.pt"),
+    ]
+
+    if not torch.cuda.is_available():
+        assert script.main([*argv, "--device", "cuda"]) == 2
+        assert "--device cuda: no CUDA device" in capsys.readouterr().err
+    assert script.main([*argv, "--device", "cpu"]) == 0
+    smoke = get_preset("smoke")
+    recompute_batchnorm_statistics(
+        model, FrameFolderClips(tiny_davis), smoke.stages[0], smoke.seed, 2, torch.device("cpu")
+    )
+    written = read_state_dict(tmp_path / "pbn.pt")
+    assert written.keys() == model.state_dict().keys()
+    assert all(torch.equal(written[k], v) for k, v in model.state_dict().items())

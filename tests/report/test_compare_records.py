@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 import shutil
 from pathlib import Path
 
+from support.scripts import REPO, benchmark_script
+
 from mast_bench.report.collect import all_entries, load_records
 from mast_bench.report.training import interval_verdict
 
-REPO = Path(__file__).resolve().parents[2]
 SIZES = REPO / "reports" / "training-480p" / "sizes" / "results"
 
 
 def _script(path: str = "benchmarks/compare_records.py"):
-    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script(Path(path).stem)
 
 
 def _per_object_jf(path: Path) -> dict[tuple[str, int], float]:

@@ -3,7 +3,6 @@ intervals are Student's and Welch's t over runs, as scipy computes them; bad arm
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from support.scripts import REPO, benchmark_script
 
 from mast_bench.errors import ConfigError
 from mast_bench.report.replicates import (
@@ -21,15 +21,11 @@ from mast_bench.report.replicates import (
     summarise_arm,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 CONTROL = REPO / "reports" / "training-memory-control"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("compare_arms", REPO / "benchmarks" / "compare_arms.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("compare_arms")
 
 
 def test_intervals_are_scipys_t_intervals():
