@@ -150,12 +150,12 @@ class ResultStore:
         ``provenance.weights_sha256``), from the weights index: records it does not name yet are read
         once and added, so a lookup lists two folders instead of reading every record. The index is
         a cache: a stale entry only costs a record read; the caller checks what it loads."""
-        indexed = dict(name.split(".", 1) for name in _names(self.layout.weights_index_dir) if "." in name)
-        for key in self._record_keys() - indexed.keys():
+        entries = {tuple(name.split(".", 1)) for name in _names(self.layout.weights_index_dir) if "." in name}
+        for key in self._record_keys() - {key for key, _ in entries}:
             record = self.get(key, skip_unreadable=True)
             if record is not None:
-                indexed[key] = self._index_weights(key, record.provenance.get("weights_sha256"))
-        return sorted(key for key, weights in indexed.items() if weights == digest)
+                entries.add((key, self._index_weights(key, record.provenance.get("weights_sha256"))))
+        return sorted(key for key, weights in entries if weights == digest)
 
     def _record_keys(self) -> set[str]:
         return {name[: -len(".json")] for name in _names(self.layout.records_dir) if name.endswith(".json")}
