@@ -64,6 +64,9 @@ ALL_RECORDS = {
             "pbn/train-cpu-seed-202-stages-2-memory",
             "train-cpu-seed-202/2-memory",
             "pbn/train-cpu-pairs-finetune-time-seed-202-stages-3-pairs-finetune-late",
+            "pbn/train-cpu-mast-scaled-stages-1-pairs",
+            "pbn/train-cpu-seed-101-stages-3-schedule",
+            "pbn/train-cpu-pairs-finetune-seed-101-stages-3-pairs-finetune-late",
         ),
     ),
     # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
