@@ -91,14 +91,13 @@ def _check_arms(config: ArmsConfig, path: Path) -> None:
     unknown = sorted({name for name in named if name not in config.arm})
     if unknown:
         raise ConfigError(f"{path}: comparison names {unknown}, not arms (arms: {', '.join(config.arm)})")
-    for c in config.comparison:
-        uneven = [
-            n for n in c.arms or config.arm if len(config.arm[n].rows) != len(config.arm[c.reference].rows)
-        ]
-        if c.paired and uneven:
+    for c in (c for c in config.comparison if c.paired):
+        runs = len(config.arm[c.reference].rows)
+        uneven = [n for n in c.arms or config.arm if len(config.arm[n].rows) != runs]
+        if uneven:
             raise ConfigError(
                 f"{path}: paired comparison with {c.reference!r}: arms {uneven} have another number of "
-                f"rows than its {len(config.arm[c.reference].rows)} (expected its runs, one for one)"
+                f"rows than its {runs} (expected its runs, one for one)"
             )
     if not 0 < config.level < 1:
         raise ConfigError(f"{path}: level = {config.level} (expected a coverage between 0 and 1)")
