@@ -5,7 +5,8 @@
         --data footage/set --iterations 200 --out RUN-precise-bn/2-memory.pt
 
 The weights are kept; the running means and variances become the mean of the batch statistics of
-``--iterations`` forward-only steps of the named stage (its sampling and frame size, another seed).
+``--iterations`` forward-only steps of the named stage (its sampling and frame size, another seed
+stream; ``--seed`` draws other batches than the preset's seed, to see how much the estimate moves).
 Score the written file with `mast-bench run --checkpoint` beside the original to see how much of an
 end-of-stage score is the last few batches' statistics (mast_bench.harness.precise_bn).
 """
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the training frames (as mast-bench train)")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, help="seed of the batches drawn (default: the preset's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
     args = parser.parse_args(argv)
 
@@ -60,15 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    seed = preset.seed if args.seed is None else args.seed
     start = time.perf_counter()
-    layers = recompute_batchnorm_statistics(
-        model.to(device), clips, stage, preset.seed, args.iterations, device
-    )
+    layers = recompute_batchnorm_statistics(model.to(device), clips, stage, seed, args.iterations, device)
     seconds = time.perf_counter() - start
     weights = {name: value.cpu() for name, value in model.state_dict().items()}
     atomic_write(args.out, lambda p: torch.save({"state_dict": weights}, p))
     print(f"{layers} BatchNorm layers re-estimated over {args.iterations} steps of stage "
-          f"{stage.name} on {device} in {seconds:.1f} s: {args.out}")  # fmt: skip
+          f"{stage.name} (seed {seed}) on {device} in {seconds:.1f} s: {args.out}")  # fmt: skip
     return 0
 
 

@@ -100,7 +100,8 @@ def test_the_script_writes_the_re_estimated_weights_and_refuses_a_missing_device
     tiny_davis, tmp_path, capsys
 ):
     """benchmarks/precise_bn.py: the file it writes holds what recompute_batchnorm_statistics gives
-    for the preset's stage and seed; a device the machine lacks is refused before any work."""
+    for the preset's stage and seed (or the --seed given); a device the machine lacks is refused
+    before any work."""
     from support.scripts import benchmark_script
 
     from mast_bench.harness.presets import get_preset
@@ -133,3 +134,11 @@ def test_the_script_writes_the_re_estimated_weights_and_refuses_a_missing_device
     written = read_state_dict(tmp_path / "pbn.pt")
     assert written.keys() == model.state_dict().keys()
     assert all(torch.equal(written[k], v) for k, v in model.state_dict().items())
+
+    assert script.main([*argv, "--device", "cpu", "--seed", str(smoke.seed + 1)]) == 0
+    other = read_state_dict(tmp_path / "pbn.pt")
+    recompute_batchnorm_statistics(
+        model, FrameFolderClips(tiny_davis), smoke.stages[0], smoke.seed + 1, 2, torch.device("cpu")
+    )
+    assert all(torch.equal(other[k], v) for k, v in model.state_dict().items())
+    assert not all(torch.equal(other[k], written[k]) for k in written if "running" in k)
