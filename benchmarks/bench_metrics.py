@@ -12,7 +12,7 @@ Without ``--real``: a DAVIS-2017-val-sized synthetic set, timed in-process:
 The set is generated deterministically into a temp folder: 30 sequences, 1999 frames at 854x480, 61 objects
 (drifting ellipses), predictions = annotations shifted by a few pixels with objects dropped or grown.
 Timed:
-- ``mast_bench.metrics.evaluate_semisupervised`` (2 worker processes);
+- ``mast_bench.metrics.evaluate_semisupervised`` (2 threads);
 - ``vos_benchmark.benchmark.benchmark`` (PyPI vos-benchmark, 2 processes);
 - the official toolkit's semantics: the toolkit itself is not installable here, so its straight port
   (tests/support/toolkit_oracle.py, serial like the toolkit) is timed on the first ``--oracle-sequences``

@@ -2,7 +2,7 @@
 
     python benchmarks/compare_records.py --results reports/training-memory-control/results \
         --reference "mast-scaled (train-cpu-mast-scaled/3-schedule)" \
-        --out reports/training-memory-control/comparisons.json
+        --out reports/training-memory-control/comparisons-vs-stage-1.json
 
 `--pair ROW REFERENCE` (repeated) pairs each named row with its own reference instead (the same
 weights before and after a change, say). Rows are named as `mast-bench report --results DIR` labels

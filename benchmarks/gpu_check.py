@@ -1,7 +1,7 @@
 """One command that checks the CUDA memory engine on a GPU machine and measures it.
 
     PYTHONPATH=. python3 benchmarks/gpu_check.py --out DIR --reference DIR [--frames 60] [--dry-run]
-        [--footage DIR --davis DIR [--work DIR] [--train-budget 240]]
+        [--footage DIR --davis DIR [--work DIR] [--train-budget 240] [--total-budget 480]]
 
 Needs only python3 with torch (CUDA) and triton, numpy, pillow, opencv and pytest: nothing that
 imports av, dask or submitit is touched (they are blocked, so an accidental import fails loudly).
@@ -19,7 +19,8 @@ timed, written to DIR/gpu_check.json after each one (a run cut short still repor
    run (1999 frames) takes;
 5. with --footage and --davis: the GPU training recipe (benchmarks/gpu_train.py) in --work: training
    speed per stage at 256x256, batch 12, bf16; the gpu preset's three stages fitted to
-   --train-budget seconds on the real footage; its learning curve on davis-mini beside random init
+   the smaller of --train-budget seconds and what --total-budget leaves after the earlier steps, on
+   the real footage; its learning curve on davis-mini beside random init
    and Lab pixels. DIR gets DIR/gpu_train.json and DIR/training-report.tar.gz (report/: report.md,
    figures, tables, the study's records): the device machine returns at most eight files.
 

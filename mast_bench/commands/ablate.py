@@ -33,7 +33,7 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--preset", default="smoke", help="budget preset of the study: smoke (default) or paper"
     )
-    base.add_data(parser)
+    base.add_data(parser, dataset_default="the study's benchmarks")
     parser.set_defaults(dataset=None)  # none given: the study's own benchmarks
     parser.add_argument(
         "--benchmark",

@@ -89,7 +89,14 @@ def note_jobs_beyond_cpus(jobs: int, cpus: int | None = None) -> None:
 # ----------------------------------------------------------------------------- the shared flags
 
 
-def add_data(parser: argparse.ArgumentParser, required: bool = False, kinds: bool = True) -> None:
+def add_data(
+    parser: argparse.ArgumentParser,
+    required: bool = False,
+    kinds: bool = True,
+    dataset_default: str = "davis",
+) -> None:
+    """--data, --split, --sequences and (``kinds``) --dataset; ``dataset_default`` is the --dataset
+    help's word for what no --dataset means (the default itself is "davis" unless the caller resets it)."""
     what = "dataset root" + ("" if required else " (default: the embedded default dataset)")
     parser.add_argument("--data", required=required, metavar="ROOT", help=what)
     parser.add_argument("--davis", dest="data", help=argparse.SUPPRESS)  # the old name
@@ -98,8 +105,8 @@ def add_data(parser: argparse.ArgumentParser, required: bool = False, kinds: boo
             "--dataset",
             default="davis",
             choices=DATASET_KINDS,
-            help="dataset kind (default davis): DAVIS-2017 masks, YouTube-VOS masks, JHMDB keypoints, "
-            "VIP human parts",
+            help=f"dataset kind (default: {dataset_default}): DAVIS-2017 masks, YouTube-VOS masks, JHMDB "
+            "keypoints, VIP human parts",
         )
     parser.add_argument(
         "--split", default=None, help="split (default: DAVIS, JHMDB and VIP val, YouTube-VOS valid)"

@@ -54,7 +54,7 @@ def build(parent=None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--resolution", help="DAVIS: Annotations/<resolution> (default: 480p)")
     parser.add_argument(
-        "--jobs", type=base.positive_int, help="worker processes (default: 2, or 1 on a single CPU)"
+        "--jobs", type=base.positive_int, help="scoring threads (default: 2, or 1 on a single CPU)"
     )
     parser.add_argument(
         "--ignore-void",

@@ -1,11 +1,11 @@
 """``mast-bench kernels build | where``: build the CPU kernels of the memory operators ahead of time.
 
-``build`` compiles mast_bench/ops/csrc once (about a minute on 2 cores) into a folder keyed by the
-sources, flags, compiler, torch and Python ($MAST_BENCH_KERNELS_DIR, default
-~/.cache/mast-bench/kernels); runs then only load it. scripts/setup runs it. Another build of the
-same folder in progress is waited for (saying whose); one killed half-way is cleaned up. After a
-failed build runs take the reference path; ``build`` tries again. ``where`` names the folder and
-its state without building.
+``build`` compiles the kernel sources (csrc/ in a checkout, mast_bench/ops/csrc in a wheel) once
+(about a minute on 2 cores) into a folder keyed by the sources, flags, compiler, torch and Python
+($MAST_BENCH_KERNELS_DIR, default ~/.cache/mast-bench/kernels); runs then only load it.
+scripts/setup runs it. Another build of the same folder in progress is waited for (saying whose);
+one killed half-way is cleaned up. After a failed build runs take the reference path; ``build``
+tries again. ``where`` names the folder and its state without building.
 """
 
 from __future__ import annotations

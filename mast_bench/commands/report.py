@@ -22,7 +22,10 @@ def build(parent=None) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_results(parser)
     parser.add_argument(
-        "--out", type=Path, default=None, help="report folder (default: <results>/reports/<study>)"
+        "--out",
+        type=Path,
+        default=None,
+        help="report folder (default: <results>/reports/<study>, or <results>/reports/all)",
     )
     parser.add_argument("--study", default=None, help="report one study run; default: all records")
     parser.add_argument(
