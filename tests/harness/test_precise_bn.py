@@ -142,3 +142,43 @@ def test_the_script_writes_the_re_estimated_weights_and_refuses_a_missing_device
     )
     assert all(torch.equal(other[k], v) for k, v in model.state_dict().items())
     assert not all(torch.equal(other[k], written[k]) for k in written if "running" in k)
+
+
+def test_the_statistics_comparison_reports_each_layers_variance_ratio_and_mean_shift(tmp_path, capsys):
+    """benchmarks/compare_bn_statistics.py: per BatchNorm layer, the variance ratio and the mean
+    shift in units of the reference's standard deviation; unreadable input is one line, status 2."""
+    import json
+
+    from support.scripts import benchmark_script
+
+    script = benchmark_script("compare_bn_statistics")
+    torch.manual_seed(0)
+    model = MAST(get_variant("mast"))
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+    first = batchnorm_layers(model)[0]
+    first.running_var.copy_(4.0 * reference_var(reference, model, first))  # x4 variance
+    first.running_mean.add_(2.0 * reference_var(reference, model, first).sqrt())  # 2 sd shift
+    torch.save(reference, tmp_path / "reference.pt")
+    torch.save(model.state_dict(), tmp_path / "changed.pt")
+    argv = ["--checkpoint", str(tmp_path / "changed.pt"), "--against", str(tmp_path / "reference.pt")]
+
+    assert script.main([*argv, "--out", str(tmp_path / "shift.json")]) == 0
+    layers = json.loads((tmp_path / "shift.json").read_text())["layers"]
+    assert len(layers) == len(batchnorm_layers(model))
+    changed, unchanged = layers[0], layers[1:]
+    assert changed["variance_ratio_min"] == changed["variance_ratio_max"] == 4.0
+    assert changed["mean_shift_sd_median"] == changed["mean_shift_sd_max"] == 2.0
+    assert all(r["variance_ratio_max"] == 1.0 and r["mean_shift_sd_max"] == 0.0 for r in unchanged)
+
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    assert (
+        script.main(["--checkpoint", str(tmp_path / "bad.pt"), "--against", str(tmp_path / "reference.pt")])
+        == 2
+    )
+    assert "bad.pt: cannot read as a torch checkpoint" in capsys.readouterr().err
+
+
+def reference_var(reference: dict, model: torch.nn.Module, layer: torch.nn.Module) -> torch.Tensor:
+    """``layer``'s running variance in the ``reference`` state dict."""
+    name = next(n for n, m in model.named_modules() if m is layer)
+    return reference[f"{name}.running_var"]
