@@ -57,7 +57,7 @@ ALL_RECORDS = {
         None,
         ("max side 320", "max side 480", "max side 640", "full size", "test_radius=5"),
     ),
-    # the seed-202 weights of the memory control with their BatchNorm statistics re-estimated
+    # every arm of the memory control (three seeds) with its BatchNorm statistics re-estimated
     "training-memory-control/precise-bn": (
         None,
         (
@@ -67,6 +67,20 @@ ALL_RECORDS = {
             "pbn/train-cpu-mast-scaled-stages-1-pairs",
             "pbn/train-cpu-seed-101-stages-3-schedule",
             "pbn/train-cpu-pairs-finetune-seed-101-stages-3-pairs-finetune-late",
+            "pbn/train-cpu-pairs-finetune-clean-time-seed-101-stages-2-pairs-finetune",
+            "train-cpu-pairs-finetune-clean-time/2-pairs-finetune",
+        ),
+    ),
+    # seed 202's memory-arm weights re-estimated over 3 to 100 steps and other batches
+    "training-memory-control/precise-bn/steps": (
+        None,
+        (
+            "train-cpu-seed-202/2-memory",
+            "pbn-n3/train-cpu-seed-202-stages-2-memory",
+            "pbn-n100/train-cpu-seed-202-stages-2-memory",
+            "pbn-seed-2/train-cpu-seed-202-stages-2-memory",
+            "pbn-n10/train-cpu-seed-202-stages-3-schedule",
+            "pbn-seed-1/train-cpu-seed-202-stages-3-schedule",
         ),
     ),
     # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
