@@ -12,7 +12,6 @@ means in units of the ``against`` standard deviation. The learned weights are no
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON file (default: print only)")
     args = parser.parse_args(argv)
 
-    from mast_bench.atomic import atomic_write_text
+    from mast_bench.atomic import atomic_write_json
     from mast_bench.errors import UserError
     from mast_bench.model.checkpoint import read_state_dict
 
@@ -70,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.out is not None:
         command = shlex.join(["python", "benchmarks/compare_bn_statistics.py", *(argv or sys.argv[1:])])
-        payload = {"command": command, "layers": rows}
-        atomic_write_text(args.out, json.dumps(payload, indent=1) + "\n")
+        atomic_write_json(args.out, {"command": command, "layers": rows})
     for r in rows:
         variance = f"variance x{r['variance_ratio_median']:.2f} (max {r['variance_ratio_max']:.2f})"
         shift = f"mean shift {r['mean_shift_sd_median']:.2f} sd (max {r['mean_shift_sd_max']:.2f})"

@@ -156,8 +156,9 @@ def test_the_statistics_comparison_reports_each_layers_variance_ratio_and_mean_s
     model = MAST(get_variant("mast"))
     reference = {k: v.clone() for k, v in model.state_dict().items()}
     first = batchnorm_layers(model)[0]
-    first.running_var.copy_(4.0 * reference_var(reference, model, first))  # x4 variance
-    first.running_mean.add_(2.0 * reference_var(reference, model, first).sqrt())  # 2 sd shift
+    variance = first.running_var.clone()
+    first.running_var.copy_(4.0 * variance)  # x4 variance
+    first.running_mean.add_(2.0 * variance.sqrt())  # 2 sd shift
     torch.save(reference, tmp_path / "reference.pt")
     torch.save(model.state_dict(), tmp_path / "changed.pt")
     argv = ["--checkpoint", str(tmp_path / "changed.pt"), "--against", str(tmp_path / "reference.pt")]
@@ -176,9 +177,3 @@ def test_the_statistics_comparison_reports_each_layers_variance_ratio_and_mean_s
         == 2
     )
     assert "bad.pt: cannot read as a torch checkpoint" in capsys.readouterr().err
-
-
-def reference_var(reference: dict, model: torch.nn.Module, layer: torch.nn.Module) -> torch.Tensor:
-    """``layer``'s running variance in the ``reference`` state dict."""
-    name = next(n for n, m in model.named_modules() if m is layer)
-    return reference[f"{name}.running_var"]
