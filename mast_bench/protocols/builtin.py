@@ -2,6 +2,11 @@
 
 Every number was read from the trackers' own evaluation code (repository and files in ``source``).
 What the field layout cannot say, and what stays uncertain, is in each protocol's notes below.
+Audited 2026-12-06 against ajabri/videowalk 047f3f4, xvjiarui/VFS 8e055cc and facebookresearch/dino
+7c446df, each loop re-read line by line. VFS's and DINO's, run as copies (outside this repository) on
+the features InferenceCore reads, give its labels on every propagated frame at the dataset's size
+(VFS's at a reduced size too; scores within 5e-7); CRW's was compared by reading, its resizes run
+against OpenCV's. What differs is under "Not reproduced" below.
 Radii are in feature pixels of the encoder the protocol is run with.
 
 mast  (zlai0/MAST benchmark.py, models/colorizer.py): the variant's reference schedule (frames 0
@@ -18,7 +23,10 @@ crw   (ajabri/videowalk code/test.py, code/utils/test_utils.py, code/utils/__ini
       is ``dst``, so INTER_LINEAR), soft predictions fed back un-normalised, upsampled by cv2
       bilinear and argmaxed (norm_mask is off by default). Uncertain: the temperature is the
       README's test command (``--temperature 0.05``, "the same temperature used at training
-      time"); test_args() defaults to 0.07.
+      time"); test_args() defaults to 0.07. Not reproduced (no scored frame changes): CRW saves
+      frame 0 as its resampled one-hot, argmaxed (test.py ``pred = lbls[0]``), this suite the
+      annotation (the toolkit skips frame 0); CRW gives every colour of the first annotation a
+      channel, void (255) included, where this suite reads void as background.
 
 vfs   (xvjiarui/VFS mmaction/models/trackers/vanilla_tracker.py, mmaction/models/common/
       local_attention.py masked_attention_efficient, mmaction/models/common/affinity_utils.py
@@ -39,7 +47,8 @@ dino  (facebookresearch/dino eval_video_segmentation.py): first frame + the 7 pr
       of every context frame, the first included. Labels: PIL nearest (``resize(..., 0)``), soft
       predictions fed back before normalisation, bilinear upsampling, per-channel min-max
       (norm_mask), argmax. Not reproduced: ties at the k-th weight (DINO keeps every candidate >=
-      the k-th largest, torch.topk exactly k).
+      the k-th largest, torch.topk exactly k); a channel constant and > 0 over a frame (norm_mask
+      divides 0 by 0 and the NaN channel wins every pixel; here it scores 0).
 
 Resize routes (``route``; they only matter when the network runs smaller than the dataset, or at an
 input size of its own). At the dataset's size every route is the identity, so full-size results are
@@ -55,13 +64,18 @@ crw   code/data/vos.py (--cropSize > 0): frames read as float32 / 255, cv2.resiz
       extra label channels; here the annotation reaches the network size by PIL nearest.
 vfs   mmaction Resize (mmcv.imresize, cv2 INTER_LINEAR on uint8) of the frames; the annotation PIL
       nearest to the network size, then to the grid (pil_nearest_interpolate); scores bilinear to
-      ``original_shape`` (vanilla_tracker.py). VFS's own size, short side 480, is DAVIS-480p's own.
+      ``original_shape`` (vanilla_tracker.py). VFS's own size, short side 480, is DAVIS-480p's own;
+      its Resize scales smaller frames up to it, this suite never scales up.
 dino  eval_video_segmentation.py read_frame (cv2 INTER_LINEAR on uint8), read_seg (the original
       annotation PIL NEAREST straight to the grid), lines 74-80 (scores upsampled by the patch size,
       argmax, PIL NEAREST to the original size). ``dino-64`` adds DINO's input size: the width (a
       portrait frame's height) floored to a multiple of 64 (480x854 -> 480x832 at full size, so its
       full-size results differ from ``dino``'s). Not reproduced: for square frames read_seg floors the
-      other side than read_frame (its label grid is transposed against the feature grid).
+      other side than read_frame (its label grid is transposed against the feature grid); read_frame
+      scales every frame's short side to 480 (``scale_size=[480]``), up as well as down, where this
+      suite keeps the frame's size or shrinks it to ``max_side``: the sizes agree on DAVIS 480p and
+      wherever ``max_side`` brings the short side to 480 (1080x1920 or 720x1280 at 854 -> 480x832),
+      not where the short side stays below 480.
 """
 
 from __future__ import annotations
