@@ -19,33 +19,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-_VARIANCE = ".running_var"
-
-
-def statistics_shift(state: dict, against: dict) -> list[dict]:
-    """One row per BatchNorm layer both state dicts hold (keyed by ``<layer>.running_var``)."""
-    rows = []
-    for key in (k for k in state if k.endswith(_VARIANCE) and k in against):
-        layer = key[: -len(_VARIANCE)]
-        variance, reference = state[key].double(), against[key].double()
-        mean, reference_mean = (
-            state[f"{layer}.running_mean"].double(),
-            against[f"{layer}.running_mean"].double(),
-        )
-        ratio, shift = variance / reference, (mean - reference_mean).abs() / reference.sqrt()
-        rows.append(
-            {
-                "layer": layer,
-                "channels": int(ratio.numel()),
-                "variance_ratio_median": round(float(ratio.median()), 3),
-                "variance_ratio_min": round(float(ratio.min()), 3),
-                "variance_ratio_max": round(float(ratio.max()), 3),
-                "mean_shift_sd_median": round(float(shift.median()), 3),
-                "mean_shift_sd_max": round(float(shift.max()), 3),
-            }
-        )
-    return rows
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -56,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mast_bench.atomic import atomic_write_json
     from mast_bench.errors import UserError
+    from mast_bench.harness.precise_bn import statistics_shift
     from mast_bench.model.checkpoint import read_state_dict
 
     try:

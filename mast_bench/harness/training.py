@@ -202,13 +202,19 @@ class _Stage:
         return self.folder / CHECKPOINT_NAME
 
 
+def stage_stream(preset: Preset, index: int) -> tuple[int, int]:
+    """(seed, global iteration of its first step) of stage ``index``: what its batches and its
+    per-iteration random streams are drawn from."""
+    stage = preset.stages[index]
+    seed = stage_seed(preset.seed, index) if stage.seed is None else stage.seed
+    return seed, sum(s.iterations for s in preset.stages[:index])
+
+
 def _stages(preset: Preset, out_dir: Path) -> list[_Stage]:
-    stages, offset = [], 0
+    stages = []
     for index, stage in enumerate(preset.stages):
-        folder = out_dir / STAGES_DIR / f"{index + 1}-{stage.name}"
-        seed = stage_seed(preset.seed, index) if stage.seed is None else stage.seed
-        stages.append(_Stage(index, stage, folder, offset, seed))
-        offset += stage.iterations
+        seed, offset = stage_stream(preset, index)
+        stages.append(_Stage(index, stage, out_dir / STAGES_DIR / f"{index + 1}-{stage.name}", offset, seed))
     return stages
 
 

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from mast_bench.data.clips import FrameFolderClips
-from mast_bench.harness.precise_bn import batchnorm_layers, recompute_batchnorm_statistics
+from mast_bench.harness.precise_bn import (
+    batchnorm_layers,
+    recompute_batchnorm_statistics,
+    replay_batchnorm_statistics,
+    step_weights,
+)
 from mast_bench.model import MAST
 from mast_bench.variants import get_variant
 
@@ -177,3 +182,98 @@ def test_the_statistics_comparison_reports_each_layers_variance_ratio_and_mean_s
         == 2
     )
     assert "bad.pt: cannot read as a torch checkpoint" in capsys.readouterr().err
+
+
+def test_step_weights_are_what_each_steps_calls_leave_in_a_moving_average():
+    weights, left = step_weights([2, 3], 0.1)
+    assert left == pytest.approx(0.9**5)
+    assert weights == pytest.approx([0.9**3 * (1 - 0.9**2), 1 - 0.9**3])
+    assert sum(weights) + left == pytest.approx(1.0)
+
+
+def test_replaying_a_stages_steps_gives_the_statistics_it_ended_with(tiny_davis, tmp_path):
+    """With weights that did not move (a learning rate of 1e-30), the replayed encoder calls of the
+    second stage's steps (its own batches and dropped channels: its seed and iteration offset) give
+    its final statistics, up to what the first stage left, weighted by what the replay says is left."""
+    from mast_bench.harness.presets import Preset, TrainStage
+    from mast_bench.harness.training import stage_stream, train
+
+    stage = dict(batch_size=2, frame_size=(32, 32), checkpoint_every=2, gaps=(1, 2))
+    preset = Preset(
+        name="two",
+        max_side=None,
+        stages=(
+            TrainStage(name="pairs", iterations=2, lr=1e-3, **stage),
+            TrainStage(name="still", iterations=3, lr=1e-30, **stage),
+        ),
+    )
+    clips, variant = FrameFolderClips(tiny_davis), get_variant("mast")
+    train(variant, preset, clips, tmp_path / "run", progress=False)
+    before = _weights(tmp_path / "run" / "stages" / "1-pairs" / "checkpoint.pt")
+    after = _weights(tmp_path / "run" / "stages" / "2-still" / "checkpoint.pt")
+    model = MAST(variant)
+    model.load_state_dict(after)
+
+    seed, offset = stage_seed_and_offset = stage_stream(preset, 1)
+    assert offset == 2 and stage_seed_and_offset != stage_stream(preset, 0)
+    steps = replay_batchnorm_statistics(
+        model, clips, preset.stages[1], seed, range(3), torch.device("cpu"), offset
+    )
+
+    assert [s.iteration for s in steps] == [0, 1, 2] and all(s.variances.shape[0] == 2 for s in steps)
+    assert all(s.dropped_channel in (1, 2) and len(s.clips) == 2 for s in steps)
+    assert all(s.sample_variances.shape[:2] == (2, 2) for s in steps)
+    _, left = step_weights([2, 2, 2], 0.1)
+    replayed = model.state_dict()
+    for key in (k for k in after if k.endswith("running_mean")):
+        torch.testing.assert_close(after[key], replayed[key] + left * before[key], rtol=1e-4, atol=1e-5)
+    for key in (k for k in after if k.endswith("running_var")):
+        torch.testing.assert_close(after[key], replayed[key] + left * (before[key] - 1), rtol=1e-4, atol=1e-5)
+    shifted = replay_batchnorm_statistics(
+        model, clips, preset.stages[1], seed, range(3), torch.device("cpu"), 0
+    )
+    assert [s.dropped_channel for s in shifted] != [s.dropped_channel for s in steps] or not all(
+        torch.equal(a.variances, b.variances) for a, b in zip(shifted, steps, strict=True)
+    )
+
+
+def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_davis, tmp_path, capsys):
+    """benchmarks/replay_batchnorm.py: one row per replayed step (weights that sum to 1 with what is
+    left before them, the step's clips), the stem against --against, and per layer how the replayed
+    statistics compare with the checkpoint's; a step count the stage lacks is one line, status 2."""
+    import json
+
+    from support.scripts import benchmark_script
+
+    script = benchmark_script("replay_batchnorm")
+    torch.manual_seed(0)
+    model = MAST(get_variant("mast"))
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    argv = ["--variant", "mast", "--checkpoint", str(tmp_path / "weights.pt"), "--preset", "smoke"]
+    argv += ["--stage", "1", "--data", str(tiny_davis), "--device", "cpu"]
+
+    assert script.main([*argv, "--steps", "3", "--out", str(tmp_path / "replay.json")]) == 0
+    result = json.loads((tmp_path / "replay.json").read_text())
+    rows = result["steps"]
+    assert [r["iteration"] for r in rows] == [97, 98, 99] and result["replayed_iterations"] == [97, 100]
+    assert sum(r["weight"] for r in rows) + result["weight_before_the_replay"] == pytest.approx(1.0, abs=1e-3)
+    assert rows[-1]["weight"] > rows[0]["weight"]
+    sequences = {p.name for p in (tiny_davis / "JPEGImages" / "480p").iterdir()}
+    assert all(len(r["clips"]) == 2 and set(r["clips"]) <= sequences for r in rows)
+    assert result["stem"] == "feature_extraction.conv1.1"  # the first BatchNorm layer: the stem's
+    by_clip = result["clips"]
+    assert sum(r["samples"] for r in by_clip) == 3 * 2 and {r["clip"] for r in by_clip} <= sequences
+    assert [r["stem_variance_ratio_median"] for r in by_clip] == sorted(
+        r["stem_variance_ratio_median"] for r in by_clip
+    )
+    layers = result["replayed_vs_checkpoint"]
+    assert len(layers) == len(batchnorm_layers(model)) and result["checkpoint_vs_against"] is None
+    assert "replayed / checkpoint variance" in capsys.readouterr().out
+
+    assert script.main([*argv, "--steps", "101"]) == 2
+    assert "--steps 101: expected 1 to the stage's 100 iterations" in capsys.readouterr().err
+    assert script.main([*argv, "--against", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+    torch.save({"other.running_var": torch.ones(3)}, tmp_path / "other.pt")
+    assert script.main([*argv, "--against", str(tmp_path / "other.pt")]) == 2
+    assert "other.pt: holds no feature_extraction.conv1.1.running_var" in capsys.readouterr().err
