@@ -12,6 +12,9 @@ statistics, its clips, its dropped channel and the stem's batch variance against
 the re-estimated statistics of benchmarks/precise_bn.py; default: the checkpoint's own), and, per
 layer, how close the replayed statistics come to the checkpoint's. They match where the weights barely
 moved over those steps, which is what makes the per-step account the checkpoint's own.
+
+Another preset's stream (e.g. another seed's) replayed on these weights asks what other last batches
+would have left: ``--weights-out`` writes the weights with the replayed statistics, to score them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, default=10, help="the stage's last N steps (default 10)")
     parser.add_argument("--against", type=Path, help="statistics the stem's variance is compared with")
     parser.add_argument("--out", type=Path, help="JSON file (default: print only)")
+    parser.add_argument(
+        "--weights-out", type=Path, help="also write the weights with the replayed statistics, to score them"
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
     return parser
 
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from mast_bench.atomic import atomic_write_json
+    from mast_bench.atomic import atomic_write, atomic_write_json
     from mast_bench.commands.base import resolve_device
     from mast_bench.errors import ConfigError, UserError
     from mast_bench.harness.batches import open_clip_source
@@ -143,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint_vs_against": statistics_shift(trained, against) if against else None,
         "replayed_vs_checkpoint": statistics_shift(replayed, trained),
     }
+    if args.weights_out is not None:
+        atomic_write(args.weights_out, lambda path: torch.save({"state_dict": replayed}, path))
     if args.out is not None:
         result["command"] = shlex.join(["python", "benchmarks/replay_batchnorm.py", *(argv or sys.argv[1:])])
         atomic_write_json(args.out, result)

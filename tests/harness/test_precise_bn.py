@@ -245,6 +245,8 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
 
     from support.scripts import benchmark_script
 
+    from mast_bench.model.checkpoint import read_state_dict
+
     script = benchmark_script("replay_batchnorm")
     torch.manual_seed(0)
     model = MAST(get_variant("mast"))
@@ -252,7 +254,8 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
     argv = ["--variant", "mast", "--checkpoint", str(tmp_path / "weights.pt"), "--preset", "smoke"]
     argv += ["--stage", "1", "--data", str(tiny_davis), "--device", "cpu"]
 
-    assert script.main([*argv, "--steps", "3", "--out", str(tmp_path / "replay.json")]) == 0
+    out = ["--out", str(tmp_path / "replay.json"), "--weights-out", str(tmp_path / "replayed.pt")]
+    assert script.main([*argv, "--steps", "3", *out]) == 0
     result = json.loads((tmp_path / "replay.json").read_text())
     rows = result["steps"]
     assert [r["iteration"] for r in rows] == [97, 98, 99] and result["replayed_iterations"] == [97, 100]
@@ -269,6 +272,15 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
     layers = result["replayed_vs_checkpoint"]
     assert len(layers) == len(batchnorm_layers(model)) and result["checkpoint_vs_against"] is None
     assert "replayed / checkpoint variance" in capsys.readouterr().out
+    replayed, original = read_state_dict(tmp_path / "replayed.pt"), model.state_dict()
+    assert all(
+        torch.equal(replayed[k], v) for k, v in original.items() if "running" not in k and "num_b" not in k
+    )
+    stem = (
+        replayed["feature_extraction.conv1.1.running_var"]
+        / original["feature_extraction.conv1.1.running_var"]
+    )
+    assert float(stem.median()) == pytest.approx(layers[0]["variance_ratio_median"], abs=1e-3)
 
     assert script.main([*argv, "--steps", "101"]) == 2
     assert "--steps 101: expected 1 to the stage's 100 iterations" in capsys.readouterr().err
