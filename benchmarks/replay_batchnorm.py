@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "clips": clip_rows(steps, reference),
         "checkpoint_vs_against": statistics_shift(trained, against) if against else None,
         "replayed_vs_checkpoint": statistics_shift(replayed, trained),
+        "replayed_vs_against": statistics_shift(replayed, against) if against else None,
     }
     if args.weights_out is not None:
         atomic_write(args.weights_out, lambda path: torch.save({"state_dict": replayed}, path))

@@ -270,7 +270,10 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
         r["stem_variance_ratio_median"] for r in by_clip
     )
     layers = result["replayed_vs_checkpoint"]
-    assert len(layers) == len(batchnorm_layers(model)) and result["checkpoint_vs_against"] is None
+    assert (
+        len(layers) == len(batchnorm_layers(model))
+        and result["checkpoint_vs_against"] is None is result["replayed_vs_against"]
+    )
     assert "replayed / checkpoint variance" in capsys.readouterr().out
     replayed, original = read_state_dict(tmp_path / "replayed.pt"), model.state_dict()
     assert all(
