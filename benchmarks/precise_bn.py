@@ -23,48 +23,34 @@ sys.path.insert(0, str(REPO))
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mast_bench.commands.stage_checkpoint import add_stage_checkpoint_arguments, open_stage_checkpoint
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--presets", type=Path, default=None, help="TOML presets (default: built-in)")
-    parser.add_argument("--preset", required=True)
-    parser.add_argument("--stage", type=int, required=True, help="1-based stage whose sampling is used")
-    parser.add_argument("--data", type=Path, required=True, help="the training frames (as mast-bench train)")
+    add_stage_checkpoint_arguments(parser, "1-based stage whose sampling is used")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, help="seed of the batches drawn (default: the preset's)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
     args = parser.parse_args(argv)
 
     import torch
 
     from mast_bench.atomic import atomic_write
-    from mast_bench.commands.base import resolve_device
     from mast_bench.errors import ConfigError, UserError
-    from mast_bench.harness.batches import open_clip_source
     from mast_bench.harness.precise_bn import recompute_batchnorm_statistics
-    from mast_bench.harness.presets import get_preset
-    from mast_bench.model import MAST
-    from mast_bench.model.checkpoint import load_weights
-    from mast_bench.variants import get_variant
 
     try:
-        preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
-        if not 1 <= args.stage <= len(preset.stages):
-            raise ConfigError(f"--stage {args.stage}: preset {preset.name} has {len(preset.stages)} stage(s)")
         if args.iterations < 1:
             raise ConfigError(f"--iterations {args.iterations}: expected at least 1")
-        stage = preset.stages[args.stage - 1]
-        device = torch.device(resolve_device(args.device))
-        model = MAST(get_variant(args.variant))
-        load_weights(model, args.checkpoint)
-        clips = open_clip_source(args.data, REPO / ".cache" / "training-sets")
+        opened = open_stage_checkpoint(args, REPO / ".cache" / "training-sets")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    seed = preset.seed if args.seed is None else args.seed
+    model, stage, device = opened.model, opened.stage, opened.device
+    seed = opened.preset.seed if args.seed is None else args.seed
     start = time.perf_counter()
-    layers = recompute_batchnorm_statistics(model.to(device), clips, stage, seed, args.iterations, device)
+    layers = recompute_batchnorm_statistics(
+        model.to(device), opened.clips, stage, seed, args.iterations, device
+    )
     seconds = time.perf_counter() - start
     weights = {name: value.cpu() for name, value in model.state_dict().items()}
     atomic_write(args.out, lambda p: torch.save({"state_dict": weights}, p))

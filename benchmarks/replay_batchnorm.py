@@ -30,20 +30,16 @@ sys.path.insert(0, str(REPO))
 
 
 def _parser() -> argparse.ArgumentParser:
+    from mast_bench.commands.stage_checkpoint import add_stage_checkpoint_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variant", required=True)
-    parser.add_argument("--checkpoint", type=Path, required=True)
-    parser.add_argument("--presets", type=Path, default=None, help="TOML presets (default: built-in)")
-    parser.add_argument("--preset", required=True)
-    parser.add_argument("--stage", type=int, required=True, help="1-based stage the checkpoint ends")
-    parser.add_argument("--data", type=Path, required=True, help="the training frames (as mast-bench train)")
+    add_stage_checkpoint_arguments(parser, "1-based stage the checkpoint ends")
     parser.add_argument("--steps", type=int, default=10, help="the stage's last N steps (default 10)")
     parser.add_argument("--against", type=Path, help="statistics the stem's variance is compared with")
     parser.add_argument("--out", type=Path, help="JSON file (default: print only)")
     parser.add_argument(
         "--weights-out", type=Path, help="also write the weights with the replayed statistics, to score them"
     )
-    parser.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda if available)")
     return parser
 
 
@@ -88,60 +84,60 @@ def clip_rows(steps, reference_variance) -> list[dict]:
     return sorted(rows, key=lambda row: (row["stem_variance_ratio_median"], row["clip"]))
 
 
+def _open(args):
+    """The checkpoint and its stage, the first BatchNorm layer and its name, the --against
+    statistics; a UserError naming the flag or file at fault."""
+    from mast_bench.commands.stage_checkpoint import open_stage_checkpoint
+    from mast_bench.errors import ConfigError
+    from mast_bench.harness.precise_bn import batchnorm_layers
+    from mast_bench.model.checkpoint import read_state_dict
+
+    opened = open_stage_checkpoint(args, REPO / ".cache" / "training-sets")
+    if not 1 <= args.steps <= opened.stage.iterations:
+        raise ConfigError(
+            f"--steps {args.steps}: expected 1 to the stage's {opened.stage.iterations} iterations"
+        )
+    layers = batchnorm_layers(opened.model)
+    if not layers:
+        raise ConfigError(f"variant {args.variant!r} has no BatchNorm layer to replay")
+    stem = next(name for name, module in opened.model.named_modules() if module is layers[0])
+    against = read_state_dict(args.against) if args.against else None
+    if against is not None and f"{stem}.running_var" not in against:
+        raise ConfigError(f"{args.against}: holds no {stem}.running_var (expected {args.variant} weights)")
+    return opened, layers[0], stem, against
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
     import torch
 
     from mast_bench.atomic import atomic_write, atomic_write_json
-    from mast_bench.commands.base import resolve_device
-    from mast_bench.errors import ConfigError, UserError
-    from mast_bench.harness.batches import open_clip_source
-    from mast_bench.harness.precise_bn import batchnorm_layers, replay_batchnorm_statistics, statistics_shift
-    from mast_bench.harness.presets import get_preset
+    from mast_bench.errors import UserError
+    from mast_bench.harness.precise_bn import replay_batchnorm_statistics, statistics_shift
     from mast_bench.harness.training import stage_stream
-    from mast_bench.model import MAST
-    from mast_bench.model.checkpoint import load_weights, read_state_dict
-    from mast_bench.variants import get_variant
 
     try:
-        preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
-        if not 1 <= args.stage <= len(preset.stages):
-            raise ConfigError(f"--stage {args.stage}: preset {preset.name} has {len(preset.stages)} stage(s)")
-        stage = preset.stages[args.stage - 1]
-        if not 1 <= args.steps <= stage.iterations:
-            raise ConfigError(
-                f"--steps {args.steps}: expected 1 to the stage's {stage.iterations} iterations"
-            )
-        device = torch.device(resolve_device(args.device))
-        model = MAST(get_variant(args.variant))
-        load_weights(model, args.checkpoint)
-        layers = batchnorm_layers(model)
-        if not layers:
-            raise ConfigError(f"variant {args.variant!r} has no BatchNorm layer to replay")
-        stem = next(name for name, module in model.named_modules() if module is layers[0])
-        against = read_state_dict(args.against) if args.against else None
-        if against is not None and f"{stem}.running_var" not in against:
-            raise ConfigError(
-                f"{args.against}: holds no {stem}.running_var (expected {args.variant} weights)"
-            )
-        clips = open_clip_source(args.data, REPO / ".cache" / "training-sets")
+        opened, first_layer, stem, against = _open(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    model, stage, device = opened.model, opened.stage, opened.device
     trained = {k: v.clone() for k, v in model.state_dict().items()}
     reference = (against or trained)[f"{stem}.running_var"]
-    seed, offset = stage_stream(preset, args.stage - 1)
+    seed, offset = stage_stream(opened.preset, args.stage - 1)
     replayed_range = range(stage.iterations - args.steps, stage.iterations)
-    steps = replay_batchnorm_statistics(model.to(device), clips, stage, seed, replayed_range, device, offset)
-    rows, left = step_rows(steps, layers[0].momentum, reference)
+    steps = replay_batchnorm_statistics(
+        model.to(device), opened.clips, stage, seed, replayed_range, device, offset
+    )
+    rows, left = step_rows(steps, first_layer.momentum, reference)
     replayed = {k: v.cpu() for k, v in model.state_dict().items()}
     result = {
         "checkpoint": str(args.checkpoint),
         "against": None if args.against is None else str(args.against),
         "stage": {"name": stage.name, "seed": seed, "iteration_offset": offset},
         "replayed_iterations": [replayed_range.start, replayed_range.stop],
-        "momentum": layers[0].momentum,
+        "momentum": first_layer.momentum,
         "stem": stem,
         "weight_before_the_replay": round(left, 6),
         "steps": rows,
