@@ -89,7 +89,7 @@ def _open(args):
     statistics; a UserError naming the flag or file at fault."""
     from mast_bench.commands.stage_checkpoint import open_stage_checkpoint
     from mast_bench.errors import ConfigError
-    from mast_bench.harness.precise_bn import batchnorm_layers
+    from mast_bench.harness.precise_bn import batchnorm_layers, check_replayable
     from mast_bench.model.checkpoint import read_state_dict
 
     opened = open_stage_checkpoint(args, REPO / ".cache" / "training-sets")
@@ -97,6 +97,7 @@ def _open(args):
         raise ConfigError(
             f"--steps {args.steps}: expected 1 to the stage's {opened.stage.iterations} iterations"
         )
+    check_replayable(opened.model)
     layers = batchnorm_layers(opened.model)
     if not layers:
         raise ConfigError(f"variant {args.variant!r} has no BatchNorm layer to replay")

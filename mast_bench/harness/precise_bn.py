@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import ConfigError
 from ..model.dropout import choose_dropped_channel, drop_channel
 from .batches import BatchPlan, FrameTensors, plan_source
 from .presets import TrainStage
@@ -106,6 +107,16 @@ class ReplayedStep:
     sample_variances: torch.Tensor  # (encoder calls, samples, channels): each frame's own, over its pixels
 
 
+def check_replayable(model) -> None:
+    """ConfigError for a variant whose training keeps BatchNorm frozen: its statistics are the
+    loaded ones, which no step moved."""
+    if model.config.train_batchnorm == "frozen":
+        raise ConfigError(
+            f"variant {model.config.name!r} keeps BatchNorm frozen in training (train_batchnorm = "
+            "'frozen'): no step moved its statistics, there is nothing to replay"
+        )
+
+
 @torch.no_grad()
 def replay_batchnorm_statistics(
     model: torch.nn.Module,
@@ -121,6 +132,7 @@ def replay_batchnorm_statistics(
     the weights are untouched. With the weights those steps trained (or, for the last few steps of a
     slow learning rate, the stage's final ones) the statistics become those the stage ended with, and
     each step says what its batch put into them."""
+    check_replayable(model)
     layers = batchnorm_layers(model)
     if not layers:
         return []

@@ -292,3 +292,6 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
     torch.save({"other.running_var": torch.ones(3)}, tmp_path / "other.pt")
     assert script.main([*argv, "--against", str(tmp_path / "other.pt")]) == 2
     assert "other.pt: holds no feature_extraction.conv1.1.running_var" in capsys.readouterr().err
+    frozen = [*argv, "--variant", "mast-frozen-bn"]  # the later --variant wins
+    assert script.main(frozen) == 2
+    assert "keeps BatchNorm frozen in training" in capsys.readouterr().err
