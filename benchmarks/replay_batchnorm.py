@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _median_ratio(variances, reference_variance) -> float:
+    """Median over channels of ``variances`` (calls, channels), averaged over calls, against the
+    reference's."""
+    return float((variances.double().mean(dim=0) / reference_variance.double()).median())
+
+
 def step_rows(steps, momentum: float, reference_variance) -> tuple[list[dict], float]:
     """One row per replayed step: its weight in the final statistics, batch and the stem's variance
     (mean over the step's calls) against ``reference_variance``, median over channels."""
@@ -51,14 +57,13 @@ def step_rows(steps, momentum: float, reference_variance) -> tuple[list[dict], f
     weights, left = step_weights([len(step.variances) for step in steps], momentum)
     rows = []
     for step, weight in zip(steps, weights, strict=True):
-        ratio = step.variances.double().mean(dim=0) / reference_variance.double()
         rows.append(
             {
                 "iteration": step.iteration,
                 "weight": round(weight, 4),
                 "dropped_channel": step.dropped_channel,
                 "clips": list(step.clips),
-                "stem_variance_ratio_median": round(float(ratio.median()), 3),
+                "stem_variance_ratio_median": round(_median_ratio(step.variances, reference_variance), 3),
             }
         )
     return rows, left
@@ -71,8 +76,7 @@ def clip_rows(steps, reference_variance) -> list[dict]:
     ratios: dict[str, list[float]] = {}
     for step in steps:
         for k, clip in enumerate(step.clips):
-            ratio = step.sample_variances[:, k].double().mean(dim=0) / reference_variance.double()
-            ratios.setdefault(clip, []).append(float(ratio.median()))
+            ratios.setdefault(clip, []).append(_median_ratio(step.sample_variances[:, k], reference_variance))
     rows = [
         {
             "clip": clip,

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..data.clips import ClipSource
+    from ..harness.presets import Preset, TrainStage
+    from ..model import MAST
 
 
 def add_stage_checkpoint_arguments(parser: argparse.ArgumentParser, stage_help: str) -> None:
@@ -21,11 +28,11 @@ def add_stage_checkpoint_arguments(parser: argparse.ArgumentParser, stage_help: 
 
 @dataclass(frozen=True)
 class StageCheckpoint:
-    preset: Any  # harness.presets.Preset
-    stage: Any  # harness.presets.TrainStage
-    device: Any  # torch.device
-    model: Any  # model.MAST with the checkpoint's weights, on the CPU
-    clips: Any  # the training frames (data.clips.ClipSource)
+    preset: Preset
+    stage: TrainStage
+    device: torch.device
+    model: MAST  # with the checkpoint's weights, on the CPU
+    clips: ClipSource  # the training frames
 
 
 def open_stage_checkpoint(args: argparse.Namespace, cache_dir: Path) -> StageCheckpoint:

@@ -214,8 +214,8 @@ def test_replaying_a_stages_steps_gives_the_statistics_it_ended_with(tiny_davis,
     model = MAST(variant)
     model.load_state_dict(after)
 
-    seed, offset = stage_seed_and_offset = stage_stream(preset, 1)
-    assert offset == 2 and stage_seed_and_offset != stage_stream(preset, 0)
+    seed, offset = stage_stream(preset, 1)
+    assert offset == 2 and (seed, offset) != stage_stream(preset, 0)
     steps = replay_batchnorm_statistics(
         model, clips, preset.stages[1], seed, range(3), torch.device("cpu"), offset
     )
