@@ -75,6 +75,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def unit_fraction(text: str) -> float:
+    """A number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value:g}")
+    return value
+
+
 def note_jobs_beyond_cpus(jobs: int, cpus: int | None = None) -> None:
     """Allowed (a GPU run may want it), but said: more local processes than CPUs share them, one
     thread each, and every one holds its own copy of torch and its frames."""

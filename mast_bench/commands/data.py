@@ -52,6 +52,12 @@ def build(parent=None) -> argparse.ArgumentParser:
         "--max-side", type=base.positive_int, default=640, help="shrink video frames to this side"
     )
     made.add_argument("--min-frames", type=base.positive_int, default=9, help="skip shorter shots")
+    made.add_argument(
+        "--max-source-share",
+        type=base.unit_fraction,
+        default=1.0,
+        help="no source (a video or frame folder) takes more of the samples than this (1: no cap)",
+    )
     made.set_defaults(run=training_set)
     return parser
 
@@ -93,12 +99,22 @@ def get_footage(args: argparse.Namespace) -> int:
 def training_set(args: argparse.Namespace) -> int:
     from ..data.training_set import TrainingSetSettings, build_training_set
 
-    settings = TrainingSetSettings(max_side=args.max_side, min_frames=max(2, args.min_frames))
+    settings = TrainingSetSettings(
+        max_side=args.max_side, min_frames=max(2, args.min_frames), max_source_share=args.max_source_share
+    )
     made = build_training_set(args.sources, args.out, settings, tell=base.tell)
     frames = sum(c.frames for c in made.clips)
     weighted = sum(c.frames * c.weight for c in made.clips)
     print(f"{len(made.clips)} clips, {frames} frames ({weighted:.0f} after weights) in {made.root}")
+    print(f"largest shares of the samples: {_largest_shares(made.clips)}")
     return 0
+
+
+def _largest_shares(clips, count: int = 3) -> str:
+    from ..data.source_shares import shares, source_masses
+
+    ranked = sorted(shares(source_masses(clips)).items(), key=lambda item: -item[1])
+    return ", ".join(f"{name} {share:.1%}" for name, share in ranked[:count])
 
 
 main = base.standalone(NAME, build)

@@ -35,6 +35,7 @@ from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
 from .images import list_images, read_rgb
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
+from .source_shares import cap_source_shares, least_cap, shares, source_masses
 from .video import declared_frames, decode_video, decoder_name, is_video, video_files
 
 MANIFEST_NAME = "manifest.json"
@@ -50,10 +51,13 @@ class TrainingSetSettings:
     jpeg_quality: int = 95
     min_frames: int = 9  # shorter shots are skipped: the official gaps reach 8 frames
     rules: ShotRules = field(default_factory=ShotRules)
+    max_source_share: float = 1.0  # no source takes more of the sampling than this (1: no cap)
 
     def __post_init__(self) -> None:
         if self.max_side < 16 or not 50 <= self.jpeg_quality <= 100 or self.min_frames < 2:
             raise ValueError("max_side must be >= 16, jpeg_quality in [50, 100] and min_frames >= 2")
+        if not 0 < self.max_source_share <= 1:
+            raise ValueError(f"max_source_share must be in (0, 1], got {self.max_source_share}")
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,11 @@ def _up_to_date(out: Path, settings: TrainingSetSettings, digests: dict[str, str
         return None
     manifest = existing.manifest
     same_sources = {s["name"]: s["sha256"] for s in manifest["sources"]} == digests
-    return existing if same_sources and manifest["settings"] == to_dict(settings) else None
+    try:  # a key added since the set was made counts as its default, which that build used
+        same_settings = from_dict(TrainingSetSettings, manifest["settings"]) == settings
+    except ConfigError:
+        return None
+    return existing if same_sources and same_settings else None
 
 
 def build_training_set(
@@ -223,6 +231,7 @@ def build_training_set(
     """Make (or find up to date) the training set of ``paths`` in ``out``."""
     out = Path(out)
     sources = find_sources(paths)
+    _check_cap(settings.max_source_share, len(sources), "sources")
     with job_lock(out.parent / f".{out.name}.lock", f"building training set {out}", on_wait=tell):
         remove_stale_debris(out.parent, f".{out.name}-building")
         digests = {s.name: source_hash(s) for s in sources}
@@ -263,6 +272,7 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
         skipped += dropped
     if not clips:
         raise DataError(f"no clip of >= {settings.min_frames} frames in {', '.join(s.name for s in sources)}")
+    clips = _capped(clips, entries, settings.max_source_share)
     manifest = {
         "schema": SCHEMA,
         "settings": to_dict(settings),
@@ -273,6 +283,27 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
     }
     atomic_write_json(staging / MANIFEST_NAME, manifest)
     return manifest
+
+
+def _check_cap(max_share: float, count: int, what: str) -> None:
+    if max_share < least_cap(count):
+        raise DataError(
+            f"max_source_share {max_share:g} cannot hold for {count} {what}: equal shares are "
+            f"{least_cap(count):.4g}; give a larger cap or more sources"
+        )
+
+
+def _capped(clips: list[TrainingClip], entries: list[dict], max_share: float) -> list[TrainingClip]:
+    """Clips under the source cap; each source's entry records its share before and after."""
+    _check_cap(max_share, len(source_masses(clips)), "sources with clips")
+    before = shares(source_masses(clips))
+    clips = cap_source_shares(clips, max_share)
+    after = shares(source_masses(clips))
+    for entry in entries:
+        if entry["name"] in after:
+            entry["share"] = round(after[entry["name"]], 4)
+            entry["share_uncapped"] = round(before[entry["name"]], 4)
+    return clips
 
 
 def _replace(out: Path, staging: Path) -> None:
