@@ -288,8 +288,8 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
 def _check_cap(max_share: float, count: int, what: str) -> None:
     if max_share < least_cap(count):
         raise DataError(
-            f"max_source_share {max_share:g} cannot hold for {count} {what}: equal shares are "
-            f"{least_cap(count):.4g}; give a larger cap or more sources"
+            f"max_source_share {max_share:g} cannot hold for {count} {what}: it needs at least "
+            f"1/{count} = {least_cap(count):.4g} (equal shares); give a larger cap or more sources"
         )
 
 
