@@ -38,9 +38,15 @@ def shares(masses: Mapping[str, float]) -> dict[str, float]:
     return {name: (mass / total if total > 0 else 0.0) for name, mass in masses.items()}
 
 
-def least_cap(sources: int) -> float:
-    """The smallest cap ``sources`` sources can all keep to (equal shares)."""
-    return 1.0 / max(sources, 1)
+def cap_shortfall(max_share: float, sources: int, what: str = "sources") -> str | None:
+    """Why ``max_share`` cannot hold for ``sources`` sources (below equal shares, 1/N), or None."""
+    least = 1.0 / max(sources, 1)
+    if max_share >= least:
+        return None
+    return (
+        f"max_source_share {max_share:g} cannot hold for {sources} {what}: it needs at least "
+        f"1/{sources} = {least:.4g} (equal shares)"
+    )
 
 
 def cap_factors(masses: Mapping[str, float], max_share: float) -> dict[str, float]:
@@ -49,11 +55,9 @@ def cap_factors(masses: Mapping[str, float], max_share: float) -> dict[str, floa
     The capped sources end with equal masses, the level at which the uncapped ones' shares and the
     cap agree: level = max_share * free / (1 - max_share * capped), ``free`` the uncapped mass.
     """
-    least = least_cap(len(masses))
-    if max_share < least - 1e-12:
-        raise ValueError(
-            f"a cap of {max_share:g} cannot hold for {len(masses)} sources (at least {least:.4g})"
-        )
+    shortfall = cap_shortfall(max_share, len(masses))
+    if shortfall is not None:
+        raise ValueError(shortfall)
     capped: set[str] = set()
     while True:
         free = sum(mass for name, mass in masses.items() if name not in capped)

@@ -35,7 +35,7 @@ from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
 from .images import list_images, read_rgb
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
-from .source_shares import cap_source_shares, least_cap, shares, source_masses
+from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
 from .video import declared_frames, decode_video, decoder_name, is_video, video_files
 
 MANIFEST_NAME = "manifest.json"
@@ -286,11 +286,9 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
 
 
 def _check_cap(max_share: float, count: int, what: str) -> None:
-    if max_share < least_cap(count):
-        raise DataError(
-            f"max_source_share {max_share:g} cannot hold for {count} {what}: it needs at least "
-            f"1/{count} = {least_cap(count):.4g} (equal shares); give a larger cap or more sources"
-        )
+    shortfall = cap_shortfall(max_share, count, what)
+    if shortfall is not None:
+        raise DataError(f"{shortfall}; give a larger cap or more sources")
 
 
 def _capped(clips: list[TrainingClip], entries: list[dict], max_share: float) -> list[TrainingClip]:
