@@ -27,9 +27,10 @@ def install(session: nox.Session, extras: str = "dev,cluster") -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite (GPU tests skip, visibly, without CUDA; without one the Triton kernels are
-    tested under Triton's interpreter, which tests/conftest.py selects)."""
+    tested under Triton's interpreter, which tests/conftest.py selects). The slowest 15 tests are
+    listed at the end, so the CI log shows what spends its 30-minute budget."""
     install(session, "dev,cluster,triton")
-    session.run("python", "-m", "pytest", *(session.posargs or ["-q"]))
+    session.run("python", "-m", "pytest", *(session.posargs or ["-q", "--durations=15"]))
 
 
 @nox.session
