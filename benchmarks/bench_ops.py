@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # support.spatial_sampler: the optional sampler wrapper
 
+from mast_bench.harness.provenance import cpu_model  # noqa: E402
 from mast_bench.ops import (  # noqa: E402
     KERNELS_ENV,
     MemoryEntry,
@@ -263,13 +264,6 @@ def speedups(results: list[dict]) -> list[dict]:
             ratio = reference["seconds"] / native["seconds"]
             out.append({"kind": kind, "shape": shape, "mode": mode, "reference_over_native": ratio})
     return out
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:

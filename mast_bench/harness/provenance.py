@@ -64,9 +64,12 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
 
 
 def device_description(device: str) -> str:
+    """The GPU's name, or the CPU's model, vector instruction set and threads: CPU training rounds
+    differently on another CPU model (docs/DESIGN.md), so a record says which one made it."""
     if device.startswith("cuda") and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"cpu ({cpu_model()}, {capability}, {torch.get_num_threads()} threads)"
 
 
 def cpu_model() -> str:

@@ -17,14 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from mast_bench.data.splits import DataSpec
-from mast_bench.harness.runner import plan_job, prepare_jobs
-from mast_bench.harness.study import load_study
-from mast_bench.harness.study_run import build_jobs
+from support.example import EXAMPLE, committed_records, environment_mismatch, main_job_plans
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "reports" / "example"
 COMMAND = "mast-bench ablate colour_space --results results --quiet"
 
 
@@ -32,21 +27,14 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _committed_records() -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in (EXAMPLE / "results" / "records").glob("*.json")}
-
-
 @pytest.mark.slow
 def test_the_main_job_regenerates_the_example_byte_for_byte(tmp_path):
     manifest = json.loads((EXAMPLE / "results" / "studies" / "colour_space.smoke.json").read_text())
     assert manifest["command"] == COMMAND  # the way scripts/vendor_example runs the main job
-    committed = _committed_records()
-    jobs = prepare_jobs(build_jobs(load_study("colour_space"), "smoke", tmp_path / "plan", DataSpec()))
-    plans = [plan_job(job) for job in jobs]
-    environment = next(iter(committed.values()))["identity"]["environment"]
-    if plans[0].identity["environment"] != environment:
-        here = plans[0].identity["environment"]
-        pytest.skip(f"the example was made in the numerics environment {environment}, this is {here}")
+    committed = committed_records()
+    plans = main_job_plans(tmp_path / "plan")
+    if mismatch := environment_mismatch(plans, committed):
+        pytest.skip(mismatch)
     stale = [plan.job.variant.name for plan in plans if plan.key not in committed]
     assert not stale, f"records of {stale} are not those of reports/example: run scripts/vendor_example"
 
