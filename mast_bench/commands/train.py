@@ -82,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{config.name} stage {stage.name}: {stage.iterations} iterations, final loss "
                 f"{stage.final_loss:.4f}, {stage.seconds:.1f} s, {speed or 0:.2f} samples/s"
             )
-        print(
-            f"{config.name}: {result.iterations}/{preset.iterations} iterations; "
-            f"checkpoint {result.checkpoint}"
-        )
+        done = f"{config.name}: {result.iterations}/{preset.iterations} iterations"
+        if result.iterations < preset.iterations:  # --stop-after: the chain's checkpoint is not there yet
+            print(f"{done}; stopped by --stop-after (the same command without it goes on)")
+        else:
+            print(f"{done}; checkpoint {result.checkpoint}")
     return 0
 
 

@@ -508,6 +508,8 @@ def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:
     previous: Path | None = None
     with TrainLog(ctx.out_dir, enabled=ctx.rank == 0) as log:
         for stage in _stages(ctx.preset, ctx.out_dir):
+            if stop_after is not None and stage.offset >= stop_after:
+                break  # stopped at a stage boundary: the next stage is not entered
             result = _run_stage(ctx, stage, previous, stop_after, log)
             results.append(result)
             if result.iterations < stage.config.iterations:

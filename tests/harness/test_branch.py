@@ -87,6 +87,22 @@ def test_a_branch_trains_the_weights_a_straight_run_trains(long_clips, tmp_path,
 
 
 @pytest.mark.slow
+def test_a_stop_at_a_stage_boundary_enters_no_further_stage(long_clips, tmp_path, capsys):
+    """`--stop-after` at the end of stage 1: stage 2 is neither entered nor reported, and no chain
+    checkpoint is named before there is one."""
+    from mast_bench.train import main
+
+    run = tmp_path / "run"
+    argv = ["--variant", "mast", "--data", str(long_clips), "--presets", str(_presets(tmp_path)),
+            "--preset", "chain", "--out", str(run), "--quiet", "--stop-after", "2"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "stage pairs: 2 iterations" in out and "stage memory" not in out
+    assert "2/6 iterations; stopped by --stop-after" in out and "checkpoint" not in out
+    assert (run / "stages" / "1-pairs").is_dir() and not (run / "stages" / "2-memory").exists()
+
+
+@pytest.mark.slow
 def test_a_branch_off_another_computation_is_refused(long_clips, other_clips, tmp_path, capsys):
     from mast_bench.train import main
 
