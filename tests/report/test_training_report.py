@@ -58,6 +58,15 @@ def test_the_source_cap_leaves_stage_1_no_better():
     assert round(difference, 1) == -7.2 and low < 0 < high
 
 
+def test_two_runs_of_one_stage_1_recipe_end_apart_by_as_much_as_the_source_cap():
+    """reports/training-stage-1-noise: seed 1 (AMD EPYC) minus seed 0 (Intel Xeon) at the end of
+    stage 1, over the 4 objects: +6.8, the size of the cap's -7.2 above."""
+    rows = (REPORTS / "training-stage-1-noise" / "tables" / "uncertainty.csv").read_text().splitlines()
+    (seed_1,) = [row for row in rows if row.startswith("mast-scaled (train-cpu-seed-1-mast-scaled/1-pairs)")]
+    difference, low, high = (float(value) for value in seed_1.split(",")[6:9])
+    assert round(difference, 1) == 6.8 and low < 0 < high
+
+
 # all-records reports beside the training reports: folder -> (reference row, labels its rows carry)
 ALL_RECORDS = {
     # the final weights at four sizes and two more radii at 320
@@ -101,6 +110,17 @@ ALL_RECORDS = {
             "train-cpu-mast-scaled-cap15/iter-0000830",
             "train-cpu-mast-scaled/iter-0000415",
             "train-cpu-mast-scaled/1-pairs",
+        ),
+    ),
+    # stage 1 of one recipe run again: seed 0 on another CPU model, seed 1 (arms: the runs by checkpoint)
+    "training-stage-1-noise": (
+        "mast-scaled (train-cpu-mast-scaled/1-pairs)",
+        (
+            "train-cpu-seed-1-mast-scaled/1-pairs",
+            "train-cpu-seed-1-mast-scaled/iter-0000830",
+            "train-cpu-mast-scaled-rerun-epyc/iter-0000830",
+            "train-cpu-mast-scaled-rerun-epyc/iter-0000415",
+            "train-cpu-mast-scaled/iter-0000830",
         ),
     ),
     # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
