@@ -38,7 +38,8 @@ def test_killed_parent_leaves_no_pool_worker(tmp_path):
         map_joblib(task, ["a", "b"], n_jobs=2)
         """
     )
-    wait_until(lambda: len(list(tmp_path.iterdir())) == 2, STARTUP, "both tasks start")
+    # a file can be seen before its pid is written in it: wait for both pids, not for both files
+    wait_until(lambda: sum(bool(p.read_text()) for p in tmp_path.iterdir()) == 2, STARTUP, "both tasks start")
     workers = {int(p.read_text()) for p in tmp_path.iterdir()}
     children = descendants(parent.pid)
     assert workers <= children and all("loky" in command_line(pid) for pid in workers)
