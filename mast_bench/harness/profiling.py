@@ -4,6 +4,9 @@ FLOPs come from ``torch.utils.flop_counter.FlopCounterMode`` (2 FLOPs per
 multiply-add); the ops helper registers formulas for the custom memory ops so
 they are counted. ``model.encode`` and ``model.read`` are wrapped on the
 instance, so the split encoder / memory read is by call, not by op type.
+Counting runs every op through Python (4x a context protocol's read at small
+sizes), so it never runs inside a timed call: each distinct call is counted
+once, in an extra untimed call, and its time is kept apart (``counting_seconds``).
 Peak CPU memory is VmHWM after a reset through /proc/self/clear_refs (Linux),
 so it covers only the measured stage of the (isolated worker) process, not the
 whole session; tracemalloc would not see torch tensors at all.
@@ -17,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -37,7 +41,8 @@ def _sync(device: torch.device) -> None:
 
 @dataclass
 class EncoderMeter:
-    """Calls, frames, seconds and FLOPs of ``model.encode`` and ``model.read`` during a run."""
+    """Calls, frames, seconds and FLOPs of ``model.encode`` and ``model.read`` during a run;
+    ``counting_seconds``: the untimed FLOP-counting calls, to leave out of any wall clock."""
 
     calls: int = 0
     frames: int = 0
@@ -46,6 +51,43 @@ class EncoderMeter:
     read_calls: int = 0
     read_seconds: float = 0.0
     read_flops: int = 0
+    counting_seconds: float = 0.0
+
+
+def call_shape_key(value: Any) -> Any:
+    """What decides a call's FLOPs: its tensors' shapes and dtypes and its other arguments (reads
+    branch on frame indices, never on tensor contents), nested sequences and dicts included."""
+    if isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.shape), str(value.dtype))
+    if isinstance(value, (list, tuple)):
+        return tuple(call_shape_key(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, call_shape_key(item)) for key, item in value.items()))
+    return value
+
+
+class _FlopCache:
+    """FLOPs of each distinct call of ``fn``, counted once in an extra untimed call."""
+
+    def __init__(self, fn, meter: EncoderMeter):
+        self.fn, self.meter, self.flops = fn, meter, {}
+
+    def __call__(self, key, *args, **kwargs) -> int:
+        if key not in self.flops:
+            start = time.perf_counter()
+            with flop_counter() as counter, torch.inference_mode():
+                self.fn(*args, **kwargs)
+            self.flops[key] = counter.get_total_flops()
+            self.meter.counting_seconds += time.perf_counter() - start
+        return self.flops[key]
+
+
+def _timed(fn, device: torch.device, *args, **kwargs) -> tuple[Any, float]:
+    _sync(device)
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    _sync(device)
+    return out, time.perf_counter() - start
 
 
 @contextlib.contextmanager
@@ -55,43 +97,32 @@ def meter_model(
     """Wrap ``model.encode`` and ``reader.read`` (default: the model's own) on the instances to time
     and count them (a test-time protocol's read policy is the reader).
 
-    FlopCounterMode runs every aten op through Python and decomposes convolutions, which
-    would triple the encoder's time: encoder FLOPs are therefore counted once per input
-    shape, outside the timed call. The memory read (a handful of custom ops with
-    registered formulas) is counted in place.
+    FlopCounterMode runs every aten op through Python and decomposes convolutions, so the timed
+    calls run without it: the encoder is counted once per input shape (on one frame), a read once
+    per distinct read (its shapes and frame indices: a video's frame t of one size has the same
+    read as any other's), each in an extra untimed call.
     """
     meter = EncoderMeter()
     reader = model if reader is None else reader
     encode, read = model.encode, reader.read
-    encoder_flops: dict[tuple[int, ...], int] = {}
+    encode_flops, read_flops = _FlopCache(encode, meter), _FlopCache(read, meter)
 
     def timed_encode(frames: torch.Tensor, *args, **kwargs):
-        shape = tuple(frames.shape[1:])
-        if count_flops and shape not in encoder_flops:
-            with flop_counter() as counter, torch.inference_mode():
-                encode(frames[:1], *args, **kwargs)
-            encoder_flops[shape] = counter.get_total_flops()
-        _sync(device)
-        start = time.perf_counter()
-        out = encode(frames, *args, **kwargs)
-        _sync(device)
-        meter.seconds += time.perf_counter() - start
+        if count_flops:
+            key = call_shape_key((frames[:1], args, kwargs))
+            meter.flops += encode_flops(key, frames[:1], *args, **kwargs) * int(frames.shape[0])
+        out, seconds = _timed(encode, device, frames, *args, **kwargs)
+        meter.seconds += seconds
         meter.calls += 1
         meter.frames += int(frames.shape[0])
-        meter.flops += encoder_flops.get(shape, 0) * int(frames.shape[0])
         return out
 
     def timed_read(*args, **kwargs):
-        counter = flop_counter() if count_flops else contextlib.nullcontext()
-        _sync(device)
-        start = time.perf_counter()
-        with counter:
-            out = read(*args, **kwargs)
-        _sync(device)
-        meter.read_seconds += time.perf_counter() - start
-        meter.read_calls += 1
         if count_flops:
-            meter.read_flops += counter.get_total_flops()
+            meter.read_flops += read_flops(call_shape_key((args, kwargs)), *args, **kwargs)
+        out, seconds = _timed(read, device, *args, **kwargs)
+        meter.read_seconds += seconds
+        meter.read_calls += 1
         return out
 
     model.encode, reader.read = timed_encode, timed_read  # instance attributes shadow the methods

@@ -83,3 +83,70 @@ def test_cpu_peak_sees_a_large_numpy_allocation_after_reset():
 
 def test_matmul_throughput_positive():
     assert profiling.matmul_gflops(torch.device("cpu"), size=128, repeats=2) > 0
+
+
+class CountingRead(ToyModel):
+    """read(q, k, times) = ``times`` bmms: its FLOPs follow a plain argument, and the calls of
+    the real (unwrapped) read are listed."""
+
+    def __init__(self):
+        super().__init__()
+        self.read_calls = []
+
+    def read(self, q, k, times):
+        self.read_calls.append(torch.is_inference_mode_enabled())
+        return sum(torch.bmm(q, k) for _ in range(times))
+
+
+def test_each_distinct_read_is_counted_once_outside_the_timed_calls():
+    model = CountingRead()
+    q, k = torch.zeros(1, 5, 7), torch.zeros(1, 7, 4)
+    with profiling.meter_model(model, torch.device("cpu")) as meter:
+        for times in (1, 2, 1, 2, 2):
+            model.read(q, k, times)
+    bmm_flops = 2 * 5 * 7 * 4
+    assert meter.read_flops == (1 + 2 + 1 + 2 + 2) * bmm_flops and meter.read_calls == 5
+    # 5 timed calls (not inference mode) and one counting call per distinct read (inference mode)
+    assert sorted(model.read_calls) == [False] * 5 + [True] * 2
+    assert meter.counting_seconds > 0
+
+
+@pytest.mark.parametrize("protocol", ["mast", "crw"])
+def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol, tmp_path, monkeypatch):
+    """The per-read cache gives what counting each read where it runs gives (videos of one size
+    share their reads), and the wall clock leaves the counting calls out."""
+    from mast_bench.data.splits import DataSpec, open_split
+    from mast_bench.harness import segmentation
+    from mast_bench.model import create_model
+    from mast_bench.protocols import get_protocol
+
+    from .conftest import make_tiny_davis
+
+    root = make_tiny_davis(tmp_path / "data", {"one": 1, "two": 2, "three": 1}, frames=5, size=(32, 40))
+    split = open_split(DataSpec(root=str(root)))
+    model = create_model("mast-scaled", seed=0)
+    cached = segmentation.segment_split(
+        model, split, tmp_path / "cached", get_protocol(protocol), progress=False
+    ).encoder
+    in_place = [0]
+    make_policy = segmentation.make_policy
+
+    def counted_in_place(config, the_model):
+        policy = make_policy(config, the_model)
+        read = policy.read
+
+        def read_counted(*args, **kwargs):
+            with profiling.flop_counter() as counter:
+                out = read(*args, **kwargs)
+            in_place[0] += counter.get_total_flops()
+            return out
+
+        policy.read = read_counted
+        return policy
+
+    monkeypatch.setattr(segmentation, "make_policy", counted_in_place)
+    segmentation.segment_split(
+        model, split, tmp_path / "plain", get_protocol(protocol), progress=False, count_flops=False
+    )
+    assert cached.read_calls == 12 and cached.read_flops == in_place[0] > 0
+    assert cached.counting_seconds > 0
