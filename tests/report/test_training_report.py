@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -67,6 +68,22 @@ def test_two_runs_of_one_stage_1_recipe_end_apart_by_as_much_as_the_source_cap()
     assert round(difference, 1) == 6.8 and low < 0 < high
 
 
+def test_both_runs_of_the_recipe_gain_from_the_later_stages_and_stay_apart():
+    """reports/training-stage-1-noise: each run's end against its own stage 1 (+3.69 seed 0, +2.69
+    seed 1), and seed 1's end against seed 0's (+5.77, clear of 0 over frame blocks)."""
+    report = json.loads((REPORTS / "training-stage-1-noise" / "comparisons-stages-2-3.json").read_text())
+    gains = {
+        (row["row"], row["reference"]): (row["mean_difference"], row["frame_blocks_ci95"])
+        for row in report["rows"]
+    }
+    seed_0, seed_1 = "train-cpu-mast-scaled", "train-cpu-seed-1-mast-scaled"
+    end, start = "mast-scaled ({}/3-schedule)", "mast-scaled ({}/1-pairs)"
+    assert round(gains[(end.format(seed_0), start.format(seed_0))][0], 2) == 3.69
+    assert round(gains[(end.format(seed_1), start.format(seed_1))][0], 2) == 2.69
+    difference, (low, _) = gains[(end.format(seed_1), end.format(seed_0))]
+    assert round(difference, 2) == 5.77 and low > 0
+
+
 # all-records reports beside the training reports: folder -> (reference row, labels its rows carry)
 ALL_RECORDS = {
     # the final weights at four sizes and two more radii at 320
@@ -112,10 +129,14 @@ ALL_RECORDS = {
             "train-cpu-mast-scaled/1-pairs",
         ),
     ),
-    # stage 1 of one recipe run again: seed 0 on another CPU model, seed 1 (arms: the runs by checkpoint)
+    # one recipe run again: seed 0's stage 1 on another CPU model, seed 1 (arms: the runs by checkpoint)
     "training-stage-1-noise": (
         "mast-scaled (train-cpu-mast-scaled/1-pairs)",
         (
+            "train-cpu-seed-1-mast-scaled/3-schedule",
+            "train-cpu-seed-1-mast-scaled/2-memory",
+            "train-cpu-seed-1-mast-scaled/iter-0000415",
+            "train-cpu-mast-scaled/3-schedule",
             "train-cpu-seed-1-mast-scaled/1-pairs",
             "train-cpu-seed-1-mast-scaled/iter-0000830",
             "train-cpu-mast-scaled-rerun-epyc/iter-0000830",
