@@ -73,6 +73,10 @@ class _FlopCache:
         self.fn, self.meter, self.flops = fn, meter, {}
 
     def __call__(self, key, *args, **kwargs) -> int:
+        try:
+            hash(key)
+        except TypeError:  # an argument this key cannot describe: count this call on its own
+            key = object()
         if key not in self.flops:
             start = time.perf_counter()
             with flop_counter() as counter, torch.inference_mode():

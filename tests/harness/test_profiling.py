@@ -111,6 +111,26 @@ def test_each_distinct_read_is_counted_once_outside_the_timed_calls():
     assert meter.counting_seconds > 0
 
 
+def test_a_read_with_an_argument_the_key_cannot_describe_is_counted_each_time():
+    class Times:
+        """An unhashable repeat count."""
+
+        __hash__ = None
+
+        def __init__(self, value):
+            self.value = value
+
+        def __index__(self):
+            return self.value
+
+    model = CountingRead()
+    q, k = torch.zeros(1, 5, 7), torch.zeros(1, 7, 4)
+    with profiling.meter_model(model, torch.device("cpu")) as meter:
+        model.read(q, k, Times(1))
+        model.read(q, k, Times(2))
+    assert meter.read_flops == 3 * 2 * 5 * 7 * 4 and sorted(model.read_calls) == [False, False, True, True]
+
+
 @pytest.mark.parametrize("protocol", ["mast", "crw"])
 def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol, tmp_path, monkeypatch):
     """The per-read cache gives what counting each read where it runs gives (videos of one size
