@@ -3,18 +3,23 @@
     python benchmarks/bench_flop_counting.py --data ../shared/data/davis-mini --sequence car-shadow \
         --max-side 160 --protocol mast --protocol crw --out bench-results/flop-counting.json
 
+(those are the defaults: ``nox -s bench -- flop_counting`` runs it so, into
+bench-results/flop_counting.json).
+
 Each protocol propagates one sequence three times with random ``mast-scaled`` weights: without
 counting; with the records' counting (each distinct call counted once in an extra untimed call,
 ``harness.profiling.meter_model``); and with every read counted where it runs, as records made before
 2026-12-06 did (emulated here by wrapping the protocol's read in ``FlopCounterMode``). The first two
 seconds per frame should agree; the third shows what the old records' seconds held. The FLOPs of the
-last two must be equal.
+last two must be equal. One uncounted warm-up run per protocol goes first (the first run loads the
+kernels).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -81,8 +86,9 @@ def propagate(split, protocol: str, max_side: int, mode: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="a DAVIS root")
-    parser.add_argument("--sequence", required=True)
+    shared = Path(os.environ.get("MAST_BENCH_SHARED", REPO.parent / "shared"))
+    parser.add_argument("--data", default=str(shared / "data" / "davis-mini"), help="a DAVIS root")
+    parser.add_argument("--sequence", default="car-shadow")
     parser.add_argument("--max-side", type=int, default=160)
     parser.add_argument("--protocol", action="append", default=None)
     parser.add_argument("--threads", type=int, default=2)
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = ("none", "each distinct call once", "every read in place")
     runs = []
     for protocol in args.protocol or ["mast", "crw"]:
+        propagate(split, protocol, args.max_side, "none")  # warm-up: the first run loads kernels
         for mode in modes:
             run = propagate(split, protocol, args.max_side, mode)
             runs.append(run)
