@@ -135,6 +135,8 @@ def test_a_read_with_an_argument_the_key_cannot_describe_is_counted_each_time():
 def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol, tmp_path, monkeypatch):
     """The per-read cache gives what counting each read where it runs gives (videos of one size
     share their reads), and the wall clock leaves the counting calls out."""
+    from support.scripts import benchmark_script
+
     from mast_bench.data.splits import DataSpec, open_split
     from mast_bench.harness import segmentation
     from mast_bench.model import create_model
@@ -148,22 +150,10 @@ def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol
     cached = segmentation.segment_split(
         model, split, tmp_path / "cached", get_protocol(protocol), progress=False
     ).encoder
-    in_place = [0]
-    make_policy = segmentation.make_policy
-
-    def counted_in_place(config, the_model):
-        policy = make_policy(config, the_model)
-        read = policy.read
-
-        def read_counted(*args, **kwargs):
-            with profiling.flop_counter() as counter:
-                out = read(*args, **kwargs)
-            in_place[0] += counter.get_total_flops()
-            return out
-
-        policy.read = read_counted
-        return policy
-
+    in_place = [0]  # the old records' counting, as benchmarks/bench_flop_counting.py emulates it
+    counted_in_place = benchmark_script("bench_flop_counting").in_place_policies(
+        segmentation.make_policy, in_place
+    )
     monkeypatch.setattr(segmentation, "make_policy", counted_in_place)
     segmentation.segment_split(
         model, split, tmp_path / "plain", get_protocol(protocol), progress=False, count_flops=False
