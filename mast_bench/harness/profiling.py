@@ -67,10 +67,11 @@ def call_shape_key(value: Any) -> Any:
 
 
 class _FlopCache:
-    """FLOPs of each distinct call of ``fn``, counted once in an extra untimed call."""
+    """FLOPs of each distinct call of ``fn``, counted once in an extra untimed call (synchronised,
+    so that none of its GPU work runs into the timed calls)."""
 
-    def __init__(self, fn, meter: EncoderMeter):
-        self.fn, self.meter, self.flops = fn, meter, {}
+    def __init__(self, fn, meter: EncoderMeter, device: torch.device):
+        self.fn, self.meter, self.device, self.flops = fn, meter, device, {}
 
     def __call__(self, key, *args, **kwargs) -> int:
         try:
@@ -78,11 +79,10 @@ class _FlopCache:
         except TypeError:  # an argument this key cannot describe: count this call on its own
             key = object()
         if key not in self.flops:
-            start = time.perf_counter()
             with flop_counter() as counter, torch.inference_mode():
-                self.fn(*args, **kwargs)
+                _, seconds = _timed(self.fn, self.device, *args, **kwargs)
             self.flops[key] = counter.get_total_flops()
-            self.meter.counting_seconds += time.perf_counter() - start
+            self.meter.counting_seconds += seconds
         return self.flops[key]
 
 
@@ -109,7 +109,7 @@ def meter_model(
     meter = EncoderMeter()
     reader = model if reader is None else reader
     encode, read = model.encode, reader.read
-    encode_flops, read_flops = _FlopCache(encode, meter), _FlopCache(read, meter)
+    encode_flops, read_flops = _FlopCache(encode, meter, device), _FlopCache(read, meter, device)
 
     def timed_encode(frames: torch.Tensor, *args, **kwargs):
         if count_flops:
