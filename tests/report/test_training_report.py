@@ -51,20 +51,27 @@ def test_at_full_size_the_final_weights_beat_random_init_and_lab_pixels_under_ma
     assert text.count("better (interval above 0)") == 4
 
 
+def _difference_over_objects(folder: str, row: str) -> tuple[float, float, float]:
+    """A row of reports/FOLDER/tables/uncertainty.csv: its difference from the reference and the
+    95 % interval over objects."""
+    rows = (REPORTS / folder / "tables" / "uncertainty.csv").read_text().splitlines()
+    (line,) = [line for line in rows if line.startswith(row)]
+    difference, low, high = (float(value) for value in line.split(",")[6:9])
+    return difference, low, high
+
+
 def test_the_source_cap_leaves_stage_1_no_better():
     """reports/training-source-cap: capped minus uncapped at the end of stage 1, over the 4 objects."""
-    rows = (REPORTS / "training-source-cap" / "tables" / "uncertainty.csv").read_text().splitlines()
-    (capped,) = [row for row in rows if row.startswith("mast-scaled (train-cpu-mast-scaled-cap15/1-pairs)")]
-    difference, low, high = (float(value) for value in capped.split(",")[6:9])
+    capped = "mast-scaled (train-cpu-mast-scaled-cap15/1-pairs)"
+    difference, low, high = _difference_over_objects("training-source-cap", capped)
     assert round(difference, 1) == -7.2 and low < 0 < high
 
 
 def test_two_runs_of_one_stage_1_recipe_end_apart_by_as_much_as_the_source_cap():
     """reports/training-stage-1-noise: seed 1 (AMD EPYC) minus seed 0 (Intel Xeon) at the end of
     stage 1, over the 4 objects: +6.8, the size of the cap's -7.2 above."""
-    rows = (REPORTS / "training-stage-1-noise" / "tables" / "uncertainty.csv").read_text().splitlines()
-    (seed_1,) = [row for row in rows if row.startswith("mast-scaled (train-cpu-seed-1-mast-scaled/1-pairs)")]
-    difference, low, high = (float(value) for value in seed_1.split(",")[6:9])
+    seed_1 = "mast-scaled (train-cpu-seed-1-mast-scaled/1-pairs)"
+    difference, low, high = _difference_over_objects("training-stage-1-noise", seed_1)
     assert round(difference, 1) == 6.8 and low < 0 < high
 
 
