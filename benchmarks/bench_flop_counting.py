@@ -80,6 +80,8 @@ def propagate(split, protocol: str, max_side: int, mode: str) -> dict:
         "read_ms": 1000 * meter.read_seconds / max(meter.read_calls, 1),
         "read_gflops_per_frame": (meter.read_flops + in_place[0]) / 1e9 / stats.frames,
         "counting_seconds_left_out": meter.counting_seconds,
+        "counting_calls": meter.counting_calls,
+        "read_calls": meter.read_calls,
         "frames": stats.frames,
     }
 

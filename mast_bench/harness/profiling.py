@@ -7,6 +7,8 @@ instance, so the split encoder / memory read is by call, not by op type.
 Counting runs every op through Python (4x a context protocol's read at small
 sizes), so it never runs inside a timed call: each distinct call is counted
 once, in an extra untimed call, and its time is kept apart (``counting_seconds``).
+A read is distinct by its tensors' shapes and its reader's ``read_cost_key``
+(which references are long-term, or anchors), so most frames of a video share one.
 Peak CPU memory is VmHWM after a reset through /proc/self/clear_refs (Linux),
 so it covers only the measured stage of the (isolated worker) process, not the
 whole session; tracemalloc would not see torch tensors at all.
@@ -42,7 +44,8 @@ def _sync(device: torch.device) -> None:
 @dataclass
 class EncoderMeter:
     """Calls, frames, seconds and FLOPs of ``model.encode`` and ``model.read`` during a run;
-    ``counting_seconds``: the untimed FLOP-counting calls, to leave out of any wall clock."""
+    ``counting_seconds``: the untimed FLOP-counting calls (``counting_calls`` of them), to leave out
+    of any wall clock."""
 
     calls: int = 0
     frames: int = 0
@@ -52,18 +55,29 @@ class EncoderMeter:
     read_seconds: float = 0.0
     read_flops: int = 0
     counting_seconds: float = 0.0
+    counting_calls: int = 0
 
 
-def call_shape_key(value: Any) -> Any:
+def call_shape_key(value: Any, tensors_only: bool = False) -> Any:
     """What decides a call's FLOPs: its tensors' shapes and dtypes and its other arguments (reads
-    branch on frame indices, never on tensor contents), nested sequences and dicts included."""
+    branch on frame indices, never on tensor contents), nested sequences and dicts included;
+    ``tensors_only``: the other arguments left out (None), where something else describes them."""
     if isinstance(value, torch.Tensor):
         return ("tensor", tuple(value.shape), str(value.dtype))
     if isinstance(value, (list, tuple)):
-        return tuple(call_shape_key(item) for item in value)
+        return tuple(call_shape_key(item, tensors_only) for item in value)
     if isinstance(value, dict):
-        return tuple(sorted((key, call_shape_key(item)) for key, item in value.items()))
-    return value
+        return tuple(sorted((key, call_shape_key(item, tensors_only)) for key, item in value.items()))
+    return None if tensors_only else value
+
+
+def read_shape_key(reader, args: tuple, kwargs: dict) -> Any:
+    """The key of a read: its tensors' shapes and what the reader's ``read_cost_key`` says its FLOPs
+    depend on besides them; a reader without one keys on every argument (``call_shape_key``)."""
+    cost_key = getattr(reader, "read_cost_key", None)
+    if cost_key is None:
+        return call_shape_key((args, kwargs))
+    return call_shape_key((args, kwargs), tensors_only=True), cost_key(*args, **kwargs)
 
 
 class _FlopCache:
@@ -83,6 +97,7 @@ class _FlopCache:
                 _, seconds = _timed(self.fn, self.device, *args, **kwargs)
             self.flops[key] = counter.get_total_flops()
             self.meter.counting_seconds += seconds
+            self.meter.counting_calls += 1
         return self.flops[key]
 
 
@@ -103,8 +118,8 @@ def meter_model(
 
     FlopCounterMode runs every aten op through Python and decomposes convolutions, so the timed
     calls run without it: the encoder is counted once per input shape (on one frame), a read once
-    per distinct read (its shapes and frame indices: a video's frame t of one size has the same
-    read as any other's), each in an extra untimed call.
+    per distinct read (``read_shape_key``: in a video of one size most frames share one read, and
+    every video of that size shares them), each in an extra untimed call.
     """
     meter = EncoderMeter()
     reader = model if reader is None else reader
@@ -123,7 +138,7 @@ def meter_model(
 
     def timed_read(*args, **kwargs):
         if count_flops:
-            meter.read_flops += read_flops(call_shape_key((args, kwargs)), *args, **kwargs)
+            meter.read_flops += read_flops(read_shape_key(reader, args, kwargs), *args, **kwargs)
         out, seconds = _timed(read, device, *args, **kwargs)
         meter.read_seconds += seconds
         meter.read_calls += 1

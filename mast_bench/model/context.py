@@ -79,6 +79,18 @@ class ContextPolicy:
         entries += [self._window_entry(*stored[i]) for i in self._queue(target)]
         return memory_read(query, entries, scale=1.0 / self.context.temperature, top_k=self.context.top_k)
 
+    def read_cost_key(
+        self,
+        query: Tensor,
+        ref_feats: Sequence[Tensor],
+        ref_values: Sequence[Tensor],
+        ref_indices: Sequence[int],
+        target: int,
+    ) -> int:
+        """How many references are anchors (the rest are queue windows): with the tensors' shapes,
+        all a read's FLOPs depend on."""
+        return len(self._anchors_among(ref_indices, target))
+
     def _anchors_among(self, ref_indices: Sequence[int], target: int) -> list[int]:
         """The references that are not ``target``'s queue (a multiset difference): the anchors."""
         queue, given = Counter(self._queue(target)), Counter(ref_indices)

@@ -107,6 +107,25 @@ class MAST(nn.Module):
             raise ValueError(f"variant {cfg.name!r} kept none of the references {list(ref_indices)}")
         return entries
 
+    def read_cost_key(
+        self,
+        query_feat: torch.Tensor,
+        ref_feats: Sequence[torch.Tensor],
+        ref_values: Sequence[torch.Tensor],
+        ref_indices: Sequence[int],
+        target_index: int,
+        radius: int | None = None,
+    ) -> tuple:
+        """What a :meth:`read`'s FLOPs depend on besides its tensors' shapes (profiling counts each
+        distinct read once): the window radius and, per reference, its coarse search's dilation
+        where it is a long-term one (0 for a short-term one), whatever the memory kind."""
+        cfg = self.config
+        searched = tuple(
+            dilation_for_gap(target_index - index, cfg) if is_long_term(target_index, index, cfg) else 0
+            for index in ref_indices
+        )
+        return (self.radius if radius is None else radius), searched
+
     def read(
         self,
         query_feat: torch.Tensor,

@@ -11,7 +11,7 @@ frames where objects were annotated, 0 first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from torch import Tensor
@@ -38,6 +38,19 @@ class ReadPolicy(Protocol):
         ref_indices: Sequence[int],
         target: int,
     ) -> Tensor: ...
+
+    def read_cost_key(
+        self,
+        query: Tensor,
+        ref_feats: Sequence[Tensor],
+        ref_values: Sequence[Tensor],
+        ref_indices: Sequence[int],
+        target: int,
+    ) -> Hashable:
+        """What a read's FLOPs depend on besides its tensors' shapes (which references are long-term
+        or anchors...): reads with equal shapes and keys are counted once (harness.profiling). Optional:
+        a reader without it is keyed on every argument, frame indices included."""
+        ...
 
     def values(self, channels: Tensor, count: int, scores: Tensor | None, grid: tuple[int, int]) -> Tensor:
         """What a frame stores for later reads, (1, count, h, w) on the feature grid: from its (H, W)
@@ -87,6 +100,16 @@ class MastPolicy:
         target: int,
     ) -> Tensor:
         return self.model.read(query, list(ref_feats), list(ref_values), list(ref_indices), target)
+
+    def read_cost_key(
+        self,
+        query: Tensor,
+        ref_feats: Sequence[Tensor],
+        ref_values: Sequence[Tensor],
+        ref_indices: Sequence[int],
+        target: int,
+    ) -> Hashable:
+        return self.model.read_cost_key(query, ref_feats, ref_values, ref_indices, target)
 
     def values(self, channels: Tensor, count: int, scores: Tensor | None, grid: tuple[int, int]) -> Tensor:
         """The one-hot of the argmax labels at the top-left pixel of each cell (the official feedback)."""

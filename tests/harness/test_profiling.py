@@ -131,10 +131,18 @@ def test_a_read_with_an_argument_the_key_cannot_describe_is_counted_each_time():
     assert meter.read_flops == 3 * 2 * 5 * 7 * 4 and sorted(model.read_calls) == [False, False, True, True]
 
 
+# frames per video, the distinct reads of its frames 1.. at one size, and the variant's changes. MAST
+# with long-term references from a gap of 4 on (its official schedule, offsets from the target):
+# {0} | {2,1} = {3,1} | {4,3,1} = {5,3,1}: frame 0 long-term at dilation 2 | {6,5,3,1} = {8,5,3,1}: 3 and
+# 2 | {7,5,3,2,1} | {9,5,4,3,1}: 4, 2 and 2. CRW: frame 0 and a queue of 20 (padded with frame 0).
+PROPAGATIONS = {"mast": (10, 6, {"long_term_gap": 3}), "crw": (5, 1, {})}
+
+
 @pytest.mark.parametrize("protocol", ["mast", "crw"])
 def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol, tmp_path, monkeypatch):
-    """The per-read cache gives what counting each read where it runs gives (videos of one size
-    share their reads), and the wall clock leaves the counting calls out."""
+    """The per-read cache gives what counting each read where it runs gives (frames of a video, and
+    videos of one size, share their reads; MAST's long-term references go through a coarse search at
+    three dilations), and the wall clock leaves the counting calls out."""
     from support.scripts import benchmark_script
 
     from mast_bench.data.splits import DataSpec, open_split
@@ -144,9 +152,10 @@ def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol
 
     from .conftest import make_tiny_davis
 
-    root = make_tiny_davis(tmp_path / "data", {"one": 1, "two": 2, "three": 1}, frames=5, size=(32, 40))
+    frames, distinct_reads, changes = PROPAGATIONS[protocol]
+    root = make_tiny_davis(tmp_path / "data", {"one": 1, "two": 2, "three": 1}, frames=frames, size=(32, 40))
     split = open_split(DataSpec(root=str(root)))
-    model = create_model("mast-scaled", seed=0)
+    model = create_model("mast-scaled", seed=0, **changes)
     cached = segmentation.segment_split(
         model, split, tmp_path / "cached", get_protocol(protocol), progress=False
     ).encoder
@@ -158,5 +167,6 @@ def test_a_propagation_counts_the_flops_of_counting_every_read_in_place(protocol
     segmentation.segment_split(
         model, split, tmp_path / "plain", get_protocol(protocol), progress=False, count_flops=False
     )
-    assert cached.read_calls == 12 and cached.read_flops == in_place[0] > 0
-    assert cached.counting_seconds > 0
+    assert cached.read_calls == 3 * (frames - 1) and cached.read_flops == in_place[0] > 0
+    # one encoder shape; two sizes of values (one and two objects), each with its distinct reads
+    assert cached.counting_seconds > 0 and cached.counting_calls == 1 + 2 * distinct_reads
