@@ -86,17 +86,21 @@ def _paired(name: str) -> dict[tuple[str, str], tuple[float, list[float]]]:
     }
 
 
+# the noise study's runs: seed 0 on the Intel Xeon, seed 0 again and seed 1 on the AMD EPYC
+XEON, EPYC, SEED_1 = (
+    "train-cpu-mast-scaled",
+    "train-cpu-mast-scaled-rerun-epyc",
+    "train-cpu-seed-1-mast-scaled",
+)
+
+
 def test_on_one_cpu_the_seeds_stay_apart_and_on_two_cpus_one_seed_crosses():
     """reports/training-stage-1-noise: on the AMD EPYC seed 1 minus seed 0 is +9.02 at the end of stage
     1 and +10.45 at the end, both clear of 0 over frame blocks; seed 0 on the EPYC minus on the Xeon
     is -2.25 at the end of stage 1 (not clear of 0) and -4.68 at the end (below 0)."""
     paired = _paired("comparisons-seed-and-cpu.json")
     row = "mast-scaled ({}/{})".format
-    seed_1, epyc, xeon = (
-        "train-cpu-seed-1-mast-scaled",
-        "train-cpu-mast-scaled-rerun-epyc",
-        "train-cpu-mast-scaled",
-    )
+    seed_1, epyc, xeon = SEED_1, EPYC, XEON
     for checkpoint, seed_difference in (("1-pairs", 9.02), ("3-schedule", 10.45)):
         difference, (low, _) = paired[(row(seed_1, checkpoint), row(epyc, checkpoint))]
         assert round(difference, 2) == seed_difference and low > 0
@@ -111,11 +115,10 @@ def test_every_run_of_the_recipe_gains_from_the_later_stages_and_the_seeds_stay_
     +2.69 seed 1, +1.26 seed 0 on the EPYC), and seed 1's end against the Xeon seed 0's (+5.77, clear
     of 0 over frame blocks)."""
     gains = _paired("comparisons-stages-2-3.json")
-    seed_0, seed_1 = "train-cpu-mast-scaled", "train-cpu-seed-1-mast-scaled"
+    seed_0, seed_1, epyc = XEON, SEED_1, EPYC
     end, start = "mast-scaled ({}/3-schedule)", "mast-scaled ({}/1-pairs)"
     assert round(gains[(end.format(seed_0), start.format(seed_0))][0], 2) == 3.69
     assert round(gains[(end.format(seed_1), start.format(seed_1))][0], 2) == 2.69
-    epyc = "train-cpu-mast-scaled-rerun-epyc"
     assert round(gains[(end.format(epyc), start.format(epyc))][0], 2) == 1.26
     difference, (low, _) = gains[(end.format(seed_1), end.format(seed_0))]
     assert round(difference, 2) == 5.77 and low > 0
@@ -128,11 +131,7 @@ def test_with_batchnorm_statistics_re_estimated_the_whole_trainings_stay_apart()
     EPYC), each clear of 0 over frame blocks; the three runs' SD at the end goes from 5.24 to 6.77."""
     paired = _paired("comparisons-precise-bn.json")
     row = "mast-scaled (pbn/{}-stages-{})".format
-    xeon, epyc, seed_1 = (
-        "train-cpu-mast-scaled",
-        "train-cpu-mast-scaled-rerun-epyc",
-        "train-cpu-seed-1-mast-scaled",
-    )
+    xeon, epyc, seed_1 = XEON, EPYC, SEED_1
     difference, (low, high) = paired[(row(seed_1, "1-pairs"), row(epyc, "1-pairs"))]
     assert round(difference, 2) == 1.95 and low < 0 < high
     difference, (low, _) = paired[(row(seed_1, "3-schedule"), row(epyc, "3-schedule"))]
