@@ -128,7 +128,8 @@ def test_with_batchnorm_statistics_re_estimated_the_whole_trainings_stay_apart()
     """reports/training-stage-1-noise, comparisons-precise-bn.json: re-estimated, seed 1 minus seed 0 on
     the AMD EPYC is +1.95 at the end of stage 1 (not clear of 0) and +13.53 at the end (clear); the later
     stages gain +6.33 (seed 0, Xeon) and +5.94 (seed 1) over their own stage 1 and lose 5.63 (seed 0,
-    EPYC), each clear of 0 over frame blocks; the three runs' SD at the end goes from 5.24 to 6.77."""
+    EPYC), each clear of 0 over frame blocks, and a second draw of the later stages from that stage 1
+    loses 3.42; the three runs' SD at the end goes from 5.24 to 6.77."""
     paired = _paired("comparisons-precise-bn.json")
     row = "mast-scaled (pbn/{}-stages-{})".format
     xeon, epyc, seed_1 = XEON, EPYC, SEED_1
@@ -139,6 +140,9 @@ def test_with_batchnorm_statistics_re_estimated_the_whole_trainings_stay_apart()
     for run, gain in ((xeon, 6.33), (seed_1, 5.94), (epyc, -5.63)):
         difference, (low, high) = paired[(row(run, "3-schedule"), row(run, "1-pairs"))]
         assert round(difference, 2) == gain and (low > 0 if gain > 0 else high < 0)
+    # a second draw of the later stages from the EPYC's seed-0 stage 1 loses too
+    difference, (_, high) = paired[(row(f"{EPYC}-seed-101", "3-schedule"), row(epyc, "1-pairs"))]
+    assert round(difference, 2) == -3.42 and high < 0
     arms = pd.read_csv(REPORTS / "training-stage-1-noise" / "tables" / "arms.csv", index_col="Arm")["SD"]
     assert (arms["end-of-stage-3"], arms["end-of-stage-3-precise-bn"]) == (5.24, 6.77)
 
@@ -207,6 +211,8 @@ ALL_RECORDS = {
             "pbn/train-cpu-seed-1-mast-scaled-stages-3-schedule",
             "pbn/train-cpu-mast-scaled-rerun-epyc-stages-1-pairs",
             "pbn/train-cpu-mast-scaled-stages-2-memory",
+            "train-cpu-mast-scaled-rerun-epyc-seed-101/3-schedule",
+            "pbn/train-cpu-mast-scaled-rerun-epyc-seed-101-stages-2-memory",
         ),
     ),
     # fine-tuning on pairs (equal samples, equal time) against the memory stages, off one stage 1
