@@ -100,13 +100,12 @@ def test_on_one_cpu_the_seeds_stay_apart_and_on_two_cpus_one_seed_crosses():
     is -2.25 at the end of stage 1 (not clear of 0) and -4.68 at the end (below 0)."""
     paired = _paired("comparisons-seed-and-cpu.json")
     row = "mast-scaled ({}/{})".format
-    seed_1, epyc, xeon = SEED_1, EPYC, XEON
     for checkpoint, seed_difference in (("1-pairs", 9.02), ("3-schedule", 10.45)):
-        difference, (low, _) = paired[(row(seed_1, checkpoint), row(epyc, checkpoint))]
+        difference, (low, _) = paired[(row(SEED_1, checkpoint), row(EPYC, checkpoint))]
         assert round(difference, 2) == seed_difference and low > 0
-    cpu_difference, (low, high) = paired[(row(epyc, "1-pairs"), row(xeon, "1-pairs"))]
+    cpu_difference, (low, high) = paired[(row(EPYC, "1-pairs"), row(XEON, "1-pairs"))]
     assert round(cpu_difference, 2) == -2.25 and low < 0 < high
-    cpu_difference, (_, high) = paired[(row(epyc, "3-schedule"), row(xeon, "3-schedule"))]
+    cpu_difference, (_, high) = paired[(row(EPYC, "3-schedule"), row(XEON, "3-schedule"))]
     assert round(cpu_difference, 2) == -4.68 and high < 0
 
 
@@ -115,12 +114,11 @@ def test_every_run_of_the_recipe_gains_from_the_later_stages_and_the_seeds_stay_
     +2.69 seed 1, +1.26 seed 0 on the EPYC), and seed 1's end against the Xeon seed 0's (+5.77, clear
     of 0 over frame blocks)."""
     gains = _paired("comparisons-stages-2-3.json")
-    seed_0, seed_1, epyc = XEON, SEED_1, EPYC
     end, start = "mast-scaled ({}/3-schedule)", "mast-scaled ({}/1-pairs)"
-    assert round(gains[(end.format(seed_0), start.format(seed_0))][0], 2) == 3.69
-    assert round(gains[(end.format(seed_1), start.format(seed_1))][0], 2) == 2.69
-    assert round(gains[(end.format(epyc), start.format(epyc))][0], 2) == 1.26
-    difference, (low, _) = gains[(end.format(seed_1), end.format(seed_0))]
+    assert round(gains[(end.format(XEON), start.format(XEON))][0], 2) == 3.69
+    assert round(gains[(end.format(SEED_1), start.format(SEED_1))][0], 2) == 2.69
+    assert round(gains[(end.format(EPYC), start.format(EPYC))][0], 2) == 1.26
+    difference, (low, _) = gains[(end.format(SEED_1), end.format(XEON))]
     assert round(difference, 2) == 5.77 and low > 0
 
 
@@ -132,16 +130,15 @@ def test_with_batchnorm_statistics_re_estimated_the_whole_trainings_stay_apart()
     loses 3.42; the three runs' SD at the end goes from 5.24 to 6.77."""
     paired = _paired("comparisons-precise-bn.json")
     row = "mast-scaled (pbn/{}-stages-{})".format
-    xeon, epyc, seed_1 = XEON, EPYC, SEED_1
-    difference, (low, high) = paired[(row(seed_1, "1-pairs"), row(epyc, "1-pairs"))]
+    difference, (low, high) = paired[(row(SEED_1, "1-pairs"), row(EPYC, "1-pairs"))]
     assert round(difference, 2) == 1.95 and low < 0 < high
-    difference, (low, _) = paired[(row(seed_1, "3-schedule"), row(epyc, "3-schedule"))]
+    difference, (low, _) = paired[(row(SEED_1, "3-schedule"), row(EPYC, "3-schedule"))]
     assert round(difference, 2) == 13.53 and low > 0
-    for run, gain in ((xeon, 6.33), (seed_1, 5.94), (epyc, -5.63)):
+    for run, gain in ((XEON, 6.33), (SEED_1, 5.94), (EPYC, -5.63)):
         difference, (low, high) = paired[(row(run, "3-schedule"), row(run, "1-pairs"))]
         assert round(difference, 2) == gain and (low > 0 if gain > 0 else high < 0)
     # a second draw of the later stages from the EPYC's seed-0 stage 1 loses too
-    difference, (_, high) = paired[(row(f"{EPYC}-seed-101", "3-schedule"), row(epyc, "1-pairs"))]
+    difference, (_, high) = paired[(row(f"{EPYC}-seed-101", "3-schedule"), row(EPYC, "1-pairs"))]
     assert round(difference, 2) == -3.42 and high < 0
     arms = pd.read_csv(REPORTS / "training-stage-1-noise" / "tables" / "arms.csv", index_col="Arm")["SD"]
     assert (arms["end-of-stage-3"], arms["end-of-stage-3-precise-bn"]) == (5.24, 6.77)
