@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -30,8 +31,11 @@ def test_dry_run_checks_the_official_clip_in_both_precisions_and_reports(officia
     bench = check["benchmark_480p"]
     assert bench["ok"] and bench["ieee"]["frames"] == bench["tf32"]["frames"] == 3
     assert check["bf16_training_step"]["ok"] and "training" not in check
-    # the kernel tests need Triton (the nox session has it); the verdict follows them
-    assert done.returncode == (0 if check["kernel_tests"]["ok"] else 1), done.stdout + done.stderr
+    # the kernel tests run where Triton is installed (the nox session) and are skipped, visibly, where not
+    kernels, has_triton = check["kernel_tests"], importlib.util.find_spec("triton") is not None
+    assert kernels["ok"] and ("skipped" not in kernels) == has_triton, kernels
+    assert ("kernel_tests: skipped: triton is not installed" in done.stdout) != has_triton, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
 
     summary_path = tmp_path / "gpu.json"
     assert gpu_report.main([str(out), "--out", str(summary_path)]) == 0
