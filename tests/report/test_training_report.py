@@ -16,6 +16,8 @@ REPORTS = Path(__file__).resolve().parents[2] / "reports"
 # folder -> the variant it trained (training-480p scores the weights of training at full size)
 VARIANTS = {"training": "mast-scaled", "training-mast": "mast", "training-480p": "mast-scaled"}
 CONTROL_REFERENCE = "mast-scaled (train-cpu-mast-scaled/1-pairs)"
+# the row of a run's stage with its BatchNorm statistics re-estimated (benchmarks/precise_bn.py)
+PRECISE_BN_ROW = "mast-scaled (pbn/{}-stages-{})".format
 
 
 @pytest.mark.parametrize("folder", sorted(VARIANTS))
@@ -129,17 +131,21 @@ def test_with_batchnorm_statistics_re_estimated_the_whole_trainings_stay_apart()
     EPYC), each clear of 0 over frame blocks; a second draw of the later stages loses 3.42 from that
     stage 1 and gains 5.62 from seed 1's; the three runs' SD at the end goes from 5.24 to 6.77."""
     paired = _paired("comparisons-precise-bn.json")
-    row = "mast-scaled (pbn/{}-stages-{})".format
+    row = PRECISE_BN_ROW
     difference, (low, high) = paired[(row(SEED_1, "1-pairs"), row(EPYC, "1-pairs"))]
     assert round(difference, 2) == 1.95 and low < 0 < high
     difference, (low, _) = paired[(row(SEED_1, "3-schedule"), row(EPYC, "3-schedule"))]
     assert round(difference, 2) == 13.53 and low > 0
-    for run, gain in ((XEON, 6.33), (SEED_1, 5.94), (EPYC, -5.63)):
-        difference, (low, high) = paired[(row(run, "3-schedule"), row(run, "1-pairs"))]
-        assert round(difference, 2) == gain and (low > 0 if gain > 0 else high < 0)
-    # a second draw of the later stages keeps the first's sign: it follows the stage 1
-    for run, gain in ((EPYC, -3.42), (SEED_1, 5.62)):
-        difference, (low, high) = paired[(row(f"{run}-seed-101", "3-schedule"), row(run, "1-pairs"))]
+    # each end against its own stage 1; a second draw of the later stages (-seed-101) keeps the first's
+    # sign: it follows the stage 1
+    for end, start, gain in (
+        (XEON, XEON, 6.33),
+        (SEED_1, SEED_1, 5.94),
+        (EPYC, EPYC, -5.63),
+        (f"{EPYC}-seed-101", EPYC, -3.42),
+        (f"{SEED_1}-seed-101", SEED_1, 5.62),
+    ):
+        difference, (low, high) = paired[(row(end, "3-schedule"), row(start, "1-pairs"))]
         assert round(difference, 2) == gain and (low > 0 if gain > 0 else high < 0)
     arms = pd.read_csv(REPORTS / "training-stage-1-noise" / "tables" / "arms.csv", index_col="Arm")["SD"]
     assert (arms["end-of-stage-3"], arms["end-of-stage-3-precise-bn"]) == (5.24, 6.77)
@@ -151,7 +157,7 @@ def test_only_the_epyc_stage_1_re_estimate_moves_with_the_batches_drawn():
     moves +0.04; matched by batch seed, its later stages still lose (-1.64, -4.80) and seed 1's gain
     against either other draw of its stage 1."""
     paired = _paired("comparisons-batch-draws.json")
-    row = "mast-scaled (pbn/{}-stages-{})".format
+    row = PRECISE_BN_ROW
     difference, (_, high) = paired[(row(EPYC, "1-pairs-bnseed-7"), row(EPYC, "1-pairs"))]
     assert round(difference, 2) == -3.95 and high < 0
     difference, (low, high) = paired[(row(EPYC, "3-schedule-bnseed-7"), row(EPYC, "3-schedule"))]
