@@ -58,7 +58,7 @@ def build(parent=None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..harness.batches import open_clip_source
     from ..harness.presets import get_preset
-    from ..harness.training import train
+    from ..harness.training import check_stop_after, train
     from ..harness.weights import check_trainable
 
     configs = base.resolve_variants(args)
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     config = configs[0]
     check_trainable(config)
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
+    check_stop_after(preset, args.stop_after)  # before the clips are opened (a folder of videos decodes)
     data = Path(args.data) if args.data else _embedded_clips()
     out = args.out or Path("runs") / "train" / f"{config.name}-{preset.name}"
     device = base.resolve_device(args.device or _distributed_default_device())

@@ -469,6 +469,7 @@ def train(
     (``train-data.json``) and refuses to resume on others. ``stop_after`` ends the chain early, after
     that global iteration (checkpoint written); the next call resumes.
     """
+    check_stop_after(preset, stop_after)
     if config.train_batchnorm == "frozen" and any(stage.precise_bn for stage in preset.stages):
         raise ConfigError(
             f"preset {preset.name}: precise_bn re-estimates BatchNorm statistics, which variant "
@@ -491,6 +492,17 @@ def train(
     with contextlib.ExitStack() as held:
         on_rank_0(lambda: _take_folder(ctx, held), rank, world)
         return _train_locked(ctx, stop_after)
+
+
+def check_stop_after(preset: Preset, stop_after: int | None) -> None:
+    """A stop past the chain's end would train to the end and look as if it had stopped: refuse it."""
+    if stop_after is None or 0 < stop_after <= preset.iterations:
+        return
+    stages = ", ".join(f"{stage.name} {stage.iterations}" for stage in preset.stages)
+    raise ConfigError(
+        f"stop after iteration {stop_after}: preset {preset.name} has {preset.iterations} iterations "
+        f"in all ({stages}); expected 1 to {preset.iterations}"
+    )
 
 
 def _take_folder(ctx: _Context, held: contextlib.ExitStack) -> None:

@@ -178,6 +178,36 @@ def test_kill_9_mid_run_leaves_a_loadable_checkpoint_and_resume_matches(tiny_dav
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=preset.stages[0].lr * (k + 1), msg=name)
 
 
+def test_train_cli_refuses_a_stop_past_the_end(tmp_path, capsys):
+    """--stop-after past the chain's last iteration would train to the end and look stopped: it is
+    refused in one line naming the preset and its length, before any data is opened or folder made."""
+    from mast_bench.train import main
+
+    presets = tmp_path / "p.toml"
+    presets.write_text(
+        "[preset.t]\n"
+        "[[preset.t.stage]]\nname = 'a'\niterations = 2\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\n"
+        "[[preset.t.stage]]\nname = 'b'\niterations = 3\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\n"
+    )
+    out = tmp_path / "o"
+    argv = [
+        "--variant",
+        "mast",
+        "--data",
+        str(tmp_path / "absent"),
+        "--presets",
+        str(presets),
+        "--preset",
+        "t",
+    ]
+    assert main([*argv, "--out", str(out), "--stop-after", "6", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: stop after iteration 6: preset t has 5 iterations in all (a 2, b 3); expected 1 to 5"
+    ]
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_train_cli_runs_and_resumes(tiny_davis, tmp_path, capsys):
     from mast_bench.train import main
