@@ -68,13 +68,15 @@ class Guard:
         self.owner = BuildOwner(os.getpid(), socket.gethostname(), time.time())
         _write_owner(folder, self.owner)
 
-    def run(self, argv: list[str], log: Path) -> int:
-        """Run ``argv`` in its own session with ``folder`` as its working directory and its output
-        going to ``log``. Returns its exit status (negative: ended by that signal)."""
+    def run(self, argv: list[str], log: Path, env: dict[str, str] | None = None) -> int:
+        """Run ``argv`` in its own session with ``folder`` as its working directory, ``env`` as its
+        environment (default: ours) and its output going to ``log``. Returns its exit status
+        (negative: ended by that signal)."""
         with open(log, "wb") as out:
             child = subprocess.Popen(
                 argv,
                 cwd=self.folder,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -26,7 +26,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
@@ -271,7 +271,9 @@ def _compile(
     )
     started = time.monotonic()
     status = guard.run(
-        [sys.executable, "-m", __spec__.name, "compile", str(folder), str(os.getpid())], folder / LOG
+        [sys.executable, "-m", __spec__.name, "compile", str(folder), str(os.getpid())],
+        folder / LOG,
+        child_environment(os.environ),
     )
     log = (folder / LOG).read_text(encoding="utf-8", errors="replace").strip()
     if verbose:
@@ -288,6 +290,15 @@ def _compile(
         json.dumps({"seconds": round(time.monotonic() - started, 1), "torch": torch.__version__}) + "\n",
         encoding="utf-8",
     )
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with this package's parent folder first on PYTHONPATH: the compiling child runs
+    in the build folder, where a relative entry (``PYTHONPATH=.`` in a checkout that is not
+    installed) no longer finds the package, and the build would fail and be remembered as failed."""
+    parent = str(Path(__file__).resolve().parents[2])
+    entries = [entry for entry in environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    return {**environ, "PYTHONPATH": os.pathsep.join([parent, *entries])}
 
 
 def _compile_here(folder: Path) -> None:

@@ -244,3 +244,23 @@ def test_the_kernels_command_builds_or_says_why_not_in_one_line(tmp_path, cache,
         "the memory operators will run the pure-PyTorch reference path (exact, slower). They need a "
         f"C++ compiler with OpenMP and ninja; the compiler's output: {folder / cpu_build.LOG}"
     ]
+
+
+def test_the_compiling_child_finds_this_package_from_the_build_folder(tmp_path):
+    """A checkout run as ``PYTHONPATH=. python3 ...`` (not installed: the GPU machine) builds too: the
+    child compiles in the build folder, where ``.`` no longer names the checkout. Without site-packages
+    (-S) only PYTHONPATH can find the package, so the child's environment is what finds it."""
+    import mast_bench
+
+    locate = (
+        "import importlib.util; spec = importlib.util.find_spec('mast_bench'); print(spec and spec.origin)"
+    )
+    relative = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": "."}
+
+    def found(env: dict[str, str]) -> str:
+        argv = [sys.executable, "-S", "-c", locate]
+        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+
+    assert found(relative).strip() == "None"  # what the child saw before
+    assert Path(found(cpu_build.child_environment(relative)).strip()) == Path(mast_bench.__file__).resolve()
+    assert cpu_build.child_environment(relative)["PYTHONPATH"].split(os.pathsep)[1:] == ["."]  # kept, after
