@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 import torch
+from packaging.version import Version
 
 from mast_bench.ops import MemoryEntry, memory_read, use_kernels
 from mast_bench.ops.bilinear import integer_window
@@ -22,6 +24,15 @@ triton = pytest.importorskip("triton", reason="triton is not installed (the 'tri
 CUDA = torch.cuda.is_available()
 if not CUDA and os.environ.get("TRITON_INTERPRET") != "1":
     pytest.skip("no CUDA device and TRITON_INTERPRET is not 1", allow_module_level=True)
+if not CUDA and Version(triton.__version__) < Version("3.7") and Version(np.__version__) >= Version("2.4"):
+    # the interpreter of Triton 3.6 and earlier turns a runtime loop bound into a Python int with int()
+    # of a one-element array, which NumPy 2.4 made a TypeError; the compiled kernels are unaffected
+    # (measured with torch 2.11: triton 3.6 fails here, 3.7.1 and 3.8.0 pass, 3.6 passes on NumPy 2.3)
+    pytest.skip(
+        f"Triton {triton.__version__}'s interpreter cannot run on NumPy {np.__version__} (int() of a "
+        "one-element array); install numpy<2.4 or triton>=3.7 to run these kernels on CPU",
+        allow_module_level=True,
+    )
 
 from mast_bench.ops import triton_kernels as tk  # noqa: E402  (after the interpreter choice)
 
