@@ -54,12 +54,17 @@ def git_state() -> tuple[str | None, bool]:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed versions; torch's is the build imported (PyPI's CUDA wheel of 2.11 says "2.11.0" in
+    its metadata and "2.11.0+cu130" in torch.__version__), with its CUDA version where it has one."""
     versions = {"python": platform.python_version()}
     for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
+    versions["torch"] = torch.__version__
+    if torch.version.cuda:
+        versions["cuda"] = torch.version.cuda
     return versions
 
 

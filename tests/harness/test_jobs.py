@@ -84,7 +84,9 @@ def test_job_with_official_checkpoint_writes_record_masks_and_profile(small_davi
     assert 0 < prof["encoder_seconds_per_frame"] < prof["seconds_per_frame"]
     assert 0 < prof["matmul_fraction"] < 1.5
     # provenance and the table
+    # the build imported (PyPI's CUDA wheel: "2.11.0+cu130", where its metadata says "2.11.0")
     assert record.provenance["packages"]["torch"] == torch.__version__
+    assert record.provenance["packages"].get("cuda") == torch.version.cuda
     assert record.provenance["weights_sha256"] == state_dict_sha256(read_state_dict(peaky_weights))
     table = pd.read_csv(results / "records.csv")
     assert list(table["key"]) == [record.key]
