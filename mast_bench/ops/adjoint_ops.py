@@ -24,6 +24,7 @@ from torch import Tensor
 from torch.utils.flop_counter import register_flop_formula
 
 from .kernels import kernel_mode, kernels_for, use_kernels
+from .torch_floor import check_torch_version
 
 ROLES = ("corr", "aggregate", "scatter")
 
@@ -113,6 +114,7 @@ def _define(spec: OpSpec):
         native = kernels_for(args[0], args[1])
         return spec.reference(*args) if native is None else getattr(native, spec.name)(*args)
 
+    check_torch_version(torch.__version__)
     op = torch.library.custom_op(f"mast_bench::{spec.name}", reference, mutates_args=(), schema=spec.schema)
     op.register_fake(spec.fake)
     op.register_kernel("cpu")(native_or_reference)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .kernels import kernel_mode, kernels_for, use_kernels
+from .torch_floor import check_torch_version
 
 
 def _check(parts: list[Tensor], dims: list[int]) -> None:
@@ -46,6 +47,9 @@ def _reference(parts: list[Tensor], dims: list[int], scale: float) -> list[Tenso
         part_total = part.sum(dim)
         total = part_total if total is None else total + part_total
     return [part.div_(total.unsqueeze(dim)) for part, dim in zip(exps, dims, strict=True)]
+
+
+check_torch_version(torch.__version__)  # before the first operator registers
 
 
 @torch.library.custom_op("mast_bench::joint_softmax", mutates_args=())
