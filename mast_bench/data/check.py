@@ -36,7 +36,7 @@ from PIL import Image
 from ..errors import DataError
 from .davis import DavisDataset
 from .detect import detect_kind
-from .images import list_images
+from .images import list_images, upright_size
 from .jhmdb import JhmdbDataset
 from .vip import VipDataset
 from .youtube_vos import YouTubeVOSDataset
@@ -51,7 +51,8 @@ _TAIL = 64
 class ImageHeader:
     format: str
     mode: str
-    size: tuple[int, int]  # (H, W)
+    size: tuple[int, int]  # (H, W) as stored
+    upright_size: tuple[int, int]  # (H, W) once the EXIF orientation is applied: a frame's size
 
 
 def _tail(path: Path) -> bytes:
@@ -68,7 +69,9 @@ def verify_image(path: str | Path) -> ImageHeader:
         raise DataError(f"{path}: file missing")
     try:
         with Image.open(path) as image:
-            header = ImageHeader(image.format or "?", image.mode, (image.height, image.width))
+            header = ImageHeader(
+                image.format or "?", image.mode, (image.height, image.width), upright_size(image)
+            )
             if header.format == "PNG":
                 image.verify()
     except (OSError, ValueError, SyntaxError) as exc:
@@ -148,10 +151,12 @@ def sequence_problems(
             )
     first = next((path for path in frames if path in headers), None)
     if first is not None:
-        size = headers[first].size
-        for path, header in headers.items():
-            if header.size != size:
-                problems.append(f"{path}: size (H, W) = {header.size}, expected {size} like {first}")
+        size = headers[first].upright_size
+        sizes = {path: headers[path].upright_size for path in frames if path in headers}
+        sizes |= {path: headers[path].size for path in annotations if path in headers}
+        for path, other in sizes.items():
+            if other != size:
+                problems.append(f"{path}: size (H, W) = {other}, expected {size} like {first}")
     reported = {_leading_path(p) for p in problems}
     try:
         load()

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..label_ids import VOID_LABEL
-from .images import image_size, list_images, read_rgb_sized
+from .images import common_size, list_images, read_rgb_sized
 from .inputs import FrameInput
 from .palette import read_label_map
 from .plain_names import plain_name
@@ -145,11 +145,7 @@ def load_sequence(
             f"{len(frame_paths)} frames in {frame_dir} (expected one per frame, or only the first frame)"
         )
     annotation_paths = [annotations[s] for s in frame_stems if s in annotations]
-    size = image_size(frame_paths[0])
-    for path in [*frame_paths[1:], *annotation_paths]:
-        other = image_size(path)
-        if other != size:
-            raise DataError(f"{path}: size (H, W) = {other}, expected {size} like {frame_paths[0]}")
+    size = common_size(frame_paths, annotation_paths)
     return VideoSequence(name, tuple(frame_paths), tuple(annotation_paths), size, allow_grey)
 
 

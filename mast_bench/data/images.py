@@ -11,23 +11,72 @@ from PIL import Image
 from ..errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+EXIF_ORIENTATION_TAG = 0x0112
+_ORIENTATION_TURNS = {  # EXIF orientation -> the transpose that makes the frame upright (as OpenCV does)
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_QUARTER_TURNS = (5, 6, 7, 8)
+_SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how older Pillow opens them
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to RGB uint8 (H, W, 3).
+    """Decode a frame to RGB uint8 (H, W, 3) as the official loader's ``cv2.imread`` sees it.
 
-    Pillow and OpenCV (the official loader) decode DAVIS JPEGs to identical pixels (tested on
-    davis-mini), so Pillow is used and the channel order is RGB.
+    Pillow and OpenCV decode DAVIS JPEGs to identical pixels (tested on davis-mini), so Pillow is used
+    and the channel order is RGB. Where they differ, OpenCV's pixels are produced: the EXIF orientation
+    tag is applied (phone footage stores frames sideways and says so there; annotations drawn on the
+    upright frame then fit), 16-bit samples keep their high byte instead of clipping, and CMYK JPEGs
+    (whose conversion to RGB rounds differently in Pillow) are decoded by OpenCV itself.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: frame missing (expected an image file)")
     try:
         with Image.open(path) as image:
-            rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+            if image.mode == "CMYK":
+                image.load()  # Pillow refuses a cut file, where OpenCV would return what it decoded
+                return _opencv_rgb(path)
+            turn = _ORIENTATION_TURNS.get(exif_orientation(image))
+            rgb = _to_rgb(image.transpose(turn) if turn is not None else image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: unreadable image ({exc})") from None
     return rgb
+
+
+def _opencv_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)  # applies the EXIF orientation too
+    if bgr is None:
+        raise DataError(f"{path}: unreadable image (OpenCV could not decode it)")
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    if image.mode in _SIXTEEN_BIT_GREY:
+        grey = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)  # OpenCV's 16 -> 8 bits
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1..8; 1 = stored upright) from the header only: a JPEG's APP1
+    segment, a PNG's eXIf chunk before its pixels. Anything else or unknown counts as upright."""
+    if "exif" not in image.info:
+        return 1
+    value = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    return value if value in _ORIENTATION_TURNS else 1
+
+
+def upright_size(image: Image.Image) -> tuple[int, int]:
+    """(H, W) of ``image`` once its EXIF orientation is applied (what ``read_rgb`` returns)."""
+    width, height = image.size
+    return (width, height) if exif_orientation(image) in _QUARTER_TURNS else (height, width)
 
 
 def read_rgb_sized(path: str | Path, size: tuple[int, int]) -> np.ndarray:
@@ -39,16 +88,36 @@ def read_rgb_sized(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """(H, W) from the file header only (no pixel decoding)."""
+    """(H, W) of the pixels as stored, from the file header only (no decoding): label maps' size."""
+    return _header_size(path, lambda image: (image.height, image.width))
+
+
+def frame_size(path: str | Path) -> tuple[int, int]:
+    """(H, W) of the frame ``read_rgb`` decodes (EXIF orientation applied), from the header only."""
+    return _header_size(path, upright_size)
+
+
+def _header_size(path: str | Path, size) -> tuple[int, int]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file missing")
     try:
         with Image.open(path) as image:
-            width, height = image.size
+            return size(image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: unreadable image ({exc})") from None
-    return height, width
+
+
+def common_size(frames: list[Path], label_maps: list[Path]) -> tuple[int, int]:
+    """The (H, W) every frame (upright) and label map (as stored) of a video shares, from headers only;
+    DataError naming the first file that differs from frame 0."""
+    size = frame_size(frames[0])
+    sized = [(path, frame_size) for path in frames[1:]] + [(path, image_size) for path in label_maps]
+    for path, measure in sized:
+        other = measure(path)
+        if other != size:
+            raise DataError(f"{path}: size (H, W) = {other}, expected {size} like {frames[0]}")
+    return size
 
 
 def resize_float(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .images import image_size, list_images, read_rgb_sized
+from .images import frame_size, list_images, read_rgb_sized
 from .inputs import FrameInput
 
 # JHMDB's 15 joints in pos_img order (CRW's vis_pose and VFS's draw the same skeleton over them)
@@ -206,7 +206,7 @@ class JhmdbDataset:
         folder, joints_path = entries[name]
         paths = _frame_paths(folder)
         annotated = read_joints(joints_path).shape[2]
-        size = image_size(paths[0])
+        size = frame_size(paths[0])
         return JhmdbVideo(name, tuple(paths), joints_path, size, annotated)
 
     def videos(self) -> Iterator[JhmdbVideo]:

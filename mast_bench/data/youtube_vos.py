@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..label_ids import MAX_OBJECT_ID
 from .detect import YOUTUBE_SPLITS
-from .images import image_size, list_images, read_rgb_sized
+from .images import common_size, list_images, read_rgb_sized
 from .inputs import FrameInput
 from .palette import read_label_map
 from .plain_names import plain_name
@@ -200,14 +200,6 @@ def _check_first_masks(objects: dict[int, tuple], annotations: dict[str, Path], 
                 raise DataError(f"{path}: object {object_id} should first appear here, but no pixel has it")
 
 
-def _check_sizes(paths: list[Path]) -> tuple[int, int]:
-    size = image_size(paths[0])
-    for path in paths[1:]:
-        if image_size(path) != size:
-            raise DataError(f"{path}: size (H, W) = {image_size(path)}, expected {size} like {paths[0]}")
-    return size
-
-
 class YouTubeVOSDataset:
     """``YouTubeVOSDataset(root, "valid")``; ``root`` may be the split folder itself.
 
@@ -291,7 +283,7 @@ class YouTubeVOSDataset:
         if not objects:
             raise DataError(f"{annotation_dir}: video {name!r} has no annotated object")
         _check_first_masks(objects, annotations, annotation_dir)
-        size = _check_sizes([*frame_paths, *annotations.values()])
+        size = common_size(frame_paths, list(annotations.values()))
         index = {p.stem: i for i, p in enumerate(frame_paths)}
         infos = tuple(
             ObjectInfo(i, index[frame], category) for i, (frame, category) in sorted(objects.items())

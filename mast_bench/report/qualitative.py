@@ -16,6 +16,7 @@ from PIL import Image
 
 from ..data.embedded import default_root
 from ..data.embedded_youtube import default_youtube_root
+from ..data.images import read_rgb
 from ..data.splits import EMBEDDED_NAMES
 from .collect import Entry
 from .plots import new_figure, save_figure
@@ -97,15 +98,21 @@ def _frame_path(entry: Entry, sequence: str, stem: str) -> Path | None:
     return None
 
 
-def _load(path: Path, mode: str | None = None) -> np.ndarray:
+def _load_frame(path: Path) -> np.ndarray:
+    """The frame as the trackers saw it (upright, see read_rgb), at most MAX_WIDTH wide."""
+    return _narrow(Image.fromarray(read_rgb(path)), Image.BILINEAR)
+
+
+def _load_mask(path: Path) -> np.ndarray:
     with Image.open(path) as image:
-        if mode:
-            image = image.convert(mode)
-        if image.width > MAX_WIDTH:
-            height = round(image.height * MAX_WIDTH / image.width)
-            resample = Image.NEAREST if image.mode in ("P", "L") else Image.BILINEAR
-            image = image.resize((MAX_WIDTH, height), resample)
-        return np.asarray(image)
+        return _narrow(image, Image.NEAREST)
+
+
+def _narrow(image: Image.Image, resample) -> np.ndarray:
+    if image.width > MAX_WIDTH:
+        height = round(image.height * MAX_WIDTH / image.width)
+        image = image.resize((MAX_WIDTH, height), resample)
+    return np.asarray(image)
 
 
 def qualitative_figures(
@@ -142,7 +149,7 @@ def qualitative_figures(
         figure = new_figure(2.2 * len(entries), 1.5 * len(picks) + 0.6)
         grid = figure.subplots(len(picks), len(entries), squeeze=False)
         for r, stem in enumerate(picks):
-            frame = _load(frame_paths[stem], "RGB")
+            frame = _load_frame(frame_paths[stem])
             for c, entry in enumerate(entries):
                 axes = grid[r][c]
                 axes.set_axis_off()
@@ -150,7 +157,7 @@ def qualitative_figures(
                 if not mask_path.is_file():
                     axes.set_title(f"{entry.label}\n(no mask {stem})", fontsize=7)
                     continue
-                mask = _load(mask_path)
+                mask = _load_mask(mask_path)
                 if mask.shape != frame.shape[:2]:
                     mask = np.asarray(Image.fromarray(mask).resize(frame.shape[1::-1], Image.NEAREST))
                 axes.imshow(overlay(frame, mask))
