@@ -3,7 +3,9 @@ frames by index.
 
 Both decoders are FFmpeg underneath and give the same RGB pixels for the registry footage (checked
 on all 13 clips: identical for 12, MPEG-2 cityCC0.mpg within 1.4 grey levels on average), so a
-machine without PyAV (the lent GPU machine) still reads every clip. A frame that fails to decode
+machine without PyAV (the lent GPU machine) still reads every clip. A video whose display matrix
+says it is rotated (phone footage) comes out upright from both: OpenCV turns it, and so does
+``upright_rgb`` for PyAV. A frame that fails to decode
 is named by its index.
 """
 
@@ -48,6 +50,14 @@ def shrink(frame: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
+def upright_rgb(frame) -> np.ndarray:
+    """A PyAV frame as RGB, turned upright by its display matrix as OpenCV turns it (phone videos are
+    stored sideways and say so there; PyAV leaves them sideways)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    quarter_turns = round(getattr(frame, "rotation", 0) / 90) % 4  # counter-clockwise, in degrees
+    return np.ascontiguousarray(np.rot90(rgb, quarter_turns)) if quarter_turns else rgb
+
+
 def _decode_pyav(path: Path) -> Iterator[np.ndarray]:
     index = 0
     try:
@@ -55,7 +65,7 @@ def _decode_pyav(path: Path) -> Iterator[np.ndarray]:
             if not container.streams.video:
                 raise DataError(f"{path}: no video stream")
             for frame in container.decode(container.streams.video[0]):
-                yield frame.to_ndarray(format="rgb24")
+                yield upright_rgb(frame)
                 index += 1
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         where = "not a readable video" if index == 0 else f"frame {index} does not decode"
@@ -168,7 +178,7 @@ class VideoFileClips:
                 last = max(wanted)
                 for frame in container.decode(stream):
                     if frame.pts in wanted:
-                        decoded[wanted[frame.pts]] = frame.to_ndarray(format="rgb24")
+                        decoded[wanted[frame.pts]] = upright_rgb(frame)
                     if frame.pts is not None and frame.pts >= last:
                         break
         except (av.error.FFmpegError, OSError) as exc:
