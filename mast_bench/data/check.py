@@ -121,9 +121,13 @@ def _leading_path(message: str) -> str:
 
 
 def _image_files(folder: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    """The folder's images; none where it has none or is ambiguous (the reader's load() says why)."""
     if not folder.is_dir():
         return []
-    files = list_images(folder)
+    try:
+        files = list_images(folder)
+    except DataError:
+        return []
     return [p for p in files if p.suffix.lower() in suffixes] if suffixes else files
 
 

@@ -18,7 +18,7 @@ from ..errors import DataError
 from ..label_ids import VOID_LABEL
 from .images import common_size, list_images, read_rgb_sized
 from .inputs import FrameInput
-from .palette import read_label_map
+from .palette import label_pngs, read_label_map
 from .plain_names import plain_name
 
 RESOLUTIONS = ("480p", "Full-Resolution")
@@ -131,7 +131,7 @@ def load_sequence(
         _check_consecutive(frame_paths, frame_dir)
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} missing")
-    annotations = {p.stem: p for p in annotation_dir.iterdir() if p.suffix.lower() == ".png"}
+    annotations = {p.stem: p for p in label_pngs(annotation_dir)}
     frame_stems = [p.stem for p in frame_paths]
     orphans = sorted(set(annotations) - set(frame_stems))
     if orphans:
@@ -158,7 +158,7 @@ def read_sequence_list(root: str | Path, split: str) -> tuple[str, ...]:
         available = ", ".join(sorted(p.stem for p in folder.glob("*.txt"))) or "none"
         raise DataError(f"{path}: split list missing (available splits: {available})")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: unreadable split list ({exc})") from None
     names = tuple(dict.fromkeys(line.strip() for line in lines if line.strip()))

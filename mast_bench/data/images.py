@@ -135,6 +135,20 @@ def resize_float(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files of ``folder`` in natural order (numeric names compare as numbers)."""
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    """Image files of ``folder`` in natural order (numeric names compare as numbers). Hidden files
+    (``.DS_Store``, macOS's ``._00000.jpg`` copies) are not frames; two images of one name
+    (``00002.jpg`` and ``00002.png``) are a DataError naming both, not a guess."""
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    ]
+    by_stem: dict[str, Path] = {}
+    for path in sorted(files):
+        if path.stem in by_stem:
+            raise DataError(
+                f"{path}: a second image named {path.stem!r} beside {by_stem[path.stem].name} "
+                "(expected one image file per frame)"
+            )
+        by_stem[path.stem] = path
     return sorted(files, key=lambda p: (0, int(p.stem), p.name) if p.stem.isdigit() else (1, 0, p.name))

@@ -173,7 +173,7 @@ class JhmdbDataset:
                 f"its {JOINTS_FILE} and its frame folder"
             )
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: unreadable split list ({exc})") from None
         entries: dict[str, tuple[Path, Path]] = {}

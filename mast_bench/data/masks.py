@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..locks import debris_name
-from .palette import read_label_map, write_label_map
+from .palette import label_pngs, read_label_map, write_label_map
 from .plain_names import plain_name
 
 
@@ -56,7 +56,7 @@ class MaskWriter:
         folder = _sequence_dir(self.root, sequence)
         if not folder.is_dir():
             return ()
-        return tuple(sorted(p.stem for p in folder.glob("*.png")))
+        return tuple(p.stem for p in label_pngs(folder))
 
 
 def read_mask(root: str | Path, sequence: str, frame: int | str) -> np.ndarray:

@@ -32,6 +32,12 @@ DAVIS_PALETTE: np.ndarray = _voc_colour_map()
 DAVIS_PALETTE.setflags(write=False)
 
 
+def label_pngs(folder: Path) -> list[Path]:
+    """The folder's label PNGs as the toolkit's ``glob('*.png')`` finds them, sorted by name: hidden
+    files (macOS's ``._00000.png`` copies) are skipped, as glob skips them."""
+    return sorted(p for p in folder.glob("*.png") if not p.name.startswith("."))
+
+
 def read_label_map(path: str | Path, *, allow_grey: bool = False, role: str = "label map") -> np.ndarray:
     """Read an indexed PNG as a (H, W) uint8 label map; 255 (void) stays 255. The one label-PNG
     reader: datasets, masks and the metrics read through it.

@@ -74,7 +74,7 @@ class VipDataset:
             available = ", ".join(self.splits()) or "none"
             raise DataError(f"{path}: split list missing (available splits: {available}; one video per line)")
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: unreadable split list ({exc})") from None
         names = tuple(dict.fromkeys(Path(line.strip()).name for line in lines if line.strip()))

@@ -31,7 +31,7 @@ from ..label_ids import MAX_OBJECT_ID
 from .detect import YOUTUBE_SPLITS
 from .images import common_size, list_images, read_rgb_sized
 from .inputs import FrameInput
-from .palette import read_label_map
+from .palette import label_pngs, read_label_map
 from .plain_names import plain_name
 
 SPLITS = YOUTUBE_SPLITS
@@ -270,7 +270,7 @@ class YouTubeVOSDataset:
         required = self.required_frames(name)
         frame_paths = self._frame_paths(name, required)
         annotation_dir = self.root / "Annotations" / name
-        annotations = {p.stem: p for p in annotation_dir.glob("*.png")} if annotation_dir.is_dir() else {}
+        annotations = {p.stem: p for p in label_pngs(annotation_dir)} if annotation_dir.is_dir() else {}
         orphans = sorted(set(annotations) - set(required))
         if orphans:
             raise DataError(f"{annotations[orphans[0]]}: annotation without a frame in JPEGImages/{name}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.davis import read_sequence_list
+from ..data.palette import label_pngs
 from ..errors import DataError
 
 MIN_FRAMES = 3  # the first and the last frame are never scored
@@ -38,7 +39,7 @@ def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: s
     annotation_dir = davis_root / "Annotations" / resolution / name
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} not found")
-    annotations = tuple(sorted(annotation_dir.glob("*.png")))
+    annotations = tuple(label_pngs(annotation_dir))
     if len(annotations) < MIN_FRAMES:
         raise DataError(
             f"{annotation_dir}: {len(annotations)} annotation PNG(s); a sequence needs at least {MIN_FRAMES} "

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write
-from ..data.palette import read_label_map
+from ..data.palette import label_pngs, read_label_map
 from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta
 from ..errors import DataError
 from .frames import score_frame
@@ -78,7 +78,7 @@ def score_video(
     video: str, tracks: list[ObjectTrack], gt_dir: Path, results_dir: Path
 ) -> tuple[list[tuple], list[tuple]]:
     """(per-object rows without 'seen', per-frame rows) of one video."""
-    annotations = sorted(gt_dir.glob("*.png"), key=lambda p: frame_order(p.stem))
+    annotations = sorted(label_pngs(gt_dir), key=lambda p: frame_order(p.stem))
     position = {p.stem: i for i, p in enumerate(annotations)}
     for track in tracks:
         if track.first_frame not in position:

@@ -17,6 +17,7 @@ from PIL import Image
 from ..data.embedded import default_root
 from ..data.embedded_youtube import default_youtube_root
 from ..data.images import read_rgb
+from ..data.palette import label_pngs
 from ..data.splits import EMBEDDED_NAMES
 from .collect import Entry
 from .plots import new_figure, save_figure
@@ -136,7 +137,7 @@ def qualitative_figures(
     common = set.intersection(*({p.name for p in d.iterdir() if p.is_dir()} for d in mask_dirs.values()))
     figures = []
     for sequence in sorted(common)[:sequences]:
-        stems = sorted(p.stem for p in mask_dirs[entries[0].label].joinpath(sequence).glob("*.png"))
+        stems = [p.stem for p in label_pngs(mask_dirs[entries[0].label] / sequence)]
         if not stems:
             continue
         picks = [stems[i] for i in sorted(set(np.linspace(0, len(stems) - 1, frames).round().astype(int)))]

@@ -181,3 +181,16 @@ def test_iterating_a_long_sequence_holds_one_frame_at_a_time(davis_mini: Path):
         tracemalloc.stop()
     assert count == 80
     assert peak < 5 * frame_bytes  # decoding needs ~3 frame-sized buffers; keeping 80 frames would be 80
+
+
+def test_macos_hidden_copies_and_a_bom_split_list_read_as_the_tidy_tree(tmp_path: Path, make_davis):
+    root = make_davis(tmp_path / "d", {"s": 4, "t": 3})
+    tidy = [(q.frame_paths, q.annotation_paths, q.size) for q in DavisDataset(root).sequences("val")]
+    for image in [*root.rglob("*.jpg"), *root.rglob("*.png")]:
+        (image.parent / f"._{image.name}").write_bytes(b"\0\5\26\7 AppleDouble")
+    split = root / "ImageSets/2017/val.txt"
+    split.write_bytes(b"\xef\xbb\xbf" + split.read_bytes())
+    dataset = DavisDataset(root)
+    assert dataset.sequence_names("val") == ("s", "t")
+    assert [(q.frame_paths, q.annotation_paths, q.size) for q in dataset.sequences("val")] == tidy
+    assert main(["check", "--data", str(root)]) == 0

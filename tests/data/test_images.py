@@ -13,7 +13,7 @@ from PIL import Image
 from mast_bench.__main__ import main
 from mast_bench.data.check import check_davis
 from mast_bench.data.davis import DavisDataset
-from mast_bench.data.images import frame_size, image_size, read_rgb
+from mast_bench.data.images import frame_size, image_size, list_images, read_rgb
 from mast_bench.data.palette import write_label_map
 from mast_bench.errors import DataError
 
@@ -103,3 +103,16 @@ def test_annotations_drawn_on_the_stored_pixels_are_one_error_naming_the_first(t
         DavisDataset(root).sequence("phone")
     assert main(["check", "--data", str(root)]) == 2
     assert "phone/00000.png: size (H, W) = (24, 40), expected (40, 24)" in capsys.readouterr().err
+
+
+def test_hidden_files_are_not_frames_and_two_images_of_one_name_are_refused(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in (10, 2, 1):
+        _jpeg(folder / f"{t:05d}.jpg", seed=t)
+    (folder / "._00001.jpg").write_bytes(b"\0\5\26\7 AppleDouble resource fork")  # macOS on exFAT
+    (folder / ".DS_Store").write_bytes(b"Bud1")
+    assert [p.name for p in list_images(folder)] == ["00001.jpg", "00002.jpg", "00010.jpg"]
+    _jpeg(folder / "00002.png", seed=9)
+    with pytest.raises(DataError, match=r"00002.png: a second image named '00002' beside 00002.jpg"):
+        list_images(folder)
