@@ -49,8 +49,17 @@ def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: s
     if not seq_results.is_dir():
         raise DataError(
             f"{seq_results}: results folder of sequence {name!r} not found (expected <results>/<seq>/)"
+            + _one_level_down(results_dir, name)
         )
     return SequenceMasks(name=name, annotations=annotations, results_dir=seq_results)
+
+
+def _one_level_down(results_dir: Path, name: str) -> str:
+    """A hint where the sequence's folder sits one level deeper (``<results>/val/<seq>``)."""
+    if not results_dir.is_dir():
+        return ""
+    deeper = sorted(child for child in results_dir.iterdir() if (child / name).is_dir())
+    return f"; it is in {deeper[0]}: pass that folder" if deeper else ""
 
 
 def resolve_sequences(

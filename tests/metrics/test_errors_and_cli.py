@@ -62,7 +62,19 @@ def test_missing_folders(dataset, tmp_path):
     for png in (results / "b").glob("*.png"):
         png.unlink()
     (results / "b").rmdir()
-    expect_error(root, results, r"res/b: results folder of sequence 'b' not found")
+    expect_error(
+        root, results, r"res/b: results folder of sequence 'b' not found \(expected <results>/<seq>/\)$"
+    )
+
+
+def test_results_one_level_too_high_say_where_the_sequences_are(dataset):
+    root, results = dataset
+    (results / "val").mkdir()
+    for name in ("a", "b"):
+        (results / name).rename(results / "val" / name)
+    expect_error(
+        root, results, r"res/a: results folder of sequence 'a' not found .*; it is in .*res/val: pass"
+    )
 
 
 def test_missing_frame(dataset):
