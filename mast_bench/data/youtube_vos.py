@@ -111,10 +111,10 @@ class YouTubeVOSVideo:
 
 
 def read_meta(path: str | Path) -> dict:
-    """``videos`` of a YouTube-VOS meta.json."""
+    """``videos`` of a YouTube-VOS meta.json (a byte-order mark, as Windows editors save it, is allowed)."""
     path = Path(path)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: unreadable meta.json ({exc})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("videos"), dict):
@@ -237,7 +237,8 @@ class YouTubeVOSDataset:
         if self._meta is not None:
             names = tuple(sorted(self._meta))
         else:
-            names = tuple(sorted(p.name for p in (self.root / "JPEGImages").iterdir() if p.is_dir()))
+            folders = (self.root / "JPEGImages").iterdir()
+            names = tuple(sorted(p.name for p in folders if p.is_dir() and not p.name.startswith(".")))
         if not names:
             raise DataError(f"{self.root}: no videos (meta.json / JPEGImages is empty)")
         return names

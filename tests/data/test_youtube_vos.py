@@ -95,6 +95,20 @@ def test_split_folder_itself_and_no_meta_json(ytvos: Path):
     assert video.objects[0].category is None
 
 
+def test_untidy_copies_read_as_the_tidy_split(ytvos: Path):
+    tidy = YouTubeVOSDataset(ytvos, "valid").video("a")
+    for image in [*ytvos.rglob("*.jpg"), *ytvos.rglob("*.png")]:
+        (image.parent / f"._{image.name}").write_bytes(b"\0\5\26\7 AppleDouble")
+    (ytvos / "valid/JPEGImages/.ipynb_checkpoints").mkdir()
+    meta = ytvos / "valid/meta.json"
+    meta.write_bytes(b"\xef\xbb\xbf" + meta.read_bytes())
+    untidy = YouTubeVOSDataset(ytvos, "valid")
+    assert untidy.video_names() == ("a", "b")
+    assert untidy.video("a") == tidy
+    meta.unlink()
+    assert YouTubeVOSDataset(ytvos, "valid").video_names() == ("a", "b")
+
+
 @pytest.mark.parametrize("folder", ["all_frames/valid_all_frames", "valid_all_frames"])
 def test_all_frames_are_propagated_the_sparse_ones_required(ytvos: Path, folder: str):
     _add_all_frames(ytvos, folder)
