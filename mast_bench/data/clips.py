@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .images import list_images, read_rgb, resize_float
+from .images import list_images, read_rgb_alike, resize_float
 
 OFFICIAL_GAPS = (2, 5, 8)
 OFFICIAL_GAP_WEIGHTS = (0.4, 0.4, 0.2)
@@ -45,8 +45,10 @@ class ClipSource(Protocol):
 def clip_folders(root: Path) -> list[Path]:
     """Clip folders of a plain folder of frame folders, a DAVIS root or a YouTube-VOS split root."""
     for candidate in (root / "JPEGImages" / "480p", root / "JPEGImages", root):
-        if candidate.is_dir() and any(p.is_dir() for p in candidate.iterdir()):
-            return sorted(p for p in candidate.iterdir() if p.is_dir())
+        folders = sorted(p for p in candidate.iterdir() if p.is_dir()) if candidate.is_dir() else []
+        folders = [p for p in folders if not p.name.startswith(".")]  # .ipynb_checkpoints is no clip
+        if folders:
+            return folders
     return []
 
 
@@ -81,7 +83,7 @@ class FrameFolderClips:
         return self._frames[clip]
 
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
-        return [read_rgb(self._frames[clip][i]) for i in indices]
+        return read_rgb_alike([self._frames[clip][i] for i in indices])
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -85,6 +86,18 @@ def read_rgb_sized(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     if rgb.shape[:2] != tuple(size):
         raise DataError(f"{path}: frame size {rgb.shape[:2]}, expected {tuple(size)} like frame 0")
     return rgb
+
+
+def read_rgb_alike(paths: Sequence[Path]) -> list[np.ndarray]:
+    """``read_rgb`` of frames that must share the first one's size (a training pair or memory):
+    a frame of another size would be stretched against the others, so it is a DataError naming it."""
+    frames = [read_rgb(path) for path in paths]
+    for path, frame in zip(paths, frames, strict=True):
+        if frame.shape != frames[0].shape:
+            raise DataError(
+                f"{path}: frame size {frame.shape[:2]}, expected {frames[0].shape[:2]} like {paths[0]}"
+            )
+    return frames
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from ..locks import debris_name, job_lock, remove_stale_debris
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
-from .images import list_images, read_rgb
+from .images import common_size, list_images, read_rgb, read_rgb_alike
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
 from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
 from .video import declared_frames, decode_video, decoder_name, is_video, video_files
@@ -113,6 +113,16 @@ def find_sources(paths: Sequence[str | Path]) -> list[Source]:
         twins = [str(s.path) for s in found if s.name == repeated[0]]
         raise DataError(f"two sources are both called {repeated[0]!r}: {', '.join(twins)}; rename one")
     return found
+
+
+def check_frame_folders(sources: Sequence[Source]) -> None:
+    """Every frame of a frame folder has its first frame's size (headers only, before any decoding):
+    a pair with one frame of another size would be stretched against the other, silently."""
+    for source in sources:
+        if source.kind == "frames":
+            frames = list_images(source.path)
+            if frames:
+                common_size(frames, [])
 
 
 def source_hash(source: Source) -> str:
@@ -239,6 +249,7 @@ def build_training_set(
         if current is not None:
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
+        check_frame_folders(sources)
         staging = out.parent / debris_name(f".{out.name}-building")
         try:
             manifest = _write_staged(sources, digests, settings, staging, tell)
@@ -373,4 +384,4 @@ class TrainingSetClips:
 
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
         paths = self.frame_paths(clip)
-        return [read_rgb(paths[i]) for i in indices]
+        return read_rgb_alike([paths[i] for i in indices])

@@ -32,8 +32,9 @@ def is_video(path: Path) -> bool:
 
 
 def video_files(folder: Path) -> list[Path]:
-    """The video files directly inside ``folder``, by name."""
-    return sorted(p for p in folder.iterdir() if is_video(p))
+    """The video files directly inside ``folder``, by name; hidden files (macOS's ``._clip.mp4``
+    copies) are not videos."""
+    return sorted(p for p in folder.iterdir() if is_video(p) and not p.name.startswith("."))
 
 
 def decoder_name() -> str:

@@ -194,3 +194,6 @@ def test_frame_folder_layouts(tmp_path: Path):
         assert clips.clip_names == ("v1", "v2") and clips.num_frames(1) == 12
         assert [p.name for p in clips.frame_paths(1)][:3] == ["00000.jpg", "00005.jpg", "00010.jpg"]
         assert clips.read_frames(1, [2])[0].shape == (8, 8, 3)
+    Image.fromarray(np.zeros((8, 6, 3), np.uint8)).save(tmp_path / "plain" / "v2" / "00015.jpg")
+    with pytest.raises(DataError, match=r"v2/00015.jpg: frame size \(8, 6\), expected \(8, 8\)"):
+        FrameFolderClips(tmp_path / "plain").read_frames(1, [0, 3])  # one stretched against the other

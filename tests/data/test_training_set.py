@@ -107,6 +107,36 @@ def test_frame_folders_are_read_in_place(tmp_path):
     assert not (tmp_path / "set" / "frames").exists()
 
 
+def test_untidy_sources_macos_copies_and_a_frame_of_another_size(tmp_path, monkeypatch):
+    from PIL import Image
+
+    import mast_bench.data.training_set as training_set_module
+
+    videos = tmp_path / "videos"
+    cut_video(videos / "street.mp4")
+    (videos / "._street.mp4").write_bytes(b"\0\5\26\7 AppleDouble")
+    made = build_training_set([videos], tmp_path / "set")
+    assert [s["name"] for s in made.manifest["sources"]] == ["street"]
+    root = tmp_path / "frames"
+    for name in ("a", ".ipynb_checkpoints"):
+        (root / name).mkdir(parents=True)
+        for t in range(12):
+            Image.fromarray(scene(0, t)[: 40 if (name, t) == ("a", 7) else None]).save(
+                root / name / f"{t:05d}.jpg"
+            )
+    decoded = []
+    monkeypatch.setattr(training_set_module, "read_rgb", lambda path: decoded.append(path))
+    with pytest.raises(
+        DataError, match=r"frames/a/00007.jpg: size \(H, W\) = \(40, 64\), expected \(48, 64\)"
+    ):
+        build_training_set([root], tmp_path / "frame-set")
+    assert decoded == [] and not (tmp_path / "frame-set").exists()  # refused from headers, before decoding
+    monkeypatch.undo()
+    Image.fromarray(scene(0, 7)).save(root / "a" / "00007.jpg")
+    made = build_training_set([root], tmp_path / "frame-set", TrainingSetSettings(min_frames=4))
+    assert [c.name for c in made.clips] == ["a"]  # a hidden folder is no clip
+
+
 def test_weights_thin_each_clips_pairs_and_leave_the_official_plan_alone():
     lengths = [40, 40]
     official = plan_pairs(lengths, seed=1, epoch=2)
