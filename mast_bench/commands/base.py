@@ -294,6 +294,11 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:
+        if not _torch_too_old(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         if exc.filename is None:
             raise
@@ -302,6 +307,13 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except KeyboardInterrupt:
         print("interrupted: nothing was half-written; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+def _torch_too_old(exc: ImportError) -> bool:
+    """Whether ``exc`` is the operators' refusal of an old torch. Its module is looked up, not imported:
+    importing it would run the operators' registration again."""
+    floor = sys.modules.get("mast_bench.ops.torch_floor")
+    return floor is not None and isinstance(exc, floor.TorchTooOld)
 
 
 def standalone(name: str, build: Callable[[Any], argparse.ArgumentParser]) -> Callable[..., int]:

@@ -13,13 +13,17 @@ import re
 MIN_TORCH = (2, 8)
 
 
+class TorchTooOld(ImportError):
+    """This Python's torch is older than MIN_TORCH (the CLI says so in one ``error:`` line)."""
+
+
 def check_torch_version(version: str) -> None:
-    """Raise ImportError naming ``version`` and the floor when ``version`` is older than MIN_TORCH."""
+    """Raise TorchTooOld naming ``version`` and the floor when ``version`` is older than MIN_TORCH."""
     numbers = re.match(r"(\d+)\.(\d+)", version)
     if numbers is None or (int(numbers[1]), int(numbers[2])) >= MIN_TORCH:
         return
     floor = ".".join(map(str, MIN_TORCH))
-    raise ImportError(
+    raise TorchTooOld(
         f"mast-bench needs torch >= {floor}; this Python has torch {version} "
         f"(install torch>={floor} first: scripts/setup's MAST_BENCH_TORCH names the build)"
     )

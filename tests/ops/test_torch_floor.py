@@ -4,6 +4,7 @@ pyproject.toml requires the same floor."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,3 +40,26 @@ def test_this_torch_passes_and_pyproject_requires_the_same_floor():
     ]
     (torch_requirement,) = [d for d in dependencies if re.match(r"torch\b", d)]
     assert torch_requirement == "torch>=" + ".".join(map(str, MIN_TORCH))
+
+
+def test_the_cli_says_so_in_one_error_line_under_an_old_torch(davis_mini, tmp_path):
+    """A fresh interpreter whose torch says 2.7: the operators refuse to register when the command
+    first needs them, and the CLI prints that one line (exit 2), no traceback."""
+    program = (
+        "import sys, torch; torch.__version__ = '2.7.0+cu126'\n"
+        "from mast_bench.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    argv = ["run", "--variant", "mast-lab-pixels", "--data", str(davis_mini), "--results", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-c", program, *argv, "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: mast-bench needs torch >= 2.8; this Python has torch 2.7.0+cu126 (install torch>=2.8 first: "
+        "scripts/setup's MAST_BENCH_TORCH names the build)"
+    ]
