@@ -20,6 +20,8 @@ from ..atomic import atomic_write_bytes
 from ..errors import CheckpointError
 
 _PREFIX = "module."
+_WRAPPERS = ("state_dict", "model")
+_BATCH_COUNT = "num_batches_tracked"  # BatchNorm's counter: files from torch < 0.4.1 or converters lack it
 _SHOWN_KEYS = 8
 
 
@@ -55,10 +57,16 @@ def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:
 
 
 def unwrap_state_dict(payload: Any, where: str = "checkpoint") -> dict[str, torch.Tensor]:
-    if isinstance(payload, Mapping) and "state_dict" in payload:
-        payload = payload["state_dict"]
+    """The state dict of ``payload``: itself, or under 'state_dict' (official) or 'model' (CRW, timm
+    and many training scripts)."""
+    for wrapper in _WRAPPERS:
+        if isinstance(payload, Mapping) and isinstance(payload.get(wrapper), Mapping):
+            payload = payload[wrapper]
+            break
     if not isinstance(payload, Mapping) or not all(isinstance(v, torch.Tensor) for v in payload.values()):
-        raise CheckpointError(f"{where}: expected a state dict (name -> tensor) or {{'state_dict': ...}}")
+        raise CheckpointError(
+            f"{where}: expected a state dict (name -> tensor), {{'state_dict': ...}} or {{'model': ...}}"
+        )
     state = dict(payload)
     if state and all(k.startswith(_PREFIX) for k in state):
         state = {k[len(_PREFIX) :]: v for k, v in state.items()}
@@ -72,8 +80,11 @@ def _listing(keys: list[str]) -> str:
 
 
 def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], where: str = "checkpoint") -> None:
-    """Strict load that reports missing/unexpected keys and shape mismatches by name."""
+    """Strict load that reports missing/unexpected keys and shape mismatches by name. A missing
+    BatchNorm batch counter keeps the model's own: the counter changes no output (momentum is set)."""
     expected = model.state_dict()
+    counters = {k: v for k, v in expected.items() if k.rsplit(".", 1)[-1] == _BATCH_COUNT and k not in state}
+    state = {**state, **counters}
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     problems = []

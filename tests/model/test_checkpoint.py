@@ -52,6 +52,37 @@ def test_accepted_layouts(tmp_path, trained_like, wrap):
     assert _equal_states(fresh, trained_like)
 
 
+def test_a_model_wrapper_and_files_without_batch_counters_load(tmp_path):
+    """{'model': ...} as CRW and timm save; BatchNorm's num_batches_tracked absent, as in files of
+    torch < 0.4.1 or from converters: the same weights, the same outputs."""
+    torch.manual_seed(3)
+    source = MAST(get_variant("mast")).eval()  # trained_like's outputs overflow; these stay finite
+    with torch.no_grad():
+        for name, tensor in source.state_dict().items():
+            if name.endswith(("running_mean", "running_var")):
+                tensor.add_(0.1 * torch.rand_like(tensor))
+    state = source.state_dict()
+    torch.save({"model": state, "epoch": 9}, tmp_path / "model.pt")
+    counterless = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    assert len(counterless) < len(state)
+    torch.save({"state_dict": counterless}, tmp_path / "old.pt")
+    frame = torch.rand(1, 3, 32, 48)
+    expected = source.encode(frame)
+    assert expected.isfinite().all()
+    for name in ("model.pt", "old.pt"):
+        fresh = MAST(get_variant("mast"))
+        load_weights(fresh, tmp_path / name)
+        loaded = fresh.state_dict()
+        assert all(torch.equal(loaded[k], v) for k, v in counterless.items())
+        torch.testing.assert_close(fresh.eval().encode(frame), expected, rtol=0, atol=0)
+    del counterless["post_convolution.bias"]
+    torch.save(counterless, tmp_path / "short.pt")
+    with pytest.raises(
+        CheckpointError, match=r"short.pt does not fit the model: missing keys: post_convolution.bias$"
+    ):
+        load_weights(MAST(get_variant("mast")), tmp_path / "short.pt")
+
+
 def test_weights_sha256_is_the_weights_not_the_file(tmp_path, trained_like):
     """Two files of the same weights (other seconds, another layout) share it; one changed value,
     a changed dtype or a renamed tensor does not."""
