@@ -39,9 +39,10 @@ def _link_or_copy(source: str, target: str) -> None:
 
 
 def _names(folder: Path) -> list[str]:
-    """The entries' names of ``folder``; none when it does not exist."""
+    """The entries' names of ``folder``, hidden ones left out (the store writes none; macOS writes
+    ``._<key>.json`` copies on other file systems); none when it does not exist."""
     try:
-        return os.listdir(folder)
+        return [name for name in os.listdir(folder) if not name.startswith(".")]
     except FileNotFoundError:
         return []
 
@@ -82,7 +83,7 @@ class ResultStore:
         if not folder.is_dir():
             return []
         found = []
-        for path in sorted(folder.glob("*.json")):
+        for path in sorted(folder / name for name in _names(folder) if name.endswith(".json")):
             try:
                 found.append(ResultRecord.load(path))
             except UnreadableRecord as exc:

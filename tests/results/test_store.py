@@ -121,3 +121,19 @@ def test_the_weights_index_finds_records_by_weights_reading_each_record_once(tmp
         store.publish(records[2])
     assert store.keys_with_weights("a" * 64) == [records[0].key]
     assert store.keys_with_weights("c" * 64) == [records[2].key] and reads == []
+
+
+def test_macos_hidden_copies_in_a_copied_results_folder_are_not_records(tmp_path):
+    """A results folder copied through an exFAT drive holds ``._<key>.json`` beside each record (and
+    ``._<key>.<digest>`` in the weights index): they are neither broken records nor keys."""
+    store = ResultStore(tmp_path)
+    record = make_record("mast", 0.5, 0)
+    record.provenance["weights_sha256"] = "a" * 64
+    with store.lock(record.key):
+        store.publish(record)
+    assert store.keys_with_weights("a" * 64) == [record.key]
+    for folder in (store.layout.records_dir, store.layout.weights_index_dir):
+        for path in list(folder.iterdir()):
+            (folder / f"._{path.name}").write_bytes(b"\0\5\26\7 AppleDouble")
+    assert [r.key for r in store.records()] == [record.key]
+    assert store.keys_with_weights("a" * 64) == [record.key]
