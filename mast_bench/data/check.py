@@ -38,6 +38,7 @@ from .davis import DavisDataset
 from .detect import detect_kind
 from .images import list_images, upright_size
 from .jhmdb import JhmdbDataset
+from .palette import GREY_ID_MODES
 from .vip import VipDataset
 from .youtube_vos import YouTubeVOSDataset
 
@@ -180,7 +181,7 @@ def inspect_davis(
     """Every problem of the chosen sequences of a DAVIS dataset (``sequences`` None: the split's)."""
     start = time.perf_counter()
     names = list(sequences) if sequences else list(dataset.sequence_names(split))
-    modes = ("P", "L") if dataset.allow_grey else ("P",)
+    modes = ("P", *GREY_ID_MODES) if dataset.allow_grey else ("P",)
     problems, files = [], 0
     for name in names:
         frames = _image_files(dataset.frames_dir / name)
@@ -230,7 +231,9 @@ def inspect_vip(dataset: VipDataset, split: str = "val", videos: Sequence[str] |
         frames = _image_files(dataset.frames_dir / name)
         annotations = _image_files(dataset.annotations_dir / name, (".png",))
         files += len(frames) + len(annotations)
-        problems += sequence_problems(frames, annotations, partial(_first_objects, dataset, name), ("P", "L"))
+        problems += sequence_problems(
+            frames, annotations, partial(_first_objects, dataset, name), ("P", *GREY_ID_MODES)
+        )
     return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
 
 

@@ -32,6 +32,9 @@ DAVIS_PALETTE: np.ndarray = _voc_colour_map()
 DAVIS_PALETTE.setflags(write=False)
 
 
+GREY_ID_MODES = ("L", "1", "I;16", "I;16B", "I;16L", "I")  # one id per pixel, no palette
+
+
 def label_pngs(folder: Path) -> list[Path]:
     """The folder's label PNGs as the toolkit's ``glob('*.png')`` finds them, sorted by name: hidden
     files (macOS's ``._00000.png`` copies) are skipped, as glob skips them."""
@@ -42,27 +45,30 @@ def read_label_map(path: str | Path, *, allow_grey: bool = False, role: str = "l
     """Read an indexed PNG as a (H, W) uint8 label map; 255 (void) stays 255. The one label-PNG
     reader: datasets, masks and the metrics read through it.
 
-    An RGB PNG would silently turn colours into wrong ids, so only mode 'P' is accepted (and 8-bit
-    grey 'L' when ``allow_grey``, as the DAVIS toolkit reads). ``role`` names the file in errors.
+    An RGB PNG would silently turn colours into wrong ids, so only mode 'P' is accepted, and with
+    ``allow_grey`` any one-id-per-pixel PNG the DAVIS toolkit's ``np.array(Image.open(...))`` reads as
+    ids: 8-bit grey 'L', 1-bit '1' (ids 0 and 1), 16-bit grey (ids up to 255). ``role`` names the file.
     """
     path = Path(path)
     try:
         with Image.open(path) as image:
             mode = image.mode
-            if mode != "P" and not (allow_grey and mode == "L"):
+            if mode != "P" and not (allow_grey and mode in GREY_ID_MODES):
                 raise DataError(
                     f"{path}: {role} PNG has mode {mode!r}; expected an indexed palette PNG (mode 'P')"
-                    + (" or 8-bit grey ('L')" if allow_grey else "")
+                    + (" or grey ids ('L', 1-bit '1', 16-bit 'I;16')" if allow_grey else "")
                     + " whose pixel values are object ids, not colours"
                 )
-            labels = np.array(image, dtype=np.uint8)
+            values = np.array(image)
     except FileNotFoundError:
         raise DataError(f"{path}: {role} missing (expected an indexed PNG)") from None
     except DataError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: unreadable {role} PNG ({exc})") from None
-    return labels
+    if values.dtype != np.uint8 and values.size and int(values.max()) > 255:
+        raise DataError(f"{path}: {role} PNG holds id {int(values.max())}; ids are 0..255 (255: void)")
+    return values.astype(np.uint8, copy=False)
 
 
 def label_map_image(labels: np.ndarray) -> Image.Image:

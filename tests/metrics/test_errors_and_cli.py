@@ -107,6 +107,30 @@ def test_grey_png_accepted(tmp_path):
     np.testing.assert_array_equal(read_label_map(path, allow_grey=True), labels())
 
 
+def test_one_bit_and_sixteen_bit_masks_score_as_the_toolkit_reads_them(tmp_path):
+    """The toolkit reads any one-id-per-pixel PNG with np.array: a tracker's 1-bit mask of one object,
+    or 16-bit grey ids, score as their palette copies do; an id above 255 is refused naming the file."""
+    truth = [labels((1,), shape=(10, 14))] * 4
+    guess = [np.roll(frame, 1, axis=1) for frame in truth]
+    root = make_davis(tmp_path / "DAVIS", {"a": truth})
+    palette = evaluate_semisupervised(root, make_results(tmp_path / "p", {"a": guess}), n_jobs=1)
+    for mode in ("1", "I;16"):
+        results = tmp_path / mode.replace(";", "")
+        for t, frame in enumerate(guess):
+            (results / "a").mkdir(parents=True, exist_ok=True)
+            image = (
+                Image.fromarray(frame.astype(bool))
+                if mode == "1"
+                else Image.fromarray(frame.astype(np.uint16))
+            )
+            assert image.mode == mode
+            image.save(results / "a" / f"{t:05d}.png")
+        scores = evaluate_semisupervised(root, results, n_jobs=1)
+        assert scores.global_metrics() == palette.global_metrics()
+    Image.fromarray(np.full((10, 14), 300, np.uint16)).save(tmp_path / "I16" / "a" / "00001.png")
+    expect_error(root, tmp_path / "I16", r"a/00001\.png: predicted mask PNG holds id 300; ids are 0\.\.255")
+
+
 def test_empty_sequence_lists_and_short_sequences(dataset, tmp_path):
     root, results = dataset
     (root / "ImageSets" / "2017" / "val.txt").write_text("\n  \n")
