@@ -114,7 +114,8 @@ class YouTubeVOSSubmission:
                 f"{missing[0]}: result missing ({len(missing)} of the submission's files missing)"
             )
         expected = {self.path(n, f) for n in dataset.video_names() for f in dataset.required_frames(n)}
-        extra = sorted({p for p in self.annotations_dir.rglob("*") if p.is_file()} - expected)
+        written = {p for p in self.annotations_dir.rglob("*") if p.is_file() and not p.name.startswith(".")}
+        extra = sorted(written - expected)  # hidden files (macOS's ._ copies) are not results
         if extra:
             raise DataError(f"{extra[0]}: not a required frame (the zip holds exactly the required frames)")
         return sorted(expected)

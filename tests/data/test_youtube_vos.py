@@ -231,6 +231,8 @@ def test_zip_holds_exactly_the_required_frames_reproducibly(ytvos: Path, tmp_pat
     assert names == [f"Annotations/{v}/{f}.png" for v in ("a", "b") for f in FRAMES]
     again = submission.zip(dataset, tmp_path / "again.zip")
     assert again.read_bytes() == zip_path.read_bytes()
+    (tmp_path / "sub/Annotations/a/._00000.png").write_bytes(b"\0\5\26\7 AppleDouble")  # exFAT copies
+    assert submission.zip(dataset, tmp_path / "hidden.zip").read_bytes() == zip_path.read_bytes()
     write_label_map(tmp_path / "sub/Annotations/a/00001.png", first)
     with pytest.raises(DataError, match=r"a/00001.png: not a required frame"):
         submission.zip(dataset, tmp_path / "sub.zip")
