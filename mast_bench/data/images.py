@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -110,7 +110,7 @@ def frame_size(path: str | Path) -> tuple[int, int]:
     return _header_size(path, upright_size)
 
 
-def _header_size(path: str | Path, size) -> tuple[int, int]:
+def _header_size(path: str | Path, size: Callable[[Image.Image], tuple[int, int]]) -> tuple[int, int]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file missing")
