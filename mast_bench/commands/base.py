@@ -8,10 +8,13 @@ store of records), ``--out`` the folder a command writes its own output files in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -283,14 +286,41 @@ def command_line(words: Sequence[str]) -> str:
 # ----------------------------------------------------------------------------- the error handler
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: Slurm's notice before a time limit or a preemption, or a plain ``kill``."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the command as Ctrl-C does (its cleanup runs, its children end with it), where
+    nobody else handles it: in the main thread, over the default action."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Bad input -> ``error: <message>`` on stderr, exit 2, no traceback; Ctrl-C -> exit 130.
+    """Bad input -> ``error: <message>`` on stderr, exit 2, no traceback; Ctrl-C -> exit 130, SIGTERM
+    -> 143 (128 + 15, as if the signal had ended it), after one line saying a rerun resumes.
 
     An OS error on a user's path (read-only, no permission, disk full, missing) is bad input too.
     Results are written atomically, so an interrupted command leaves nothing half-written.
     """
     try:
-        return run(args)
+        with _terminate_as_interrupt():
+            return run(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -304,9 +334,9 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
             raise
         print(f"error: {user_error_from_os_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("interrupted: nothing was half-written; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
 
 
 def _torch_too_old(exc: ImportError) -> bool:

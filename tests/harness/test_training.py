@@ -534,3 +534,53 @@ def test_the_smoke_stages_preset_trains_three_stages_on_the_embedded_default(tmp
     for line in ("stage pairs: 4 iterations", "stage memory: 3 iterations", "stage schedule: 2 iterations"):
         assert line in out
     assert "9/9 iterations" in out and (tmp_path / "o" / "checkpoint.pt").is_file()
+
+
+_LONG_PRESET = """
+[preset.long]
+seed = 0
+[[preset.long.stage]]
+name = "pairs"
+iterations = 1000
+batch_size = 2
+lr = 1e-3
+frame_size = [32, 32]
+gaps = [1, 2]
+checkpoint_every = 1
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_stops_training_as_ctrl_c_does_and_the_rerun_resumes(tiny_davis, tmp_path):
+    """Slurm sends SIGTERM before a time limit or a preemption: the command stops as on Ctrl-C (its
+    cleanup runs, the one line), exits 143, leaves no partial checkpoint, and the rerun resumes."""
+    presets = tmp_path / "presets.toml"
+    presets.write_text(_LONG_PRESET)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "mast_bench", "train", "--variant", "mast", "--presets", str(presets)]
+    command += ["--preset", "long", "--data", str(tiny_davis), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    ckpt = out / STAGE_1
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if ckpt.is_file() and torch.load(ckpt, weights_only=True)["iteration"] >= 2:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 143, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "interrupted: nothing was half-written; rerun the same command to resume"
+    )
+    k = torch.load(ckpt, weights_only=True)["iteration"]
+    assert not list(out.rglob("*.tmp")) and not (out / ".train.lock.owner").exists()
+    rerun = subprocess.run(
+        [*command, "--stop-after", str(k + 1)], capture_output=True, text=True, timeout=240
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert torch.load(ckpt, weights_only=True)["iteration"] == k + 1
