@@ -5,8 +5,7 @@ Both decoders are FFmpeg underneath and give the same RGB pixels for the registr
 on all 13 clips: identical for 12, MPEG-2 cityCC0.mpg within 1.4 grey levels on average), so a
 machine without PyAV (the lent GPU machine) still reads every clip. A video whose display matrix
 says it is rotated (phone footage) comes out upright from both: OpenCV turns it, and so does
-``upright_rgb`` for PyAV. A frame that fails to decode
-is named by its index.
+``upright_rgb`` for PyAV. A frame that fails to decode is named by its index.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def shrink(frame: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
-def upright_rgb(frame) -> np.ndarray:
+def upright_rgb(frame: av.VideoFrame) -> np.ndarray:
     """A PyAV frame as RGB, turned upright by its display matrix as OpenCV turns it (phone videos are
     stored sideways and say so there; PyAV leaves them sideways)."""
     rgb = frame.to_ndarray(format="rgb24")
