@@ -36,7 +36,7 @@ def _official(feats, query, values, refs, target, radius=SMALL["test_radius"], *
     return official_colorizer(feats, query, values, refs, target, radius, **kwargs)
 
 
-@pytest.mark.parametrize("target", [1, 7, 16, 24, 60])
+@pytest.mark.parametrize("target", [1, 7, 16, 24, 40, 47, 60])  # long-term dilation 2, 3, 4 and 3, 4
 @pytest.mark.parametrize("variant,bug", [("mast-official", True), ("mast", False)])
 def test_read_matches_official_colorizer(target, variant, bug):
     query, feats, values, refs = _memory(target)
