@@ -32,7 +32,7 @@ from . import profiling, provenance
 from .executors import map_jobs
 from .intra_op import user_threads
 from .job import Job
-from .scoring import score_split
+from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
 from .training import train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
@@ -58,6 +58,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     """
     data = open_split(job.data)
     data.check()
+    require_scorable(data)
     threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)

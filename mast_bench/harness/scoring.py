@@ -76,12 +76,29 @@ def _davis(split: DavisSplit, masks_dir: Path) -> dict[str, Any]:
     }
 
 
-def _youtube(split, masks_dir: Path) -> dict[str, Any]:
-    if not split.scorable():
+def require_scorable(split: EvaluationSplit) -> None:
+    """Refuse a split the metrics cannot score, naming why, before any propagation (``run`` and
+    ``ablate`` score every job; ``propagate`` writes masks without scores)."""
+    if split.scorable():
+        return
+    if isinstance(split, DavisSplit):
+        dataset = split.dataset()
+        name = next(n for n in split.sequences if not dataset.sequence(n).fully_annotated)
+        sequence = dataset.sequence(name)
         raise DataError(
-            f"{split.dataset().root}: not scorable locally (needs every required frame annotated and a "
-            "training meta.json for the seen categories); the evaluation server scores valid/test"
+            f"{dataset.annotations_dir / name}: {len(sequence.annotation_paths)} of {sequence.num_frames} "
+            "frames annotated, and scoring needs them all (a DAVIS test-dev split?); `mast-bench "
+            "propagate` writes the masks without scoring them"
         )
+    raise DataError(
+        f"{split.dataset().root}: not scorable locally (needs every required frame annotated and a "
+        "training meta.json for the seen categories); the evaluation server scores valid/test, "
+        "`mast-bench propagate` writes its submission"
+    )
+
+
+def _youtube(split, masks_dir: Path) -> dict[str, Any]:
+    require_scorable(split)
     scores = evaluate_youtube(split.dataset().root, Path(masks_dir), split.seen_categories(), split.sequences)
     per_object = [
         {**row, "sequence": row["video"], "J-Mean": row["J"], "F-Mean": row["F"]}

@@ -155,3 +155,29 @@ def test_bad_names_and_settings(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").rglob("*.json"))
+
+
+def test_run_refuses_first_frame_only_annotations_before_propagating(tmp_path, capsys, monkeypatch):
+    """DAVIS test-dev annotates first frames only: `run` scores every job, so it says so before any
+    propagation (it used to propagate every sequence, then fail on the metric's minimum)."""
+    import mast_bench.harness.runner as runner
+
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=6, size=(24, 32))
+    for path in (root / "Annotations/480p/two").glob("*.png"):
+        if path.stem != "00000":
+            path.unlink()
+    for name in ("run_isolated", "run_propagation"):
+        monkeypatch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
+    argv = ["run", "--variant", "mast-lab-pixels", "--data", str(root), "--results", str(tmp_path / "r")]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {root}/Annotations/480p/two: 1 of 6 frames annotated, and scoring needs them all (a DAVIS "
+        "test-dev split?); `mast-bench propagate` writes the masks without scoring them"
+    )
+    out = tmp_path / "masks"
+    assert (
+        main(["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--quiet"])
+        == 0
+    )
+    assert len(list((out / "two").glob("*.png"))) == 6

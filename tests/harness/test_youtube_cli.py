@@ -80,3 +80,21 @@ def test_bad_youtube_input_is_named_before_any_work(youtube, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "meta.json" in err and "99999" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_run_refuses_a_split_it_cannot_score_before_propagating(youtube, tmp_path, capsys, monkeypatch):
+    """Official valid/test have no later annotations and no seen categories here: the server scores
+    them, so `run` says so before any work instead of after propagating every video."""
+    import shutil
+
+    import mast_bench.harness.runner as runner
+
+    unscorable = tmp_path / "valid-only"
+    shutil.copytree(youtube, unscorable)
+    (unscorable / "train" / "meta.json").unlink()
+    for name in ("run_isolated", "run_propagation"):
+        monkeypatch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
+    argv = ["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(unscorable)]
+    assert main([*argv, "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not scorable locally" in err and "mast-bench propagate" in err
