@@ -108,10 +108,22 @@ def train_curve(request: CurveRequest) -> dict:
     return read_summary(out)
 
 
+def check_evaluation_data(request: CurveRequest) -> None:
+    """The evaluation set's pre-flight check and scorability, before the training: a broken or
+    unscorable set found after hours of training would waste them."""
+    from ..data.splits import open_split
+    from .scoring import require_scorable
+
+    split = open_split(request.data)
+    split.check()
+    require_scorable(split)
+
+
 def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
     """Train, score every kept set of weights and the baselines, write the manifest; its path."""
     from .runner import run_job
 
+    check_evaluation_data(request)
     summary = train_curve(request)
     weights = kept_weights(request.preset, Path(request.train_out))
     points, baselines = [], []
