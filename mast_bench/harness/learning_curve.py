@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import CheckpointError, DataError
 from ..results import ResultStore
 from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, write_curve
 from ..variants.config import VariantConfig
@@ -108,22 +108,33 @@ def train_curve(request: CurveRequest) -> dict:
     return read_summary(out)
 
 
-def check_evaluation_data(request: CurveRequest) -> None:
-    """The evaluation set's pre-flight check and scorability, before the training: a broken or
-    unscorable set found after hours of training would waste them."""
+def check_before_training(request: CurveRequest) -> None:
+    """The evaluation set's pre-flight check and scorability, and the baselines' jobs planned, before
+    the training: a broken or unscorable set, or a baseline that cannot run, found after hours of
+    training would waste them."""
     from ..data.splits import open_split
+    from .runner import plan_job
     from .scoring import require_scorable
 
     split = open_split(request.data)
     split.check()
     require_scorable(split)
+    for baseline in request.baselines:
+        if baseline.pretrained_features:
+            trunk = baseline.features
+            raise CheckpointError(
+                f"baseline {baseline.name!r} reads a pretrained {trunk} trunk, and learning-curve "
+                "baselines run without a checkpoint: pick one that needs none (mast-lab-pixels)"
+            )
+        for protocol in request.protocols:
+            plan_job(_job(request, baseline, protocol, None))
 
 
 def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
     """Train, score every kept set of weights and the baselines, write the manifest; its path."""
     from .runner import run_job
 
-    check_evaluation_data(request)
+    check_before_training(request)
     summary = train_curve(request)
     weights = kept_weights(request.preset, Path(request.train_out))
     points, baselines = [], []

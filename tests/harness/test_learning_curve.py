@@ -102,21 +102,20 @@ def test_a_preset_without_snapshots_is_refused(tmp_path, capsys):
     assert "keeps no snapshots" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("fault", ["truncated annotation", "first frames only"])
-def test_a_broken_or_unscorable_evaluation_set_is_refused_before_training(
-    fault, tmp_path, capsys, monkeypatch
-):
-    """The evaluation set is checked first: found after the training, its fault would cost the hours
-    the training took (a learning curve trains, then scores)."""
+@pytest.mark.parametrize("fault", ["truncated annotation", "first frames only", "pretrained baseline"])
+def test_what_would_fail_after_the_training_is_refused_before_it(fault, tmp_path, capsys, monkeypatch):
+    """The evaluation set and the baselines are checked first: found after the training, their fault
+    would cost the hours the training took (a learning curve trains, then scores)."""
     import mast_bench.harness.learning_curve as curves
     from mast_bench.__main__ import main
 
     train = make_tiny_davis(tmp_path / "train", {"a": 1}, frames=12)
     data = make_tiny_davis(tmp_path / "eval", {"a": 1, "b": 2}, frames=6)
     culprit = data / "Annotations/480p/b/00003.png"
+    baselines = ["--baselines", "resnet18-imagenet"] if fault == "pretrained baseline" else []
     if fault == "truncated annotation":
         culprit.write_bytes(culprit.read_bytes()[:-30])
-    else:
+    elif fault == "first frames only":
         for path in culprit.parent.glob("*.png"):
             if path.stem != "00000":
                 path.unlink()
@@ -124,7 +123,11 @@ def test_a_broken_or_unscorable_evaluation_set_is_refused_before_training(
     (tmp_path / "p.toml").write_text(CHAIN_TOML.format(memory_iterations=2))
     words = ["learning-curve", "--variant", "mast-scaled", "--presets", str(tmp_path / "p.toml")]
     words += ["--preset", "chain", "--train-data", str(train), "--data", str(data)]
-    assert main([*words, "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert main([*words, *baselines, "--results", str(tmp_path / "r"), "--quiet"]) == 2
     err = capsys.readouterr().err
-    expected = "b/00003.png" if fault == "truncated annotation" else "1 of 6 frames annotated"
+    expected = {
+        "truncated annotation": "b/00003.png",
+        "first frames only": "1 of 6 frames annotated",
+        "pretrained baseline": "baseline 'resnet18-imagenet' reads a pretrained resnet18 trunk",
+    }[fault]
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
