@@ -119,6 +119,18 @@ def test_an_epoch_too_short_for_a_batch_is_skipped_as_drop_last_skips_it():
         never.position(0)
 
 
+def _wait_for_checkpoint(proc: subprocess.Popen, checkpoint: Path, iteration: int = 2) -> None:
+    """Until ``checkpoint`` holds ``iteration`` with ``proc`` still training (fails if it ended)."""
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if checkpoint.is_file() and torch.load(checkpoint, weights_only=True)["iteration"] >= iteration:
+            break
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        tail = proc.stderr.read()
+        pytest.fail((tail.decode() if isinstance(tail, bytes) else tail)[-2000:])
+
+
 _KILL_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
@@ -137,13 +149,8 @@ def test_kill_9_mid_run_leaves_a_loadable_checkpoint_and_resume_matches(tiny_dav
     script = _KILL_SCRIPT.format(tests=str(Path(__file__).parents[1]), data=str(tiny_davis), out=str(out))
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
     ckpt = out / STAGE_1
-    deadline = time.time() + 240
     try:
-        while time.time() < deadline and proc.poll() is None:
-            if ckpt.is_file() and torch.load(ckpt, weights_only=True)["iteration"] >= 2:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        _wait_for_checkpoint(proc, ckpt)
         time.sleep(0.3)  # land the kill anywhere, possibly mid-write
         os.kill(proc.pid, signal.SIGKILL)
     finally:
@@ -426,13 +433,8 @@ def test_kill_9_in_stage_2_resumes_stage_2(long_clips, tmp_path):
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
     stage_2 = out / "stages" / "2-memory" / "checkpoint.pt"
-    deadline = time.time() + 240
     try:
-        while time.time() < deadline and proc.poll() is None:
-            if stage_2.is_file() and torch.load(stage_2, weights_only=True)["iteration"] >= 2:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        _wait_for_checkpoint(proc, stage_2)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
@@ -536,38 +538,21 @@ def test_the_smoke_stages_preset_trains_three_stages_on_the_embedded_default(tmp
     assert "9/9 iterations" in out and (tmp_path / "o" / "checkpoint.pt").is_file()
 
 
-_LONG_PRESET = """
-[preset.long]
-seed = 0
-[[preset.long.stage]]
-name = "pairs"
-iterations = 1000
-batch_size = 2
-lr = 1e-3
-frame_size = [32, 32]
-gaps = [1, 2]
-checkpoint_every = 1
-"""
-
-
 @pytest.mark.slow
 def test_sigterm_stops_training_as_ctrl_c_does_and_the_rerun_resumes(tiny_davis, tmp_path):
     """Slurm sends SIGTERM before a time limit or a preemption: the command stops as on Ctrl-C (its
     cleanup runs, the one line), exits 143, leaves no partial checkpoint, and the rerun resumes."""
-    presets = tmp_path / "presets.toml"
-    presets.write_text(_LONG_PRESET)
+    presets = tmp_path / "presets.toml"  # the chain, its first stage long enough to be stopped in
+    presets.write_text(
+        CHAIN_TOML.format(memory_iterations=2).replace("iterations = 2\n", "iterations = 1000\n", 1)
+    )
     out = tmp_path / "run"
     command = [sys.executable, "-m", "mast_bench", "train", "--variant", "mast", "--presets", str(presets)]
-    command += ["--preset", "long", "--data", str(tiny_davis), "--out", str(out), "--quiet"]
+    command += ["--preset", "chain", "--data", str(tiny_davis), "--out", str(out), "--quiet"]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     ckpt = out / STAGE_1
-    deadline = time.time() + 240
     try:
-        while time.time() < deadline and proc.poll() is None:
-            if ckpt.is_file() and torch.load(ckpt, weights_only=True)["iteration"] >= 2:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.stderr.read()[-2000:]
+        _wait_for_checkpoint(proc, ckpt)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
     finally:
