@@ -294,10 +294,8 @@ class Terminated(KeyboardInterrupt):
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM stops the command as Ctrl-C does (its cleanup runs, its children end with it), where
     nobody else handles it: in the main thread, over the default action."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 
