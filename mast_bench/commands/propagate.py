@@ -74,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
     )
     if split.kind == "youtube-vos":
         print(f"submission zip for the evaluation server: {split.zip(args.out, args.out / ZIP_NAME)}")
-    if not args.no_score and split.scorable():
+    if args.no_score:
+        return 0
+    reason = split.unscorable_reason()
+    if reason is None:
         _print_scores(score_split(split, args.out))
+    else:
+        print(f"not scored: {reason}")
     return 0
 
 

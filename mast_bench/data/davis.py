@@ -22,6 +22,7 @@ from .palette import label_pngs, read_label_map
 from .plain_names import plain_name
 
 RESOLUTIONS = ("480p", "Full-Resolution")
+MIN_SCORED_FRAMES = 3  # the toolkit scores neither the first frame nor the last
 
 
 def count_objects(first_annotation: np.ndarray) -> int:
@@ -51,6 +52,21 @@ class VideoSequence:
     @property
     def fully_annotated(self) -> bool:
         return len(self.annotation_paths) == len(self.frame_paths)
+
+    def unscorable_reason(self, annotations_dir: Path) -> str | None:
+        """Why the toolkit cannot score this sequence (None: it can)."""
+        where = annotations_dir / self.name
+        if not self.fully_annotated:
+            return (
+                f"{where}: {len(self.annotation_paths)} of {self.num_frames} frames annotated, and scoring "
+                "needs them all (a DAVIS test-dev split?)"
+            )
+        if self.num_frames < MIN_SCORED_FRAMES:
+            return (
+                f"{where}: {self.num_frames} frame(s), and scoring needs at least {MIN_SCORED_FRAMES} (the "
+                "first and the last frame are not scored)"
+            )
+        return None
 
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) of frame ``index``."""

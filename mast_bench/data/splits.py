@@ -72,6 +72,9 @@ class _SplitFiles:
         """Each video's frame and annotation files: what the fingerprint covers."""
         return sequence_files(self.dataset(), self.sequences)
 
+    def scorable(self) -> bool:
+        return self.unscorable_reason() is None
+
 
 class _LabelFolders:
     """Label maps written like DAVIS results (DAVIS objects, VIP parts): a folder of PNGs per video."""
@@ -117,10 +120,15 @@ class DavisSplit(_LabelFolders, _SplitFiles):
         """Layout, frames, annotations and first-frame objects, before any model work."""
         check_davis(self.root, self.split, self.sequences, self.resolution)
 
-    def scorable(self) -> bool:
-        """Every frame annotated (DAVIS test-dev has first frames only)."""
+    def unscorable_reason(self) -> str | None:
+        """Why the toolkit cannot score the split (DAVIS test-dev annotates first frames only, and
+        the first and the last frame of a sequence are never scored); None: it can."""
         dataset = self.dataset()
-        return all(dataset.sequence(name).fully_annotated for name in self.sequences)
+        for name in self.sequences:
+            reason = dataset.sequence(name).unscorable_reason(dataset.annotations_dir)
+            if reason is not None:
+                return reason
+        return None
 
     def default_train_root(self) -> Path:
         """The embedded default ships unlabelled training clips; elsewhere train on the frames."""
@@ -180,22 +188,26 @@ class YouTubeSplit(_SplitFiles):
         """The zip for the evaluation server: exactly the required frames."""
         return YouTubeVOSSubmission(out_dir).zip(self.dataset(), zip_path)
 
-    def scorable(self) -> bool:
+    def unscorable_reason(self) -> str | None:
         """Local scores need every required frame annotated from each object's first frame on (a
         held-out part of train, a generated set); official valid/test are scored by the server."""
-        if self.seen_meta is None:
-            return False
         dataset = self.dataset()
-        for name in self.sequences:
-            video = dataset.video(name)
-            first = video.frame_names[video.first_index]
-            if any(f >= first and f not in video.annotation_paths for f in video.required):
-                return False
-        return True
+        if self.seen_meta is None or not all(_required_annotated(dataset.video(n)) for n in self.sequences):
+            return (
+                f"{dataset.root}: not scorable locally (needs every required frame annotated and a "
+                "training meta.json for the seen categories); the evaluation server scores valid/test"
+            )
+        return None
 
     def default_train_root(self) -> Path:
         """Training frames: the split's own folders (their labels are never used)."""
         return self.dataset().root
+
+
+def _required_annotated(video) -> bool:
+    """Every required frame from the video's first annotated one on has its annotation."""
+    first = video.frame_names[video.first_index]
+    return all(f < first or f in video.annotation_paths for f in video.required)
 
 
 def _people_train_root() -> Path:
@@ -241,8 +253,8 @@ class JhmdbSplit(_SplitFiles):
     def complete(self, out_dir: Path) -> tuple[str, ...]:
         return tuple(name for name in self.sequences if keypoints_path(out_dir, name).is_file())
 
-    def scorable(self) -> bool:
-        return True  # every frame has its joints
+    def unscorable_reason(self) -> str | None:
+        return None  # every frame has its joints
 
     def default_train_root(self) -> Path:
         return _people_train_root()
@@ -268,8 +280,8 @@ class VipSplit(_LabelFolders, _SplitFiles):
     def check(self) -> None:
         check_vip(self.root, self.split, self.sequences)
 
-    def scorable(self) -> bool:
-        return True
+    def unscorable_reason(self) -> str | None:
+        return None  # every (sparse) frame is labelled
 
     def default_train_root(self) -> Path:
         return _people_train_root()

@@ -79,22 +79,9 @@ def _davis(split: DavisSplit, masks_dir: Path) -> dict[str, Any]:
 def require_scorable(split: EvaluationSplit) -> None:
     """Refuse a split the metrics cannot score, naming why, before any propagation (``run`` and
     ``ablate`` score every job; ``propagate`` writes masks without scores)."""
-    if split.scorable():
-        return
-    if isinstance(split, DavisSplit):
-        dataset = split.dataset()
-        name = next(n for n in split.sequences if not dataset.sequence(n).fully_annotated)
-        sequence = dataset.sequence(name)
-        raise DataError(
-            f"{dataset.annotations_dir / name}: {len(sequence.annotation_paths)} of {sequence.num_frames} "
-            "frames annotated, and scoring needs them all (a DAVIS test-dev split?); `mast-bench "
-            "propagate` writes the masks without scoring them"
-        )
-    raise DataError(
-        f"{split.dataset().root}: not scorable locally (needs every required frame annotated and a "
-        "training meta.json for the seen categories); the evaluation server scores valid/test, "
-        "`mast-bench propagate` writes its submission"
-    )
+    reason = split.unscorable_reason()
+    if reason is not None:
+        raise DataError(f"{reason}; `mast-bench propagate` writes the masks without scoring them")
 
 
 def _youtube(split, masks_dir: Path) -> dict[str, Any]:

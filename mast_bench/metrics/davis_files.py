@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.davis import read_sequence_list
+from ..data.davis import MIN_SCORED_FRAMES, read_sequence_list
 from ..data.palette import label_pngs
 from ..errors import DataError
-
-MIN_FRAMES = 3  # the first and the last frame are never scored
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,10 @@ def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: s
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} not found")
     annotations = tuple(label_pngs(annotation_dir))
-    if len(annotations) < MIN_FRAMES:
+    if len(annotations) < MIN_SCORED_FRAMES:
         raise DataError(
-            f"{annotation_dir}: {len(annotations)} annotation PNG(s); a sequence needs at least {MIN_FRAMES} "
-            "(the first and the last frame are not scored)"
+            f"{annotation_dir}: {len(annotations)} annotation PNG(s); a sequence needs at least "
+            f"{MIN_SCORED_FRAMES} (the first and the last frame are not scored)"
         )
     seq_results = results_dir / name
     if not seq_results.is_dir():

@@ -181,3 +181,31 @@ def test_run_refuses_first_frame_only_annotations_before_propagating(tmp_path, c
         == 0
     )
     assert len(list((out / "two").glob("*.png"))) == 6
+
+
+def test_run_refuses_a_sequence_too_short_to_score_and_propagate_says_why(tmp_path, capsys, monkeypatch):
+    """The toolkit scores neither the first frame nor the last: a fully annotated 2-frame sequence
+    used to be propagated, then fail in the metric (`propagate` too, after writing every mask)."""
+    import mast_bench.harness.runner as runner
+
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=6, size=(24, 32))
+    for folder, suffix in (("JPEGImages", "jpg"), ("Annotations", "png")):
+        for index in range(2, 6):
+            (root / f"{folder}/480p/two/{index:05d}.{suffix}").unlink()
+    with monkeypatch.context() as patch:
+        for name in ("run_isolated", "run_propagation"):
+            patch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
+        argv = ["run", "--variant", "mast-lab-pixels", "--data", str(root), "--results", str(tmp_path / "r")]
+        assert main([*argv, "--quiet"]) == 2
+    reason = (
+        f"{root}/Annotations/480p/two: 2 frame(s), and scoring needs at least 3 (the first and the last "
+        "frame are not scored)"
+    )
+    assert capsys.readouterr().err.strip() == (
+        f"error: {reason}; `mast-bench propagate` writes the masks without scoring them"
+    )
+    out = tmp_path / "masks"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip().endswith(f"not scored: {reason}")
+    assert len(list((out / "two").glob("*.png"))) == 2
