@@ -12,6 +12,10 @@ from PIL import Image
 from ..errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+# Bumped when the pixels read_rgb or video.decode_video give for the same file change, so what was
+# decoded before (a training set's frames) is made again. 2: EXIF orientation, 16-bit high byte, CMYK
+# by OpenCV, videos upright by their display matrix (2026-12-07).
+DECODING_VERSION = 2
 EXIF_ORIENTATION_TAG = 0x0112
 _ORIENTATION_TURNS = {  # EXIF orientation -> the transpose that makes the frame upright (as OpenCV does)
     1: None,

@@ -5,13 +5,14 @@ frames written as JPEG under ``frames/<video>/``) or from frame folders (YouTube
 ``train/JPEGImages``, Kinetics or OxUvA frames: read in place, not copied). Every source is hashed,
 every cut found (:mod:`.shots`), and ``manifest.json`` lists the clips:
 
-``{"schema": 1, "settings": {...}, "decoder": "pyav", "sources": [...], "clips": [...], "skipped": [...]}``
+``{"schema": 1, "settings": {...}, "decoder": "pyav", "decoding_version": 2, "sources": [...], "clips": [...],
+"skipped": [...]}``
 
 A clip is ``{name, folder, start, stop, motion, weight, source}``: frames ``start..stop-1`` of the
 sorted images of ``folder`` (relative to the set, or absolute for frame folders read in place).
 The folder is built beside its final place and renamed into it, so a reader never sees half a set;
 a build that is killed leaves debris the next build removes. A set whose sources and settings have
-not changed is not built again.
+not changed, made by the same frame decoding (``images.DECODING_VERSION``), is not built again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..locks import debris_name, job_lock, remove_stale_debris
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
-from .images import common_size, list_images, read_rgb, read_rgb_alike
+from .images import DECODING_VERSION, common_size, list_images, read_rgb, read_rgb_alike
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
 from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
 from .video import declared_frames, decode_video, decoder_name, is_video, video_files
@@ -224,6 +225,8 @@ def _up_to_date(out: Path, settings: TrainingSetSettings, digests: dict[str, str
     except DataError:
         return None
     manifest = existing.manifest
+    if manifest.get("decoding_version") != DECODING_VERSION:  # its frames decoded as they no longer are
+        return None
     same_sources = {s["name"]: s["sha256"] for s in manifest["sources"]} == digests
     try:  # a key added since the set was made counts as its default, which that build used
         same_settings = from_dict(TrainingSetSettings, manifest["settings"]) == settings
@@ -288,6 +291,7 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
         "schema": SCHEMA,
         "settings": to_dict(settings),
         "decoder": decoder_name(),
+        "decoding_version": DECODING_VERSION,
         "sources": entries,
         "clips": [to_dict(c) for c in clips],
         "skipped": skipped,

@@ -21,7 +21,7 @@ from mast_bench.data.training_set import (
 from mast_bench.data.video import decode_video
 from mast_bench.errors import DataError
 
-from .videos import cut_video, scene, still_video, write_video
+from .videos import SIZE, cut_video, rotate_mp4, scene, still_video, write_video
 
 
 def _messages():
@@ -85,6 +85,30 @@ def test_an_unchanged_set_is_not_built_again_and_a_changed_source_rebuilds_it(tm
     rebuilt = build_training_set([videos], tmp_path / "set")
     assert [(c.start, c.stop) for c in rebuilt.clips] == [(0, 20), (20, 40)]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".set-building")]
+
+
+def test_a_set_made_by_an_older_frame_decoding_is_built_again(tmp_path):
+    """Before decoding version 2, PyAV gave a phone video's frames sideways: a set made then has its
+    sources and settings unchanged, and used to be reused as up to date with those frames."""
+    from PIL import Image
+
+    videos = tmp_path / "videos"
+    rotate_mp4(cut_video(videos / "phone.mp4"), 90)
+    made = build_training_set([videos], tmp_path / "set")
+    assert made.manifest["decoding_version"] == 2
+    upright = TrainingSetClips(tmp_path / "set").read_frames(0, [0])[0]
+    assert upright.shape[:2] == SIZE[::-1]
+    manifest_path = tmp_path / "set" / MANIFEST_NAME
+    old = {k: v for k, v in json.loads(manifest_path.read_text()).items() if k != "decoding_version"}
+    manifest_path.write_text(json.dumps(old))
+    for frame in (tmp_path / "set/frames/phone").iterdir():  # as the older decoding wrote them
+        with Image.open(frame) as image:
+            image.transpose(Image.Transpose.ROTATE_90).save(frame, quality=95)
+    said, tell = _messages()
+    rebuilt = build_training_set([videos], tmp_path / "set", tell=tell)
+    assert rebuilt.manifest["decoding_version"] == 2 and not any("up to date" in m for m in said)
+    again = TrainingSetClips(tmp_path / "set").read_frames(0, [0])[0]
+    np.testing.assert_array_equal(again, upright)
 
 
 def test_frame_folders_are_read_in_place(tmp_path):
