@@ -72,9 +72,6 @@ class _SplitFiles:
         """Each video's frame and annotation files: what the fingerprint covers."""
         return sequence_files(self.dataset(), self.sequences)
 
-    def scorable(self) -> bool:
-        return self.unscorable_reason() is None
-
 
 class _LabelFolders:
     """Label maps written like DAVIS results (DAVIS objects, VIP parts): a folder of PNGs per video."""
