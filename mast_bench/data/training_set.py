@@ -35,6 +35,7 @@ from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
 from .images import DECODING_VERSION, common_size, list_images, read_rgb, read_rgb_alike
+from .overlap import overlapping
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
 from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
 from .video import declared_frames, decode_video, decoder_name, is_video, video_files
@@ -244,6 +245,7 @@ def build_training_set(
     """Make (or find up to date) the training set of ``paths`` in ``out``."""
     out = Path(out)
     sources = find_sources(paths)
+    _check_out(out, sources)
     _check_cap(settings.max_source_share, len(sources), "sources")
     with job_lock(out.parent / f".{out.name}.lock", f"building training set {out}", on_wait=tell):
         remove_stale_debris(out.parent, f".{out.name}-building")
@@ -262,6 +264,21 @@ def build_training_set(
             raise
     tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
     return load_training_set(out)
+
+
+def _check_out(out: Path, sources: Sequence[Source]) -> None:
+    """``out`` is replaced whole when the set is made: never a source, a folder holding one, or a
+    folder that is not a training set."""
+    clash = overlapping(out, [s.path for s in sources])
+    if clash is not None:
+        raise DataError(
+            f"{out}: the training set would replace its source {clash}; choose an --out outside it"
+        )
+    if out.exists() and not (out / MANIFEST_NAME).is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise DataError(
+            f"{out}: exists and is not a training set (no {MANIFEST_NAME}), and making the set there would "
+            "replace it; choose another --out or remove it"
+        )
 
 
 def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:

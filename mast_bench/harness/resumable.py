@@ -18,6 +18,7 @@ from typing import Any
 
 from ..atomic import atomic_write_json
 from ..config import to_dict
+from ..data.overlap import overlapping
 from ..data.splits import EvaluationSplit
 from ..errors import DataError
 from ..locks import job_lock, remove_stale_debris
@@ -48,6 +49,7 @@ def segment_into(
 ) -> tuple[SegmentationStats, tuple[str, ...]]:
     """(stats of the videos propagated now, videos already complete before): masks of ``split`` in ``out``."""
     split.check()  # every frame and annotation, before any model work and before `out` is touched
+    _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
     model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)
     with claimed(out, stamp, split, force, on_wait) as done:
@@ -55,6 +57,18 @@ def segment_into(
             model, split, out, protocol, device=device, max_side=max_side, progress=progress, skip=done
         )
     return stats, done
+
+
+def _refuse_dataset_folders(out: Path, split: EvaluationSplit) -> None:
+    """A video's masks folder replaces the one there (with ``force``, whatever it holds): ``out`` must
+    not be, hold or lie inside a folder of the dataset's frames or annotations."""
+    folders = {path.parent for video in split.files() for path in (*video.frames, *video.annotations)}
+    clash = overlapping(out, sorted(folders))
+    if clash is not None:
+        raise DataError(
+            f"{out}: the output folder overlaps the dataset's {clash} (masks written there would replace "
+            "its files); choose an --out outside the dataset's frame and annotation folders"
+        )
 
 
 def folder_stamp(

@@ -111,6 +111,29 @@ def test_a_set_made_by_an_older_frame_decoding_is_built_again(tmp_path):
     np.testing.assert_array_equal(again, upright)
 
 
+@pytest.mark.parametrize(
+    "out, said",
+    [
+        ("videos", "the training set would replace its source {videos}/street.mp4"),
+        (".", "the training set would replace its source {videos}/street.mp4"),
+        ("notes", "exists and is not a training set (no manifest.json)"),
+    ],
+)
+def test_a_set_never_replaces_its_sources_or_a_folder_that_is_not_a_set(out, said, tmp_path):
+    """A set is published by replacing its folder whole: an --out that was a source's folder (or held
+    it, or held anything but a set) used to be deleted, the user's videos with it."""
+    videos = tmp_path / "videos"
+    cut_video(videos / "street.mp4")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "thesis.tex").write_text("keep me")
+    out = tmp_path / out
+    with pytest.raises(DataError) as caught:
+        build_training_set([videos], out)
+    assert str(caught.value).startswith(f"{out}: " + said.format(videos=videos))
+    assert sorted(p.name for p in videos.iterdir()) == ["street.mp4"]
+    assert (tmp_path / "notes" / "thesis.tex").read_text() == "keep me"
+
+
 def test_frame_folders_are_read_in_place(tmp_path):
     root = tmp_path / "JPEGImages"
     for name, cut in (("a", 10), ("b", None)):

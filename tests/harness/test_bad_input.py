@@ -209,3 +209,19 @@ def test_run_refuses_a_sequence_too_short_to_score_and_propagate_says_why(tmp_pa
     assert main(argv) == 0
     assert capsys.readouterr().out.strip().endswith(f"not scored: {reason}")
     assert len(list((out / "two").glob("*.png"))) == 2
+
+
+@pytest.mark.parametrize("inside", ["Annotations/480p", "JPEGImages/480p/two", "JPEGImages/480p/two/x", "."])
+def test_propagate_never_writes_over_the_dataset_even_forced(inside, tmp_path, capsys):
+    """A sequence's masks folder replaces the one there: --out at the dataset's annotations used to
+    overwrite the ground truth with predictions (then score them against themselves: J&F 1.0), and
+    --out at its frames deleted every JPEG."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=4, size=(24, 32))
+    before = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    out = root / inside
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out)]
+    assert main([*argv, "--force", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {out}: the output folder overlaps the dataset's {root}/")
+    assert err.endswith("choose an --out outside the dataset's frame and annotation folders")
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before
