@@ -262,8 +262,15 @@ def resolve_device(requested: str | None) -> str:
         parsed = torch.device(device)
     except RuntimeError:
         raise ConfigError(f"--device {device!r}: not a torch device (cpu, cuda, cuda:1 ...)") from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device}: mast-bench runs on cpu or cuda (cuda:N), not {parsed.type}")
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {device}: no CUDA device on this machine")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ConfigError(
+            f"--device {device}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}"
+        )
     return device
 
 

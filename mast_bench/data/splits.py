@@ -58,6 +58,9 @@ class DataSpec:
     sequences: tuple[str, ...] = ()  # empty: the whole split
     seen_meta: str | None = None  # YouTube-VOS: the training meta.json naming the seen categories
 
+    def __post_init__(self) -> None:  # a name given twice is one video: propagated, keyed and scored once
+        object.__setattr__(self, "sequences", tuple(dict.fromkeys(self.sequences)))
+
 
 class _SplitFiles:
     """What every kind shares: which videos identify the split, and the files the fingerprint covers."""

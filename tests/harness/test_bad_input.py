@@ -225,3 +225,47 @@ def test_propagate_never_writes_over_the_dataset_even_forced(inside, tmp_path, c
     assert err.startswith(f"error: {out}: the output folder overlaps the dataset's {root}/")
     assert err.endswith("choose an --out outside the dataset's frame and annotation folders")
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("mps", "--device mps: mast-bench runs on cpu or cuda (cuda:N), not mps"),
+        ("meta", "--device meta: mast-bench runs on cpu or cuda (cuda:N), not meta"),
+        ("nonsense", "--device 'nonsense': not a torch device (cpu, cuda, cuda:1 ...)"),
+    ],
+)
+def test_a_device_it_cannot_run_on_is_refused_before_the_output_is_touched(device, message, tmp_path, capsys):
+    """mps, xla, meta ... parsed as torch devices and failed later with a traceback, after the output
+    folder had its stamp and lock."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out)]
+    assert main([*argv, "--device", device, "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not out.exists()
+
+
+def test_a_sequence_named_twice_is_one_sequence(tmp_path, capsys):
+    """`--sequences one,one` propagated `one` twice, keyed its record as three videos and stamped the
+    folder so that `--sequences one` was refused as another configuration."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=4, size=(24, 32))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--no-score"]
+    assert main([*argv, "--sequences", "one,one", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("1 videos propagated (0 already complete)")
+    assert main([*argv, "--sequences", "one", "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith("0 videos propagated (1 already complete)")
+
+
+def test_a_cuda_index_past_the_machine_s_devices_is_refused(monkeypatch):
+    from mast_bench.commands.base import resolve_device
+    from mast_bench.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == "cuda:1"
+    with pytest.raises(
+        ConfigError, match=r"^--device cuda:7: this machine has 2 CUDA device\(s\), cuda:0..cuda:1$"
+    ):
+        resolve_device("cuda:7")
