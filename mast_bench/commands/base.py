@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ from ..threads import available_cpus
 from ..variants import VARIANTS, derive_variant
 
 PROG = "mast-bench"
+SIGPIPE = 13  # signal.SIGPIPE where there is one (not on Windows)
 __all__ = ["tell"]  # commands say their notices with the one tell of mast_bench.progress
 
 
@@ -334,6 +336,10 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        return 128 + SIGPIPE
     except OSError as exc:
         if exc.filename is None:
             raise
@@ -342,6 +348,23 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except KeyboardInterrupt as exc:
         print("interrupted: nothing was half-written; rerun the same command to resume", file=sys.stderr)
         return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output's reader went away (``mast-bench ... | head``; a broken pipe of a
+    worker is not): then it is pointed at the null device, so the interpreter's last flush stays
+    quiet, and the command ends as a shell tool ends on SIGPIPE, without a traceback."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no file descriptor
+        return False
+    if not any(mask & select.POLLERR for _, mask in events):
+        return False
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return True
 
 
 def _torch_too_old(exc: ImportError) -> bool:

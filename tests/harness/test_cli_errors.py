@@ -143,6 +143,16 @@ def test_error_exit_from_a_real_process(tmp_path):
     assert proc.stderr.startswith("error: unknown variant 'nope'") and "Traceback" not in proc.stderr
 
 
+def test_output_piped_into_a_reader_that_stops_ends_quietly_as_on_sigpipe():
+    """`mast-bench ... | head -1`: every command printed a BrokenPipeError traceback and exited 1."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mast_bench", "variants"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # before the interpreter has started: its first line meets a closed pipe
+    _, stderr = proc.communicate(timeout=120)
+    assert (proc.returncode, stderr.decode()) == (141, "")
+
+
 def test_unknown_set_field_and_bad_variants_file(small_davis, tmp_path, capsys):
     argv = [
         "run",
