@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..label_ids import VOID_LABEL
-from .images import common_size, list_images, read_rgb_sized
+from .images import common_size, list_video_frames, read_rgb_sized
 from .inputs import FrameInput
 from .palette import label_pngs, read_label_map
 from .plain_names import plain_name
@@ -140,7 +140,7 @@ def load_sequence(
     ``consecutive``: numbered frames must run 0, 1, 2 ... (DAVIS; VIP numbers its sparse frames)."""
     if not frame_dir.is_dir():
         raise DataError(f"{frame_dir}: frame folder of sequence {name!r} missing")
-    frame_paths = list_images(frame_dir)
+    frame_paths = list_video_frames(frame_dir)
     if not frame_paths:
         raise DataError(f"{frame_dir}: no frames (expected 00000.jpg ...)")
     if consecutive:

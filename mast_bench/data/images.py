@@ -169,3 +169,19 @@ def list_images(folder: Path) -> list[Path]:
             )
         by_stem[path.stem] = path
     return sorted(files, key=lambda p: (0, int(p.stem), p.name) if p.stem.isdigit() else (1, 0, p.name))
+
+
+def list_video_frames(folder: Path) -> list[Path]:
+    """The frames of an evaluated video (:func:`list_images`), refusing names whose order as text,
+    which the official code and the toolkits read (``sorted(os.listdir(...))``), is not their order as
+    numbers (``9.jpg``, ``10.jpg``): either order would be wrong for one of them."""
+    frames = list_images(folder)
+    as_text = sorted(frames, key=lambda p: p.name)
+    if as_text != frames:
+        first = next(i for i, (a, b) in enumerate(zip(frames, as_text, strict=True)) if a != b)
+        raise DataError(
+            f"{folder}: frame names sort differently as text ({as_text[first].name} before "
+            f"{frames[first].name}) and as numbers; the official code and the toolkit read them as text: "
+            "zero-pad them (00000.jpg, 00001.jpg ...)"
+        )
+    return frames

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .images import frame_size, list_images, read_rgb_sized
+from .images import frame_size, list_video_frames, read_rgb_sized
 from .inputs import FrameInput
 
 # JHMDB's 15 joints in pos_img order (CRW's vis_pose and VFS's draw the same skeleton over them)
@@ -78,7 +78,7 @@ def _frame_paths(folder: Path) -> list[Path]:
     """The frames 00001.png, 00002.png ... of a JHMDB video folder, consecutive from 1."""
     if not folder.is_dir():
         raise DataError(f"{folder}: frame folder missing")
-    paths = list_images(folder)
+    paths = list_video_frames(folder)
     if not paths:
         raise DataError(f"{folder}: no frames (expected 00001.png ...)")
     stems = [p.stem for p in paths]

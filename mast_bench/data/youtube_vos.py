@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import DataError
 from ..label_ids import MAX_OBJECT_ID
 from .detect import YOUTUBE_SPLITS
-from .images import common_size, list_images, read_rgb_sized
+from .images import common_size, list_video_frames, read_rgb_sized
 from .inputs import FrameInput
 from .palette import label_pngs, read_label_map
 from .plain_names import plain_name
@@ -248,7 +248,7 @@ class YouTubeVOSDataset:
         frame_dir = self.root / "JPEGImages" / plain_name(name, "video")
         if not frame_dir.is_dir():
             raise DataError(f"{frame_dir}: frame folder of video {name!r} missing")
-        paths = list_images(frame_dir)
+        paths = list_video_frames(frame_dir)
         if not paths:
             raise DataError(f"{frame_dir}: no frames")
         return tuple(p.stem for p in paths)
@@ -256,11 +256,11 @@ class YouTubeVOSDataset:
     def _frame_paths(self, name: str, required: tuple[str, ...]) -> list[Path]:
         sparse_dir = self.root / "JPEGImages" / name
         if self.all_frames_dir is None:
-            return list_images(sparse_dir)
+            return list_video_frames(sparse_dir)
         dense_dir = self.all_frames_dir / name
         if not dense_dir.is_dir():
             raise DataError(f"{dense_dir}: all-frames folder of video {name!r} missing")
-        paths = list_images(dense_dir)
+        paths = list_video_frames(dense_dir)
         present = {p.stem for p in paths}
         absent = [f for f in required if f not in present]
         if absent:

@@ -269,3 +269,26 @@ def test_a_cuda_index_past_the_machine_s_devices_is_refused(monkeypatch):
         ConfigError, match=r"^--device cuda:7: this machine has 2 CUDA device\(s\), cuda:0..cuda:1$"
     ):
         resolve_device("cuda:7")
+
+
+def test_frame_names_whose_text_and_number_orders_differ_are_refused(tmp_path, capsys):
+    """9.jpg, 10.jpg: the official code and the toolkit read names as text (10 before 2), the reader
+    as numbers, so propagation and scoring disagreed on which frame is last; now it is said first."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=11, size=(24, 32))
+    for folder in ("JPEGImages/480p/one", "Annotations/480p/one"):
+        for path in (root / folder).iterdir():
+            path.rename(path.with_name(f"{int(path.stem)}{path.suffix}"))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"error: {root}: 1 problem in 1 sequence(s)")
+        and (
+            f"{root}/JPEGImages/480p/one: frame names sort differently as text (10.jpg before 2.jpg) and as "
+            "numbers; the official code and the toolkit read them as text: zero-pad them (00000.jpg, "
+            "00001.jpg ...)"
+        )
+        in err
+    )
+    assert not out.exists()
