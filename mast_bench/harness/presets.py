@@ -16,6 +16,7 @@ written out in full, so every identity computed from it is the same too.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,14 @@ PRESETS_FILE = Path(__file__).with_name("presets.toml")
 # schedule: the test-time reference schedule: anchor frames of the clip (0 and 5) and short-term
 #           references before a target whose frame is drawn per batch
 Sampling = Literal["pairs", "memory", "schedule"]
+
+
+MAX_SEED = 2**63 - 1  # what every generator seeded from it takes (torch, NumPy's SeedSequence)
+
+
+def check_seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be >= 0 and <= 2**63 - 1, got {seed}")
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,16 @@ class TrainStage:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.precise_bn < 0:
             raise ValueError(f"precise_bn must be >= 0 (steps; 0: off), got {self.precise_bn}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
+        if not all(0 <= beta < 1 for beta in self.betas):
+            raise ValueError(f"betas must be in [0, 1), got {self.betas}")
+        if not (self.lr_decay > 0 and math.isfinite(self.lr_decay)):
+            raise ValueError(f"lr_decay must be a finite number > 0, got {self.lr_decay}")
+        if any(m < 0 for m in self.lr_milestones):
+            raise ValueError(f"lr_milestones are sample counts >= 0, got {self.lr_milestones}")
+        if self.seed is not None:
+            check_seed(self.seed)
         if not self.gaps or any(g < 1 for g in self.gaps):
             raise ValueError(f"gaps must be a non-empty list of integers >= 1, got {self.gaps}")
         if any(s < 8 for s in self.frame_size):
@@ -137,6 +154,7 @@ class Preset:
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must differ, got {names}")
         check_max_side(self.max_side)
+        check_seed(self.seed)
 
     @property
     def iterations(self) -> int:

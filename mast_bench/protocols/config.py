@@ -21,6 +21,9 @@ from typing import Literal
 #   after-first: frames max(1, t-N) .. t-1: frame 0 is read only as the first frame
 QueueStart = Literal["pad-first", "with-first", "after-first"]
 # square: candidates with |dy| <= radius and |dx| <= radius; disk: Euclidean offset < radius (strict)
+# as a variant's radii: a window of radius 64 (129 x 129 candidates per pixel) already spans a 480p
+# frame at stride 4, and a larger one only asks for memory (radius 100000: a 480 GB allocation)
+MAX_RADIUS = 64
 WindowShape = Literal["square", "disk"]
 # how annotated frames (the first frame) are read: every position ("full"), or through the window
 FirstFrame = Literal["full", "window"]
@@ -102,8 +105,8 @@ class ContextRead:
             raise ValueError(f"top_k must be >= 1 (or none for every candidate), got {self.top_k}")
         if not (self.temperature > 0 and math.isfinite(self.temperature)):
             raise ValueError(f"temperature must be a finite number > 0, got {self.temperature}")
-        if self.radius < 1:
-            raise ValueError(f"radius must be >= 1 feature pixel, got {self.radius}")
+        if not 1 <= self.radius <= MAX_RADIUS:
+            raise ValueError(f"radius must be >= 1 and <= {MAX_RADIUS} feature pixels, got {self.radius}")
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,36 @@ def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
     assert preset.max_side == 64 and [(s.name, s.iterations) for s in preset.stages] == [("pairs", 3)]
 
 
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("lr = nan", "lr must be a finite number > 0, got nan"),
+        ("lr = inf", "lr must be a finite number > 0, got inf"),
+        ("betas = [1.5, 0.999]", "betas must be in [0, 1), got (1.5, 0.999)"),
+        ("lr_decay = -1.0", "lr_decay must be a finite number > 0, got -1.0"),
+        ("lr_milestones = [-5]", "lr_milestones are sample counts >= 0, got (-5,)"),
+        ("seed = -5", "seed must be >= 0 and <= 2**63 - 1, got -5"),
+        ("seed = 100000000000000000000", "seed must be >= 0 and <= 2**63 - 1, got 100000000000000000000"),
+    ],
+)
+def test_numbers_the_optimiser_or_the_generators_cannot_take_are_refused_in_the_file(line, message, tmp_path):
+    """They used to reach Adam or a generator: a traceback (nan, betas, seeds), or a run of NaN weights
+    (lr = inf) or of gradient ascent (a negative decay) that exited 0."""
+    path = tmp_path / "p.toml"
+    lr = "" if line.startswith("lr =") else "lr = 0.1\n"
+    path.write_text(
+        f"[preset.x]\n[[preset.x.stage]]\nname = 'a'\niterations = 1\nbatch_size = 1\n{lr}{line}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_presets(path)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+    path.write_text(
+        "[preset.x]\nseed = -1\n[[preset.x.stage]]\nname = 'a'\niterations = 1\nbatch_size = 1\nlr = 0.1\n"
+    )
+    with pytest.raises(ConfigError, match=r"seed must be >= 0 and <= 2\*\*63 - 1, got -1"):
+        load_presets(path)
+
+
 def _identity(**over):
     ident = {
         "variant": "mast",

@@ -103,7 +103,11 @@ def test_toml_context_for_a_variant_memory_base_needs_every_field(tmp_path):
         ('base = "crw"\ncontext.window = "hexagon"\n', "context.window: got 'hexagon', expected one of"),
         ('base = "crw"\ncontext.temperature = 0\n', "temperature must be a finite number > 0"),
         ('base = "crw"\ncontext.top_k = 0\n', "top_k must be >= 1"),
-        ('base = "crw"\ncontext.radius = 0\n', "radius must be >= 1"),
+        ('base = "crw"\ncontext.radius = 0\n', "radius must be >= 1 and <= 64 feature pixels, got 0"),
+        (
+            'base = "crw"\ncontext.radius = 100000\n',
+            "radius must be >= 1 and <= 64 feature pixels, got 100000",
+        ),
         ('base = "crw"\ncontext = 3\n', "context: expected a table of context fields"),
         ('base = "crw"\nsource = 3\n', "[protocol.bad].source: expected a string, got 3"),
     ],
