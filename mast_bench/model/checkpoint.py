@@ -101,7 +101,21 @@ def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], where: str =
         problems.append(f"shape mismatches: {_listing(mismatched)}")
     if problems:
         raise CheckpointError(f"{where} does not fit the model: " + "; ".join(problems))
+    for key in sorted(expected):
+        _check_values(state[key], expected[key], f"{where}: {key}")
     model.load_state_dict(dict(state), strict=True)
+
+
+def _check_values(tensor: torch.Tensor, expected: torch.Tensor, where: str) -> None:
+    """A dense tensor of the model's kind of number (any float width for a float), all finite: a
+    sparse one fails in load_state_dict, a complex or bool one is cast without a word, and NaN
+    weights (a diverged training) propagate nothing but score as if they had."""
+    if tensor.layout != torch.strided:
+        raise CheckpointError(f"{where}: a {tensor.layout} tensor, expected a dense one")
+    if tensor.dtype.is_floating_point != expected.dtype.is_floating_point:
+        raise CheckpointError(f"{where}: dtype {tensor.dtype}, expected {expected.dtype}")
+    if tensor.dtype.is_floating_point and not bool(torch.isfinite(tensor).all()):
+        raise CheckpointError(f"{where}: non-finite values (NaN or inf): diverged weights?")
 
 
 def load_weights(model: nn.Module, path: str | Path) -> None:

@@ -292,3 +292,35 @@ def test_frame_names_whose_text_and_number_orders_differ_are_refused(tmp_path, c
         in err
     )
     assert not out.exists()
+
+
+def _spoilt(state, key, change):
+    return {**state, key: change(state[key])}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.to_sparse(), "a torch.sparse_coo tensor, expected a dense one"),
+        (lambda t: torch.full_like(t, float("nan")), "non-finite values (NaN or inf): diverged weights?"),
+        (lambda t: t.bool(), "dtype torch.bool, expected torch.float32"),
+        (lambda t: t.to(torch.complex64), "dtype torch.complex64, expected torch.float32"),
+    ],
+    ids=["sparse", "nan", "bool", "complex"],
+)
+def test_checkpoint_tensors_it_cannot_use_are_named(change, message, tmp_path, capsys, monkeypatch):
+    """A sparse tensor failed with a traceback in load_state_dict; NaN, bool and complex weights were
+    loaded (cast without a word) and scored, exit 0."""
+    from mast_bench import create_model
+
+    monkeypatch.chdir(tmp_path)
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    key = "feature_extraction.conv1.1.bias"
+    state = create_model("mast", seed=0).state_dict()
+    assert key in state
+    path = tmp_path / "spoilt.pt"
+    torch.save({"state_dict": _spoilt(state, key, change)}, path)
+    argv = ["propagate", "--variant", "mast", "--checkpoint", str(path), "--data", str(root), "--out", "out"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"error: {path}: {key}: {message}"
+    assert not (tmp_path / "out").exists()
