@@ -77,6 +77,9 @@ def _check_shape(data: dict[str, Any]) -> None:
         if not isinstance(value, kind) or (kind is list and not all(isinstance(v, dict) for v in value)):
             expected = "an object" if kind is dict else "a list of objects"
             raise DataError(f"metrics.{name}: expected {expected}")
+    for name, value in data["metrics"].get("global", {}).items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise DataError(f"metrics.global.{name}: expected a number or null, got {value!r}")
     if not isinstance(data["profile"].get("gflops_per_frame", {}), (dict, type(None))):
         raise DataError("profile.gflops_per_frame: expected an object")
     if not isinstance(data.get("train"), (dict, type(None))):

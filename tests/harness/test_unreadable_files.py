@@ -62,6 +62,23 @@ def test_a_truncated_record_stops_run_saying_what_to_do_and_force_recomputes(sma
     assert json.loads(path.read_text())["key"] == path.stem  # recomputed over the broken file
 
 
+def test_a_record_with_a_metric_that_is_not_a_number_is_malformed(small_davis, tmp_path, capsys):
+    """`run` printed a traceback formatting it, `report` a dash, exit 0."""
+    argv = [*_run_argv(small_davis, tmp_path / "r"), "--quiet"]
+    assert _run(argv, capsys)[0] == 0
+    [path] = (tmp_path / "r" / "records").glob("*.json")
+    record = json.loads(path.read_text())
+    record["metrics"]["global"]["J&F-Mean"] = "high"
+    path.write_text(json.dumps(record))
+    said = (
+        f"error: {path}: metrics.global.J&F-Mean: expected a number or null, got 'high'; "
+        "delete it or rerun with --force"
+    )
+    for command in (argv, ["report", "--results", tmp_path / "r"]):
+        code, err = _run(command, capsys)
+        assert (code, _only_line(err)) == (2, said)
+
+
 def test_a_garbage_record_stops_report_and_is_left_out_with_force(small_davis, tmp_path, capsys):
     results = tmp_path / "r"
     assert _run([*_run_argv(small_davis, results), "--quiet"], capsys)[0] == 0
