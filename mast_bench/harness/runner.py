@@ -91,6 +91,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
         evaluation=evaluation,
         environment=environment,
     )
+    store.check_writable()
     return JobPlan(job, data, threads, identity, identity_key(identity), train_dir, train_root)
 
 

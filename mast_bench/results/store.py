@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,6 +189,27 @@ class ResultStore:
 
     def table(self, skip_unreadable: bool = False) -> pd.DataFrame:
         return pd.DataFrame([r.flat_row() for r in self.records(skip_unreadable)])
+
+    def check_writable(self) -> None:
+        """Before a job's work: the folders it writes are folders that take files, and its table is
+        no folder (a records file, or a read-only top level, was found after the propagation)."""
+        layout = self.layout
+        folders = (layout.root, layout.records_dir, layout.masks_root)
+        for folder in folders:
+            if folder.exists() and not folder.is_dir():
+                raise DataError(
+                    f"{folder}: exists and is not a folder (a results folder keeps records there)"
+                )
+        if layout.table_path.is_dir():
+            raise DataError(f"{layout.table_path}: is a folder (expected the records table, a file)")
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+                os.close(handle)
+                os.unlink(probe)
+            except OSError as exc:
+                raise DataError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
 
     def write_table(self) -> Path:
         """Regenerate records.csv from the record JSONs (skipped when it already says the same).

@@ -324,3 +324,31 @@ def test_checkpoint_tensors_it_cannot_use_are_named(change, message, tmp_path, c
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == f"error: {path}: {key}: {message}"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "spoil, said",
+    [
+        (lambda r: (r / "records").write_text("x"), "records: exists and is not a folder"),
+        (
+            lambda r: (r / "records.csv").mkdir(),
+            "records.csv: is a folder (expected the records table, a file)",
+        ),
+    ],
+    ids=["records-a-file", "table-a-folder"],
+)
+def test_a_results_folder_that_cannot_take_the_record_is_refused_before_propagating(
+    spoil, said, tmp_path, capsys, monkeypatch
+):
+    """Both were found after the propagation (the record published, then the table failed)."""
+    import mast_bench.harness.runner as runner
+
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    results = tmp_path / "r"
+    results.mkdir()
+    spoil(results)
+    for name in ("run_isolated", "run_propagation"):
+        monkeypatch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
+    argv = ["run", "--variant", "mast-lab-pixels", "--data", str(root), "--results", str(results), "--quiet"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().startswith(f"error: {results}/{said}")
