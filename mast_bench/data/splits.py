@@ -290,6 +290,17 @@ class VipSplit(_LabelFolders, _SplitFiles):
 EvaluationSplit = DavisSplit | YouTubeSplit | JhmdbSplit | VipSplit
 
 
+def _in_list(given: tuple[str, ...], listed: tuple[str, ...], list_path: Path) -> tuple[str, ...]:
+    """The sequences asked for, every one in the split's list (a record names the split), or the
+    whole list when none is asked for."""
+    unlisted = [name for name in given if name not in listed]
+    if unlisted:
+        raise DataError(
+            f"{list_path}: the split lists no sequence {unlisted[0]!r}; pass the --split whose list has it"
+        )
+    return given or listed
+
+
 def open_split(spec: DataSpec) -> EvaluationSplit:
     """The evaluation set of ``spec``: its root (the embedded set of its kind when none) and videos."""
     if spec.kind not in EMBEDDED:
@@ -301,11 +312,16 @@ def open_split(spec: DataSpec) -> EvaluationSplit:
     require_kind(root, spec.kind)
     split = spec.split or DEFAULT_SPLITS[spec.kind]
     if spec.kind == "davis":
-        return DavisSplit(str(root), name, split, spec.sequences or DavisDataset(root).sequence_names(split))
+        davis = DavisDataset(root)
+        listed, list_path = davis.sequence_names(split), davis.imagesets_dir / f"{split}.txt"
+        return DavisSplit(str(root), name, split, _in_list(spec.sequences, listed, list_path))
     if spec.kind == "jhmdb":
         return JhmdbSplit(str(root), name, split, spec.sequences or JhmdbDataset(root, split).video_names())
     if spec.kind == "vip":
-        return VipSplit(str(root), name, split, spec.sequences or VipDataset(root).sequence_names(split))
+        vip = VipDataset(root)
+        return VipSplit(
+            str(root), name, split, _in_list(spec.sequences, vip.sequence_names(split), vip.list_path(split))
+        )
     dataset = YouTubeVOSDataset(root, split)
     train_meta = dataset.root.parent / "train" / "meta.json"
     seen = spec.seen_meta or (str(train_meta) if train_meta.is_file() and split != "train" else None)

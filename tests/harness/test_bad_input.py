@@ -352,3 +352,21 @@ def test_a_results_folder_that_cannot_take_the_record_is_refused_before_propagat
     argv = ["run", "--variant", "mast-lab-pixels", "--data", str(root), "--results", str(results), "--quiet"]
     assert main(argv) == 2
     assert capsys.readouterr().err.strip().startswith(f"error: {results}/{said}")
+
+
+def test_sequences_must_be_in_the_split_the_record_names(tmp_path, capsys):
+    """With --sequences, --split was never read: a split that does not exist, or one that does not
+    list the sequence, was written into the record's identity as if it had been evaluated."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 1}, frames=3, size=(24, 32))
+    (root / "ImageSets/2017/train.txt").write_text("two\n")
+    argv = ["run", "--variant", "mast-lab-pixels", "--data", str(root), "--results", str(tmp_path / "r")]
+    assert main([*argv, "--sequences", "one", "--split", "nosplit", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {root}/ImageSets/2017/nosplit.txt: split list missing (available splits: train, val)"
+    )
+    assert main([*argv, "--sequences", "one", "--split", "train", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {root}/ImageSets/2017/train.txt: the split lists no sequence 'one'; pass the --split whose "
+        "list has it"
+    )
+    assert not (tmp_path / "r" / "records").exists()
