@@ -26,15 +26,18 @@ C = TypeVar("C")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML file; a UTF-8 byte-order mark (Windows editors write one) is skipped."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder, not a TOML file")
     if not path.is_file():
         raise ConfigError(f"{path}: no such TOML file")
+    raw = path.read_bytes()
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:  # binary garbage: tomllib decodes before it parses
+    except UnicodeDecodeError as exc:  # binary garbage
         byte = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
         raise ConfigError(f"{path}: not a TOML file (not UTF-8 text: {byte})") from None
 

@@ -64,6 +64,16 @@ def test_load_toml_errors_name_the_file(tmp_path):
         load_toml(bad)
     with pytest.raises(ConfigError, match="missing.toml: no such TOML file"):
         load_toml(tmp_path / "missing.toml")
+    (tmp_path / "folder.toml").mkdir()
+    with pytest.raises(ConfigError, match="folder.toml: a folder, not a TOML file"):
+        load_toml(tmp_path / "folder.toml")
+
+
+def test_a_toml_file_saved_with_a_byte_order_mark_reads_as_without(tmp_path):
+    """Windows editors start UTF-8 files with one; it used to be 'Invalid statement' at line 1."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[variant.x]\nbase = 'mast'\n")
+    assert load_toml(path) == {"variant": {"x": {"base": "mast"}}}
 
 
 @dataclass(frozen=True)
