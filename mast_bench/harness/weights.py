@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError, ConfigError
+from ..model.checkpoint import require_checkpoint_file
 from ..variants.config import VariantConfig
 
 
@@ -56,9 +57,7 @@ def weights_identity(
             )
         return {"kind": "none", "sha256": None, "path": None, "train_preset": None}
     if checkpoint is not None:
-        path = Path(checkpoint)
-        if not path.is_file():
-            raise CheckpointError(f"{path}: no such checkpoint file")
+        path = require_checkpoint_file(checkpoint)
         return {
             "kind": "file",
             "sha256": file_sha256(path),

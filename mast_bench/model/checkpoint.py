@@ -25,11 +25,18 @@ _BATCH_COUNT = "num_batches_tracked"  # BatchNorm's counter: files from torch < 
 _SHOWN_KEYS = 8
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The model state dict of a checkpoint file, unwrapped and without a ``module.`` prefix."""
+def require_checkpoint_file(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    return path
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model state dict of a checkpoint file, unwrapped and without a ``module.`` prefix."""
+    path = require_checkpoint_file(path)
     try:
         with warnings.catch_warnings():  # torch warns about the pickle it refuses; the error says it
             warnings.simplefilter("ignore")

@@ -117,7 +117,7 @@ def _checkpoints(tmp_path):
         "other": (other, "does not fit"),
         "truncated": (truncated, "cannot read"),
         "evil": (evil, "cannot read"),
-        "folder": (tmp_path / "folder.pt", "no such checkpoint"),
+        "folder": (tmp_path / "folder.pt", "a folder, not a checkpoint file"),
     }
 
 
