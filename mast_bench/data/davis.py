@@ -126,10 +126,14 @@ def _check_consecutive(frame_paths: list[Path], folder: Path) -> None:
     for number in range(numbers[0], numbers[-1] + 1):
         if number not in present:
             missing = folder / f"{number:0{width}d}{frame_paths[0].suffix}"
-            raise DataError(f"{missing}: frame missing (frames {stems[0]}..{stems[-1]} must be consecutive)")
+            raise DataError(
+                f"{missing}: frame missing (DAVIS numbers a sequence's frames with no gap: "
+                f"{stems[0]}..{stems[-1]} are all expected; a gap would shift every later frame's time)"
+            )
     if numbers[0] != 0:
         raise DataError(
-            f"{folder / ('0' * width + frame_paths[0].suffix)}: frame missing (frames start at 0)"
+            f"{folder / ('0' * width + frame_paths[0].suffix)}: frame missing (DAVIS numbers a sequence's "
+            f"frames from 0; this one starts at {stems[0]})"
         )
 
 
