@@ -157,6 +157,8 @@ class ResultRecord:
         path = Path(path)
         try:
             data = decode_json(path, f"a schema-{SCHEMA} result record")
+        except IsADirectoryError:
+            raise UnreadableRecord(path, "a folder, not a result record file") from None
         except OSError as exc:
             raise DataError(f"{path}: cannot read result record ({exc.strerror or exc})") from None
         except ValueError as exc:

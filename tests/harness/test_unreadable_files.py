@@ -79,6 +79,21 @@ def test_a_record_with_a_metric_that_is_not_a_number_is_malformed(small_davis, t
         assert (code, _only_line(err)) == (2, said)
 
 
+def test_a_folder_named_like_a_record_is_an_unreadable_record(small_davis, tmp_path, capsys):
+    """It stopped report even with --force ('cannot read result record (Is a directory)')."""
+    results = tmp_path / "r"
+    assert _run([*_run_argv(small_davis, results), "--quiet"], capsys)[0] == 0
+    folder = results / "records" / "stray.json"
+    folder.mkdir()
+    code, err = _run(["report", "--results", results], capsys)
+    assert (code, _only_line(err)) == (
+        2,
+        f"error: {folder}: a folder, not a result record file; delete it or rerun with --force",
+    )
+    code, err = _run(["report", "--results", results, "--force"], capsys)
+    assert code == 0 and f"{folder}" in err
+
+
 def test_a_garbage_record_stops_report_and_is_left_out_with_force(small_davis, tmp_path, capsys):
     results = tmp_path / "r"
     assert _run([*_run_argv(small_davis, results), "--quiet"], capsys)[0] == 0
