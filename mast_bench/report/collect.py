@@ -34,10 +34,10 @@ def load_records(
 ) -> dict[str, ResultRecord]:
     """The records of ``keys`` (default: every record) by key. An unreadable record file stops the
     report naming it and what to do, or with ``skip_unreadable`` (``--force``) is left out."""
-    folder = Path(results) / "records"
+    store = ResultStore(results)  # a results path that is a file is named as such
+    folder = store.layout.records_dir
     if not folder.is_dir():
         raise DataError(f"{folder}: no records folder (expected <results>/records/<key>.json)")
-    store = ResultStore(results)
     if keys is None:
         found = store.records(skip_unreadable)
     else:
