@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         f"{stats.encoder.seconds / frames:.3f}); masks in {args.out}"
     )
     if split.kind == "youtube-vos":
-        print(f"submission zip for the evaluation server: {split.zip(args.out, args.out / ZIP_NAME)}")
+        _write_submission(split, args.out)
     if args.no_score:
         return 0
     reason = split.unscorable_reason()
@@ -82,6 +82,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"not scored: {reason}")
     return 0
+
+
+def _write_submission(split, out: Path) -> None:
+    """The server's zip, when the run covered the whole split (it refuses one missing a video)."""
+    every = split.dataset().video_names()
+    if set(split.sequences) != set(every):
+        print(
+            f"submission zip: not written ({len(split.sequences)} of the split's {len(every)} videos; "
+            "the evaluation server needs every one)"
+        )
+        return
+    print(f"submission zip for the evaluation server: {split.zip(out, out / ZIP_NAME)}")
 
 
 def _print_scores(metrics: dict[str, Any]) -> None:

@@ -192,10 +192,17 @@ class YouTubeSplit(_SplitFiles):
         """Local scores need every required frame annotated from each object's first frame on (a
         held-out part of train, a generated set); official valid/test are scored by the server."""
         dataset = self.dataset()
-        if self.seen_meta is None or not all(_required_annotated(dataset.video(n)) for n in self.sequences):
+        if not dataset.meta_path.is_file():
+            return f"{dataset.meta_path}: missing, and scoring reads each object's frames and category there"
+        if not all(_required_annotated(dataset.video(n)) for n in self.sequences):
             return (
-                f"{dataset.root}: not scorable locally (needs every required frame annotated and a "
-                "training meta.json for the seen categories); the evaluation server scores valid/test"
+                f"{dataset.root}: not scorable locally (not every required frame is annotated); the "
+                "evaluation server scores valid/test"
+            )
+        if self.seen_meta is None:
+            return (
+                f"{dataset.root}: no training meta.json to tell seen from unseen categories (none at "
+                f"{dataset.root.parent / 'train' / 'meta.json'}); pass --seen-meta"
             )
         return None
 

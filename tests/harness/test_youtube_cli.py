@@ -96,5 +96,46 @@ def test_run_refuses_a_split_it_cannot_score_before_propagating(youtube, tmp_pat
         monkeypatch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
     argv = ["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(unscorable)]
     assert main([*argv, "--results", str(tmp_path / "r"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "not scorable locally" in err and "mast-bench propagate" in err
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {unscorable}/valid: no training meta.json to tell seen from unseen categories (none at "
+        f"{unscorable}/train/meta.json); pass --seen-meta; `mast-bench propagate` writes the masks without "
+        "scoring them"
+    )
+
+
+def test_a_split_without_its_meta_json_is_refused_before_propagating(youtube, tmp_path, capsys, monkeypatch):
+    """The reader takes objects from the annotations without it, but scoring reads it: run used to
+    propagate every video first, and propagate to exit 2 after its masks and zip."""
+    import shutil
+
+    import mast_bench.harness.runner as runner
+
+    data = tmp_path / "no-meta"
+    shutil.copytree(youtube, data)
+    (data / "valid" / "meta.json").unlink()
+    argv = ["--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(data), "--quiet"]
+    reason = f"{data}/valid/meta.json: missing, and scoring reads each object's frames and category there"
+    with monkeypatch.context() as patch:
+        for name in ("run_isolated", "run_propagation"):
+            patch.setattr(runner, name, lambda *a, **k: pytest.fail("propagated before refusing"))
+        assert main(["run", *argv, "--results", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {reason}; `mast-bench propagate` writes the masks without scoring them"
+    )
+    assert main(["propagate", *argv, "--out", str(tmp_path / "masks")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"not scored: {reason}")
+
+
+def test_propagating_some_videos_scores_them_and_writes_no_partial_submission(youtube, tmp_path, capsys):
+    """The zip covered the whole split: a run with --sequences exited 2 after its work, unscored."""
+    name = YouTubeVOSDataset(youtube, "valid").video_names()[0]
+    out = tmp_path / "some"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--protocol", "crw", "--dataset", "youtube-vos"]
+    assert main([*argv, "--data", str(youtube), "--out", str(out), "--sequences", name, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "submission zip: not written (1 of the split's 2 videos; the evaluation server needs every one)"
+        in (printed)
+    )
+    assert "overall" in printed and not (out / "submission.zip").exists()
