@@ -234,11 +234,17 @@ class YouTubeVOSDataset:
         return found if wanted is not False else None
 
     def video_names(self) -> tuple[str, ...]:
-        if self._meta is not None:
-            names = tuple(sorted(self._meta))
-        else:
-            folders = (self.root / "JPEGImages").iterdir()
-            names = tuple(sorted(p.name for p in folders if p.is_dir() and not p.name.startswith(".")))
+        """The split's videos: those of meta.json, which must list every video of JPEGImages (the
+        server wants masks for each of them), else JPEGImages' folders."""
+        folders = (self.root / "JPEGImages").iterdir()
+        present = tuple(sorted(p.name for p in folders if p.is_dir() and not p.name.startswith(".")))
+        names = present if self._meta is None else tuple(sorted(self._meta))
+        unlisted = sorted(set(present) - set(names))
+        if unlisted:
+            raise DataError(
+                f"{self.root / 'JPEGImages' / unlisted[0]}: a video {self.meta_path} does not list (the "
+                "submission needs masks for every video of JPEGImages)"
+            )
         if not names:
             raise DataError(f"{self.root}: no videos (meta.json / JPEGImages is empty)")
         return names

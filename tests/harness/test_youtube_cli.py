@@ -139,3 +139,21 @@ def test_propagating_some_videos_scores_them_and_writes_no_partial_submission(yo
         in (printed)
     )
     assert "overall" in printed and not (out / "submission.zip").exists()
+
+
+def test_a_video_meta_json_does_not_list_is_refused_not_left_out_of_the_submission(youtube, tmp_path, capsys):
+    """It was silently left out of the zip, which the server then refuses."""
+    import shutil
+
+    data = tmp_path / "extra"
+    shutil.copytree(youtube, data)
+    first = YouTubeVOSDataset(data, "valid").video_names()[0]
+    shutil.copytree(data / "valid" / "JPEGImages" / first, data / "valid" / "JPEGImages" / "valid99-extra")
+    out = tmp_path / "masks"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(data)]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {data}/valid/JPEGImages/valid99-extra: a video {data}/valid/meta.json does not list (the "
+        "submission needs masks for every video of JPEGImages)"
+    )
+    assert not out.exists()
