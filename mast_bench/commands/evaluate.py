@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..data.detect import WHAT, detect_kind, require_kind
+from ..errors import ConfigError, DataError
 from ..metrics.benchmark_csv import format_benchmark_report, write_benchmark_csvs
 from ..metrics.evaluation import evaluate_semisupervised
 from ..metrics.part_iou import evaluate_vip
@@ -68,12 +69,20 @@ def build(parent=None) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     start = time.time()
+    _require_kind(args.data, args.dataset)
     if args.dataset == "davis":
         _davis(args)
     else:
         _benchmark(args)
     sys.stdout.write(f"\nTotal time:{time.time() - start}\n")
     return 0
+
+
+def _require_kind(root: str, kind: str) -> None:
+    """A root of another kind is named as such (it was read for the asked kind's files first)."""
+    if detect_kind(root) == "youtube-vos":
+        raise DataError(f"{root}: {WHAT['youtube-vos']}; `mast-bench run --dataset youtube-vos` scores it")
+    require_kind(root, kind)
 
 
 def _davis(args: argparse.Namespace) -> None:

@@ -164,3 +164,21 @@ def test_evaluate_scores_vip_masks_as_the_run_did_and_refuses_davis_flags(vip, t
     bad = ["evaluate", "--dataset", "vip", "--data", str(vip), "--masks", str(out), "--ignore-void"]
     assert main(bad) == 2
     assert "--ignore-void: DAVIS only (not --dataset vip)" in capsys.readouterr().err
+
+
+def test_evaluate_names_a_root_of_another_kind(vip, tmp_path, capsys):
+    """It was read as the asked kind: 'ImageSets/2017/val.txt: split list missing' for a VIP root."""
+    from mast_bench.data.embedded_youtube import make_youtube
+
+    assert main(["evaluate", "--data", str(vip), "--masks", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {vip}: a VIP layout (Images and Annotations/Category_ids inside); use --dataset vip"
+    )
+    youtube = make_youtube(
+        tmp_path / "yt", seed=1, size=(48, 80), train_videos=1, valid_videos=1, frames=(20, 21)
+    )
+    assert main(["evaluate", "--data", str(youtube), "--masks", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {youtube}: a YouTube-VOS layout (<split>/meta.json inside); `mast-bench run --dataset "
+        "youtube-vos` scores it"
+    )
