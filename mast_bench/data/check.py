@@ -39,7 +39,7 @@ from .detect import detect_kind
 from .images import list_images, upright_size
 from .jhmdb import JhmdbDataset
 from .palette import GREY_ID_MODES
-from .vip import VipDataset
+from .vip import VipDataset, check_part_classes
 from .youtube_vos import YouTubeVOSDataset
 
 PROBLEM_LIMIT = 20
@@ -172,7 +172,11 @@ def sequence_problems(
 
 
 def _first_objects(dataset: DavisDataset | VipDataset, name: str) -> None:
-    dataset.sequence(name).object_ids()  # the layout, and an object in the first annotation
+    sequence = dataset.sequence(name)
+    first = sequence.first_labels()
+    sequence.object_ids(first)  # the layout, and an object in the first annotation
+    if isinstance(dataset, VipDataset):
+        check_part_classes(first, sequence.annotation_paths[0])
 
 
 def inspect_davis(

@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import DataError
+from ..label_ids import VOID_LABEL
 from .davis import VideoSequence, load_sequence
 from .plain_names import plain_name
 
@@ -91,3 +94,14 @@ class VipDataset:
     def sequences(self, split: str = "val") -> Iterator[VideoSequence]:
         for name in self.sequence_names(split):
             yield self.sequence(name)
+
+
+def check_part_classes(labels: np.ndarray, path: Path) -> None:
+    """Part labels hold the 20 classes or 255 (not scored): another id would be propagated as a part
+    and written into the masks, while the originals' scoring leaves it out of the ground truth."""
+    stray = np.unique(labels[(labels >= len(CLASS_NAMES)) & (labels != VOID_LABEL)])
+    if stray.size:
+        raise DataError(
+            f"{path}: part class {int(stray[0])}, expected 0..{len(CLASS_NAMES) - 1} (or {VOID_LABEL}, "
+            "not scored)"
+        )

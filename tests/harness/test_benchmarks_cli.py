@@ -182,3 +182,23 @@ def test_evaluate_names_a_root_of_another_kind(vip, tmp_path, capsys):
         f"error: {youtube}: a YouTube-VOS layout (<split>/meta.json inside); `mast-bench run --dataset "
         "youtube-vos` scores it"
     )
+
+
+def test_a_vip_part_class_outside_the_twenty_is_refused(vip, tmp_path, capsys):
+    """Class 25 in a first frame was propagated as a part and written into the masks, exit 0."""
+    import shutil
+
+    from PIL import Image
+
+    data = tmp_path / "vip"
+    shutil.copytree(vip, data)
+    video = sorted((data / "Annotations" / "Category_ids").iterdir())[0]
+    first = sorted(video.glob("*.png"))[0]
+    labels = np.array(Image.open(first))
+    labels[:4, :4] = 25
+    Image.fromarray(labels).save(first)
+    out = tmp_path / "masks"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--dataset", "vip", "--data", str(data)]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{first}: part class 25, expected 0..19 (or 255, not scored)" in err and not out.exists()
