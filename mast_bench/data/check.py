@@ -26,6 +26,7 @@ meta.json) and the first-frame objects are checked by calling those readers, not
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -154,14 +155,14 @@ def sequence_problems(
                 f"{path}: image mode {headers[path].mode!r}, expected a palette PNG (mode {expected}) "
                 "whose pixel values are object ids"
             )
-    first = next((path for path in frames if path in headers), None)
-    if first is not None:
-        size = headers[first].upright_size
-        sizes = {path: headers[path].upright_size for path in frames if path in headers}
-        sizes |= {path: headers[path].size for path in annotations if path in headers}
+    frame_sizes = {path: headers[path].upright_size for path in frames if path in headers}
+    if frame_sizes:  # the odd ones out are named, against the size most frames have (the first's on a tie)
+        size = Counter(frame_sizes.values()).most_common(1)[0][0]
+        like = next(path for path, other in frame_sizes.items() if other == size)
+        sizes = frame_sizes | {path: headers[path].size for path in annotations if path in headers}
         for path, other in sizes.items():
             if other != size:
-                problems.append(f"{path}: size (H, W) = {other}, expected {size} like {first}")
+                problems.append(f"{path}: size (H, W) = {other}, expected {size} like {like}")
     reported = {_leading_path(p) for p in problems}
     try:
         load()

@@ -370,3 +370,14 @@ def test_sequences_must_be_in_the_split_the_record_names(tmp_path, capsys):
         "list has it"
     )
     assert not (tmp_path / "r" / "records").exists()
+
+
+def test_a_first_frame_of_another_size_is_the_one_named(tmp_path, capsys):
+    """Sizes were compared with the first frame: an odd first frame had every other file blamed."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=5, size=(24, 32))
+    odd = root / "JPEGImages/480p/one/00000.jpg"
+    Image.new("RGB", (16, 12)).save(odd)
+    assert main(["check", "--data", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"{odd}: size (H, W) = (12, 16), expected (24, 32) like {odd.with_name('00001.jpg')}" in err
+    assert "00002.jpg: size" not in err and "00002.png: size" not in err
