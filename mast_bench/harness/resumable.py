@@ -100,17 +100,33 @@ def claimed(
 
 
 def resumable(out: Path, stamp: dict[str, Any], split: EvaluationSplit) -> tuple[str, ...]:
-    """The videos of ``out`` that are complete results of this very configuration."""
+    """The videos of ``out`` that are complete results of this very configuration (whichever videos
+    the run that wrote them chose: a video's masks do not depend on the others)."""
     present = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     if not present:
         return ()
-    if _read_stamp(out) != json.loads(json.dumps(stamp)):
-        shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
+    shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
+    found = _read_stamp(out)
+    if not isinstance(found, dict):
         raise DataError(
-            f"{out}: output folder already holds results of another configuration ({shown}); "
-            "choose another --out or --force"
+            f"{out}: output folder holds other files ({shown}) and no stamp of a configuration; choose "
+            "another --out or --force"
+        )
+    wanted = json.loads(json.dumps(stamp))
+    differing = [k for k in wanted if _without_selection(k, found.get(k)) != _without_selection(k, wanted[k])]
+    if differing:
+        raise DataError(
+            f"{out}: output folder already holds results of another configuration ({shown}; its "
+            f"{' and '.join(differing)} {'differs' if len(differing) == 1 else 'differ'}); choose another "
+            "--out or --force"
         )
     return split.complete(out)
+
+
+def _without_selection(key: str, value: Any) -> Any:
+    if key == "data" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "sequences"}
+    return value
 
 
 def _read_stamp(out: Path) -> dict[str, Any] | None:

@@ -381,3 +381,19 @@ def test_a_first_frame_of_another_size_is_the_one_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{odd}: size (H, W) = (12, 16), expected (24, 32) like {odd.with_name('00001.jpg')}" in err
     assert "00002.jpg: size" not in err and "00002.png: size" not in err
+
+
+def test_a_masks_folder_grows_by_runs_on_more_sequences_and_says_what_differs(tmp_path, capsys):
+    """The stamp held the chosen sequences: adding one to a folder was refused as 'another
+    configuration', saying nothing of what differed."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=4, size=(24, 32))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--no-score"]
+    assert main([*argv, "--sequences", "one", "--quiet"]) == 0
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("1 videos propagated (1 already complete)")
+    assert main([*argv, "--set", "test_radius=3", "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out}: output folder already holds results of another configuration (one, two; its "
+        "variant differs); choose another --out or --force"
+    )
