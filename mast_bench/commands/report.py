@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..results import find_manifest
+from ..results.layout import ResultsLayout
 from . import base
 
 NAME = "report"
@@ -58,6 +59,8 @@ def build(parent=None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..report.build import write_all_records_report, write_study_report  # scipy, matplotlib: here
 
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UserError(f"{args.out}: exists and is not a folder (expected the report's folder)")
     if args.study is None:
         if args.preset is not None:
             raise UserError("--preset needs --study")
@@ -65,10 +68,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.reference is not None or args.arms is not None:
             raise UserError("--reference and --arms are for a report of all records (a study names its own)")
+        _require_known_study(args.results, args.study)
         manifest = find_manifest(args.results, args.study, args.preset)
         path = write_study_report(args.results, manifest, args.out, args.force)
     print(f"report written to {path}")
     return 0
+
+
+def _require_known_study(results: str | Path, study: str) -> None:
+    """A name that is neither a study nor in the results says so (not 'run `ablate NAME` first')."""
+    from ..harness.study import available_studies
+
+    if study in available_studies() or any(ResultsLayout(Path(results)).studies_dir.glob(f"{study}.*.json")):
+        return
+    raise UserError(f"unknown study {study!r}; known studies: {', '.join(available_studies())}")
 
 
 main = base.standalone(NAME, build)

@@ -301,6 +301,13 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert "--reference and --arms are for a report of all records" in capsys.readouterr().err
     assert main(["--results", str(tmp_path), "--study", "colour_space", "--arms", "arms.toml"]) == 2
     assert "--reference and --arms are for a report of all records" in capsys.readouterr().err
+    assert main(["--results", str(tmp_path), "--study", "colour_spaec"]) == 2  # not 'run ablate first'
+    assert capsys.readouterr().err.startswith("error: unknown study 'colour_spaec'; known studies: ")
+    (tmp_path / "afile").write_text("x")
+    assert main(["--results", str(tmp_path), "--out", str(tmp_path / "afile")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path / 'afile'}: exists and is not a folder (expected the report's folder)"
+    )
 
 
 def test_arms_naming_rows_the_results_lack_are_refused_before_any_file(shared_tiny_study, tmp_path, capsys):
