@@ -69,8 +69,14 @@ def read_joints(path: str | Path) -> np.ndarray:
             + ("nothing" if joints is None else f"shape {shape}")
         )
     joints = joints.astype(np.float64)
-    if joints.shape[2] == 0 or not np.isfinite(joints).all():
-        raise DataError(f"{path}: {JOINTS_KEY!r} needs at least one frame of finite coordinates")
+    if joints.shape[2] == 0:
+        raise DataError(f"{path}: {JOINTS_KEY!r} has no frame")
+    if not np.isfinite(joints).all():
+        _, joint, frame = (int(i) for i in np.argwhere(~np.isfinite(joints))[0])
+        raise DataError(
+            f"{path}: {JOINTS_KEY!r} has a non-finite coordinate ({JOINT_NAMES[joint]}, frame {frame + 1}); "
+            "every joint of every frame needs one"
+        )
     return joints - 1.0
 
 

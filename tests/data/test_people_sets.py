@@ -114,6 +114,13 @@ def test_joint_files_and_frames_are_checked_naming_the_file(tmp_path, jhmdb):
     savemat(str(mat), {"pos_img": np.zeros((2, 13, 4))})
     with pytest.raises(DataError, match=r"joint_positions.mat: 'pos_img' must be a \(2, 15, frames\) array"):
         read_joints(mat)
+    joints = np.ones((2, 15, 4))
+    joints[1, 3, 2] = np.nan  # one coordinate: it was 'needs at least one frame of finite coordinates'
+    savemat(str(mat), {"pos_img": joints})
+    with pytest.raises(
+        DataError, match=r"'pos_img' has a non-finite coordinate \(right-shoulder, frame 3\); every joint"
+    ):
+        read_joints(mat)
     mat.write_bytes(b"not matlab")
     with pytest.raises(DataError, match="joint_positions.mat: unreadable MATLAB file"):
         read_joints(mat)
