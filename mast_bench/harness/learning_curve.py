@@ -94,14 +94,12 @@ def _job(request: CurveRequest, variant: VariantConfig, protocol, checkpoint: Pa
 
 
 def train_curve(request: CurveRequest) -> dict:
-    """Train (or resume, or find complete) the run of the curve; returns its summary."""
+    """Train (or resume, or find complete) the run of the curve; returns its summary. A complete run
+    is found by the trainer too, which first makes sure it is this variant's, preset's and data's."""
     from .batches import open_clip_source
     from .training import read_summary, train
 
     out = Path(request.train_out)
-    summary = read_summary(out)
-    if summary is not None and (out / CHECKPOINT_NAME).is_file():
-        return summary
     cache = ResultStore(request.results).layout.cache_dir
     clips = open_clip_source(request.train_data, cache)
     train(request.variant, request.preset, clips, out, request.device, request.progress)

@@ -83,6 +83,27 @@ def test_the_training_report_is_self_contained_and_reproducible(curve, tmp_path)
     assert read_curve(next((first / "results" / "studies").iterdir())) == manifest
 
 
+@pytest.mark.parametrize("other", ["variant", "training data"])
+def test_a_finished_run_of_other_training_is_refused_not_scored(other, curve, tmp_path):
+    """A finished run in the training folder was scored whatever trained it: a curve of another
+    variant or on other data published that run's weights under its own labels."""
+    from dataclasses import replace
+
+    from mast_bench.errors import UserError
+    from mast_bench.harness.learning_curve import train_curve
+
+    _, request, _ = curve
+    if other == "variant":
+        changed = replace(request, variant=get_variant("mast-rgb"))
+        said = "stages/1-pairs/checkpoint.pt: holds a run of another variant/preset"
+    else:
+        changed = replace(request, train_data=str(make_tiny_davis(tmp_path / "other", {"z": 1}, frames=24)))
+        said = "train-data.json: this run trained on other data (2 clips (a, b) there, 1 (z) here)"
+    with pytest.raises(UserError) as caught:
+        train_curve(changed)
+    assert f"{request.train_out}/{said}" in str(caught.value)
+
+
 def test_block_bootstrap_respects_the_blocks():
     rng = np.random.default_rng(0)
     flat = [rng.normal(1.0, 0.1, 40) for _ in range(4)]
