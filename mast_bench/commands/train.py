@@ -58,7 +58,7 @@ def build(parent=None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..harness.batches import open_clip_source
     from ..harness.presets import get_preset
-    from ..harness.training import check_stop_after, train
+    from ..harness.training import check_run_folder, check_stop_after, train
     from ..harness.weights import check_trainable
 
     configs = base.resolve_variants(args)
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / "train" / f"{config.name}-{preset.name}"
     device = base.resolve_device(args.device or _distributed_default_device())
     leader = int(os.environ.get("RANK", "0")) == 0  # rank 0 alone reports (and writes checkpoints)
+    check_run_folder(out, data)
     clips = open_clip_source(data, _cache_dir(), tell=base.tell)
     if args.branch_from is not None:
         _branch(config, preset, args.branch_from, out, clips)

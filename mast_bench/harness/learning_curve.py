@@ -18,7 +18,7 @@ from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_nam
 from ..variants.config import VariantConfig
 from .job import DataSpec, Job
 from .presets import Preset
-from .training import CHECKPOINT_NAME, snapshot_iterations, snapshot_path, stage_folders
+from .training import CHECKPOINT_NAME, check_run_folder, snapshot_iterations, snapshot_path, stage_folders
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def check_before_training(request: CurveRequest) -> None:
     from .runner import plan_job
     from .scoring import require_scorable
 
+    check_run_folder(request.train_out, request.train_data)
     split = open_split(request.data)
     split.check()
     require_scorable(split)

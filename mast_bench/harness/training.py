@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_bytes, atomic_write_json
-from ..errors import CheckpointError, ConfigError
+from ..data.overlap import overlapping
+from ..errors import CheckpointError, ConfigError, DataError
 from ..locks import job_lock
 from ..progress import progress_bar
 from ..progress import tell as progress_tell
@@ -42,7 +43,7 @@ from .precise_bn import recompute_batchnorm_statistics
 from .presets import Preset, TrainStage, learning_rate
 from .rank_zero import on_rank_0
 from .streams import iteration_generator
-from .train_data import clips_summary, keep_data_record, read_run_json
+from .train_data import DATA_RECORD, clips_summary, keep_data_record, read_run_json
 from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
 
@@ -492,6 +493,25 @@ def train(
     with contextlib.ExitStack() as held:
         on_rank_0(lambda: _take_folder(ctx, held), rank, world)
         return _train_locked(ctx, stop_after)
+
+
+def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> None:
+    """Before the clips are opened: a run folder is no folder of other files (its checkpoint.pt and
+    train.json would be written over them) and lies outside the training data (a training set made
+    again there is replaced whole, the run with it)."""
+    out_dir = Path(out_dir)
+    if data is not None and overlapping(out_dir, [Path(data)]) is not None:
+        raise DataError(
+            f"{out_dir}: the run folder overlaps its training data {data}; choose an --out outside it"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"{out_dir}: exists and is not a folder (expected a training run's folder)")
+    present = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
+    if present and not present & {DATA_RECORD, STAGES_DIR}:
+        raise DataError(
+            f"{out_dir}: holds other files ({', '.join(sorted(present)[:3])}) and no training run "
+            f"({DATA_RECORD}, {STAGES_DIR}/); choose another --out"
+        )
 
 
 def check_stop_after(preset: Preset, stop_after: int | None) -> None:

@@ -397,3 +397,23 @@ def test_a_masks_folder_grows_by_runs_on_more_sequences_and_says_what_differs(tm
         f"error: {out}: output folder already holds results of another configuration (one, two; its "
         "variant differs); choose another --out or --force"
     )
+
+
+@pytest.mark.parametrize("case", ["other files", "inside the data"])
+def test_train_refuses_a_run_folder_of_other_files_or_inside_its_data(case, tmp_path, capsys):
+    """A folder of other files had its checkpoint.pt and train.json written over; a run inside its
+    training set was deleted with it when the set was made again."""
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
+    if case == "other files":
+        out = tmp_path / "mine"
+        out.mkdir()
+        (out / "checkpoint.pt").write_text("my own")
+        said = f"{out}: holds other files (checkpoint.pt) and no training run (train-data.json, stages/)"
+    else:
+        out = data / "run"
+        said = f"{out}: the run folder overlaps its training data {data}; choose an --out outside it"
+    argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().startswith(f"error: {said}")
+    assert case != "other files" or (out / "checkpoint.pt").read_text() == "my own"
+    assert case != "inside the data" or not out.exists()
