@@ -417,3 +417,15 @@ def test_train_refuses_a_run_folder_of_other_files_or_inside_its_data(case, tmp_
     assert capsys.readouterr().err.strip().startswith(f"error: {said}")
     assert case != "other files" or (out / "checkpoint.pt").read_text() == "my own"
     assert case != "inside the data" or not out.exists()
+
+
+def test_learning_curve_refuses_a_report_folder_that_is_a_file_before_training(tmp_path, capsys):
+    """It trained and scored everything, then failed writing figures into the file."""
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
+    (tmp_path / "afile").write_text("x")
+    argv = ["learning-curve", "--variant", "mast", "--preset", "cpu", "--train-data", str(data)]
+    assert main([*argv, "--out", str(tmp_path / "afile"), "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path / 'afile'}: exists and is not a folder (expected the report's folder)"
+    )
+    assert not (tmp_path / "r").exists()
