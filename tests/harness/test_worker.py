@@ -40,6 +40,20 @@ def test_scratch_folder_is_removed_when_the_child_crashes(scratch: Path):
     assert list(scratch.iterdir()) == []
 
 
+def test_a_child_interrupted_by_ctrl_c_exits_130_without_a_traceback(tmp_path: Path):
+    """Ctrl-C reaches the whole process group: the child printed a KeyboardInterrupt traceback of
+    40 lines above the parent's one-line notice."""
+    import _thread
+    import pickle
+    import signal
+
+    (tmp_path / "task").write_bytes(pickle.dumps((_thread.interrupt_main, signal.SIGINT)))
+    command = [sys.executable, "-m", "mast_bench.harness.worker", "task", "result", str(os.getpid())]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=STARTUP)
+    assert (done.returncode, done.stderr) == (130, "")
+    assert not (tmp_path / "result").exists()
+
+
 def test_a_child_whose_parent_is_already_gone_exits_at_once(tmp_path: Path):
     """The parent may die before the child arms its parent-death signal: the child checks."""
     not_my_parent = 1
