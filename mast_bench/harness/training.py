@@ -167,11 +167,13 @@ def distributed() -> tuple[int, int]:
 
 
 def load_training_state(path: Path) -> dict[str, Any]:
+    from ..model.checkpoint import load_failure
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(
-            f"{path}: cannot resume from this checkpoint ({type(exc).__name__}: {exc}); "
+            f"{path}: cannot resume from this checkpoint ({load_failure(exc)}); "
             "delete it to restart this stage"
         ) from None
 

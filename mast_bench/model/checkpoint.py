@@ -42,13 +42,18 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, not a torch file, pickled code...
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        reason = f"{type(exc).__name__}: {first_line}"
         raise CheckpointError(
-            f"{path}: cannot read as a torch checkpoint ({reason}); expected a state dict saved by "
-            "torch.save (code in a pickle is never run)"
+            f"{path}: cannot read as a torch checkpoint ({load_failure(exc)}); expected a state dict saved "
+            "by torch.save (code in a pickle is never run)"
         ) from None
     return unwrap_state_dict(payload, str(path))
+
+
+def load_failure(exc: Exception) -> str:
+    """torch.load's error in one line: its first (the rest advises loading with weights_only=False,
+    which would run whatever code the file holds)."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"
 
 
 def state_dict_sha256(state: Mapping[str, torch.Tensor]) -> str:

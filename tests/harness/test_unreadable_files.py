@@ -169,3 +169,17 @@ def test_a_garbage_run_file_is_one_error_naming_it(name, reader, remedy, tmp_pat
         reader(tmp_path)
     message = str(caught.value)
     assert message.startswith(f"{tmp_path / name}: unreadable") and message.endswith(remedy)
+
+
+def test_a_stage_checkpoint_that_is_no_torch_file_is_one_line_without_torch_s_advice(tmp_path):
+    """It quoted torch's whole weights_only text, which advises loading with weights_only=False."""
+    from mast_bench.harness.training import load_training_state
+
+    path = tmp_path / "checkpoint.pt"
+    path.write_text("mine\n")
+    with pytest.raises(CheckpointError) as caught:
+        load_training_state(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: cannot resume from this checkpoint (")
+    assert message.endswith("); delete it to restart this stage") and "\n" not in message
+    assert "weights_only=False" not in message
