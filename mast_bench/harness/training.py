@@ -487,6 +487,7 @@ def train(
                 f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
                 f"{world} ranks"
             )
+    check_stages(preset, clips)
     # rank 0 alone writes checkpoints, so it alone locks the folder; the other ranks wait for it
     # (on a lock held by another trainer too) and share its refusal, e.g. other clips
     ctx = _Context(
@@ -514,6 +515,16 @@ def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> Non
             f"{out_dir}: holds other files ({', '.join(sorted(present)[:3])}) and no training run "
             f"({DATA_RECORD}, {STAGES_DIR}/); choose another --out"
         )
+
+
+def check_stages(preset: Preset, clips) -> None:
+    """Every stage can sample the clips, checked before the first trains: a later stage's refusal
+    (its references reach past the longest clip) came after the earlier stages had trained."""
+    for stage in preset.stages:
+        try:
+            plan_source(clips, stage, seed=0)
+        except (ConfigError, DataError) as exc:
+            raise type(exc)(f"preset {preset.name}, stage {stage.name}: {exc}") from None
 
 
 def check_stop_after(preset: Preset, stop_after: int | None) -> None:

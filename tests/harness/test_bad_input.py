@@ -429,3 +429,25 @@ def test_learning_curve_refuses_a_report_folder_that_is_a_file_before_training(t
         f"error: {tmp_path / 'afile'}: exists and is not a folder (expected the report's folder)"
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_a_stage_the_clips_cannot_feed_is_refused_before_the_first_stage_trains(tmp_path, capsys):
+    """Its refusal came when it started, after the earlier stages had trained (40 minutes of the cpu
+    preset on short shots), and named neither the stage nor the preset."""
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
+    presets = tmp_path / "p.toml"
+    presets.write_text(
+        "[preset.far]\n"
+        "[[preset.far.stage]]\nname = 'pairs'\niterations = 2\nbatch_size = 1\nlr = 1e-3\n"
+        "frame_size = [16, 16]\n"
+        "[[preset.far.stage]]\nname = 'memory'\nsampling = 'memory'\niterations = 2\nbatch_size = 1\n"
+        "lr = 1e-3\nframe_size = [16, 16]\nlong_term = 1\nlong_term_range = [40, 60]\n"
+    )
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--presets", str(presets), "--preset", "far", "--data", str(data)]
+    assert main([*argv, "--out", str(out), "--quiet", "--device", "cpu"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: preset far, stage memory: no clip is long enough for this stage: its references reach 40 "
+        "frames back, the longest clip has 12 frames"
+    )
+    assert not (out / "stages").exists()

@@ -539,7 +539,7 @@ def test_the_smoke_stages_preset_trains_three_stages_on_the_embedded_default(tmp
 
 
 @pytest.mark.slow
-def test_sigterm_stops_training_as_ctrl_c_does_and_the_rerun_resumes(tiny_davis, tmp_path):
+def test_sigterm_stops_training_as_ctrl_c_does_and_the_rerun_resumes(long_clips, tmp_path):
     """Slurm sends SIGTERM before a time limit or a preemption: the command stops as on Ctrl-C (its
     cleanup runs, the one line), exits 143, leaves no partial checkpoint, and the rerun resumes."""
     presets = tmp_path / "presets.toml"  # the chain, its first stage long enough to be stopped in
@@ -548,7 +548,7 @@ def test_sigterm_stops_training_as_ctrl_c_does_and_the_rerun_resumes(tiny_davis,
     )
     out = tmp_path / "run"
     command = [sys.executable, "-m", "mast_bench", "train", "--variant", "mast", "--presets", str(presets)]
-    command += ["--preset", "chain", "--data", str(tiny_davis), "--out", str(out), "--quiet"]
+    command += ["--preset", "chain", "--data", str(long_clips), "--out", str(out), "--quiet"]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     ckpt = out / STAGE_1
     try:
