@@ -38,7 +38,7 @@ from .images import DECODING_VERSION, common_size, list_images, read_rgb, read_r
 from .overlap import overlapping
 from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
 from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
-from .video import declared_frames, decode_video, decoder_name, is_video, video_files
+from .video import check_decodes, declared_frames, decode_video, decoder_name, is_video, video_files
 
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
@@ -255,6 +255,9 @@ def build_training_set(
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
         check_frame_folders(sources)
+        for source in sources:
+            if source.kind == "video":
+                check_decodes(source.path)
         staging = out.parent / debris_name(f".{out.name}-building")
         try:
             manifest = _write_staged(sources, digests, settings, staging, tell)

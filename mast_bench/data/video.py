@@ -104,6 +104,16 @@ def decode_video(path: str | Path, max_side: int | None = None) -> Iterator[np.n
         raise DataError(f"{path}: no decodable frame (expected a video with at least one frame)")
 
 
+def check_decodes(path: str | Path) -> None:
+    """DataError naming ``path`` unless its first frame decodes: a cheap look before a long decode
+    of other videos (a folder's last video, unreadable, was found after all the others)."""
+    frames = decode_video(path)
+    try:
+        next(frames)
+    finally:
+        frames.close()
+
+
 def declared_frames(path: str | Path) -> int | None:
     """The frame count the container declares (None where it declares none); a file whose frames
     partly fail to decode yields fewer (opencv-doc's tree.avi declares 444 and 68 decode)."""

@@ -194,6 +194,8 @@ def test_weights_thin_each_clips_pairs_and_leave_the_official_plan_alone():
 
 
 def test_bad_sources_give_one_error_naming_the_file(tmp_path):
+    import mast_bench.data.training_set as training_set_module
+
     garbage = tmp_path / "bad.mp4"
     garbage.write_bytes(b"not a video at all" * 100)
     with pytest.raises(DataError, match=r"bad\.mp4: not a readable video"):
@@ -204,6 +206,18 @@ def test_bad_sources_give_one_error_naming_the_file(tmp_path):
     truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(DataError, match=r"truncated\.mp4: not a readable video"):
         build_training_set([truncated.parent], tmp_path / "set")
+    mixed = tmp_path / "mixed"  # an unreadable video is named before any other is decoded
+    cut_video(mixed / "a-good.mp4")
+    (mixed / "z-bad.mp4").write_bytes(b"")
+    decoded: list[str] = []
+    real = training_set_module.decode_video
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            training_set_module, "decode_video", lambda p, *a: decoded.append(p.name) or real(p, *a)
+        )
+        with pytest.raises(DataError, match=r"z-bad\.mp4: not a readable video"):
+            build_training_set([mixed], tmp_path / "set")
+    assert decoded == []
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("no videos here")
