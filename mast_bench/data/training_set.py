@@ -305,7 +305,8 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
         clips += got
         skipped += dropped
     if not clips:
-        raise DataError(f"no clip of >= {settings.min_frames} frames in {', '.join(s.name for s in sources)}")
+        shown = ", ".join(str(s.path) for s in sources[:3]) + (" ..." if len(sources) > 3 else "")
+        raise DataError(f"{shown}: no clip of >= {settings.min_frames} frames (min_frames) in any shot")
     clips = _capped(clips, entries, settings.max_source_share)
     manifest = {
         "schema": SCHEMA,
