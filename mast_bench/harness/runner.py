@@ -91,7 +91,6 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
         evaluation=evaluation,
         environment=environment,
     )
-    store.check_writable()
     return JobPlan(job, data, threads, identity, identity_key(identity), train_dir, train_root)
 
 
@@ -104,6 +103,7 @@ def run_job(job: Job) -> ResultRecord:
     existing = reusable(store, key, job)
     if existing is not None:
         return existing
+    store.check_writable()
     plan = with_kernels_loaded(plan)
     if plan.key != key:
         existing = reusable(store, plan.key, job)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_write, atomic_write_json
-from ..errors import DataError
+from ..errors import DataError, user_error_from_os_error
 from ..locks import job_lock
 from ..progress import tell
 from .layout import ResultsLayout
@@ -191,8 +191,9 @@ class ResultStore:
         return pd.DataFrame([r.flat_row() for r in self.records(skip_unreadable)])
 
     def check_writable(self) -> None:
-        """Before a job's work: the folders it writes are folders that take files, and its table is
-        no folder (a records file, or a read-only top level, was found after the propagation)."""
+        """Before a job's work (a cached job writes nothing, so it needs none of this): the folders it
+        writes are folders that take files, and its table is no folder (a records file, or a
+        read-only top level, was found after the propagation)."""
         layout = self.layout
         folders = (layout.root, layout.records_dir, layout.masks_root)
         for folder in folders:
@@ -208,8 +209,8 @@ class ResultStore:
                 handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
                 os.close(handle)
                 os.unlink(probe)
-            except OSError as exc:
-                raise DataError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+            except OSError as exc:  # named by the folder, not the probe: "<folder>: read-only file system"
+                raise user_error_from_os_error(OSError(exc.errno, exc.strerror, str(folder))) from None
 
     def write_table(self) -> Path:
         """Regenerate records.csv from the record JSONs (skipped when it already says the same).
