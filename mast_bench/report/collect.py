@@ -123,9 +123,11 @@ def entries_kind(entries: list[Entry]) -> str:
     """The one dataset kind of ``entries``: scores of different kinds are not comparable."""
     kinds = sorted({record_kind(e.record) for e in entries})
     if len(kinds) > 1:
-        raise DataError(
-            f"these records were scored on different kinds of data ({', '.join(kinds)}); report them apart"
-        )
+        first = {
+            kind: next(e.record.key[:12] for e in entries if record_kind(e.record) == kind) for kind in kinds
+        }
+        shown = ", ".join(f"{kind} (e.g. record {key})" for kind, key in first.items())
+        raise DataError(f"these records were scored on different kinds of data: {shown}; report them apart")
     return kinds[0] if kinds else "davis"
 
 

@@ -359,3 +359,18 @@ def test_a_rerun_that_changes_nothing_leaves_the_manifest_as_it_was(shared_tiny_
     assert path.read_bytes() == before
     write_manifest(tmp_path, replace(manifest, created="2026-12-31T00:00:00+00:00", command="other"))
     assert path.read_bytes() != before
+
+
+def test_records_of_two_dataset_kinds_are_refused_naming_one_of_each(tmp_path, capsys):
+    """The refusal named the kinds only, not which records were which."""
+    from dataclasses import replace
+
+    davis = store_record(tmp_path / "r", make_record("mast", 0.7, 1))
+    other = make_record("mast-a", 0.6, 2)
+    youtube = replace(other, metrics={**other.metrics, "kind": "youtube-vos"})
+    store_record(tmp_path / "r", youtube)
+    assert main(["--results", str(tmp_path / "r"), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: these records were scored on different kinds of data: davis (e.g. record {davis.key[:12]}), "
+        f"youtube-vos (e.g. record {youtube.key[:12]}); report them apart"
+    )
