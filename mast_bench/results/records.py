@@ -36,7 +36,12 @@ class UnreadableRecord(DataError):
 
     def __init__(self, path: str | Path, what: str) -> None:
         super().__init__(f"{path}: {what}; {REMEDY}")
-        self.path = Path(path)
+        self.path, self.what = Path(path), what
+
+    def left_out(self) -> str:
+        """The warning when it is skipped (``--force`` given, or another job's record): no remedy
+        that says to pass ``--force``."""
+        return f"warning: left out {self.path}: {self.what} (delete it to silence this)"
 
 
 def decode_json(path: Path, what: str) -> Any:

@@ -73,7 +73,7 @@ class ResultStore:
         except UnreadableRecord as exc:
             if not skip_unreadable:
                 raise
-            _tell_once(f"warning: left out {exc}")
+            _tell_once(exc.left_out())
             return None
         return record
 
@@ -90,7 +90,7 @@ class ResultStore:
             except UnreadableRecord as exc:
                 if not skip_unreadable:
                     raise
-                _tell_once(f"warning: left out {exc}")
+                _tell_once(exc.left_out())
         return found
 
     def new_staging(self, key: str) -> Path:

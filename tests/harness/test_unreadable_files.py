@@ -110,6 +110,7 @@ def test_a_garbage_record_stops_report_and_is_left_out_with_force(small_davis, t
         [*_run_argv(small_davis, results), "--quiet", "--sequences", "one", "--max-side", "32"], capsys
     )
     assert code == 0 and err.count(f"warning: left out {garbage}: ") == 1
+    assert "(delete it to silence this)" in err and "--force" not in err  # it said to rerun with --force
     assert (results / "records.csv").read_text().count("mast-lab-pixels") == 2
     code, err = _run(["report", "--results", results, "--force"], capsys)
     assert code == 0 and (results / "reports" / "all" / "report.md").is_file()
