@@ -194,7 +194,8 @@ class YouTubeSplit(_SplitFiles):
         dataset = self.dataset()
         if not dataset.meta_path.is_file():
             return f"{dataset.meta_path}: missing, and scoring reads each object's frames and category there"
-        if not all(_required_annotated(dataset.video(n)) for n in self.sequences):
+        videos = [dataset.video(n) for n in self.sequences]
+        if not all(_required_annotated(video) for video in videos):
             return (
                 f"{dataset.root}: not scorable locally (not every required frame is annotated); the "
                 "evaluation server scores valid/test"
@@ -203,6 +204,11 @@ class YouTubeSplit(_SplitFiles):
             return (
                 f"{dataset.root}: no training meta.json to tell seen from unseen categories (none at "
                 f"{dataset.root.parent / 'train' / 'meta.json'}); pass --seen-meta"
+            )
+        if not any(_scores_something(video) for video in videos):
+            return (
+                f"{dataset.root}: nothing to score in {', '.join(self.sequences[:3])}"
+                f"{' ...' if len(self.sequences) > 3 else ''} (no object is annotated after its first frame)"
             )
         return None
 
@@ -215,6 +221,14 @@ def _required_annotated(video) -> bool:
     """Every required frame from the video's first annotated one on has its annotation."""
     first = video.frame_names[video.first_index]
     return all(f < first or f in video.annotation_paths for f in video.required)
+
+
+def _scores_something(video) -> bool:
+    """Some object has an annotated frame after its first: the metric scores those (and an object
+    without one is left out)."""
+    index = {name: i for i, name in enumerate(video.frame_names)}
+    last = max(index[name] for name in video.annotation_paths)
+    return any(o.first_frame < last for o in video.objects)
 
 
 def _people_train_root() -> Path:

@@ -157,3 +157,36 @@ def test_a_video_meta_json_does_not_list_is_refused_not_left_out_of_the_submissi
         "submission needs masks for every video of JPEGImages)"
     )
     assert not out.exists()
+
+
+def test_a_selection_with_nothing_to_score_is_refused_before_propagating(
+    youtube, tmp_path, capsys, monkeypatch
+):
+    """One frame, its objects first annotated there: the record's metrics were blank, exit 0."""
+    import shutil
+
+    import mast_bench.harness.runner as runner
+
+    data = tmp_path / "short"
+    shutil.copytree(youtube, data)
+    name = YouTubeVOSDataset(data, "valid").video_names()[0]
+    meta = json.loads((data / "valid" / "meta.json").read_text())
+    first = sorted((data / "valid" / "JPEGImages" / name).iterdir())[0].stem
+    objects = meta["videos"][name]["objects"]
+    meta["videos"][name]["objects"] = {
+        k: {**v, "frames": [first]} for k, v in objects.items() if first in v["frames"]
+    }
+    (data / "valid" / "meta.json").write_text(json.dumps(meta))
+    for folder in (data / "valid" / "JPEGImages" / name, data / "valid" / "Annotations" / name):
+        for path in sorted(folder.iterdir())[1:]:
+            path.unlink()
+    for path in sorted((data / "all_frames" / "valid_all_frames" / "JPEGImages" / name).iterdir())[1:]:
+        path.unlink()
+    for entry in ("run_isolated", "run_propagation"):
+        monkeypatch.setattr(runner, entry, lambda *a, **k: pytest.fail("propagated before refusing"))
+    argv = ["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(data)]
+    assert main([*argv, "--sequences", name, "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {data}/valid: nothing to score in {name} (no object is annotated after its first frame); "
+        "`mast-bench propagate` writes the masks without scoring them"
+    )
