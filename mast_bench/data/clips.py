@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .images import list_images, read_rgb_alike, resize_float
+from .images import common_size, list_images, read_rgb_alike, resize_float
 
 OFFICIAL_GAPS = (2, 5, 8)
 OFFICIAL_GAP_WEIGHTS = (0.4, 0.4, 0.2)
@@ -71,6 +71,7 @@ class FrameFolderClips:
             )
         self._names = tuple(name for name, _ in clips)
         self._frames = tuple(frames for _, frames in clips)
+        self._sizes_checked: set[int] = set()
 
     @property
     def clip_names(self) -> tuple[str, ...]:
@@ -83,6 +84,11 @@ class FrameFolderClips:
         return self._frames[clip]
 
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
+        """The frames, their clip's sizes checked on its first read (headers only): training reads a
+        frame at a time, so a frame of another size was stretched against its pair's, silently."""
+        if clip not in self._sizes_checked:
+            common_size(self._frames[clip], [])
+            self._sizes_checked.add(clip)
         return read_rgb_alike([self._frames[clip][i] for i in indices])
 
 

@@ -195,5 +195,7 @@ def test_frame_folder_layouts(tmp_path: Path):
         assert [p.name for p in clips.frame_paths(1)][:3] == ["00000.jpg", "00005.jpg", "00010.jpg"]
         assert clips.read_frames(1, [2])[0].shape == (8, 8, 3)
     Image.fromarray(np.zeros((8, 6, 3), np.uint8)).save(tmp_path / "plain" / "v2" / "00015.jpg")
-    with pytest.raises(DataError, match=r"v2/00015.jpg: frame size \(8, 6\), expected \(8, 8\)"):
+    with pytest.raises(DataError, match=r"v2/00015.jpg: size \(H, W\) = \(8, 6\), expected \(8, 8\)"):
         FrameFolderClips(tmp_path / "plain").read_frames(1, [0, 3])  # one stretched against the other
+    with pytest.raises(DataError, match=r"v2/00015.jpg: size \(H, W\) = \(8, 6\), expected \(8, 8\)"):
+        FrameFolderClips(tmp_path / "plain").read_frames(1, [0])  # training reads a frame at a time
