@@ -6,6 +6,8 @@ anything else is a bug and keeps its traceback. An ``OSError`` on a path the use
 (read-only results folder, full disk) becomes one via :func:`user_error_from_os_error`.
 """
 
+from __future__ import annotations
+
 import os
 
 
@@ -52,3 +54,10 @@ def user_error_from_os_error(exc: OSError) -> PathError:
     if exc.filename2 is not None:
         path = f"{path} -> {_shown_path(exc.filename2)}"
     return PathError(f"{path}: {what}", path, exc.errno)
+
+
+def require_folder_or_absent(path: str | os.PathLike, expected: str) -> None:
+    """A path a command writes a folder at must not be a file already (it would fail, or be named
+    wrongly, only after the work): ``<path>: exists and is not a folder (expected <expected>)``."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise DataError(f"{os.fspath(path)}: exists and is not a folder (expected {expected})")

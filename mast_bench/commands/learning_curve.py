@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require_folder_or_absent
 from . import base
 
 NAME = "learning-curve"
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     variant = _one(base.resolve_variants(args))
     check_trainable(variant)
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError(f"{args.out}: exists and is not a folder (expected the report's folder)")
+    if args.out is not None:
+        require_folder_or_absent(args.out, "the report's folder")
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
     if not preset.snapshots:
         raise ConfigError(

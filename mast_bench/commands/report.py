@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, require_folder_or_absent
 from ..results import find_manifest
 from ..results.layout import ResultsLayout
 from . import base
@@ -59,8 +59,8 @@ def build(parent=None) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..report.build import write_all_records_report, write_study_report  # scipy, matplotlib: here
 
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UserError(f"{args.out}: exists and is not a folder (expected the report's folder)")
+    if args.out is not None:
+        require_folder_or_absent(args.out, "the report's folder")
     if args.study is None:
         if args.preset is not None:
             raise UserError("--preset needs --study")

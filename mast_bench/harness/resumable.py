@@ -20,7 +20,7 @@ from ..atomic import atomic_write_json
 from ..config import to_dict
 from ..data.overlap import overlapping
 from ..data.splits import EvaluationSplit
-from ..errors import DataError
+from ..errors import DataError, require_folder_or_absent
 from ..locks import job_lock, remove_stale_debris
 from ..model import create_model
 from ..progress import tell
@@ -89,8 +89,7 @@ def claimed(
     out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool, on_wait: Callable[[str], None]
 ) -> Iterator[tuple[str, ...]]:
     """Hold ``out`` (a second run waits), stamped with this configuration; yields the complete videos."""
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: output path exists and is not a folder")
+    require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
         done = () if force else resumable(out, stamp, split)

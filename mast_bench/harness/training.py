@@ -32,7 +32,7 @@ import torch
 
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..data.overlap import overlapping
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError, require_folder_or_absent
 from ..locks import job_lock
 from ..progress import progress_bar
 from ..progress import tell as progress_tell
@@ -507,8 +507,7 @@ def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> Non
         raise DataError(
             f"{out_dir}: the run folder overlaps its training data {data}; choose an --out outside it"
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"{out_dir}: exists and is not a folder (expected a training run's folder)")
+    require_folder_or_absent(out_dir, "a training run's folder")
     present = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
     if present and not present & {DATA_RECORD, STAGES_DIR}:
         raise DataError(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_write, atomic_write_json
-from ..errors import DataError, user_error_from_os_error
+from ..errors import DataError, require_folder_or_absent, user_error_from_os_error
 from ..locks import job_lock
 from ..progress import tell
 from .layout import ResultsLayout
@@ -51,8 +51,7 @@ def _names(folder: Path) -> list[str]:
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
         root = Path(root)
-        if root.exists() and not root.is_dir():
-            raise DataError(f"{root}: exists and is not a folder (expected a results folder)")
+        require_folder_or_absent(root, "a results folder")
         self.layout = ResultsLayout(root)
 
     @property
@@ -197,10 +196,7 @@ class ResultStore:
         layout = self.layout
         folders = (layout.root, layout.records_dir, layout.masks_root)
         for folder in folders:
-            if folder.exists() and not folder.is_dir():
-                raise DataError(
-                    f"{folder}: exists and is not a folder (a results folder keeps records there)"
-                )
+            require_folder_or_absent(folder, "a folder of the results")
         if layout.table_path.is_dir():
             raise DataError(f"{layout.table_path}: is a folder (expected the records table, a file)")
         for folder in folders:
