@@ -117,14 +117,18 @@ def find_sources(paths: Sequence[str | Path]) -> list[Source]:
     return found
 
 
-def check_frame_folders(sources: Sequence[Source]) -> None:
-    """Every frame of a frame folder has its first frame's size (headers only, before any decoding):
-    a pair with one frame of another size would be stretched against the other, silently."""
+def check_sources(sources: Sequence[Source]) -> None:
+    """Every source, cheaply, before any is decoded whole: every frame of a frame folder has its first
+    frame's size (headers only; a pair with one frame of another size would be stretched against the
+    other, silently), and every video's first frame decodes (an unreadable last video was found after
+    all the others had been decoded)."""
     for source in sources:
-        if source.kind == "frames":
-            frames = list_images(source.path)
-            if frames:
-                common_size(frames, [])
+        if source.kind == "video":
+            check_decodes(source.path)
+            continue
+        frames = list_images(source.path)
+        if frames:
+            common_size(frames, [])
 
 
 def source_hash(source: Source) -> str:
@@ -254,10 +258,7 @@ def build_training_set(
         if current is not None:
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
-        check_frame_folders(sources)
-        for source in sources:
-            if source.kind == "video":
-                check_decodes(source.path)
+        check_sources(sources)
         staging = out.parent / debris_name(f".{out.name}-building")
         try:
             manifest = _write_staged(sources, digests, settings, staging, tell)
