@@ -1,4 +1,4 @@
-"""``mast-bench train --variant NAME [--data PATH] [--preset smoke|cpu|paper|gpu] [--out DIR]``
+"""``mast-bench train --variant NAME [--data PATH] [--preset smoke|cpu|official|paper|gpu] [--out DIR]``
 
 Self-supervised reconstruction training: the preset's stages in order (pairs, then the memory
 stages), each from the previous one's weights. Re-running the same command resumes where the last
@@ -32,7 +32,7 @@ def build(parent=None) -> argparse.ArgumentParser:
         help="training frames: a training set, a video file or a folder of videos, or frame folders "
         "(default: the embedded clips)",
     )
-    parser.add_argument("--preset", default="smoke", help="training preset (smoke, cpu, paper, gpu ...)")
+    parser.add_argument("--preset", default="smoke", help="training preset (`mast-bench presets` lists them)")
     parser.add_argument(
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
     )
