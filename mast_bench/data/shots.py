@@ -47,6 +47,7 @@ class FrameSignature:
 
     grey: np.ndarray  # (36, 64) float32 thumbnail
     colours: np.ndarray  # (16 * 8,) hue-saturation histogram summing to 1
+    size: tuple[int, int]  # (H, W) of the frame itself
 
 
 def signature(frame: np.ndarray) -> FrameSignature:
@@ -56,7 +57,8 @@ def signature(frame: np.ndarray) -> FrameSignature:
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1], None, list(HISTOGRAM_BINS), [0, 180, 0, 256]).ravel()
-    return FrameSignature(grey, (hist / max(float(hist.sum()), 1.0)).astype(np.float32))
+    colours = (hist / max(float(hist.sum()), 1.0)).astype(np.float32)
+    return FrameSignature(grey, colours, (int(frame.shape[0]), int(frame.shape[1])))
 
 
 def frame_changes(signatures: list[FrameSignature]) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +76,12 @@ def find_cuts(
     """Frames that start a new shot (index ``i`` of the changes is the change into frame ``i+1``)."""
     is_cut = (colour_distance >= rules.cut_colour) & (grey_change >= rules.cut_change)
     return [int(i) + 1 for i in np.flatnonzero(is_cut)]
+
+
+def size_cuts(signatures: list[FrameSignature]) -> list[int]:
+    """Frames whose size differs from the previous one's (a stream that switches resolution part-way):
+    a pair across the switch would be scaled differently, so the clip is cut there too."""
+    return [i for i in range(1, len(signatures)) if signatures[i].size != signatures[i - 1].size]
 
 
 def shot_ranges(num_frames: int, cuts: list[int]) -> list[tuple[int, int]]:

@@ -36,7 +36,16 @@ from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
 from .images import DECODING_VERSION, common_size, list_images, read_rgb, read_rgb_alike
 from .overlap import overlapping
-from .shots import ShotRules, find_cuts, frame_changes, motion_level, sampling_weight, shot_ranges, signature
+from .shots import (
+    ShotRules,
+    find_cuts,
+    frame_changes,
+    motion_level,
+    sampling_weight,
+    shot_ranges,
+    signature,
+    size_cuts,
+)
 from .source_shares import cap_shortfall, cap_source_shares, shares, source_masses
 from .video import check_decodes, declared_frames, decode_video, decoder_name, is_video, video_files
 
@@ -175,7 +184,7 @@ def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> tuple
         frames = (read_rgb(p) for p in list_images(source.path))
     signatures = [signature(frame) for frame in frames]
     grey, colour = frame_changes(signatures)
-    return folder, signatures, find_cuts(grey, colour, settings.rules)
+    return folder, signatures, sorted({*find_cuts(grey, colour, settings.rules), *size_cuts(signatures)})
 
 
 def clips_of(source: Source, folder: str, signatures: list, cuts: list[int], settings) -> tuple[list, list]:

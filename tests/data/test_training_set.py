@@ -21,7 +21,7 @@ from mast_bench.data.training_set import (
 from mast_bench.data.video import decode_video
 from mast_bench.errors import DataError
 
-from .videos import SIZE, cut_video, rotate_mp4, scene, still_video, write_video
+from .videos import SIZE, cut_video, resolution_switch_video, rotate_mp4, scene, still_video, write_video
 
 
 def _messages():
@@ -70,6 +70,20 @@ def test_videos_become_shots_with_weights_hashes_and_a_manifest(tmp_path):
     first = clips.read_frames(2, [0])[0].astype(int)
     decoded = list(decode_video(videos / "street.mp4"))[12].astype(int)
     assert np.abs(first - decoded).mean() < 3
+
+
+def test_a_stream_that_switches_frame_size_is_cut_where_it_switches(tmp_path):
+    video = resolution_switch_video(tmp_path / "videos" / "broadcast.mpg")
+    sizes = [frame.shape[:2] for frame in decode_video(video)]
+    switch = next(i for i in range(1, len(sizes)) if sizes[i] != sizes[i - 1])
+    assert sizes[0] == SIZE and sizes[-1] == (64, 96) and switch >= 9 and len(sizes) - switch >= 9
+    made = build_training_set([video], tmp_path / "set", TrainingSetSettings(min_frames=4))
+    assert made.manifest["sources"][0]["cuts"] == [switch]  # one scene: only the size says where
+    assert [(c.start, c.stop) for c in made.clips] == [(0, switch), (switch, len(sizes))]
+    clips = TrainingSetClips(tmp_path / "set")
+    for number, clip in enumerate(made.clips):
+        read = clips.read_frames(number, range(clip.stop - clip.start))
+        assert {frame.shape[:2] for frame in read} == {sizes[clip.start]}
 
 
 def test_an_unchanged_set_is_not_built_again_and_a_changed_source_rebuilds_it(tmp_path):

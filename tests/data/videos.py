@@ -1,11 +1,14 @@
-"""Small video files written on the fly (OpenCV's mp4v / MJPG writers), for the training-set tests."""
+"""Small video files written on the fly (OpenCV's mp4v / MJPG writers, PyAV for MPEG transport
+streams), for the training-set tests."""
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -56,4 +59,27 @@ def rotate_mp4(path: Path, degrees: int) -> Path:
     matrix = box + 4 + 4 + times + 8 + 2 + 2 + 2 + 2
     data[matrix : matrix + 36] = struct.pack(">9i", *_ROTATIONS[degrees])
     path.write_bytes(bytes(data))
+    return path
+
+
+def _transport_stream(frames: list[np.ndarray]) -> bytes:
+    """MPEG-2 video in an MPEG transport stream (what broadcast and camcorders record)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=10)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return buffer.getvalue()
+
+
+def resolution_switch_video(path: Path, frames: int = 24, switch: int = 12) -> Path:
+    """One scene whose stream switches to a larger frame size part-way (two transport streams end
+    to end, as a recorder or a stream that adapts its resolution writes them)."""
+    before = [scene(1, t) for t in range(switch)]
+    after = [cv2.resize(scene(1, t), (96, 64), interpolation=cv2.INTER_AREA) for t in range(switch, frames)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_transport_stream(before) + _transport_stream(after))
     return path
