@@ -22,10 +22,11 @@ from ..locks import job_lock
 from ..variants.config import VariantConfig
 from .presets import Preset
 from .rank_zero import on_rank_0
-from .train_data import check_data_record, read_data_record
+from .train_data import DATA_RECORD, check_data_record, read_data_record
 from .train_identity import same_stage, stage_identity
 from .training import (
     LOCK_NAME,
+    STAGES_DIR,
     distributed,
     load_training_state,
     snapshot_iterations,
@@ -63,6 +64,11 @@ def _check_source(config, preset: Preset, source: Path, out_dir: Path, data: dic
         raise DataError(f"{source}: no such training run folder (--branch-from)")
     if source.resolve() == out_dir.resolve():
         raise DataError(f"{source}: --branch-from names the run folder itself (--out)")
+    if not (source / DATA_RECORD).is_file() and not (source / STAGES_DIR).is_dir():
+        raise DataError(
+            f"{source}: not a training run folder (no {DATA_RECORD}, no {STAGES_DIR}/); "
+            "--branch-from takes the --out of an earlier `mast-bench train`"
+        )
     check_data_record(source, data, "branch from a run on the same --data")
     shared = shared_stages(config, preset, source)
     if shared == 0:
