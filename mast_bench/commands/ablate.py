@@ -1,4 +1,4 @@
-"""``mast-bench ablate NAME [--preset smoke|paper] [--data ROOT] [--jobs N] [--results DIR]``
+"""``mast-bench ablate NAME [--preset smoke|paper] [--data ROOT] [--train-data PATH] [--jobs N]``
 
 Runs every row (variant x protocol) of the study ablations/NAME.toml (or a study file given by
 its path) through the harness -- cached records are reused -- then writes the study's report to
@@ -43,6 +43,7 @@ def build(parent=None) -> argparse.ArgumentParser:
         help="the data root of another benchmark of the study, e.g. jhmdb=/data/JHMDB (repeatable)",
     )
     base.add_protocol(parser, several=True)  # given: the study runs under these instead of its own
+    base.add_train_data(parser)
     base.add_overrides(parser)  # given: every variant of the study gets these field values
     base.add_variants_file(parser, "variants the study may name besides the registered ones (repeatable)")
     base.add_results(parser)
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         args.command_line,
         benchmarks=benchmarks,
         device=base.resolve_device(args.device),
+        train_data=args.train_data,
         isolate=not args.no_isolate,
         progress=not args.quiet,
         force=args.force,

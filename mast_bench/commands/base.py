@@ -136,6 +136,16 @@ def add_data(
         )
 
 
+def add_train_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--train-data",
+        metavar="PATH",
+        help="what trainable variants train on: a training set, videos, or frame folders (default: the "
+        "embedded training clips for the embedded default, JHMDB and VIP; for a DAVIS or YouTube-VOS "
+        "--data, the frames of that dataset itself, labels unused)",
+    )
+
+
 def add_results(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results", type=Path, default=DEFAULT_RESULTS, help=f"results folder (default ./{DEFAULT_RESULTS})"

@@ -25,7 +25,9 @@ def build(parent=None) -> argparse.ArgumentParser:
     weights.add_argument("--checkpoint", help="weights file; without it trainable variants are trained")
     weights.add_argument("--random-init", action="store_true", help="explicitly use random weights")
     parser.add_argument(
-        "--preset", default="smoke", help="training preset and evaluation size (smoke, paper)"
+        "--preset",
+        default="smoke",
+        help="training preset and evaluation size (`mast-bench presets` lists them)",
     )
     parser.add_argument(
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
@@ -36,7 +38,7 @@ def build(parent=None) -> argparse.ArgumentParser:
         default="preset",
         help="network input side, or 'full' (default: preset's)",
     )
-    parser.add_argument("--train-data", help="frames to train on (default: the embedded training clips)")
+    base.add_train_data(parser)
     base.add_results(parser)
     base.add_device(parser)
     parser.add_argument("--force", action="store_true", help="recompute even if an identical record exists")

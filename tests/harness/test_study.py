@@ -235,3 +235,22 @@ def test_a_real_study_through_the_command(tiny_davis, tmp_path, capsys):
     assert find_manifest(results, "pixels").records == manifest.records
     assert main(["ablate", "colour_space", "--jobs", "0"]) == 2
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_ablate_trains_on_the_footage_train_data_names(tmp_path, monkeypatch):
+    """--train-data reaches every job of the study (without it, a DAVIS --data trains on its own frames)."""
+    from mast_bench.__main__ import main
+    from mast_bench.harness import study_run
+
+    seen = {}
+
+    def stop_after_planning(
+        study, preset_name, results, data, command, benchmarks, execution, yes, announce, **job
+    ):
+        seen["jobs"] = build_jobs(study, preset_name, results, data, command, **job)
+        raise UserError("planned")
+
+    monkeypatch.setattr(study_run, "run_study", stop_after_planning)
+    footage = tmp_path / "footage"
+    assert main(["ablate", "colour_space", "--train-data", str(footage), "--results", str(tmp_path)]) == 2
+    assert seen["jobs"] and {job.train_data for job in seen["jobs"]} == {str(footage)}
