@@ -43,10 +43,14 @@ def quiet_threads_environment() -> None:
 
 
 def new_parser(name: str, description: str, parent: Any = None) -> argparse.ArgumentParser:
-    """A command's parser: a subcommand of ``mast-bench`` or the standalone ``python -m`` one."""
+    """A command's parser: a subcommand of ``mast-bench`` or the standalone ``python -m`` one. The
+    description keeps its line breaks: a command shown over several lines stays copyable."""
+    raw = argparse.RawDescriptionHelpFormatter
     if parent is None:
-        return argparse.ArgumentParser(prog=f"{PROG} {name}", description=description)
-    return parent.add_parser(name, help=description.splitlines()[0], description=description)
+        return argparse.ArgumentParser(prog=f"{PROG} {name}", description=description, formatter_class=raw)
+    return parent.add_parser(
+        name, help=description.splitlines()[0], description=description, formatter_class=raw
+    )
 
 
 def comma_list(text: str) -> tuple[str, ...]:
