@@ -22,8 +22,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import PIL
-import scipy
-import skimage
 from PIL import Image
 
 from ..errors import DataError
@@ -153,6 +151,9 @@ def _write_vip(out: Path, spec: PeopleSpec, photos) -> list[str]:
 
 
 def _generate(kind: str, spec: PeopleSpec, out: Path) -> None:
+    import scipy  # here, not at the top: commands that never generate (evaluate) start without it
+    import skimage
+
     photos = _photos()
     names = (_write_jhmdb if kind == "jhmdb" else _write_vip)(out, spec, photos)
     stamp = {

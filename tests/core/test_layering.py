@@ -32,3 +32,14 @@ def test_importing_the_package_and_its_torch_free_floors_does_not_import_torch()
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_commands_parser_imports_neither_torch_nor_scipy_nor_matplotlib():
+    """docs/DESIGN.md: a command imports them inside its run, so `mast-bench evaluate` starts without them."""
+    code = (
+        "import sys\nfrom mast_bench.__main__ import build_parser\nbuild_parser('evaluate')\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'scipy', 'matplotlib'})\n"
+        "assert not heavy, heavy"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
