@@ -72,6 +72,6 @@ def check_data_record(run_dir: Path, summary: dict[str, Any], what: str) -> None
 
 def keep_data_record(run_dir: Path, summary: dict[str, Any]) -> None:
     """Check the run's record against ``summary``, or write it where there is none yet."""
-    check_data_record(run_dir, summary, "use another --out, or the --data it was trained on")
+    check_data_record(run_dir, summary, "use another run folder, or the data it was trained on")
     if read_data_record(run_dir) is None:
         atomic_write_json(Path(run_dir) / DATA_RECORD, summary)

@@ -261,8 +261,7 @@ def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | Non
     state = load_training_state(stage.checkpoint)
     if not same_stage(state.get("identity"), run.identity):
         raise CheckpointError(
-            f"{stage.checkpoint}: holds a run of another variant/preset; "
-            "use another --out folder or delete it"
+            f"{stage.checkpoint}: holds a run of another variant/preset; use another run folder or delete it"
         )
     model.load_state_dict(state["state_dict"])
     optimizer.load_state_dict(state["optimizer"])
@@ -505,14 +504,14 @@ def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> Non
     out_dir = Path(out_dir)
     if data is not None and overlapping(out_dir, [Path(data)]) is not None:
         raise DataError(
-            f"{out_dir}: the run folder overlaps its training data {data}; choose an --out outside it"
+            f"{out_dir}: the run folder overlaps its training data {data}; choose a run folder outside it"
         )
     require_folder_or_absent(out_dir, "a training run's folder")
     present = {p.name for p in out_dir.iterdir() if not p.name.startswith(".")} if out_dir.is_dir() else set()
     if present and not present & {DATA_RECORD, STAGES_DIR}:
         raise DataError(
             f"{out_dir}: holds other files ({', '.join(sorted(present)[:3])}) and no training run "
-            f"({DATA_RECORD}, {STAGES_DIR}/); choose another --out"
+            f"({DATA_RECORD}, {STAGES_DIR}/); choose another run folder"
         )
 
 

@@ -411,7 +411,7 @@ def test_train_refuses_a_run_folder_of_other_files_or_inside_its_data(case, tmp_
         said = f"{out}: holds other files (checkpoint.pt) and no training run (train-data.json, stages/)"
     else:
         out = data / "run"
-        said = f"{out}: the run folder overlaps its training data {data}; choose an --out outside it"
+        said = f"{out}: the run folder overlaps its training data {data}; choose a run folder outside it"
     argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(data), "--out", str(out)]
     assert main([*argv, "--quiet"]) == 2
     assert capsys.readouterr().err.strip().startswith(f"error: {said}")

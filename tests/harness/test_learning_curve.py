@@ -95,10 +95,13 @@ def test_a_finished_run_of_other_training_is_refused_not_scored(other, curve, tm
     _, request, _ = curve
     if other == "variant":
         changed = replace(request, variant=get_variant("mast-rgb"))
-        said = "stages/1-pairs/checkpoint.pt: holds a run of another variant/preset"
+        said = "stages/1-pairs/checkpoint.pt: holds a run of another variant/preset; use another run folder"
     else:
         changed = replace(request, train_data=str(make_tiny_davis(tmp_path / "other", {"z": 1}, frames=24)))
-        said = "train-data.json: this run trained on other data (2 clips (a, b) there, 1 (z) here)"
+        said = (
+            "train-data.json: this run trained on other data (2 clips (a, b) there, 1 (z) here); "
+            "use another run folder, or the data it was trained on"  # learning-curve's flags are others
+        )
     with pytest.raises(UserError) as caught:
         train_curve(changed)
     assert f"{request.train_out}/{said}" in str(caught.value)
