@@ -35,21 +35,28 @@ def code_version() -> str:
     return mast_bench.__version__
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, repo: Path = REPO_ROOT) -> str | None:
+    """Read-only: ``--no-optional-locks`` keeps ``git status`` from refreshing the index, which takes
+    ``.git/index.lock``; a run killed meanwhile left that lock, and the user's next commit failed."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10, check=True
+            ["git", "--no-optional-locks", "-C", str(repo), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()
 
 
-def git_state() -> tuple[str | None, bool]:
-    revision = _git("rev-parse", "HEAD")
+def git_state(repo: Path = REPO_ROOT) -> tuple[str | None, bool]:
+    """(revision, whether tracked files differ from it) of the checkout the package runs from."""
+    revision = _git("rev-parse", "HEAD", repo=repo)
     if revision is None:
         return None, False
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", repo=repo)
     return revision, bool(status)
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -215,3 +218,24 @@ def test_provenance_fields():
     assert prov["device"].startswith("cpu")
     assert isinstance(prov["git_dirty"], bool)
     assert provenance.code_version()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_reading_the_git_state_never_writes_the_users_index(tmp_path):
+    """A plain `git status` rewrites a stale index under .git/index.lock: a run killed meanwhile left
+    the lock, and the user's next git command refused to run."""
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.email=a@b", "-c", "user.name=a"]
+    (repo / "tracked.py").write_text("x = 1\n")
+    for args in (["init", "-q"], ["add", "tracked.py"], ["commit", "-qm", "first"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    index = repo / ".git" / "index"
+    written = index.stat().st_mtime_ns
+    later = written + 5_000_000_000  # the file looks touched since the index was written: stale
+    os.utime(repo / "tracked.py", ns=(later, later))
+    revision, dirty = provenance.git_state(repo)
+    assert len(revision) == 40 and dirty is False
+    assert index.stat().st_mtime_ns == written
+    (repo / "tracked.py").write_text("x = 2\n")
+    assert provenance.git_state(repo)[1] is True
