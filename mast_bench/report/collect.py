@@ -57,9 +57,10 @@ def study_entries(
         if key is None:
             raise DataError(f"study {manifest.study!r}: the manifest names no record for variant {variant!r}")
         if key not in records:
+            rerun = manifest.command or f"mast-bench ablate {manifest.study} --preset {manifest.preset}"
             raise DataError(
                 f"study {manifest.study!r}: record {key} of variant {variant!r} is missing; rerun "
-                f"`mast-bench ablate {manifest.study} --preset {manifest.preset}` to compute it"
+                f"`{rerun}` to compute it"
             )
         entries.append(Entry(variant, records[key]))
     return entries

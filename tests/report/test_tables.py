@@ -150,3 +150,19 @@ def test_all_records_labels_name_the_weights_where_one_label_covers_several():
         early.key: "mast-scaled (train-cpu/iter-0000415)",
         final.key: "mast-scaled (runs/train-cpu)",
     }
+
+
+def test_a_missing_record_names_the_command_that_made_the_study(tiny_study):
+    """A study run from a TOML path is rerun by that path, not by its [study] name."""
+    from dataclasses import replace
+
+    from mast_bench.errors import DataError
+
+    results, manifest, records = tiny_study
+    gone = dict(load_records(results))
+    del gone[records["mast"].key]
+    made = replace(manifest, command="mast-bench ablate studies/tiny.toml --data /d --results r")
+    with pytest.raises(DataError, match=r"rerun `mast-bench ablate studies/tiny.toml --data /d --results r`"):
+        study_entries(gone, made)
+    with pytest.raises(DataError, match=r"rerun `mast-bench ablate tiny --preset smoke`"):
+        study_entries(gone, replace(manifest, command=""))  # older manifests kept no command
