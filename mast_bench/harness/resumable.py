@@ -2,10 +2,12 @@
 rerun resumes.
 
 The folder keeps a stamp of the configuration whose masks it holds (variant, protocol, weights,
-data, input size). A rerun of the same configuration resumes with the videos still missing (each
-video is published whole); a folder of another configuration is refused unless ``force``. A second
-propagation into the same folder waits for the first (a lock), then resumes what is left. The data
-is checked before the model is built and before the folder is touched.
+data, input size) and of the videos published under it (each video is published whole, then listed).
+A rerun of the same configuration resumes with the videos not listed; a folder of another
+configuration is refused unless ``force``, which lists none of its videos: a forced run that is
+interrupted, or that chose fewer sequences, never leaves the old configuration's masks looking like
+the new one's. A second propagation into the same folder waits for the first (a lock), then resumes
+what is left. The data is checked before the model is built and before the folder is touched.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .weights import weights_identity
 
 STAMP = ".mast-bench-propagate.json"
 LOCK = ".mast-bench.lock"
+COMPLETE = "complete"  # the stamp's list of the videos published under its configuration
 
 
 def segment_into(
@@ -52,11 +55,19 @@ def segment_into(
     _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
     model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)
-    with claimed(out, stamp, split, force, on_wait) as done:
+    with claimed(out, stamp, split, force, on_wait) as ledger:
         stats = segment_split(
-            model, split, out, protocol, device=device, max_side=max_side, progress=progress, skip=done
+            model,
+            split,
+            out,
+            protocol,
+            device=device,
+            max_side=max_side,
+            progress=progress,
+            skip=ledger.done,
+            published=ledger.add,
         )
-    return stats, done
+    return stats, ledger.done
 
 
 def _refuse_dataset_folders(out: Path, split: EvaluationSplit) -> None:
@@ -84,42 +95,69 @@ def folder_stamp(
     }
 
 
+class Ledger:
+    """The folder's stamp: this configuration and the videos published under it, rewritten (atomically)
+    as each video is published."""
+
+    def __init__(self, out: Path, stamp: dict[str, Any], listed: list[str], done: tuple[str, ...]) -> None:
+        self.out, self.stamp, self.listed, self.done = out, stamp, listed, done
+        self._write()
+
+    def add(self, video: str) -> None:
+        self.listed.append(video)
+        self._write()
+
+    def _write(self) -> None:
+        atomic_write_json(self.out / STAMP, {**self.stamp, COMPLETE: sorted(set(self.listed))})
+
+
 @contextlib.contextmanager
 def claimed(
     out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool, on_wait: Callable[[str], None]
-) -> Iterator[tuple[str, ...]]:
-    """Hold ``out`` (a second run waits), stamped with this configuration; yields the complete videos."""
+) -> Iterator[Ledger]:
+    """Hold ``out`` (a second run waits), stamped with this configuration; yields its ledger, whose
+    ``done`` are the split's videos already complete."""
     require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
-        done = () if force else resumable(out, stamp, split)
-        atomic_write_json(out / STAMP, stamp)
+        listed = published_videos(out, stamp, split, force)
+        done = () if force else tuple(name for name in split.complete(out) if name in listed)
+        ledger = Ledger(out, stamp, listed, done)
         remove_stale_debris(out, ".", ".partial")
-        yield done
+        yield ledger
 
 
-def resumable(out: Path, stamp: dict[str, Any], split: EvaluationSplit) -> tuple[str, ...]:
-    """The videos of ``out`` that are complete results of this very configuration (whichever videos
-    the run that wrote them chose: a video's masks do not depend on the others)."""
+def published_videos(out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool) -> list[str]:
+    """The videos of ``out`` published under this very configuration (whichever videos the run that
+    wrote them chose: a video's masks do not depend on the others); ``force``: none of the split's."""
     present = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     if not present:
-        return ()
+        return []
     shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
     found = _read_stamp(out)
     if not isinstance(found, dict):
+        if force:
+            return []
         raise DataError(
             f"{out}: output folder holds other files ({shown}) and no stamp of a configuration; choose "
             "another --out or --force"
         )
     wanted = json.loads(json.dumps(stamp))
     differing = [k for k in wanted if _without_selection(k, found.get(k)) != _without_selection(k, wanted[k])]
+    if differing and force:
+        return []
     if differing:
         raise DataError(
             f"{out}: output folder already holds results of another configuration ({shown}; its "
             f"{' and '.join(differing)} {'differs' if len(differing) == 1 else 'differ'}); choose another "
             "--out or --force"
         )
-    return split.complete(out)
+    listed = found.get(COMPLETE)
+    if listed is None:  # a stamp written before the list: its complete videos are this split's
+        listed = list(split.complete(out))
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        return []  # a list we cannot read: nothing counts as done, everything is recomputed
+    return [name for name in listed if not (force and name in split.sequences)]
 
 
 def _without_selection(key: str, value: Any) -> Any:

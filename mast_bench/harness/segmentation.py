@@ -11,6 +11,7 @@ through the keypoint core instead, which writes each frame's joints.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def segment_split(
     progress: bool = True,
     skip: tuple[str, ...] = (),
     count_flops: bool = True,
+    published: Callable[[str], None] | None = None,
 ) -> SegmentationStats:
-    """Masks of every video of ``split`` not in ``skip`` into ``out_dir`` (each published whole)."""
+    """Masks of every video of ``split`` not in ``skip`` into ``out_dir`` (each published whole, then
+    passed to ``published``)."""
     device = torch.device(device)
     policy = make_policy(protocol, model)
     stats = SegmentationStats()
@@ -82,6 +85,8 @@ def segment_split(
                     )
                 _segment_video(core, video, out, progress, stats, meter)
             stats.sequences.append(video.name)
+            if published is not None:
+                published(video.name)
     stats.encoder = meter
     stats.memory = memory
     return stats

@@ -123,6 +123,43 @@ def test_propagate_writes_masks_resumes_and_refuses_another_configuration(small_
     assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
 
 
+def test_a_forced_propagation_never_leaves_the_old_configurations_masks_looking_new(
+    tmp_path, monkeypatch, capsys
+):
+    """--force into another configuration's folder, interrupted after one video: the rerun without
+    --force took the other video, still the old configuration's, as complete. So did a rerun on more
+    sequences after a --force on fewer."""
+    from mast_bench.harness import resumable
+
+    data, out = (
+        make_tiny_davis(tmp_path / "data", {"one": 1, "two": 2}, frames=3, size=(24, 32)),
+        tmp_path / "out",
+    )
+    argv = ["--variant", "mast-lab-pixels", "--data", str(data), "--out", str(out), "--quiet", "--no-score"]
+    other = [*argv, "--set", "test_radius=3"]
+    assert propagate_main(argv) == 0
+    old = {name: (out / name / "00001.png").stat().st_mtime_ns for name in ("one", "two")}
+    add = resumable.Ledger.add
+
+    def interrupted_after_one(ledger, video):
+        add(ledger, video)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(resumable.Ledger, "add", interrupted_after_one)
+    assert propagate_main([*other, "--force"]) == 130
+    monkeypatch.setattr(resumable.Ledger, "add", add)
+    capsys.readouterr()
+    assert propagate_main(other) == 0
+    assert "1 videos propagated (1 already complete)" in capsys.readouterr().out
+    assert all((out / name / "00001.png").stat().st_mtime_ns != old[name] for name in old)
+    # --force on fewer sequences under a third configuration, then all of them: "two" is recomputed
+    third = [*argv, "--set", "test_radius=5"]
+    assert propagate_main([*third, "--force", "--sequences", "one"]) == 0
+    capsys.readouterr()
+    assert propagate_main(third) == 0
+    assert "1 videos propagated (1 already complete)" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_propagate_without_weights_is_refused_unless_random_is_asked(small_davis, tmp_path, capsys):
     argv = ["--variant", "mast", "--data", str(small_davis), "--quiet", "--no-score"]
