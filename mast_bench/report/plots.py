@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..atomic import atomic_write
 from ..metrics.names import HEADERS, HEADLINE
 from .stats import Interval
 
@@ -31,9 +32,11 @@ def new_figure(width: float, height: float) -> Figure:
 def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for fmt in FORMATS:
+    for fmt in FORMATS:  # each file whole or not at all: report.md of an earlier run links to them
         path = out_dir / f"{stem}.{fmt}"
-        figure.savefig(path, dpi=120, metadata=METADATA[fmt])
+        atomic_write(
+            path, lambda tmp, fmt=fmt: figure.savefig(tmp, format=fmt, dpi=120, metadata=METADATA[fmt])
+        )
         paths.append(path)
     return paths
 

@@ -374,3 +374,26 @@ def test_records_of_two_dataset_kinds_are_refused_naming_one_of_each(tmp_path, c
         f"error: these records were scored on different kinds of data: davis (e.g. record {davis.key[:12]}), "
         f"youtube-vos (e.g. record {youtube.key[:12]}); report them apart"
     )
+
+
+def test_a_figure_interrupted_while_written_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    """Figures were written in place: a report cut short left a truncated PNG or PDF that the earlier
+    report.md still linked to."""
+    figure = plots.sequence_heatmap_figure(
+        pd.DataFrame(np.full((2, 2), 0.4), index=["a", "b"], columns=["x", "y"])
+    )
+    earlier = plots.save_figure(figure, tmp_path, "heatmap")
+    whole = {path: path.read_bytes() for path in earlier}
+    savefig = type(figure).savefig
+
+    def cut_short(self, target, **kwargs):
+        savefig(self, target, **kwargs)
+        with open(target, "r+b") as written:
+            written.truncate(100)  # what a kill in the middle of the write leaves
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(figure), "savefig", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        plots.save_figure(figure, tmp_path, "heatmap")
+    assert {path: path.read_bytes() for path in earlier} == whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in earlier)  # no temp files
