@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+INTERRUPTED = "interrupted: nothing was half-written; rerun the same command to resume"  # Ctrl-C, SIGTERM
+
 
 class UserError(Exception):
     """Bad input: a missing file, a wrong layout, an unknown name, a bad config."""

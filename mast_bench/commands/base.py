@@ -22,7 +22,7 @@ from typing import Any
 from ..config import parse_assignments, to_dict
 from ..data.detect import DATASET_KINDS
 from ..data.splits import DataSpec
-from ..errors import ConfigError, UserError, user_error_from_os_error
+from ..errors import INTERRUPTED, ConfigError, UserError, user_error_from_os_error
 from ..max_side import check_max_side
 from ..progress import tell
 from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
@@ -360,7 +360,7 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         print(f"error: {user_error_from_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print("interrupted: nothing was half-written; rerun the same command to resume", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
 
 

@@ -11,6 +11,7 @@ import torch
 
 from mast_bench.__main__ import main as mast_main
 from mast_bench.data import read_label_map
+from mast_bench.errors import INTERRUPTED
 from mast_bench.propagate import main as propagate_main
 
 from .conftest import make_tiny_davis
@@ -178,6 +179,22 @@ def test_error_exit_from_a_real_process(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: unknown variant 'nope'") and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_while_the_command_loads_ends_with_one_line():
+    """A Ctrl-C in the first half-second (pandas, OpenCV loading) printed a traceback."""
+    code = (
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pandas':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        "from mast_bench.__main__ import main\n"
+        "sys.exit(main(['evaluate', '--data', 'nowhere', '--masks', 'nothing']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (130, f"{INTERRUPTED}\n")
 
 
 def test_output_piped_into_a_reader_that_stops_ends_quietly_as_on_sigpipe():
