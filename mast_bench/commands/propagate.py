@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         f"{stats.encoder.seconds / frames:.3f}); masks in {args.out}"
     )
     if split.kind == "youtube-vos":
-        _write_submission(split, args.out)
+        _write_submission(split, args.out, changed=bool(stats.sequences))
     if args.no_score:
         return 0
     reason = split.unscorable_reason()
@@ -84,14 +84,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_submission(split, out: Path) -> None:
-    """The server's zip, when the run covered the whole split (it refuses one missing a video)."""
+def _write_submission(split, out: Path, changed: bool) -> None:
+    """The server's zip, when the run covered the whole split (it refuses one missing a video). A zip
+    of an earlier run no longer matches the folder once this run has changed its masks: removed."""
     every = split.dataset().video_names()
     if set(split.sequences) != set(every):
         print(
             f"submission zip: not written ({len(split.sequences)} of the split's {len(every)} videos; "
             "the evaluation server needs every one)"
         )
+        earlier = Path(out) / ZIP_NAME
+        if changed and earlier.is_file():
+            earlier.unlink()
+            print(f"removed {earlier}: an earlier run's, and this run changed masks it holds")
         return
     print(f"submission zip for the evaluation server: {split.zip(out, out / ZIP_NAME)}")
 

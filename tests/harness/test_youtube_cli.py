@@ -190,3 +190,19 @@ def test_a_selection_with_nothing_to_score_is_refused_before_propagating(
         f"error: {data}/valid: nothing to score in {name} (no object is annotated after its first frame); "
         "`mast-bench propagate` writes the masks without scoring them"
     )
+
+
+def test_a_submission_zip_that_no_longer_matches_its_folder_is_removed(youtube, tmp_path, capsys):
+    """A whole-split zip stayed beside the masks a --force run on some videos under another
+    configuration then changed: uploading it sent the earlier configuration's masks."""
+    name = YouTubeVOSDataset(youtube, "valid").video_names()[0]
+    out = tmp_path / "masks"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--protocol", "crw", "--dataset", "youtube-vos",
+            "--data", str(youtube), "--out", str(out), "--quiet", "--no-score"]  # fmt: skip
+    assert main(argv) == 0 and (out / "submission.zip").is_file()
+    assert main([*argv, "--sequences", name]) == 0  # nothing changed: the zip still matches
+    assert (out / "submission.zip").is_file()
+    capsys.readouterr()
+    assert main([*argv, "--sequences", name, "--set", "test_radius=3", "--force"]) == 0
+    assert f"removed {out / 'submission.zip'}: an earlier run's" in capsys.readouterr().out
+    assert not (out / "submission.zip").exists()
