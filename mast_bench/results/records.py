@@ -85,12 +85,53 @@ def _check_shape(data: dict[str, Any]) -> None:
     for name, value in data["metrics"].get("global", {}).items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise DataError(f"metrics.global.{name}: expected a number or null, got {value!r}")
+    _check_rows(data["metrics"])
+    for name in ("variant", "code_version"):
+        if not isinstance(identity[name], str):
+            raise DataError(f"identity.{name}: expected a string, got {identity[name]!r}")
+    if not isinstance(identity["protocol"].get("name"), str):
+        raise DataError("identity.protocol.name: expected a string")
     if not isinstance(data["profile"].get("gflops_per_frame", {}), (dict, type(None))):
         raise DataError("profile.gflops_per_frame: expected an object")
     if not isinstance(data.get("train"), (dict, type(None))):
         raise DataError(f"train: expected an object or null, got {type(data['train']).__name__}")
+    _check_train(data.get("train") or {})
     if not isinstance(data.get("masks", ""), str) or not isinstance(data.get("key", ""), str):
         raise DataError("masks and key: expected strings")
+
+
+ROW_KEYS = {"per_object": ("sequence", "object"), "per_frame": ("sequence", "object", "frame")}
+
+
+def _check_rows(metrics: dict[str, Any]) -> None:
+    """Each per-object and per-frame row names what it scores (the report pairs rows by these)."""
+    for table, keys in ROW_KEYS.items():
+        for number, row in enumerate(metrics.get(table, [])):
+            missing = [key for key in keys if row.get(key) is None]
+            if missing:
+                raise DataError(f"metrics.{table}[{number}]: missing field {missing[0]!r}")
+
+
+def _check_train(train: dict[str, Any]) -> None:
+    """The training summary's stages and loss curves, as the report draws them."""
+    stages = train.get("stages", [])
+    if not isinstance(stages, list) or not all(isinstance(stage, dict) for stage in stages):
+        raise DataError("train.stages: expected a list of objects")
+    curves = [("train.loss_curve", train.get("loss_curve", []))]
+    curves += [
+        (f"train.stages[{i}].loss_curve", stage.get("loss_curve", [])) for i, stage in enumerate(stages)
+    ]
+    for where, curve in curves:
+        if not isinstance(curve, list) or not all(_is_point(point) for point in curve):
+            raise DataError(f"{where}: expected a list of [iteration, loss] pairs")
+
+
+def _is_point(point: Any) -> bool:
+    return (
+        isinstance(point, list)
+        and len(point) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+    )
 
 
 def canonical_json(obj: Any) -> str:

@@ -66,9 +66,7 @@ class ResultStore:
         if not path.exists():
             return None
         try:
-            record = ResultRecord.load(path)
-            if record.key != key:
-                raise UnreadableRecord(path, f"holds the record of key {record.key}, not its file name's")
+            record = _load_named(path)
         except UnreadableRecord as exc:
             if not skip_unreadable:
                 raise
@@ -85,7 +83,7 @@ class ResultStore:
         found = []
         for path in sorted(folder / name for name in _names(folder) if name.endswith(".json")):
             try:
-                found.append(ResultRecord.load(path))
+                found.append(_load_named(path))  # a stray copy must not stand in for its key's record
             except UnreadableRecord as exc:
                 if not skip_unreadable:
                     raise
@@ -221,3 +219,11 @@ class ResultStore:
         except OSError:
             pass  # unreadable: rewrite it (an unwritable folder then says so)
         return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def _load_named(path: Path) -> ResultRecord:
+    """The record in ``path``, which must be named by its key (``<key>.json``)."""
+    record = ResultRecord.load(path)
+    if path.name != f"{record.key}.json":
+        raise UnreadableRecord(path, f"holds the record of key {record.key}, not its file name's")
+    return record

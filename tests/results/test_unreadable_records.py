@@ -50,6 +50,30 @@ CORRUPT = {
         _changed(lambda d: d["metrics"].update(per_object=[1, 2])),
         "metrics.per_object: expected a list of objects",
     ),
+    "a per-object row without its sequence": (
+        _changed(lambda d: d["metrics"]["per_object"][0].pop("sequence")),
+        "metrics.per_object[0]: missing field 'sequence'",
+    ),
+    "a per-frame row without its frame": (
+        _changed(lambda d: d["metrics"]["per_frame"][1].pop("frame")),
+        "metrics.per_frame[1]: missing field 'frame'",
+    ),
+    "variant a number": (
+        _changed(lambda d: d["identity"].update(variant=5)),
+        "identity.variant: expected a string, got 5",
+    ),
+    "protocol without its name": (
+        _changed(lambda d: d["identity"]["protocol"].pop("name")),
+        "identity.protocol.name: expected a string",
+    ),
+    "training stages a string": (
+        _changed(lambda d: d.update(train={"preset": "smoke", "stages": "oops"})),
+        "train.stages: expected a list of objects",
+    ),
+    "a loss curve of strings": (
+        _changed(lambda d: d.update(train={"preset": "smoke", "loss_curve": ["low"]})),
+        "train.loss_curve: expected a list of [iteration, loss] pairs",
+    ),
     "edited identity": (
         _changed(lambda d: d["identity"].update(variant="other")),
         "does not match its identity",
@@ -102,6 +126,25 @@ def test_a_record_under_another_keys_name_is_refused(tmp_path):
     store.layout.record_path(other).write_text(json.dumps(record.to_dict()))
     with pytest.raises(UnreadableRecord, match=f"holds the record of key {record.key}, not its file name's"):
         store.get(other)
+
+
+def test_a_stray_copy_of_a_record_never_stands_in_for_it(tmp_path, capsys):
+    """`copy-of-<key>.json`, edited: the all-records report showed its J&F under the real record's key."""
+    store = ResultStore(tmp_path)
+    record = make_record("mast", 0.5, 0)
+    with store.lock(record.key):
+        store.publish(record)
+    copy = store.layout.records_dir / f"copy-of-{record.key}.json"
+    edited = json.loads(json.dumps(record.to_dict()))
+    edited["metrics"]["global"]["J&F-Mean"] = 0.9
+    copy.write_text(json.dumps(edited))
+    with pytest.raises(
+        UnreadableRecord, match=f"^{copy}: holds the record of key {record.key}, not its file"
+    ):
+        store.records()
+    kept = store.records(skip_unreadable=True)
+    assert [r.to_dict() for r in kept] == [record.to_dict()]
+    assert f"warning: left out {copy}: holds the record of key" in capsys.readouterr().err
 
 
 def _manifest() -> StudyManifest:
