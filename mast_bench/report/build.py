@@ -411,6 +411,18 @@ def _factorial_section(r: _Inputs) -> list[str]:
     }
     if len({f["protocol"] for f in factors.values()}) < 2 or r.per_object.empty:
         return []
+    cells: dict[tuple[str, str], list[str]] = {}
+    for label in r.labels:
+        cells.setdefault((factors[label]["variant"], factors[label]["protocol"]), []).append(label)
+    shared = next((labels for labels in cells.values() if len(labels) > 1), None)
+    if shared is not None:  # rows that differ in something else (input size, weights, data)
+        return [
+            "## Features and protocol apart",
+            "",
+            f"Not computed: rows {', '.join(f'`{label}`' for label in shared)} share features and protocol "
+            "and differ in other settings, so the features x protocol cells are not one row each.",
+            "",
+        ]
     frame = r.per_object.assign(
         features=r.per_object["label"].map(lambda label: factors[label]["variant"]),
         protocol=r.per_object["label"].map(lambda label: factors[label]["protocol"]),

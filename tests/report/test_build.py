@@ -397,3 +397,20 @@ def test_a_figure_interrupted_while_written_leaves_the_earlier_one_whole(tmp_pat
         plots.save_figure(figure, tmp_path, "heatmap")
     assert {path: path.read_bytes() for path in earlier} == whole
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in earlier)  # no temp files
+
+
+def test_rows_that_share_features_and_protocol_leave_the_factorial_out_saying_why(tmp_path):
+    """Two records of one variant and protocol at two input sizes, beside another protocol: the
+    features x protocol table found a cell twice and the report crashed after writing its tables."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    store_record(results, make_record("mast", 0.5, 2, protocol="crw"))
+    small = make_record("mast", 0.4, 3)
+    evaluation = {**small.identity["evaluation"], "max_side": 64}
+    store_record(results, replace(small, identity={**small.identity, "evaluation": evaluation}, key=""))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    section = text.split("## Features and protocol apart", 1)[1].split("##", 1)[0]
+    assert "Not computed: rows `" in section and "share features and protocol" in section
