@@ -16,6 +16,7 @@ import pandas as pd
 from ..atomic import atomic_write_text
 from ..errors import DataError
 from ..metrics.names import BENCHMARK_METRICS
+from ..progress import tell
 from ..results import ResultsLayout, StudyManifest
 from ..results.published import PUBLISHED
 from . import paper as paper_tables
@@ -28,6 +29,7 @@ from .collect import (
     all_entries,
     entries_kind,
     load_records,
+    metric_gaps,
     per_frame_frame,
     per_object_frame,
     per_sequence_frame,
@@ -588,6 +590,8 @@ def write_report(
     others = others or {}
     check_reproducible_together([*entries, *(e for group in others.values() for e in group)])
     r = _inputs(entries, results, out_dir, context)
+    for warning in metric_gaps(entries, r.kind):
+        tell(warning)
     if r.kind in BENCHMARK_METRICS:  # keypoints and parts: their own scores, no per-object J&F
         body = [
             *_results_section(r),

@@ -155,6 +155,29 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def metric_gaps(entries: list[Entry], kind: str) -> list[str]:
+    """Warnings for the figures a report cannot show: a row without its headline metric (shown as
+    -), and objects without J or F (left out of its intervals and pairings)."""
+    warnings = []
+    headline = HEADLINE[kind]
+    for entry in entries:
+        record = f"record {entry.record.key[:12]} ({entry.label})"
+        if np.isnan(as_number(entry.record.metrics.get("global", {}).get(headline))):
+            warnings.append(
+                f"warning: {record} has no {headline} (null, missing or not a number): shown as -"
+            )
+        if kind not in ("davis", "youtube-vos"):
+            continue
+        rows = entry.record.metrics.get("per_object", [])
+        gaps = sum(np.isnan(as_number(r.get("J-Mean")) + as_number(r.get("F-Mean"))) for r in rows)
+        if gaps:
+            warnings.append(
+                f"warning: {record}: {gaps} of {len(rows)} objects have no J or F; "
+                "its intervals and pairings leave them out"
+            )
+    return warnings
+
+
 def per_object_frame(entries: list[Entry]) -> pd.DataFrame:
     """Per (entry, sequence, object) metrics and "J&F" = (J-Mean + F-Mean) / 2 (its mean: the global J&F)."""
     rows = []

@@ -414,3 +414,24 @@ def test_rows_that_share_features_and_protocol_leave_the_factorial_out_saying_wh
     text = (tmp_path / "out" / "report.md").read_text()
     section = text.split("## Features and protocol apart", 1)[1].split("##", 1)[0]
     assert "Not computed: rows `" in section and "share features and protocol" in section
+
+
+def test_rows_without_their_figures_are_named_on_stderr(tmp_path, capsys):
+    """A null J&F showed as - and an object without J was dropped from the intervals, both silently."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    hollow = make_record("mast-a", 0.5, 2)
+    metrics = json.loads(json.dumps(hollow.metrics))
+    metrics["global"]["J&F-Mean"] = None
+    metrics["per_object"][0]["J-Mean"] = None
+    hollow = store_record(results, replace(hollow, metrics=metrics))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    objects = len(metrics["per_object"])
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: record {hollow.key[:12]} (mast-a) has no J&F-Mean (null, missing or not a number): "
+        "shown as -",
+        f"warning: record {hollow.key[:12]} (mast-a): 1 of {objects} objects have no J or F; its intervals "
+        "and pairings leave them out",
+    ]
