@@ -11,10 +11,16 @@ from __future__ import annotations
 import os
 
 INTERRUPTED = "interrupted: nothing was half-written; rerun the same command to resume"  # Ctrl-C, SIGTERM
+RESUME = "rerun the same command to resume (finished jobs are kept)"  # after a WorkerLost
 
 
 class UserError(Exception):
     """Bad input: a missing file, a wrong layout, an unknown name, a bad config."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker process, pool worker or cluster job ended before returning its job's result (killed,
+    out of memory, node lost): neither bad input nor a bug. The rerun resumes; finished jobs are kept."""
 
 
 class ConfigError(UserError, ValueError):

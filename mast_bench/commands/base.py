@@ -22,7 +22,7 @@ from typing import Any
 from ..config import parse_assignments, to_dict
 from ..data.detect import DATASET_KINDS
 from ..data.splits import DataSpec
-from ..errors import INTERRUPTED, ConfigError, UserError, user_error_from_os_error
+from ..errors import INTERRUPTED, ConfigError, UserError, WorkerLost, user_error_from_os_error
 from ..max_side import check_max_side
 from ..progress import tell
 from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
@@ -333,8 +333,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Bad input -> ``error: <message>`` on stderr, exit 2, no traceback; Ctrl-C -> exit 130, SIGTERM
-    -> 143 (128 + 15, as if the signal had ended it), after one line saying a rerun resumes.
+    """Bad input -> ``error: <message>`` on stderr, exit 2, no traceback; a worker lost -> the same
+    line, exit 1; Ctrl-C -> exit 130, SIGTERM -> 143 (128 + 15, as if the signal had ended it), after
+    one line saying a rerun resumes.
 
     An OS error on a user's path (read-only, no permission, disk full, missing) is bad input too.
     Results are written atomically, so an interrupted command leaves nothing half-written.
@@ -345,6 +346,9 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except WorkerLost as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ImportError as exc:
         if not _torch_too_old(exc):
             raise

@@ -68,6 +68,9 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
 
 def execution(args: argparse.Namespace) -> dict:
     if args.scheduler:
+        from ..harness.executors import check_scheduler_address  # distributed loads only when asked
+
+        check_scheduler_address(args.scheduler)  # before the jobs are planned
         return {"backend": "dask", "scheduler": args.scheduler}
     if args.submitit:
         return {"backend": "submitit", "folder": args.submitit, "cluster": args.submitit_cluster}

@@ -9,12 +9,14 @@ scheduling. Local pool workers end with the process that started them (a killed
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from ..errors import ConfigError
+from ..errors import RESUME, ConfigError, UserError, WorkerLost
+from ..progress import tell
 from .worker import watch_parent
 
 A = TypeVar("A")
@@ -42,8 +44,15 @@ def map_joblib(fn: Callable[[A], R], items: Sequence[A], n_jobs: int = 1) -> lis
         n_jobs = len(items)
     if n_jobs in (0, 1):
         return [fn(item) for item in items]
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
     task = DiesWithParent(fn, os.getpid())
-    return list(Parallel(n_jobs=n_jobs, backend="loky")(delayed(task)(item) for item in items))
+    try:
+        return list(Parallel(n_jobs=n_jobs, backend="loky")(delayed(task)(item) for item in items))
+    except TerminatedWorkerError as exc:
+        codes = re.search(r"exit codes of the workers are (\{.*?\})", str(exc))
+        how = f"exit codes {codes.group(1)}" if codes else "killed"
+        raise WorkerLost(f"a --jobs worker process died ({how}); {RESUME}") from None
 
 
 def map_dask(fn: Callable[[A], R], items: Sequence[A], scheduler: Any) -> list[R]:
@@ -54,11 +63,40 @@ def map_dask(fn: Callable[[A], R], items: Sequence[A], scheduler: Any) -> list[R
         raise ConfigError(
             "the dask back-end needs dask[distributed] (pip install 'mast-bench[cluster]')"
         ) from None
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
     if scheduler is None:
         raise ConfigError("the dask back-end needs --scheduler ADDRESS")
-    with Client(scheduler) as client:
+    check_scheduler_address(scheduler)
+    try:
+        client = Client(scheduler)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc})") from None
+    with client:
+        if not client.scheduler_info().get("workers"):
+            tell(f"waiting for a worker to join the Dask scheduler at {scheduler} (it has none yet)")
         futures = client.map(fn, list(items), pure=False)
-        return client.gather(futures)
+        try:
+            return client.gather(futures)
+        except (KilledWorker, FutureCancelledError, CommClosedError) as exc:
+            raise WorkerLost(f"the Dask cluster lost a job ({type(exc).__name__}: {exc}); {RESUME}") from None
+
+
+def check_scheduler_address(scheduler: Any) -> None:
+    """A scheduler address Dask can connect to at all (a cluster object passes), before any work."""
+    if not isinstance(scheduler, str):
+        return
+    from distributed.comm import parse_address
+    from distributed.comm.registry import backends
+
+    scheme, location = parse_address(scheduler)
+    if scheme not in backends or not location:
+        raise ConfigError(
+            f"--scheduler {scheduler!r}: not a Dask scheduler address (expected e.g. tcp://host:8786; "
+            f"schemes: {', '.join(sorted(backends))})"
+        )
 
 
 def map_submitit(
@@ -75,11 +113,44 @@ def map_submitit(
         raise ConfigError(
             "the submitit back-end needs submitit (pip install 'mast-bench[cluster]')"
         ) from None
+    from submitit.core.utils import UncompletedJobError
+
     executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
     if slurm_parameters:
         executor.update_parameters(**slurm_parameters)
-    jobs = executor.map_array(fn, list(items))
-    return [job.result() for job in jobs]
+    jobs = executor.map_array(UserErrorsReturned(fn), list(items))
+    results = []
+    for job in jobs:
+        try:
+            result = job.result()
+        except UncompletedJobError:
+            raise WorkerLost(
+                f"submitit job {job.job_id} ended without a result (state {job.state}; its logs: {folder}); "
+                f"{RESUME}"
+            ) from None
+        if isinstance(result, ReturnedUserError):
+            raise UserError(result.message)
+        results.append(result)
+    return results
+
+
+@dataclass(frozen=True)
+class ReturnedUserError:
+    """Bad input met inside a submitit job: submitit hands back only the text of an exception's
+    traceback, so the job returns the message and the submitting process raises it."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class UserErrorsReturned(Generic[A, R]):
+    fn: Callable[[A], R]
+
+    def __call__(self, item: A) -> R | ReturnedUserError:
+        try:
+            return self.fn(item)
+        except UserError as exc:
+            return ReturnedUserError(str(exc))
 
 
 def map_jobs(

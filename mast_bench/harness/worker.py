@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_bytes
+from ..errors import RESUME, WorkerLost
 from ..locks import debris_name, owner_alive, remove_stale_debris
 
 SCRATCH_LABEL = "mast-bench-worker"
@@ -61,7 +62,9 @@ def _call_in(scratch: Path, fn: Callable[[Any], Any], arg: Any, env: Mapping[str
     command = [sys.executable, "-m", module, str(task), str(result), str(os.getpid())]
     proc = subprocess.run(command, env=None if env is None else {**os.environ, **env})
     if not result.is_file():
-        raise RuntimeError(f"the worker process died ({_describe_status(proc.returncode)}) without a result")
+        raise WorkerLost(
+            f"the worker process died ({_describe_status(proc.returncode)}) without a result; {RESUME}"
+        )
     return pickle.loads(result.read_bytes())
 
 

@@ -197,6 +197,20 @@ def test_ctrl_c_while_the_command_loads_ends_with_one_line():
     assert (proc.returncode, proc.stderr) == (130, f"{INTERRUPTED}\n")
 
 
+def test_a_lost_worker_ends_the_command_with_one_line_and_exit_1(capsys):
+    """Not bad input (2), not a bug (a traceback): the worker's death and that a rerun resumes."""
+    from mast_bench.commands.base import guarded
+    from mast_bench.errors import RESUME, WorkerLost
+
+    def lost(args):
+        raise WorkerLost(f"the worker process died (killed by SIGKILL) without a result; {RESUME}")
+
+    assert guarded(lost, None) == 1
+    assert capsys.readouterr().err == (
+        f"error: the worker process died (killed by SIGKILL) without a result; {RESUME}\n"
+    )
+
+
 def test_output_piped_into_a_reader_that_stops_ends_quietly_as_on_sigpipe():
     """`mast-bench ... | head -1`: every command printed a BrokenPipeError traceback and exited 1."""
     proc = subprocess.Popen(

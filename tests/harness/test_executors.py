@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from mast_bench.errors import ConfigError
+from mast_bench.errors import ConfigError, UserError, WorkerLost
 from mast_bench.harness.executors import map_jobs
 
-from .helpers import square_with_pid
+from .helpers import dies_on_one, square_with_pid
 from .processes import STARTUP, command_line, descendants, start_parent, survivors_of_kill, wait_until
 
 
@@ -82,3 +82,53 @@ def test_more_local_jobs_than_cpus_is_allowed_but_said_once(capsys):
     assert line.startswith("note: --jobs 8 is more than the 2 CPU(s)") and line.endswith(
         "(--jobs 2 is usually faster)"
     )
+
+
+def test_a_lost_worker_is_one_error_that_says_the_rerun_resumes():
+    """A killed pool worker, Dask worker or submitit job gave a traceback of its back-end, exit 1."""
+    said = r"^a --jobs worker process died \(exit codes \{SIGKILL\(-9\)\}\); rerun the same command"
+    with pytest.raises(WorkerLost, match=said):
+        map_jobs(dies_on_one, [0, 1], backend="joblib", n_jobs=2)
+
+
+def test_a_submitit_job_that_ends_without_a_result_is_one_error(tmp_path):
+    pytest.importorskip("submitit")  # about 15 s: submitit waits that long for a result file to appear
+    said = rf"^submitit job \d+ ended without a result \(state \w+; its logs: {tmp_path / 'logs'}\); rerun"
+    with pytest.raises(WorkerLost, match=said):
+        map_jobs(os._exit, [9], backend="submitit", folder=tmp_path / "logs", cluster="local")
+
+
+def test_a_dask_worker_lost_is_one_error():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster,
+        pytest.raises(WorkerLost, match=r"^the Dask cluster lost a job \(KilledWorker: "),
+    ):
+        map_jobs(dies_on_one, [1], backend="dask", scheduler=cluster.scheduler_address)
+
+
+def test_a_dask_scheduler_address_that_cannot_work_is_bad_input():
+    pytest.importorskip("distributed")
+    import dask
+
+    with pytest.raises(ConfigError, match=r"--scheduler 'nonsense://x': not a Dask scheduler address"):
+        map_jobs(square_with_pid, [1], backend="dask", scheduler="nonsense://x")
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(
+            ConfigError, match=r"^--scheduler tcp://127.0.0.1:1: cannot reach a Dask scheduler there"
+        ),
+    ):
+        map_jobs(square_with_pid, [1], backend="dask", scheduler="tcp://127.0.0.1:1")
+
+
+def test_bad_input_inside_a_submitit_job_is_raised_as_bad_input(tmp_path):
+    """submitit hands back only a traceback's text: a job's unknown name gave a FailedJobError wall."""
+    pytest.importorskip("submitit")
+    from mast_bench.variants import get_variant
+
+    with pytest.raises(UserError, match=r"^unknown variant 'nope'; known variants: mast"):
+        map_jobs(get_variant, ["nope"], backend="submitit", folder=tmp_path / "logs", cluster="local")
