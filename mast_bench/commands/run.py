@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..harness.presets import get_preset
 from ..metrics.names import BENCHMARK_METRICS, HEADERS
 from . import base
@@ -52,8 +53,9 @@ def build(parent=None) -> argparse.ArgumentParser:
 def add_execution(parser: argparse.ArgumentParser) -> None:
     """Where the jobs run: here (--jobs N in parallel), on a Dask cluster, or through submitit."""
     parser.add_argument("--jobs", type=base.positive_int, default=1, help="parallel local jobs (joblib)")
-    parser.add_argument("--scheduler", help="Dask scheduler address (runs the jobs on that cluster)")
-    parser.add_argument(
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", help="Dask scheduler address (runs the jobs on that cluster)")
+    cluster.add_argument(
         "--submitit", metavar="FOLDER", help="submit the jobs through submitit (Slurm), logs in FOLDER"
     )
     parser.add_argument(
@@ -67,6 +69,11 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
 
 
 def execution(args: argparse.Namespace) -> dict:
+    if args.jobs != 1 and (args.scheduler or args.submitit):
+        raise ConfigError(
+            f"--jobs {args.jobs} runs jobs on this machine; with --scheduler or --submitit the cluster runs "
+            "them (leave --jobs out)"
+        )
     if args.scheduler:
         from ..harness.executors import check_scheduler_address  # distributed loads only when asked
 

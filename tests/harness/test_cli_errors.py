@@ -211,6 +211,15 @@ def test_a_lost_worker_ends_the_command_with_one_line_and_exit_1(capsys):
     )
 
 
+def test_backends_that_exclude_each_other_are_refused(capsys):
+    """--scheduler, --submitit and --jobs 2 together ran on Dask and ignored the others silently."""
+    argv = ["run", "--variant", "mast-lab-pixels"]
+    assert mast_main([*argv, "--scheduler", "tcp://h:8786", "--submitit", "logs"]) == 2
+    assert "argument --submitit: not allowed with argument --scheduler" in capsys.readouterr().err
+    assert mast_main([*argv, "--scheduler", "tcp://h:8786", "--jobs", "2"]) == 2
+    assert capsys.readouterr().err.startswith("error: --jobs 2 runs jobs on this machine; with --scheduler")
+
+
 def test_output_piped_into_a_reader_that_stops_ends_quietly_as_on_sigpipe():
     """`mast-bench ... | head -1`: every command printed a BrokenPipeError traceback and exited 1."""
     proc = subprocess.Popen(
