@@ -93,12 +93,14 @@ def find_manifest(results: str | Path, study: str, preset: str | None = None) ->
         if not path.is_file():
             raise UserError(
                 f"{path}: no results of study {study!r} with preset {preset!r}; "
-                f"run `mast-bench ablate {study} --preset {preset}` first"
+                f"run `mast-bench ablate {study} --preset {preset}` first (a study of your own: its TOML "
+                "file's path in place of its name)"
             )
         return read_manifest(path)
     candidates = sorted(layout.studies_dir.glob(f"{study}.*.json"), key=lambda p: p.stat().st_mtime)
     if not candidates:
         raise UserError(
-            f"{layout.studies_dir}: no results of study {study!r}; run `mast-bench ablate {study}` first"
+            f"{layout.studies_dir}: no results of study {study!r}; run `mast-bench ablate {study}` first "
+            "(a study of your own: its TOML file's path in place of its name)"
         )
     return read_manifest(candidates[-1])

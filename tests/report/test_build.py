@@ -295,6 +295,7 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--results", str(tmp_path), "--study", "colour_space"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "mast-bench ablate colour_space" in err
+    assert "(a study of your own: its TOML file's path in place of its name)" in err
     assert main(["--results", str(tmp_path)]) == 2
     assert "no records folder" in capsys.readouterr().err
     assert main(["--results", str(tmp_path), "--study", "colour_space", "--reference", "mast"]) == 2
