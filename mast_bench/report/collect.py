@@ -157,8 +157,15 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
 
 def metric_gaps(entries: list[Entry], kind: str) -> list[str]:
     """Warnings for the figures a report cannot show: a row without its headline metric (shown as
-    -), and objects without J or F (left out of its intervals and pairings)."""
+    -), and objects without J or F (left out of its intervals and pairings); and for rows of several
+    code versions side by side (a version is bumped when results change meaning)."""
     warnings = []
+    versions = sorted({str(entry.record.identity.get("code_version")) for entry in entries})
+    if len(versions) > 1:
+        warnings.append(
+            f"warning: these records were made by mast-bench {', '.join(versions)}: their numbers may not "
+            "mean the same (each row's version is in its record)"
+        )
     headline = HEADLINE[kind]
     for entry in entries:
         record = f"record {entry.record.key[:12]} ({entry.label})"

@@ -436,3 +436,17 @@ def test_rows_without_their_figures_are_named_on_stderr(tmp_path, capsys):
         f"warning: record {hollow.key[:12]} (mast-a): 1 of {objects} objects have no J or F; its intervals "
         "and pairings leave them out",
     ]
+
+
+def test_records_of_several_code_versions_are_said_to_be_side_by_side(tmp_path, capsys):
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    older = make_record("mast-a", 0.5, 2)
+    store_record(results, replace(older, identity={**older.identity, "code_version": "0.0.9"}, key=""))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: these records were made by mast-bench 0.0.9, 0.1.0: their numbers may not mean the same "
+        "(each row's version is in its record)"
+    ]
