@@ -661,7 +661,8 @@ def write_all_records_report(
             raise DataError(
                 f"{arms}: arms compare DAVIS J&F; {results} holds {entries_kind(entries)} records"
             )
-        check_rows(arms_config, labels, str(arms))
+        scores = summary_frame(entries).set_index("label")["J&F-Mean"].to_dict()
+        check_rows(arms_config, scores, str(arms))
     presets = {e.record.identity.get("checkpoint", {}).get("train_preset") for e in entries}
     datasets = {e.record.identity.get("dataset", {}).get("name") for e in entries}
     context = ReportContext(

@@ -165,17 +165,27 @@ def _t_quantile(level: float, df: float) -> float:
     return float(_scipy_stats.t.ppf(0.5 + level / 2, df))
 
 
-def check_rows(config: ArmsConfig, labels: list[str], where: str) -> None:
-    """Refuse arms naming rows the results lack (``where``: the arms file, for the message)."""
-    missing = [row for arm in config.arm.values() for row in arm.rows if row not in labels]
+def check_rows(config: ArmsConfig, scores: dict[str, float], where: str) -> None:
+    """Refuse arms naming rows the results lack, or rows without a J&F (``scores``: label -> J&F,
+    NaN where a record has none; ``where``: the arms file, for the message)."""
+    labels = list(scores)
+    missing = [row for arm in config.arm.values() for row in arm.rows if row not in scores]
     if missing:
         raise ConfigError(f"{where}: rows {missing} are not in the results (rows: {', '.join(labels)})")
+    unscored = [
+        (name, row) for name, arm in config.arm.items() for row in arm.rows if math.isnan(scores[row])
+    ]
+    if unscored:
+        name, row = unscored[0]
+        raise ConfigError(
+            f"{where}: arm {name!r} row {row!r} has no J&F in its record (null or missing); leave it out"
+        )
 
 
 def arm_scores(config: ArmsConfig, scores: dict[str, float], where: str) -> dict[str, np.ndarray]:
     """Each arm's J&F per run from ``scores`` (label -> J&F); refuses a row the results lack
     (``where``: the arms file, for the message)."""
-    check_rows(config, list(scores), where)
+    check_rows(config, scores, where)
     return {name: np.array([scores[row] for row in arm.rows]) for name, arm in config.arm.items()}
 
 

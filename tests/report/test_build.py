@@ -450,3 +450,23 @@ def test_records_of_several_code_versions_are_said_to_be_side_by_side(tmp_path, 
         "warning: these records were made by mast-bench 0.0.9, 0.1.0: their numbers may not mean the same "
         "(each row's version is in its record)"
     ]
+
+
+def test_an_arm_row_without_a_jf_is_refused_before_any_file(tmp_path, capsys):
+    """Its arm showed 'Runs 2, mean -' and a difference row with df 2, without a word."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    store_record(results, make_record("mast-a", 0.6, 3))
+    hollow = make_record("mast-b", 0.5, 2)
+    metrics = json.loads(json.dumps(hollow.metrics))
+    metrics["global"]["J&F-Mean"] = None
+    store_record(results, replace(hollow, metrics=metrics))
+    arms = tmp_path / "arms.toml"
+    arms.write_text('[arm.a]\nrows = ["mast", "mast-b"]\n[arm.b]\nrows = ["mast-a"]\n')
+    out = tmp_path / "report"
+    assert main(["--results", str(results), "--out", str(out), "--arms", str(arms)]) == 2
+    said = f"error: {arms}: arm 'a' row 'mast-b' has no J&F in its record (null or missing); leave it out"
+    assert said in capsys.readouterr().err
+    assert not out.exists()
