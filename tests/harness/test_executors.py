@@ -132,3 +132,18 @@ def test_bad_input_inside_a_submitit_job_is_raised_as_bad_input(tmp_path):
 
     with pytest.raises(UserError, match=r"^unknown variant 'nope'; known variants: mast"):
         map_jobs(get_variant, ["nope"], backend="submitit", folder=tmp_path / "logs", cluster="local")
+
+
+def test_a_dask_scheduler_without_workers_says_it_waits_for_one(capsys):
+    """It waited without a word for as long as no worker joined."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        threading.Timer(1.0, cluster.scale, args=(1,)).start()  # a worker joins a second later
+        out = map_jobs(square_with_pid, [3], backend="dask", scheduler=cluster.scheduler_address)
+    assert [v for v, _ in out] == [9]
+    assert (
+        f"waiting for a worker to join the Dask scheduler at {cluster.scheduler_address} (it has none yet)"
+        in capsys.readouterr().err
+    )
