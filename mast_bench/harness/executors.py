@@ -144,6 +144,8 @@ class ReturnedUserError:
 
 @dataclass(frozen=True)
 class UserErrorsReturned(Generic[A, R]):
+    """``fn`` for a submitit job: bad input comes back as a :class:`ReturnedUserError`."""
+
     fn: Callable[[A], R]
 
     def __call__(self, item: A) -> R | ReturnedUserError:

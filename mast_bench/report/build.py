@@ -29,10 +29,10 @@ from .collect import (
     all_entries,
     entries_kind,
     load_records,
-    metric_gaps,
     per_frame_frame,
     per_object_frame,
     per_sequence_frame,
+    report_warnings,
     study_entries,
     summary_frame,
 )
@@ -590,7 +590,7 @@ def write_report(
     others = others or {}
     check_reproducible_together([*entries, *(e for group in others.values() for e in group)])
     r = _inputs(entries, results, out_dir, context)
-    for warning in metric_gaps(entries, r.kind):
+    for warning in report_warnings(entries, r.kind):
         tell(warning)
     if r.kind in BENCHMARK_METRICS:  # keypoints and parts: their own scores, no per-object J&F
         body = [

@@ -155,10 +155,10 @@ def summary_frame(entries: list[Entry]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def metric_gaps(entries: list[Entry], kind: str) -> list[str]:
-    """Warnings for the figures a report cannot show: a row without its headline metric (shown as
-    -), and objects without J or F (left out of its intervals and pairings); and for rows of several
-    code versions side by side (a version is bumped when results change meaning)."""
+def report_warnings(entries: list[Entry], kind: str) -> list[str]:
+    """What a report says on stderr: rows of several code versions side by side (a version is bumped
+    when results change meaning), a row without its headline metric (shown as -), and objects
+    without J or F (left out of its intervals and pairings)."""
     warnings = []
     versions = sorted({str(entry.record.identity.get("code_version")) for entry in entries})
     if len(versions) > 1:
