@@ -294,6 +294,18 @@ def remove_stale_debris(
     return removed
 
 
+def replace_folder(out: Path, staging: Path) -> None:
+    """Move the finished folder ``staging`` onto ``out`` (a folder there is moved aside, then removed):
+    a reader finds the old whole or the new whole, never a mix."""
+    if out.exists():
+        old = out.parent / debris_name(f".{out.name}-building", ".old")
+        os.rename(out, old)
+        os.rename(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, out)
+
+
 __all__ = [
     "Hold",
     "LockBusy",
@@ -307,5 +319,6 @@ __all__ = [
     "process_start",
     "read_owner",
     "remove_stale_debris",
+    "replace_folder",
     "this_host",
 ]

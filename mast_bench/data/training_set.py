@@ -18,7 +18,6 @@ not changed, made by the same frame decoding (``images.DECODING_VERSION``), is n
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import numpy as np
 from ..atomic import atomic_write_json
 from ..config import from_dict, to_dict
 from ..errors import ConfigError, DataError
-from ..locks import debris_name, job_lock, remove_stale_debris
+from ..locks import debris_name, job_lock, remove_stale_debris, replace_folder
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
@@ -271,7 +270,7 @@ def build_training_set(
         staging = out.parent / debris_name(f".{out.name}-building")
         try:
             manifest = _write_staged(sources, digests, settings, staging, tell)
-            _replace(out, staging)
+            replace_folder(out, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -348,17 +347,6 @@ def _capped(clips: list[TrainingClip], entries: list[dict], max_share: float) ->
             entry["share"] = round(after[entry["name"]], 4)
             entry["share_uncapped"] = round(before[entry["name"]], 4)
     return clips
-
-
-def _replace(out: Path, staging: Path) -> None:
-    """Move the finished set onto ``out`` (an older set there is moved aside, then removed)."""
-    if out.exists():
-        old = out.parent / debris_name(f".{out.name}-building", ".old")
-        os.rename(out, old)
-        os.rename(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, out)
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -8,13 +8,15 @@ record key, so a reader can trace each number to its JSON.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from ..errors import DataError
+from ..errors import DataError, require_folder_or_absent
+from ..locks import debris_name, remove_stale_debris, replace_folder
 from ..metrics.names import BENCHMARK_METRICS
 from ..progress import tell
 from ..results import ResultsLayout, StudyManifest
@@ -206,7 +208,8 @@ class _Inputs:
 
     entries: list[Entry]
     results: Path
-    out_dir: Path
+    out_dir: Path  # where the files are written (the report's staging folder)
+    links_from: Path  # the folder the report ends up in: its links to records are relative to it
     context: ReportContext
     labels: list[str]
     reference: str | None
@@ -231,7 +234,9 @@ class _Inputs:
         return f"{self.context.title} ({self.context.preset or 'unknown'} preset, {self.context.data})"
 
 
-def _inputs(entries: list[Entry], results: Path, out_dir: Path, context: ReportContext) -> _Inputs:
+def _inputs(
+    entries: list[Entry], results: Path, out_dir: Path, context: ReportContext, links_from: Path
+) -> _Inputs:
     labels = [e.label for e in entries]
     kind = entries_kind(entries)
     datasets = [
@@ -242,6 +247,7 @@ def _inputs(entries: list[Entry], results: Path, out_dir: Path, context: ReportC
         entries=entries,
         results=Path(results),
         out_dir=Path(out_dir),
+        links_from=Path(links_from),
         context=context,
         labels=labels,
         reference=context.reference if context.reference in labels else None,
@@ -528,7 +534,7 @@ def _records_section(r: _Inputs) -> list[str]:
     ]
     for entry in r.entries:
         record = entry.record
-        path = _rel(ResultsLayout(r.results).record_path(record.key), r.out_dir)
+        path = _rel(ResultsLayout(r.results).record_path(record.key), r.links_from)
         prov = record.provenance
         lines.append(
             f"| {entry.label} | `{record.key}` | [{path}]({path}) | {prov.get('git_revision')}"
@@ -567,7 +573,7 @@ def _benchmarks_section(r: _Inputs, others: dict[str, list[Entry]]) -> list[str]
         to_markdown(cross),
     ]
     for entries in others.values():
-        other = _inputs(entries, r.results, r.out_dir, r.context)
+        other = _inputs(entries, r.results, r.out_dir, r.context, r.links_from)
         if other.kind in BENCHMARK_METRICS:
             lines += _detail_section(other)
     names = [str(e.record.identity.get("dataset", {}).get("name", "")) for es in by_kind.values() for e in es]
@@ -586,12 +592,46 @@ def write_report(
     others: dict[str, list[Entry]] | None = None,
 ) -> Path:
     """Write the whole report folder; returns the path of report.md. ``others``: a study's entries on
-    its other benchmarks (kind -> entries)."""
+    its other benchmarks (kind -> entries). The report is made beside ``out_dir`` and its parts moved
+    there when complete: a report cut short (an error, Ctrl-C) leaves the previous one as it was,
+    never its report.md beside newer tables and figures."""
     others = others or {}
     check_reproducible_together([*entries, *(e for group in others.values() for e in group)])
-    r = _inputs(entries, results, out_dir, context)
-    for warning in report_warnings(entries, r.kind):
+    out_dir = Path(out_dir)
+    require_folder_or_absent(out_dir, "the report's folder")
+    for warning in report_warnings(entries, entries_kind(entries)):
         tell(warning)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_debris(out_dir.parent, f".{out_dir.name}-building")  # left by a killed report
+    for part in REPORT_PARTS:
+        remove_stale_debris(out_dir, f".{part}-building")
+    staging = out_dir.parent / debris_name(f".{out_dir.name}-building")
+    try:
+        _write_sections(_inputs(entries, results, staging, context, links_from=out_dir), others)
+        _publish(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "report.md"
+
+
+REPORT_PARTS = ("tables", "figures", "report.md")  # report.md last: it links to the others
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move the finished report's parts onto ``out_dir``'s, leaving its other files (a README, the
+    records a vendored report carries) alone; a part the new report lacks is removed."""
+    out_dir.mkdir(exist_ok=True)
+    for name in REPORT_PARTS:
+        new, old = staging / name, out_dir / name
+        if new.is_dir():
+            replace_folder(old, new)
+        elif new.exists():
+            os.replace(new, old)
+        elif old.is_dir():
+            shutil.rmtree(old)
+
+
+def _write_sections(r: _Inputs, others: dict[str, list[Entry]]) -> Path:
     if r.kind in BENCHMARK_METRICS:  # keypoints and parts: their own scores, no per-object J&F
         body = [
             *_results_section(r),

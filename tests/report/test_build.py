@@ -470,3 +470,31 @@ def test_an_arm_row_without_a_jf_is_refused_before_any_file(tmp_path, capsys):
     said = f"error: {arms}: arm 'a' row 'mast-b' has no J&F in its record (null or missing); leave it out"
     assert said in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_report_cut_short_leaves_the_previous_one_whole(shared_tiny_study, tmp_path, monkeypatch):
+    """Tables were written as each section came: a report stopped late left the earlier report.md
+    beside newer tables (the audit saw 'records: 2' above a results table of 3 rows)."""
+    from mast_bench.report import build
+
+    results, _, records = shared_tiny_study
+    out = tmp_path / "report"
+    (out / "README.md").parent.mkdir()
+    (out / "README.md").write_text("the user's notes\n")  # not a part of the report: left alone
+    assert main(["--results", str(results), "--out", str(out)]) == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    def stopped(r):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_qualitative_section", stopped)  # after the tables and figures
+    other = next(label for label in records if label != "mast")
+    with pytest.raises(KeyboardInterrupt):
+        build.write_all_records_report(results, out, reference=other)
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging folder left
+    monkeypatch.undo()
+    assert main(["--results", str(results), "--out", str(out), "--reference", other]) == 0
+    assert f"reference row: `{other}`" in (out / "report.md").read_text()
+    assert (out / "README.md").read_text() == "the user's notes\n"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
