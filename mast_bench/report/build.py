@@ -8,7 +8,6 @@ record key, so a reader can trace each number to its JSON.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..errors import DataError, require_folder_or_absent
-from ..locks import debris_name, remove_stale_debris, replace_folder
 from ..metrics.names import BENCHMARK_METRICS
 from ..progress import tell
 from ..results import ResultsLayout, StudyManifest
@@ -49,6 +47,7 @@ from .plots import (
 )
 from .qualitative import qualitative_figures
 from .replicates import ArmsConfig, arms_tables, check_rows, compare_arms, load_arms
+from .staging import write_staged
 from .stats import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -601,34 +600,15 @@ def write_report(
     require_folder_or_absent(out_dir, "the report's folder")
     for warning in report_warnings(entries, entries_kind(entries)):
         tell(warning)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_debris(out_dir.parent, f".{out_dir.name}-building")  # left by a killed report
-    for part in REPORT_PARTS:
-        remove_stale_debris(out_dir, f".{part}-building")
-    staging = out_dir.parent / debris_name(f".{out_dir.name}-building")
-    try:
-        _write_sections(_inputs(entries, results, staging, context, links_from=out_dir), others)
-        _publish(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def write(staging: Path) -> Path:
+        return _write_sections(_inputs(entries, results, staging, context, links_from=out_dir), others)
+
+    write_staged(out_dir, REPORT_PARTS, write)
     return out_dir / "report.md"
 
 
 REPORT_PARTS = ("tables", "figures", "report.md")  # report.md last: it links to the others
-
-
-def _publish(staging: Path, out_dir: Path) -> None:
-    """Move the finished report's parts onto ``out_dir``'s, leaving its other files (a README, the
-    records a vendored report carries) alone; a part the new report lacks is removed."""
-    out_dir.mkdir(exist_ok=True)
-    for name in REPORT_PARTS:
-        new, old = staging / name, out_dir / name
-        if new.is_dir():
-            replace_folder(old, new)
-        elif new.exists():
-            os.replace(new, old)
-        elif old.is_dir():
-            shutil.rmtree(old)
 
 
 def _write_sections(r: _Inputs, others: dict[str, list[Entry]]) -> Path:

@@ -25,6 +25,7 @@ from ..atomic import atomic_write_text
 from ..results import ResultStore
 from ..results.curves import CurveManifest, write_curve
 from .plots import new_figure, save_figure
+from .staging import write_staged
 from .stats import Interval, block_bootstrap_ci, paired_comparison
 from .tables import Table, to_markdown
 
@@ -273,9 +274,18 @@ def _verdict(items: list[Comparison]) -> list[str]:
 def write_training_report(
     results: str | Path, manifest: CurveManifest, out_dir: str | Path | None = None
 ) -> Path:
-    """Write the report of ``manifest`` (records read from ``results``) into ``out_dir``."""
+    """Write the report of ``manifest`` (records read from ``results``) into ``out_dir``, whole: made
+    beside it and moved in when complete (write_staged)."""
     store = ResultStore(results)
     out = Path(out_dir) if out_dir else store.layout.reports_root / manifest.name
+    write_staged(out, TRAINING_REPORT_PARTS, lambda staging: _write_parts(store, manifest, staging))
+    return out / "report.md"
+
+
+TRAINING_REPORT_PARTS = ("tables", "figures", "results", "report.md")  # report.md last: it links
+
+
+def _write_parts(store: ResultStore, manifest: CurveManifest, out: Path) -> Path:
     scores, stages = score_table(manifest, store), stage_table(manifest.train)
     items = comparisons(manifest, store)
     table = comparison_table(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -286,3 +287,31 @@ def test_an_all_records_report_regenerates_from_its_records(folder, tmp_path, mo
         assert (out / name).read_bytes() == (committed / name).read_bytes(), name
     rows = (committed / "tables" / "results.csv").read_text()
     assert all(label in rows for label in labels)
+
+
+def test_a_training_report_cut_short_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    """Its tables and figures were written in place one after another: a report stopped while copying
+    its records left the new tables beside the old report.md and a half-copied results folder."""
+    from mast_bench.report import training
+
+    committed = REPORTS / "training"
+    (path,) = find_curves(committed / "results")
+    manifest = read_curve(path)
+    out = tmp_path / "report"
+    write_training_report(committed / "results", manifest, out)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_vendor", stopped)  # after the tables and figures
+    changed = dataclasses.replace(manifest, points=manifest.points[1:], command="learning-curve (again)")
+    with pytest.raises(KeyboardInterrupt):
+        write_training_report(committed / "results", changed, out)
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no staging folder left
+    monkeypatch.undo()
+    write_training_report(committed / "results", changed, out)
+    assert "learning-curve (again)" in (out / "report.md").read_text()
+    assert (out / "tables/scores.csv").read_bytes() != before[out / "tables/scores.csv"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
