@@ -2,8 +2,9 @@
 rerun resumes.
 
 The folder keeps a stamp of the configuration whose masks it holds (variant, protocol, weights,
-data, input size) and of the videos published under it (each video is published whole, then listed).
-A rerun of the same configuration resumes with the videos not listed; a folder of another
+data, input size) and of the videos published under it (each video is published whole, then listed
+with the fingerprint of its frames and annotations). A rerun of the same configuration resumes with
+the videos not listed, and those whose files changed since (a sequence downloaded again); a folder of another
 configuration is refused unless ``force``, which lists none of its videos: a forced run that is
 interrupted, or that chose fewer sequences, never leaves the old configuration's masks looking like
 the new one's. A second propagation into the same folder waits for the first (a lock), then resumes
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..atomic import atomic_write_json
 from ..config import to_dict
+from ..data.fingerprint import dataset_fingerprint
 from ..data.overlap import overlapping
 from ..data.splits import EvaluationSplit
 from ..errors import DataError, require_folder_or_absent
@@ -34,6 +36,7 @@ from .weights import weights_identity
 STAMP = ".mast-bench-propagate.json"
 LOCK = ".mast-bench.lock"
 COMPLETE = "complete"  # the stamp's list of the videos published under its configuration
+INPUTS = "inputs"  # {video: fingerprint of the frames and annotations its masks were made from}
 
 
 def segment_into(
@@ -55,7 +58,8 @@ def segment_into(
     _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
     model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)
-    with claimed(out, stamp, split, force, on_wait) as ledger:
+    inputs = video_fingerprints(split)
+    with claimed(out, stamp, split, force, on_wait, inputs) as ledger:
         stats = segment_split(
             model,
             split,
@@ -95,49 +99,80 @@ def folder_stamp(
     }
 
 
-class Ledger:
-    """The folder's stamp: this configuration and the videos published under it, rewritten (atomically)
-    as each video is published."""
+def video_fingerprints(split: EvaluationSplit) -> dict[str, str]:
+    """Each video's fingerprint: the contents of its frames and annotations (read whole: a second or
+    so for DAVIS val, beside hours of propagation)."""
+    return {video.name: dataset_fingerprint([video]) for video in split.files()}
 
-    def __init__(self, out: Path, stamp: dict[str, Any], listed: list[str], done: tuple[str, ...]) -> None:
-        self.out, self.stamp, self.listed, self.done = out, stamp, listed, done
+
+class Ledger:
+    """The folder's stamp: this configuration and the videos published under it with their inputs'
+    fingerprints, rewritten (atomically) as each video is published."""
+
+    def __init__(
+        self,
+        out: Path,
+        stamp: dict[str, Any],
+        published: dict[str, str | None],
+        now: dict[str, str],
+        done: tuple[str, ...],
+    ) -> None:
+        self.out, self.stamp, self.published, self.now, self.done = out, stamp, published, now, done
         self._write()
 
     def add(self, video: str) -> None:
-        self.listed.append(video)
+        self.published[video] = self.now.get(video)
         self._write()
 
     def _write(self) -> None:
-        atomic_write_json(self.out / STAMP, {**self.stamp, COMPLETE: sorted(set(self.listed))})
+        inputs = {name: fp for name, fp in sorted(self.published.items()) if fp is not None}
+        atomic_write_json(self.out / STAMP, {**self.stamp, COMPLETE: sorted(self.published), INPUTS: inputs})
 
 
 @contextlib.contextmanager
 def claimed(
-    out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool, on_wait: Callable[[str], None]
+    out: Path,
+    stamp: dict[str, Any],
+    split: EvaluationSplit,
+    force: bool,
+    on_wait: Callable[[str], None],
+    inputs: dict[str, str],
 ) -> Iterator[Ledger]:
     """Hold ``out`` (a second run waits), stamped with this configuration; yields its ledger, whose
-    ``done`` are the split's videos already complete."""
+    ``done`` are the split's videos already complete from the same ``inputs`` (video fingerprints)."""
     require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
-        listed = published_videos(out, stamp, split, force)
-        done = () if force else tuple(name for name in split.complete(out) if name in listed)
-        ledger = Ledger(out, stamp, listed, done)
+        published = _still_valid(published_videos(out, stamp, split, force), inputs)
+        done = () if force else tuple(name for name in split.complete(out) if name in published)
+        ledger = Ledger(out, stamp, published, inputs, done)
         remove_stale_debris(out, ".", ".partial")
         yield ledger
 
 
-def published_videos(out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool) -> list[str]:
+def _still_valid(published: dict[str, str | None], inputs: dict[str, str]) -> dict[str, str | None]:
+    """``published`` less the videos whose files changed since their masks were made (said, then
+    propagated again); a video listed without a fingerprint (an older stamp) is kept."""
+    changed = sorted(name for name, fp in published.items() if fp is not None and fp != inputs.get(name, fp))
+    for name in changed:
+        tell(f"{name}: its frames or annotations changed since its masks were made; propagating it again")
+    return {name: fp for name, fp in published.items() if name not in changed}
+
+
+def published_videos(
+    out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool
+) -> dict[str, str | None]:
     """The videos of ``out`` published under this very configuration (whichever videos the run that
-    wrote them chose: a video's masks do not depend on the others); ``force``: none of the split's."""
+    wrote them chose: a video's masks do not depend on the others), each with its inputs' fingerprint
+    where the stamp has one; ``force``: none of the split's."""
     present = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     if not present:
-        return []
+        return {}
     shown = ", ".join(present[:5]) + (" ..." if len(present) > 5 else "")
     found = _read_stamp(out)
     if not isinstance(found, dict):
         if force:
-            return []
+            return {}
         raise DataError(
             f"{out}: output folder holds other files ({shown}) and no stamp of a configuration; choose "
             "another --out or --force"
@@ -145,7 +180,7 @@ def published_videos(out: Path, stamp: dict[str, Any], split: EvaluationSplit, f
     wanted = json.loads(json.dumps(stamp))
     differing = [k for k in wanted if _without_selection(k, found.get(k)) != _without_selection(k, wanted[k])]
     if differing and force:
-        return []
+        return {}
     if differing:
         raise DataError(
             f"{out}: output folder already holds results of another configuration ({shown}; its "
@@ -156,8 +191,14 @@ def published_videos(out: Path, stamp: dict[str, Any], split: EvaluationSplit, f
     if listed is None:  # a stamp written before the list: its complete videos are this split's
         listed = list(split.complete(out))
     if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
-        return []  # a list we cannot read: nothing counts as done, everything is recomputed
-    return [name for name in listed if not (force and name in split.sequences)]
+        return {}  # a list we cannot read: nothing counts as done, everything is recomputed
+    recorded = found.get(INPUTS)
+    recorded = recorded if isinstance(recorded, dict) else {}
+    return {
+        name: recorded[name] if isinstance(recorded.get(name), str) else None
+        for name in listed
+        if not (force and name in split.sequences)
+    }
 
 
 def _without_selection(key: str, value: Any) -> Any:

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mast_bench.__main__ import main as mast_main
 from mast_bench.data import read_label_map
@@ -159,6 +160,39 @@ def test_a_forced_propagation_never_leaves_the_old_configurations_masks_looking_
     capsys.readouterr()
     assert propagate_main(third) == 0
     assert "1 videos propagated (1 already complete)" in capsys.readouterr().out
+
+
+def test_a_video_whose_frames_changed_is_propagated_again_on_resume(tmp_path, capsys):
+    """A sequence downloaded again (other pixels) kept the masks of the old frames: the rerun said
+    "0 videos propagated (2 already complete)". Each video is listed with its files' fingerprint."""
+    import json
+
+    from mast_bench.harness.resumable import STAMP
+
+    data = make_tiny_davis(tmp_path / "data", {"one": 1, "two": 2}, frames=3, size=(24, 32))
+    out = tmp_path / "out"
+    argv = ["--variant", "mast-lab-pixels", "--data", str(data), "--out", str(out), "--quiet", "--no-score"]
+    assert propagate_main(argv) == 0
+    old = {name: (out / name / "00001.png").stat().st_mtime_ns for name in ("one", "two")}
+    frame = data / "JPEGImages/480p/two/00001.jpg"
+    Image.fromarray(255 - np.asarray(Image.open(frame))).save(frame)
+    capsys.readouterr()
+    assert propagate_main(argv) == 0
+    said = capsys.readouterr()
+    changed = "two: its frames or annotations changed since its masks were made; propagating it again"
+    assert changed in said.err
+    assert "1 videos propagated (1 already complete)" in said.out
+    assert (out / "one/00001.png").stat().st_mtime_ns == old["one"]
+    assert (out / "two/00001.png").stat().st_mtime_ns != old["two"]
+    stamp = json.loads((out / STAMP).read_text())
+    assert stamp["complete"] == ["one", "two"] and sorted(stamp["inputs"]) == ["one", "two"]
+    assert propagate_main(argv) == 0
+    assert "0 videos propagated (2 already complete)" in capsys.readouterr().out
+    # a stamp written before the fingerprints (no "inputs") keeps trusting its list
+    (out / STAMP).write_text(json.dumps({k: v for k, v in stamp.items() if k != "inputs"}))
+    Image.fromarray(np.asarray(Image.open(frame)) // 2).save(frame)
+    assert propagate_main(argv) == 0
+    assert "0 videos propagated (2 already complete)" in capsys.readouterr().out
 
 
 @pytest.mark.slow
