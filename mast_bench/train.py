@@ -1,8 +1,14 @@
-"""``python -m mast_bench.train``: the same as ``mast-bench train``."""
+"""``python -m mast_bench.train``: the same as ``mast-bench train`` (one entry, so a Ctrl-C while the
+command's modules load ends with one line here too)."""
 
 import sys
 
-from .commands.train import main
+from .__main__ import main as mast_bench_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    return mast_bench_main(["train", *(sys.argv[1:] if argv is None else argv)])
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,7 +25,7 @@ from .run import add_execution, execution
 NAME = "ablate"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument(
         "study", metavar="NAME", help=f"a built-in study ({', '.join(available_studies())}) or a TOML file"
@@ -111,6 +111,3 @@ def study_data(args: argparse.Namespace, kinds: tuple[str, ...]) -> tuple[DataSp
         listed = ", ".join(others) or "none"
         raise ConfigError(f"--benchmark {unused[0]}=...: not one of this run's other benchmarks ({listed})")
     return data, {kind: DataSpec(kind=kind, root=roots.get(kind)) for kind in others}
-
-
-main = base.standalone(NAME, build)

@@ -42,14 +42,14 @@ def quiet_threads_environment() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def new_parser(name: str, description: str, parent: Any = None) -> argparse.ArgumentParser:
-    """A command's parser: a subcommand of ``mast-bench`` or the standalone ``python -m`` one. The
-    description keeps its line breaks: a command shown over several lines stays copyable."""
-    raw = argparse.RawDescriptionHelpFormatter
-    if parent is None:
-        return argparse.ArgumentParser(prog=f"{PROG} {name}", description=description, formatter_class=raw)
+def new_parser(name: str, description: str, parent: Any) -> argparse.ArgumentParser:
+    """A command's parser, a subcommand of ``mast-bench`` (``parent``: its subparsers). The description
+    keeps its line breaks: a command shown over several lines stays copyable."""
     return parent.add_parser(
-        name, help=description.splitlines()[0], description=description, formatter_class=raw
+        name,
+        help=description.splitlines()[0],
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 
@@ -390,21 +390,6 @@ def _torch_too_old(exc: ImportError) -> bool:
     importing it would run the operators' registration again."""
     floor = sys.modules.get("mast_bench.ops.torch_floor")
     return floor is not None and isinstance(exc, floor.TorchTooOld)
-
-
-def standalone(name: str, build: Callable[[Any], argparse.ArgumentParser]) -> Callable[..., int]:
-    """``main(argv)`` of a command run on its own (``python -m mast_bench.train``)."""
-
-    def main(argv: Sequence[str] | None = None) -> int:
-        quiet_threads_environment()
-        words = list(sys.argv[1:] if argv is None else argv)
-        args = parse(build(None), words)
-        if isinstance(args, int):
-            return args
-        args.command_line = command_line([name, *words])
-        return guarded(args.run, args)
-
-    return main
 
 
 def parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace | int:

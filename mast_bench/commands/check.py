@@ -16,7 +16,7 @@ from . import base
 NAME = "check"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument(
         "--data",
@@ -49,6 +49,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"  total: {frames} frames, {objects} objects")
     print(f"{args.data}: {result.files} files in {result.sequences} sequences OK ({result.seconds:.2f} s)")
     return 0
-
-
-main = base.standalone(NAME, build)

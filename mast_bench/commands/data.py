@@ -21,7 +21,7 @@ from . import base
 NAME = "data"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     actions = parser.add_subparsers(dest="action", required=True)
     make = actions.add_parser("make-default", help="generate the embedded DAVIS-layout dataset")
@@ -115,6 +115,3 @@ def _largest_shares(clips, count: int = 3) -> str:
 
     ranked = sorted(shares(source_masses(clips)).items(), key=lambda item: -item[1])
     return ", ".join(f"{name} {share:.1%}" for name, share in ranked[:count])
-
-
-main = base.standalone(NAME, build)

@@ -28,7 +28,7 @@ NAME = "evaluate"
 BENCHMARK_SCORERS = {"jhmdb": evaluate_jhmdb, "vip": evaluate_vip}  # DAVIS has its toolkit's outputs
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument(
         "--data", "--davis_path", dest="data", required=True, metavar="ROOT", help="DAVIS, JHMDB or VIP root"
@@ -116,6 +116,3 @@ def _benchmark(args: argparse.Namespace) -> None:
     for path in write_benchmark_csvs(scores, args.masks, args.dataset, args.split):
         print(f"Results saved in {path}")
     sys.stdout.write(format_benchmark_report(scores, args.dataset, args.split))
-
-
-main = base.standalone(NAME, build)

@@ -19,7 +19,7 @@ from . import base
 NAME = "kernels"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     actions = parser.add_subparsers(dest="action", required=True)
     make = actions.add_parser("build", help="compile the CPU kernels now (once; later calls load them)")
@@ -57,6 +57,3 @@ def show_location(args: argparse.Namespace) -> int:
     if state == "failed":
         print(cpu_build.failure())
     return 0
-
-
-main = base.standalone(NAME, build)

@@ -24,7 +24,7 @@ from . import base
 NAME = "learning-curve"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_variants(parser, several=False)
     base.add_protocol(parser, several=True)
@@ -104,6 +104,3 @@ def _one(configs: list):
     if len(configs) != 1:
         raise ConfigError(f"a learning curve takes one variant, got {', '.join(c.name for c in configs)}")
     return configs[0]
-
-
-main = base.standalone(NAME, build)

@@ -23,7 +23,7 @@ SAMPLING_FIELDS = {
 SWITCHES = ("mixed_precision", "channels_last", "cache_frames")
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern (e.g. 'cpu*')")
     parser.add_argument(
@@ -89,6 +89,3 @@ def run(args: argparse.Namespace) -> int:
         for index in range(len(preset.stages)):
             print(stage_line(preset, index))
     return 0
-
-
-main = base.standalone(NAME, build)

@@ -24,7 +24,7 @@ NAME = "propagate"
 ZIP_NAME = "submission.zip"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_variants(parser, several=False)
     base.add_protocol(parser, several=False)
@@ -106,6 +106,3 @@ def _print_scores(metrics: dict[str, Any]) -> None:
     for row in metrics["per_object"]:
         cells = (f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
         print("  ", ", ".join(cells))
-
-
-main = base.standalone(NAME, build)

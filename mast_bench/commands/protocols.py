@@ -28,7 +28,7 @@ SHOWN_FIELDS = (
 )
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern")
     parser.add_argument("--protocols-file", type=Path, action="append", default=[], metavar="FILE.toml")
@@ -52,6 +52,3 @@ def run(args: argparse.Namespace) -> int:
         )
     base.print_listing([registry.get(n) for n in names], SHOWN_FIELDS, _cell, args.json)
     return 0
-
-
-main = base.standalone(NAME, build)

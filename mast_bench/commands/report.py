@@ -19,7 +19,7 @@ from . import base
 NAME = "report"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_results(parser)
     parser.add_argument(
@@ -82,6 +82,3 @@ def _require_known_study(results: str | Path, study: str) -> None:
     if study in available_studies() or any(ResultsLayout(Path(results)).studies_dir.glob(f"{study}.*.json")):
         return
     raise UserError(f"unknown study {study!r}; known studies: {', '.join(available_studies())}")
-
-
-main = base.standalone(NAME, build)

@@ -17,7 +17,7 @@ from . import base
 NAME = "run"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_variants(parser, several=True)
     base.add_protocol(parser, several=True)
@@ -171,6 +171,3 @@ def _sequences(names: list[str]) -> str:
 
 def _fmt(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-main = base.standalone(NAME, build)

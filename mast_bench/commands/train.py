@@ -23,7 +23,7 @@ from . import base
 NAME = "train"
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     base.add_variants(parser, several=False)
     parser.add_argument(
@@ -119,6 +119,3 @@ def _embedded_clips() -> Path:
     from ..data.embedded import ensure_default, train_clips_dir
 
     return train_clips_dir(ensure_default())
-
-
-main = base.standalone(NAME, build)

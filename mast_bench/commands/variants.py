@@ -25,7 +25,7 @@ SHOWN_FIELDS = (
 )
 
 
-def build(parent=None) -> argparse.ArgumentParser:
+def build(parent) -> argparse.ArgumentParser:
     parser = base.new_parser(NAME, __doc__, parent)
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name pattern (e.g. 'mast-dil*')")
     base.add_variants_file(parser, "show the [variant.NAME] tables of this file too (repeatable)")
@@ -48,6 +48,3 @@ def run(args: argparse.Namespace) -> int:
     args.variant = [tuple(names)]
     base.print_listing(base.resolve_variants(args), SHOWN_FIELDS, _cell, args.json)
     return 0
-
-
-main = base.standalone(NAME, build)

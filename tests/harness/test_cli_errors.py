@@ -215,7 +215,16 @@ def test_error_exit_from_a_real_process(tmp_path):
     assert proc.stderr.startswith("error: unknown variant 'nope'") and "Traceback" not in proc.stderr
 
 
-def test_ctrl_c_while_the_command_loads_ends_with_one_line():
+@pytest.mark.parametrize(
+    "start",
+    [
+        "from mast_bench.__main__ import main\nsys.exit(main(ARGV))",
+        # python -m mast_bench.evaluate: it imported the command before any handler
+        "import runpy\nsys.argv[1:] = ARGV[1:]\nrunpy.run_module('mast_bench.evaluate', run_name='__main__')",
+    ],
+    ids=["mast-bench", "python-m"],
+)
+def test_ctrl_c_while_the_command_loads_ends_with_one_line(start):
     """A Ctrl-C in the first half-second (pandas, OpenCV loading) printed a traceback."""
     code = (
         "import sys\n"
@@ -224,8 +233,8 @@ def test_ctrl_c_while_the_command_loads_ends_with_one_line():
         "        if name == 'pandas':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, CtrlC())\n"
-        "from mast_bench.__main__ import main\n"
-        "sys.exit(main(['evaluate', '--data', 'nowhere', '--masks', 'nothing']))\n"
+        "ARGV = ['evaluate', '--data', 'nowhere', '--masks', 'nothing']\n"
+        f"{start}\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (proc.returncode, proc.stderr) == (130, f"{INTERRUPTED}\n")
