@@ -365,7 +365,30 @@ def guarded(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         return 2
     except KeyboardInterrupt as exc:
         print(INTERRUPTED, file=sys.stderr)
-        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+        return _interrupt_status(exc)
+    except Exception as exc:
+        interrupt = _interrupt_behind(exc)
+        if interrupt is None:
+            raise
+        print(INTERRUPTED, file=sys.stderr)
+        return _interrupt_status(interrupt)
+
+
+def _interrupt_status(exc: KeyboardInterrupt) -> int:
+    return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) that a library's cleanup broke on the way out, if any: matplotlib's PDF
+    writer interrupted mid-file raises an AttributeError while closing it."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _stdout_closed() -> bool:

@@ -296,3 +296,27 @@ def test_argument_errors_exit_2_without_a_traceback(capsys):
     assert mast_main(["run", "--variant", "mast", "--jobs", "0"]) == 2
     assert "expected a positive integer" in capsys.readouterr().err
     assert mast_main(["frobnicate"]) == 2
+
+
+@pytest.mark.parametrize("signal_kind", ["ctrl-c", "sigterm"])
+def test_a_cleanup_that_breaks_on_the_interrupt_still_ends_with_one_line(signal_kind, capsys):
+    """matplotlib's PDF writer, interrupted mid-file, raises an AttributeError while closing: the
+    interrupt ended in a traceback of that error. A bug that no interrupt caused still shows its own."""
+    from mast_bench.commands.base import Terminated, guarded
+
+    interrupt = Terminated if signal_kind == "sigterm" else KeyboardInterrupt
+
+    def writing_a_pdf(args):
+        try:
+            raise interrupt
+        finally:
+            raise AttributeError("'NoneType' object has no attribute 'write'")
+
+    assert guarded(writing_a_pdf, None) == (143 if signal_kind == "sigterm" else 130)
+    assert capsys.readouterr().err == f"{INTERRUPTED}\n"
+
+    def a_bug(args):
+        raise AttributeError("no interrupt behind it")
+
+    with pytest.raises(AttributeError, match="no interrupt behind it"):
+        guarded(a_bug, None)
