@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ A = TypeVar("A")
 R = TypeVar("R")
 Backend = Literal["joblib", "dask", "submitit"]
 BACKENDS = ("joblib", "dask", "submitit")
+DASK_POLL_SECONDS = 0.2  # how often a run looks whether its Dask jobs are done
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,18 @@ def map_dask(fn: Callable[[A], R], items: Sequence[A], scheduler: Any) -> list[R
             tell(f"waiting for a worker to join the Dask scheduler at {scheduler} (it has none yet)")
         futures = client.map(fn, list(items), pure=False)
         try:
+            _wait_quietly(client, futures)
             return client.gather(futures)
         except (KilledWorker, FutureCancelledError, CommClosedError) as exc:
             raise WorkerLost(f"the Dask cluster lost a job ({type(exc).__name__}: {exc}); {RESUME}") from None
+
+
+def _wait_quietly(client: Any, futures: list) -> None:
+    """Wait for ``futures`` in plain sleeps: a Ctrl-C or SIGTERM inside ``Client.gather`` left Dask's
+    waiting tasks to be logged on the way out ('Task exception was never retrieved ... AllExit')
+    under the command's one line. A client that stops running ends the wait (gather then raises)."""
+    while client.status == "running" and not all(future.done() for future in futures):
+        time.sleep(DASK_POLL_SECONDS)
 
 
 def check_scheduler_address(scheduler: Any) -> None:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from mast_bench.errors import ConfigError, UserError, WorkerLost
+from mast_bench.errors import INTERRUPTED, ConfigError, UserError, WorkerLost
 from mast_bench.harness.executors import map_jobs
 
 from .helpers import dies_on_one, square_with_pid
@@ -147,3 +147,27 @@ def test_a_dask_scheduler_without_workers_says_it_waits_for_one(capsys):
         f"waiting for a worker to join the Dask scheduler at {cluster.scheduler_address} (it has none yet)"
         in capsys.readouterr().err
     )
+
+
+def test_sigterm_while_waiting_for_dask_jobs_ends_with_one_line():
+    """Dask's own waiting tasks were logged on the way out ('Task exception was never retrieved ...
+    AllExit'), twice, under the command's line."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys, threading\n"
+        "import distributed\n"
+        "from mast_bench.commands.base import guarded\n"
+        "from mast_bench.harness.executors import map_jobs\n"
+        "if __name__ == '__main__':\n"
+        "    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as c:\n"
+        "        threading.Timer(2.0, os.kill, args=(os.getpid(), signal.SIGTERM)).start()\n"
+        "        run = lambda args: map_jobs(abs, [1, 2], backend='dask', scheduler=c.scheduler_address)\n"
+        "        sys.exit(guarded(run, None))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143
+    assert proc.stderr.splitlines()[-1] == INTERRUPTED, proc.stderr
+    assert "Task exception was never retrieved" not in proc.stderr and "Traceback" not in proc.stderr
