@@ -37,6 +37,7 @@ STAMP = ".mast-bench-propagate.json"
 LOCK = ".mast-bench.lock"
 COMPLETE = "complete"  # the stamp's list of the videos published under its configuration
 INPUTS = "inputs"  # {video: fingerprint of the frames and annotations its masks were made from}
+HASHES = ".mast-bench-hashes"  # the frames' content hashes by stat, so a rerun only stats them
 
 
 def segment_into(
@@ -58,8 +59,7 @@ def segment_into(
     _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
     model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)
-    inputs = video_fingerprints(split)
-    with claimed(out, stamp, split, force, on_wait, inputs) as ledger:
+    with claimed(out, stamp, split, force, on_wait) as ledger:
         stats = segment_split(
             model,
             split,
@@ -99,10 +99,10 @@ def folder_stamp(
     }
 
 
-def video_fingerprints(split: EvaluationSplit) -> dict[str, str]:
-    """Each video's fingerprint: the contents of its frames and annotations (read whole: a second or
-    so for DAVIS val, beside hours of propagation)."""
-    return {video.name: dataset_fingerprint([video]) for video in split.files()}
+def video_fingerprints(split: EvaluationSplit, cache_dir: Path) -> dict[str, str]:
+    """Each video's fingerprint: the contents of its frames and annotations (read whole the first
+    time, about a second for DAVIS val; then the frames' hashes come from ``cache_dir`` by stat)."""
+    return {video.name: dataset_fingerprint([video], cache_dir) for video in split.files()}
 
 
 class Ledger:
@@ -136,13 +136,13 @@ def claimed(
     split: EvaluationSplit,
     force: bool,
     on_wait: Callable[[str], None],
-    inputs: dict[str, str],
 ) -> Iterator[Ledger]:
     """Hold ``out`` (a second run waits), stamped with this configuration; yields its ledger, whose
-    ``done`` are the split's videos already complete from the same ``inputs`` (video fingerprints)."""
+    ``done`` are the split's videos already complete from the same frames and annotations."""
     require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
+        inputs = video_fingerprints(split, out / HASHES)
         published = _still_valid(published_videos(out, stamp, split, force), inputs)
         done = () if force else tuple(name for name in split.complete(out) if name in published)
         ledger = Ledger(out, stamp, published, inputs, done)
