@@ -14,11 +14,12 @@ concurrent runs at worst lose an entry (hashed again next time), and a corrupt c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -127,17 +128,45 @@ def dataset_fingerprint(
     sequences: Iterable[VideoFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
 ) -> str:
     """sha256 of the contents of the given sequences' files; ``cache_dir`` holds the frame hashes."""
+    digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
+    with _frame_hashes(cache_dir, settle) as frame_hash:
+        for video in sequences:
+            for line in _lines(video, frame_hash):
+                digest.update(line)
+    return digest.hexdigest()
+
+
+def video_fingerprints(
+    sequences: Iterable[VideoFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
+) -> dict[str, str]:
+    """Each video's fingerprint (that of a dataset of it alone), the cache read and written once."""
+    out = {}
+    with _frame_hashes(cache_dir, settle) as frame_hash:
+        for video in sequences:
+            digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
+            for line in _lines(video, frame_hash):
+                digest.update(line)
+            out[video.name] = digest.hexdigest()
+    return out
+
+
+def _lines(video: VideoFiles, frame_hash: Callable[[Path], str]) -> Iterator[bytes]:
+    name, frames, labels = video
+    for path in map(Path, frames):
+        yield f"{name}/frame/{path.name}\t{frame_hash(path)}\n".encode()
+    for path in map(Path, labels):
+        yield f"{name}/annotation/{path.name}\t{_annotation_hash(path)}\n".encode()
+
+
+@contextlib.contextmanager
+def _frame_hashes(cache_dir: str | Path | None, settle: float) -> Iterator[Callable[[Path], str]]:
+    """A frame's content hash, from the cache in ``cache_dir`` where its stat is unchanged; the new
+    entries are merged into the cache once, at the end."""
     cache_path = Path(cache_dir) / CACHE_NAME if cache_dir is not None else None
     cache, updates = read_cache(cache_path), {}
-    digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
-    for name, frames, labels in sequences:
-        for path in map(Path, frames):
-            digest.update(f"{name}/frame/{path.name}\t{_frame_hash(path, cache, updates, settle)}\n".encode())
-        for path in map(Path, labels):
-            digest.update(f"{name}/annotation/{path.name}\t{_annotation_hash(path)}\n".encode())
+    yield lambda path: _frame_hash(path, cache, updates, settle)
     if cache_path is not None and updates:
         write_cache(cache_path, updates)
-    return digest.hexdigest()
 
 
 __all__ = [
@@ -146,5 +175,6 @@ __all__ = [
     "dataset_fingerprint",
     "read_cache",
     "sequence_files",
+    "video_fingerprints",
     "write_cache",
 ]

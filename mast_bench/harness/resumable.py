@@ -21,7 +21,7 @@ from typing import Any
 
 from ..atomic import atomic_write_json
 from ..config import to_dict
-from ..data.fingerprint import dataset_fingerprint
+from ..data.fingerprint import video_fingerprints
 from ..data.overlap import overlapping
 from ..data.splits import EvaluationSplit
 from ..errors import DataError, require_folder_or_absent
@@ -99,12 +99,6 @@ def folder_stamp(
     }
 
 
-def video_fingerprints(split: EvaluationSplit, cache_dir: Path) -> dict[str, str]:
-    """Each video's fingerprint: the contents of its frames and annotations (read whole the first
-    time, about a second for DAVIS val; then the frames' hashes come from ``cache_dir`` by stat)."""
-    return {video.name: dataset_fingerprint([video], cache_dir) for video in split.files()}
-
-
 class Ledger:
     """The folder's stamp: this configuration and the videos published under it with their inputs'
     fingerprints, rewritten (atomically) as each video is published."""
@@ -142,7 +136,8 @@ def claimed(
     require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
-        inputs = video_fingerprints(split, out / HASHES)
+        # the frames are read whole the first time (about a second for DAVIS val), then only stat'ed
+        inputs = video_fingerprints(split.files(), out / HASHES)
         published = _still_valid(published_videos(out, stamp, split, force), inputs)
         done = () if force else tuple(name for name in split.complete(out) if name in published)
         ledger = Ledger(out, stamp, published, inputs, done)

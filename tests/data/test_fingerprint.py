@@ -52,6 +52,23 @@ def test_a_rerun_reads_only_annotations(davis: DavisDataset, tmp_path: Path, has
     assert len(hashed) == 7 + 14  # (the uncached run read everything again)
 
 
+def test_each_videos_fingerprint_is_that_of_a_dataset_of_it_alone(
+    davis: DavisDataset, tmp_path: Path, hashed: list[str], monkeypatch
+):
+    """propagate lists each video's; the cache is read and written once for all of them (once per
+    video rewrote a YouTube-VOS-sized cache hundreds of times)."""
+    writes = []
+    write = fp.write_cache
+    monkeypatch.setattr(fp, "write_cache", lambda path, updates: writes.append(path) or write(path, updates))
+    cache = tmp_path / "cache"
+    each = fp.video_fingerprints(sequence_files(davis, ("a", "b")), cache, settle=0.0)
+    assert each == {name: _fingerprint(davis, None, (name,)) for name in ("a", "b")}
+    assert each["a"] != each["b"] and writes == [cache / CACHE_NAME]
+    hashed.clear()
+    assert fp.video_fingerprints(sequence_files(davis, ("a", "b")), cache, settle=0.0) == each
+    assert not [name for name in hashed if name.endswith(".jpg")] and len(writes) == 1
+
+
 def test_contents_decide_not_names_sizes_or_times(davis: DavisDataset, tmp_path: Path):
     cache = tmp_path / "cache"
     base = _fingerprint(davis, cache)
