@@ -1,9 +1,9 @@
 """Published numbers of MAST and the trackers its paper compares with (percent).
 
-From Lai, Lu, Xie, "MAST: A Memory-Augmented Self-Supervised Tracker", CVPR 2020 (tables of
-DAVIS-2017 val and YouTube-VOS 2018 val), and CRW's, VFS's and Spa-then-Temp's numbers on DAVIS,
-JHMDB and VIP, each row naming its source. Data only: studies name a table by its key, reports
-set measured rows beside it.
+From Lai, Lu, Xie, "MAST: A Memory-Augmented Self-Supervised Tracker", CVPR 2020 (Table 1, DAVIS-2017
+val, and Table 8, YouTube-VOS 2018 val, as printed in the paper and in zlai0/MAST figures/), and
+CRW's, VFS's and Spa-then-Temp's numbers on DAVIS, JHMDB and VIP, each row naming its source. Data
+only: studies name a table by its key, reports set measured rows beside it.
 """
 
 from __future__ import annotations
@@ -31,14 +31,13 @@ class PublishedTable:
     kind: str = "davis"  # the dataset kind whose records it sits beside ("benchmarks": several)
 
 
+def _davis(jf: float, j: float, j_recall: float, f: float, f_recall: float) -> dict[str, float]:
+    """A row of the paper's Table 1 (DAVIS-2017 val), in its column order."""
+    return {"J&F-Mean": jf, "J-Mean": j, "J-Recall": j_recall, "F-Mean": f, "F-Recall": f_recall}
+
+
 # MAST trained on YouTube-VOS, DAVIS-2017 val: shown in more than one table
-MAST_YTVOS_DAVIS2017_VAL = {
-    "J&F-Mean": 65.5,
-    "J-Mean": 63.3,
-    "J-Recall": 73.2,
-    "F-Mean": 67.6,
-    "F-Recall": 77.7,
-}
+MAST_YTVOS_DAVIS2017_VAL = _davis(65.5, 63.3, 73.2, 67.6, 77.7)
 
 PUBLISHED: dict[str, PublishedTable] = {
     "davis2017-val": PublishedTable(
@@ -54,13 +53,19 @@ PUBLISHED: dict[str, PublishedTable] = {
             PublishedRow(
                 "MAST",
                 "OxUvA",
-                {"J&F-Mean": 63.7, "J-Mean": 61.2, "J-Recall": 73.2, "F-Mean": 66.3, "F-Recall": 78.3},
+                _davis(63.7, 61.2, 73.2, 66.3, 78.3),
             ),
-            PublishedRow("CorrFlow", "(see paper)", {"J&F-Mean": 50.3}),
-            PublishedRow("UVC", "(see paper)", {"J&F-Mean": 59.5}),
-            PublishedRow("CycleTime", "(see paper)", {"J&F-Mean": 48.7}),
-            PublishedRow("Video colorization (Vondrick)", "(see paper)", {"J&F-Mean": 34.0}),
+            PublishedRow("CorrFlow (ResNet-18)", "OxUvA", _davis(50.3, 48.4, 53.2, 52.2, 56.0)),
+            PublishedRow("UVC (ResNet-18)", "Kinetics", _davis(59.5, 57.7, 68.3, 61.3, 69.8)),
+            # as printed; unlike the others, these two rows' J&F is not the mean of their J and F
+            PublishedRow("CycleTime (ResNet-50)", "VLOG", _davis(48.7, 46.4, 50.0, 50.0, 48.0)),
+            PublishedRow(
+                "Video colorization (Vondrick et al., ResNet-18)",
+                "Kinetics",
+                _davis(34.0, 34.6, 34.1, 32.7, 26.8),
+            ),
         ),
+        source=f"{PAPER}, Table 1 (self-supervised rows)",
     ),
     "davis2017-val-memory": PublishedTable(
         title="DAVIS-2017 val, MAST memory ablation",
@@ -82,20 +87,35 @@ PUBLISHED: dict[str, PublishedTable] = {
     ),
 }
 
-# YouTube-VOS 2018 val, MAST: seen/unseen J and F; overall = their mean; the generalisation gap is
-# (J_seen + F_seen) / 2 - (J_unseen + F_unseen) / 2 = 64.4 - 64.0 = 0.4
-MAST_YOUTUBE_VOS_2018_VAL = {
-    "overall": 64.2,
-    "J_seen": 63.9,
-    "F_seen": 64.9,
-    "J_unseen": 60.3,
-    "F_unseen": 67.7,
-    "gap": 0.4,
-}
+
+def _youtube(overall: float, j_seen: float, f_seen: float, j_unseen: float, f_unseen: float, gap: float):
+    """A row of the paper's Table 8 (YouTube-VOS 2018 val), in its column order: overall = the mean
+    of the four, gap = (J_seen + F_seen) / 2 - (J_unseen + F_unseen) / 2."""
+    return {
+        "overall": overall,
+        "J_seen": j_seen,
+        "F_seen": f_seen,
+        "J_unseen": j_unseen,
+        "F_unseen": f_unseen,
+        "gap": gap,
+    }
+
+
+# YouTube-VOS 2018 val, MAST: gap 64.4 - 64.0 = 0.4
+MAST_YOUTUBE_VOS_2018_VAL = _youtube(64.2, 63.9, 64.9, 60.3, 67.7, 0.4)
 PUBLISHED["youtube-vos-2018-val"] = PublishedTable(
-    title="YouTube-VOS 2018 val, semi-supervised",
+    title="YouTube-VOS 2018 val, semi-supervised (self-supervised trackers)",
     evaluation="YouTube-VOS 2018 valid (474 videos), scored by the evaluation server",
-    rows=(PublishedRow("MAST", "YouTube-VOS", MAST_YOUTUBE_VOS_2018_VAL, variant="mast"),),
+    rows=(
+        PublishedRow("MAST", "YouTube-VOS", MAST_YOUTUBE_VOS_2018_VAL, variant="mast"),
+        PublishedRow("CorrFlow", "OxUvA", _youtube(46.6, 50.6, 46.6, 43.8, 45.6, 3.9)),
+        PublishedRow(
+            "Video colorization (reimplemented by MAST's authors)",
+            "(not stated)",
+            _youtube(38.9, 43.1, 38.6, 36.6, 37.4, 3.9),
+        ),
+    ),
+    source=f"{PAPER}, Table 8 (self-supervised rows)",
     kind="youtube-vos",
 )
 
