@@ -4,8 +4,8 @@ rerun resumes.
 The folder keeps a stamp of the configuration whose masks it holds (variant, protocol, weights,
 data, input size) and of the videos published under it (each video is published whole, then listed
 with the fingerprint of its frames and annotations). A rerun of the same configuration resumes with
-the videos not listed, and those whose files changed since (a sequence downloaded again); a folder of another
-configuration is refused unless ``force``, which lists none of its videos: a forced run that is
+the videos not listed and those whose files changed since (a sequence downloaded again); a folder of
+another configuration is refused unless ``force``, which lists none of its videos: a forced run that is
 interrupted, or that chose fewer sequences, never leaves the old configuration's masks looking like
 the new one's. A second propagation into the same folder waits for the first (a lock), then resumes
 what is left. The data is checked before the model is built and before the folder is touched.
@@ -125,11 +125,7 @@ class Ledger:
 
 @contextlib.contextmanager
 def claimed(
-    out: Path,
-    stamp: dict[str, Any],
-    split: EvaluationSplit,
-    force: bool,
-    on_wait: Callable[[str], None],
+    out: Path, stamp: dict[str, Any], split: EvaluationSplit, force: bool, on_wait: Callable[[str], None]
 ) -> Iterator[Ledger]:
     """Hold ``out`` (a second run waits), stamped with this configuration; yields its ledger, whose
     ``done`` are the split's videos already complete from the same frames and annotations."""
