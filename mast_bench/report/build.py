@@ -8,6 +8,7 @@ record key, so a reader can trace each number to its JSON.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,6 +287,7 @@ def _header(r: _Inputs) -> list[str]:
         f"- reference row: `{r.reference or 'none'}`; rows: {', '.join(f'`{x}`' for x in r.labels)}",
         f"- records: {len(r.entries)} (from `{r.results}`)",
         f"- numerics environment: {_environment_text(r.entries)}",
+        f"- measured on: {_devices_text(r.entries)} (times in s/frame are each record's own machine's)",
     ]
     if context.command:
         lines.append(f"- produced by: `{context.command}`")
@@ -312,6 +314,14 @@ METRICS_NOTE = {
         "ground truth and prediction left out. FLOPs are GFLOPs per frame (2 FLOPs per multiply-add)."
     ),
 }
+
+
+def _devices_text(entries: list[Entry]) -> str:
+    """The machines the rows were measured on, with how many records each (the s/frame column)."""
+    devices = Counter(str(e.record.provenance.get("device") or "unknown") for e in entries)
+    return "; ".join(
+        f"{device}: {count} record{'s' * (count != 1)}" for device, count in sorted(devices.items())
+    )
 
 
 def _environment_text(entries: list[Entry]) -> str:
