@@ -60,18 +60,28 @@ def comma_list(text: str) -> tuple[str, ...]:
     return items
 
 
-def max_side(text: str) -> int | None | str:
-    """``--max-side``: an integer, 'full' (None), or 'preset' (the training preset's)."""
+def max_side(text: str) -> int | None:
+    """``--max-side`` of a command without a training preset: an integer, or 'full' (None)."""
     if text.lower() in ("full", "none"):
         return None
-    if text.lower() == "preset":
-        return "preset"
     try:
         value = int(text)
         check_max_side(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected an integer >= 16 or 'full', got {text!r}") from exc
     return value
+
+
+def max_side_or_preset(text: str) -> int | None | str:
+    """``--max-side`` of a command with a training preset: also 'preset' (the preset's own)."""
+    if text.lower() == "preset":
+        return "preset"
+    try:
+        return max_side(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 16, 'full' or 'preset', got {text!r}"
+        ) from None
 
 
 def positive_int(text: str) -> int:

@@ -35,7 +35,7 @@ def build(parent) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-side",
-        type=base.max_side,
+        type=base.max_side_or_preset,
         default="preset",
         help="network input side, or 'full' (default: preset's)",
     )
