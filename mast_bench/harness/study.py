@@ -140,6 +140,13 @@ class Study:
     def with_overrides(self, overrides: dict[str, Any]) -> Study:
         """Every row's variant derived with ``overrides`` (``--set``): labels and reference follow."""
         where = f"{self.path or self.name}: --set"
+        swept = sorted(set(overrides) & set(self.info.sweep))
+        if swept:
+            values = ", ".join(map(str, self.info.sweep[swept[0]]))
+            raise ConfigError(
+                f"{where} {swept[0]}: the study sweeps this field ({values}), so every row would get one "
+                "value; leave it out, or run the variant you want with `mast-bench run`"
+            )
         renamed = {row.label: derive_variant(row.variant, overrides, where) for row in self.rows}
 
         def label(row: StudyRow) -> str:

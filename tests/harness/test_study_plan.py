@@ -75,6 +75,18 @@ def test_a_sweep_value_outside_the_fields_range_is_refused_with_the_range(tmp_pa
     assert not (tmp_path / "r").exists()
 
 
+def test_a_set_on_the_swept_field_is_refused_before_any_work(tmp_path, capsys):
+    """It collapsed the sweep: three rows of one radius, two of them with one label (the report then
+    counted 2 records of 3 rows, and its tables disagreed)."""
+    path = _study(tmp_path, "test_radius = [6, 9, 12]")
+    code, err = _ablate([path, "--set", "test_radius=9", "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err == [
+        f"error: {path}: --set test_radius: the study sweeps this field (6, 9, 12), so every row would "
+        "get one value; leave it out, or run the variant you want with `mast-bench run`"
+    ]
+    assert not (tmp_path / "r").exists()
+
+
 def test_more_than_64_jobs_are_refused_before_any_work_unless_yes(tmp_path, capsys, monkeypatch):
     path = _study(tmp_path, f"long_term_gap = {list(range(1, 101))}")
     code, err = _ablate([path, "--results", tmp_path / "r"], capsys)
