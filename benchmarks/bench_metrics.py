@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.label_sets import moving_objects, perturb, write_sequence  # noqa: E402
 
 from mast_bench.atomic import atomic_write_json  # noqa: E402
+from mast_bench.harness.provenance import cpu_model  # noqa: E402
 from mast_bench.metrics import evaluate_semisupervised  # noqa: E402
 
 N_SEQUENCES, N_FRAMES, N_OBJECTS, SHAPE = 30, 1999, 61, (480, 854)
@@ -293,7 +295,8 @@ def passed(figures: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(words)
     load_before = os.getloadavg()
     if args.real is not None:
         figures = compare_real(args.real, args.copies, args.repeats, args.jobs)
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
             figures = compare_generated(args, root, results, names)
     figures.update(
         load_average_1min={"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
-        machine={"python": platform.python_version(), "processor": platform.processor(), "cpus": _cpus()},
+        machine={"python": platform.python_version(), "cpu_model": cpu_model(), "cpus": _cpus()},
+        command=shlex.join(["python", "benchmarks/bench_metrics.py", *words]),
     )
     if args.out:
         atomic_write_json(args.out, figures)
