@@ -292,13 +292,15 @@ def test_unknown_set_field_and_bad_variants_file(small_davis, tmp_path, capsys):
     assert _nothing_recorded(tmp_path / "r")
 
 
-def test_argument_errors_exit_2_without_a_traceback(capsys):
+def test_argument_errors_exit_2_without_a_traceback(capsys, tmp_path):
     assert mast_main(["run", "--variant", "mast", "--jobs", "0"]) == 2
     assert "expected a positive integer" in capsys.readouterr().err
     assert mast_main(["frobnicate"]) == 2
     # propagate has no training preset: 'preset' built the model, then failed in it with a traceback
-    assert mast_main(["propagate", "--variant", "mast-lab-pixels", "--out", "x", "--max-side", "preset"]) == 2
+    out = str(tmp_path / "masks")
+    assert mast_main(["propagate", "--variant", "mast-lab-pixels", "--out", out, "--max-side", "preset"]) == 2
     assert "--max-side: expected an integer >= 16 or 'full', got 'preset'" in capsys.readouterr().err
+    assert not (tmp_path / "masks").exists()
     assert mast_main(["run", "--variant", "mast", "--max-side", "8"]) == 2
     assert "--max-side: expected an integer >= 16, 'full' or 'preset', got '8'" in capsys.readouterr().err
 
