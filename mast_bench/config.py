@@ -23,6 +23,25 @@ else:  # pragma: no cover
 from .errors import ConfigError
 
 C = TypeVar("C")
+# a config's name becomes a folder (a training stage's, a run's) and a part of row labels
+# (variant@protocol): no path separators, no leading dot, no @ (a derived variant's name keeps the
+# commas of its list values: mast+dilation_set=2,4)
+NAME_FORBIDDEN = "/\\@"
+
+
+def check_name(name: str, what: str) -> None:
+    """Refuse a name that could not serve as one folder's name and one label (ValueError)."""
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or name != name.strip()
+        or name.startswith(".")
+        or any(c in NAME_FORBIDDEN or ord(c) < 32 for c in name)
+    ):
+        raise ValueError(
+            f"{what} {name!r}: expected a name without / \\ @ or control characters, not empty, not "
+            "starting with '.' or a space"
+        )
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

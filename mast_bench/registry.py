@@ -47,6 +47,8 @@ class Tables(Generic[T]):
 def base_of(body: dict[str, Any], where: str, lookup: Lookup, kind: str, example: str) -> Any:
     """The config a table's ``base`` key names (an earlier table of its file or a registered one)."""
     name = body.get("base")
+    if "base" in body and not isinstance(name, str):
+        raise ConfigError(f'{where}.base: got {name!r}, expected a {kind}\'s name (e.g. base = "{example}")')
     if not isinstance(name, str):
         raise ConfigError(f"{where}: missing key 'base' (the {kind} it modifies, e.g. base = \"{example}\")")
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import OMIT_DEFAULT, from_dict, to_dict
+from ..config import OMIT_DEFAULT, check_name, from_dict, to_dict
 from ..errors import ConfigError
 from ..max_side import check_max_side
 from ..registry import Lookup, Registry, Tables, base_of
@@ -75,6 +75,7 @@ class TrainStage:
     precise_bn: int = field(default=0, metadata={OMIT_DEFAULT: True})
 
     def __post_init__(self) -> None:
+        check_name(self.name, "stage name")
         for name in ("iterations", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -146,6 +147,7 @@ class Preset:
     snapshots: tuple[float, ...] = ()  # fractions of all iterations whose weights are kept (0 = initial)
 
     def __post_init__(self) -> None:
+        check_name(self.name, "preset name")
         if any(not 0 <= f <= 1 for f in self.snapshots):
             raise ValueError(f"snapshots are fractions of the run in [0, 1], got {self.snapshots}")
         if not self.stages:
@@ -161,7 +163,7 @@ class Preset:
         return sum(stage.iterations for stage in self.stages)
 
 
-_PRESET_KEYS = {f.name for f in fields(Preset)} - {"stages"}
+_PRESET_KEYS = {f.name for f in fields(Preset)} - {"stages", "name"}  # the table's name is the preset's
 
 
 def parse_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup | None = None) -> Preset:
@@ -169,6 +171,12 @@ def parse_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup | N
     or ``base = "..."`` and what differs from that preset (``lookup`` finds it)."""
     if not isinstance(body, dict):
         raise ConfigError(f"{where}: expected a table")
+    misplaced = sorted({"name", "stages"} & set(body))
+    if misplaced:
+        raise ConfigError(
+            f"{where}: unknown key {misplaced[0]!r} (a preset is named by its table, [preset.NAME], and its "
+            f"stages are [[preset.{name}.stage]] tables)"
+        )
     if "base" in body:
         return _derived_preset(name, body, where, lookup or get_preset)
     if "stage" not in body:  # the flat format: everything that is not a preset key is the stage

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config import check_name
+
 # How the queue of previous frames starts, for a target t <= previous_frames (N):
 #   pad-first:   the video is padded in front with copies of frame 0, so the queue always holds N
 #                frames, copies of frame 0 included (they count as N separate candidates sets)
@@ -121,8 +123,7 @@ class ProtocolConfig:
     route: ResizeRoute = ResizeRoute()
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("a protocol needs a name")
+        check_name(self.name, "protocol name")
         if self.context is not None and not isinstance(self.context, ContextRead):
             raise ValueError(f"context must be a ContextRead or None, got {type(self.context).__name__}")
         if not isinstance(self.route, ResizeRoute):

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config import check_name
+
 ColourSpace = Literal["lab", "rgb"]
 # roi:    long-term references located by the two-step ROI search (paper)
 # window: long-term references read through a plain window at the same position (no localisation)
@@ -79,8 +81,7 @@ class VariantConfig:
     train_batchnorm: TrainBatchNorm = "batch"
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("a variant needs a name")
+        check_name(self.name, "variant name")
         for field, (low, high) in RANGES.items():
             if not low <= getattr(self, field) <= high:
                 raise ValueError(f"{field} must be >= {low} and <= {high}, got {getattr(self, field)}")

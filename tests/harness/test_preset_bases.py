@@ -116,7 +116,19 @@ def test_presets_of_committed_runs_keep_their_identity(name):
             '[preset.d]\nbase = "nope"\n',
             r"\[preset.d\].base: unknown preset 'nope'; known presets: .*; earlier in this file: full$",
         ),
-        ("[preset.d]\nbase = 3\n", r"\[preset.d\]: missing key 'base'"),
+        ("[preset.d]\nbase = 3\n", r"\[preset.d\].base: got 3, expected a preset's name"),
+        # a stage's name is a folder of the run: "q/../../../escaped" wrote its checkpoint outside --out
+        (
+            '[preset.d]\n[[preset.d.stage]]\nname = "q/../../../escaped"\n'
+            "iterations = 1\nbatch_size = 2\nlr = 1e-3\n",
+            r"\[preset.d\].stage\[0\]: stage name 'q/../../../escaped': expected a name without / ",
+        ),
+        # "name" renamed the preset (or replaced "smoke"), "stages" was ignored
+        (
+            '[preset.d]\nname = "smoke"\nbase = "full"\n',
+            r"\[preset.d\]: unknown key 'name' \(a preset is named",
+        ),
+        ('[preset.d]\nbase = "full"\nstages = [1]\n', r"\[preset.d\]: unknown key 'stages'"),
         (
             '[preset.d]\nbase = "full"\niterations = 3\n',
             r"\[preset.d\]: unknown key 'iterations' .* allowed: base",

@@ -142,8 +142,9 @@ def test_unknown_and_duplicate_names():
 
 
 def test_configs_are_frozen_and_validated():
-    with pytest.raises(ValueError, match="needs a name"):
-        ProtocolConfig(name="")
+    for name in ("", "a/b", ".hidden", "x@y", " padded"):
+        with pytest.raises(ValueError, match=r"^protocol name .*: expected a name without / \\ @"):
+            ProtocolConfig(name=name)
     with pytest.raises(ValueError, match="previous_frames must be >= 0"):
         get_protocol("crw").context.__class__(**{**vars(get_protocol("crw").context), "previous_frames": -1})
     with pytest.raises(AttributeError):
