@@ -186,8 +186,10 @@ class Registry(Generic[T]):
         return [self.register(item) for item in self.read_toml(path)]
 
     def with_files(self, paths: Iterable[str | Path]) -> Registry[T]:
-        """A view of this registry with the tables of ``paths`` in front (later files may build on
-        earlier ones); this registry is left as it is."""
+        """A view of this registry with the tables of ``paths`` added (later files may build on
+        earlier ones); this registry is left as it is. A table may not take a name already known (a
+        built-in, a plugin's, an earlier file's): a file's ``mast`` would have stood in for the paper's
+        reference row under the same name."""
         view: Registry[T] = Registry(
             self.kind,
             self.item_type,
@@ -198,5 +200,11 @@ class Registry(Generic[T]):
         )
         for path in paths:
             for item in view.read_toml(path):
-                view._items[view._name_of(item)] = item
+                name = view._name_of(item)
+                if name in view:
+                    raise ConfigError(
+                        f"{path}: [{self.kind}.{name}]: a {self.kind} named {name!r} is already known; "
+                        f"give yours another name (base = {name!r} builds on it)"
+                    )
+                view._items[name] = item
         return view

@@ -216,6 +216,21 @@ def test_cli_lists_file_variants_and_overrides(tmp_path, capsys):
     assert "test_radius=7" in line and "memory=window" in line
 
 
+def test_a_file_cannot_take_a_known_name(tmp_path, capsys):
+    """A file's [variant.mast] stood in for the built-in under its name (a study's reference row, the
+    paper comparison's 'mast'); of two files naming one variant the later won, silently."""
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[variant.mast]\nbase = "mast"\ntest_radius = 9\n')
+    assert main(["variants", "mast", "--variants-file", str(mine)]) == 2
+    said = f"error: {mine}: [variant.mast]: a variant named 'mast' is already known; give yours another name"
+    assert capsys.readouterr().err.startswith(said)
+    other = tmp_path / "other.toml"
+    mine.write_text('[variant.mine]\nbase = "mast"\ntest_radius = 9\n')
+    other.write_text('[variant.mine]\nbase = "mast"\ntest_radius = 7\n')
+    assert main(["variants", "mine", "--variants-file", str(mine), "--variants-file", str(other)]) == 2
+    assert "[variant.mine]: a variant named 'mine' is already known" in capsys.readouterr().err
+
+
 def test_table_on_a_narrow_terminal_never_truncates_names(monkeypatch, capsys):
     import sys
 
