@@ -26,6 +26,12 @@ QueueStart = Literal["pad-first", "with-first", "after-first"]
 # as a variant's radii: a window of radius 64 (129 x 129 candidates per pixel) already spans a 480p
 # frame at stride 4, and a larger one only asks for memory (radius 100000: a 480 GB allocation)
 MAX_RADIUS = 64
+# the context queue: every previous frame is kept (and "pad-first" fills the queue with copies of frame
+# 0 on any video), so 100000 asked for gigabytes of copies; the field's protocols keep 7 to 20
+MAX_PREVIOUS_FRAMES = 500
+# (query . key) / temperature: below this a raw dot product over the temperature overflows float32,
+# and every score of the read is NaN (scored as J&F 0); the field's temperatures are 0.01 to 0.1
+MIN_TEMPERATURE = 1e-6
 WindowShape = Literal["square", "disk"]
 # how annotated frames (the first frame) are read: every position ("full"), or through the window
 FirstFrame = Literal["full", "window"]
@@ -101,12 +107,16 @@ class ContextRead:
     outside: Outside = "excluded"
 
     def __post_init__(self) -> None:
-        if self.previous_frames < 0:
-            raise ValueError(f"previous_frames must be >= 0, got {self.previous_frames}")
+        if not 0 <= self.previous_frames <= MAX_PREVIOUS_FRAMES:
+            raise ValueError(
+                f"previous_frames must be >= 0 and <= {MAX_PREVIOUS_FRAMES}, got {self.previous_frames}"
+            )
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k must be >= 1 (or none for every candidate), got {self.top_k}")
-        if not (self.temperature > 0 and math.isfinite(self.temperature)):
-            raise ValueError(f"temperature must be a finite number > 0, got {self.temperature}")
+        if not (self.temperature >= MIN_TEMPERATURE and math.isfinite(self.temperature)):
+            raise ValueError(
+                f"temperature must be a finite number >= {MIN_TEMPERATURE:g}, got {self.temperature}"
+            )
         if not 1 <= self.radius <= MAX_RADIUS:
             raise ValueError(f"radius must be >= 1 and <= {MAX_RADIUS} feature pixels, got {self.radius}")
 

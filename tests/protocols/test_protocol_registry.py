@@ -101,7 +101,10 @@ def test_toml_context_for_a_variant_memory_base_needs_every_field(tmp_path):
         ),
         ('base = "crw"\ncontext.topk = 5\n', "[protocol.bad].context: unknown key 'topk'; allowed keys:"),
         ('base = "crw"\ncontext.window = "hexagon"\n', "context.window: got 'hexagon', expected one of"),
-        ('base = "crw"\ncontext.temperature = 0\n', "temperature must be a finite number > 0"),
+        ('base = "crw"\ncontext.temperature = 0\n', "temperature must be a finite number >= 1e-06, got 0"),
+        # 1e-40: every score NaN, scored as J&F 0 (exit 0); 2000 frames of pad-first copies: gigabytes
+        ('base = "crw"\ncontext.temperature = 1e-40\n', "temperature must be a finite number >= 1e-06"),
+        ('base = "crw"\ncontext.previous_frames = 2000\n', "previous_frames must be >= 0 and <= 500"),
         ('base = "crw"\ncontext.top_k = 0\n', "top_k must be >= 1"),
         ('base = "crw"\ncontext.radius = 0\n', "radius must be >= 1 and <= 64 feature pixels, got 0"),
         (
