@@ -25,6 +25,16 @@ def network_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]
 DINO_MULTIPLE = 64  # eval_video_segmentation.py read_frame: int((tw // 64) * 64)
 
 
+def check_route_max_side(rule: str, max_side: int | None) -> None:
+    """ValueError where a route's size ``rule`` cannot keep the network within ``max_side``: the
+    multiple-of-64 rule never makes a side shorter than 64 (at 16 a 16:9 frame ran at 9x64)."""
+    if rule == "multiple-of-64" and max_side is not None and max_side < DINO_MULTIPLE:
+        raise ValueError(
+            f"max_side {max_side}: this protocol's network side is a multiple of {DINO_MULTIPLE} "
+            f"(DINO's rule), so it needs a max_side of at least {DINO_MULTIPLE} (or full size)"
+        )
+
+
 def route_network_size(size: tuple[int, int], max_side: int | None, rule: str) -> tuple[int, int]:
     """(H, W) of the network input under a route's size ``rule`` (keep-aspect, square, multiple-of-64)."""
     if rule == "square":

@@ -12,12 +12,14 @@ from typing import Literal
 
 from ..data.detect import DATASET_KINDS, DatasetKind
 from ..data.splits import DataSpec
+from ..errors import ConfigError
+from ..max_side import check_route_max_side
 from ..protocols import ProtocolConfig, default_protocol
 from ..results import DEFAULT_RESULTS
 from ..variants.config import VariantConfig
 from .presets import Preset
 
-__all__ = ["DATASET_KINDS", "PRESET_MAX_SIDE", "DataSpec", "DatasetKind", "Job"]
+__all__ = ["DATASET_KINDS", "PRESET_MAX_SIDE", "DataSpec", "DatasetKind", "Job", "check_protocol_size"]
 
 PRESET_MAX_SIDE = "preset"
 
@@ -43,6 +45,15 @@ class Job:
     def __post_init__(self) -> None:
         if self.protocol is None:
             object.__setattr__(self, "protocol", default_protocol())
+        check_protocol_size(self.protocol, self.evaluation_max_side())
 
     def evaluation_max_side(self) -> int | None:
         return self.preset.max_side if self.max_side == PRESET_MAX_SIDE else self.max_side
+
+
+def check_protocol_size(protocol: ProtocolConfig, max_side: int | None) -> None:
+    """Refuse a ``max_side`` the protocol's resize route would exceed, before any work (ConfigError)."""
+    try:
+        check_route_max_side(protocol.route.size, max_side)
+    except ValueError as exc:
+        raise ConfigError(f"protocol {protocol.name}: {exc}") from None

@@ -30,6 +30,7 @@ from ..model import create_model
 from ..progress import tell
 from ..protocols import ProtocolConfig
 from ..variants import VariantConfig
+from .job import check_protocol_size
 from .segmentation import SegmentationStats, segment_split
 from .weights import weights_identity
 
@@ -55,6 +56,7 @@ def segment_into(
     on_wait: Callable[[str], None] = tell,
 ) -> tuple[SegmentationStats, tuple[str, ...]]:
     """(stats of the videos propagated now, videos already complete before): masks of ``split`` in ``out``."""
+    check_protocol_size(protocol, max_side)
     split.check()  # every frame and annotation, before any model work and before `out` is touched
     _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)

@@ -327,3 +327,18 @@ def test_a_cleanup_that_breaks_on_the_interrupt_still_ends_with_one_line(signal_
 
     with pytest.raises(AttributeError, match="no interrupt behind it"):
         guarded(a_bug, None)
+
+
+def test_a_max_side_below_dinos_multiple_of_64_is_refused_before_any_work(tmp_path, capsys):
+    """DINO's route never makes a side shorter than 64: --max-side 16 ran a 16:9 frame at 9x64 while
+    its record said max side 16."""
+    data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=3, size=(24, 32))
+    said = "error: protocol dino-64: max_side 32: this protocol's network side is a multiple of 64"
+    common = ["--variant", "mast-lab-pixels", "--protocol", "dino-64", "--data", str(data), "--quiet"]
+    assert mast_main(["propagate", *common, "--max-side", "32", "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err.startswith(said)
+    assert mast_main(["run", *common, "--max-side", "32", "--results", str(tmp_path / "r")]) == 2
+    assert capsys.readouterr().err.startswith(said)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
+    out = ["--out", str(tmp_path / "m"), "--no-score"]
+    assert mast_main(["propagate", *common, "--max-side", "64", *out]) == 0
