@@ -34,7 +34,7 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
-from .training import train_or_resume
+from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
 
@@ -51,6 +51,11 @@ class JobPlan:
     train_root: Path | None
 
 
+def trains(job: Job) -> bool:
+    """Whether the job trains its weights (a trainable variant without a checkpoint, not random)."""
+    return needs_weights(job.variant) and job.checkpoint is None and not job.random_init
+
+
 def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     """Resolve and check the data, the weights and the identity; no model work yet.
 
@@ -63,7 +68,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
     train_dir = train_root = None
-    if needs_weights(job.variant) and job.checkpoint is None and not job.random_init:
+    if trains(job):
         if job.variant.pretrained_features:
             raise CheckpointError(
                 f"variant {job.variant.name!r} reads a pretrained {job.variant.features} trunk: pass "
@@ -225,6 +230,9 @@ def prepare_jobs(jobs: list[Job], backend: str = "joblib", n_jobs: int = 1, **_:
     if n_jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {n_jobs}")
     unique = list(dict.fromkeys(jobs))
+    for job in unique:  # before any job trains: a refusal after another job's hour of training
+        if trains(job):
+            check_preset_for(job.variant, job.preset)
     parallel = backend != "joblib" or n_jobs > 1
     threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
     return [

@@ -472,11 +472,7 @@ def train(
     that global iteration (checkpoint written); the next call resumes.
     """
     check_stop_after(preset, stop_after)
-    if config.train_batchnorm == "frozen" and any(stage.precise_bn for stage in preset.stages):
-        raise ConfigError(
-            f"preset {preset.name}: precise_bn re-estimates BatchNorm statistics, which variant "
-            f"{config.name!r} keeps frozen (train_batchnorm = 'frozen'); set precise_bn = 0"
-        )
+    check_preset_for(config, preset)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
@@ -523,6 +519,16 @@ def check_stages(preset: Preset, clips) -> None:
             plan_source(clips, stage, seed=0)
         except (ConfigError, DataError) as exc:
             raise type(exc)(f"preset {preset.name}, stage {stage.name}: {exc}") from None
+
+
+def check_preset_for(config: VariantConfig, preset: Preset) -> None:
+    """What a variant cannot train with (config alone): checked by run and ablate for every job that
+    trains before any trains, so a refusal never comes after another job's hour of training."""
+    if config.train_batchnorm == "frozen" and any(stage.precise_bn for stage in preset.stages):
+        raise ConfigError(
+            f"preset {preset.name}: precise_bn re-estimates BatchNorm statistics, which variant "
+            f"{config.name!r} keeps frozen (train_batchnorm = 'frozen'); set precise_bn = 0"
+        )
 
 
 def check_stop_after(preset: Preset, stop_after: int | None) -> None:

@@ -342,3 +342,22 @@ def test_a_max_side_below_dinos_multiple_of_64_is_refused_before_any_work(tmp_pa
     assert not (tmp_path / "m").exists() and not (tmp_path / "r").exists()
     out = ["--out", str(tmp_path / "m"), "--no-score"]
     assert mast_main(["propagate", *common, "--max-side", "64", *out]) == 0
+
+
+def test_a_variant_that_cannot_train_with_the_preset_is_refused_before_any_job_trains(tmp_path, capsys):
+    """run --variant mast,mast-frozen-bn with a precise_bn preset trained and recorded mast (an hour
+    on the cpu preset) before refusing the frozen-BatchNorm variant."""
+    data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=5, size=(24, 32))
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        '[preset.pbn]\n[[preset.pbn.stage]]\nname = "pairs"\niterations = 2\nbatch_size = 2\nlr = 1e-3\n'
+        "frame_size = [32, 32]\ngaps = [1]\nprecise_bn = 2\n"
+    )
+    results = tmp_path / "results"
+    argv = ["run", "--variant", "mast,mast-frozen-bn", "--presets", str(presets), "--preset", "pbn"]
+    assert mast_main([*argv, "--data", str(data), "--results", str(results), "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: preset pbn: precise_bn re-estimates BatchNorm statistics, which variant 'mast-frozen-bn' "
+        "keeps frozen"
+    )
+    assert not list(results.rglob("*.pt")) and not list(results.rglob("records/*.json"))
