@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import random
 import time
@@ -309,10 +310,30 @@ def _step(run: _Run, trained, stage: _Stage, plans: PlanSource, frames: FrameTen
             ref_indices=plan.indices[:-1],
             target_index=plan.indices[-1],
         )
+    value = float(loss.detach())
+    if _diverged(value, world, frames.device):
+        raise ConfigError(
+            f"stage {stage.config.name}: the loss is {value} at iteration {i + 1} (learning rate "
+            f"{learning_rate(stage.config, i):g}): training diverged; its weights were not updated with "
+            "it, and the last checkpoint is kept: lower the stage's lr and train into another folder"
+        )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     run.optimizer.step()
-    return float(loss.detach()), info
+    return value, info
+
+
+def _diverged(loss: float, world: int, device: torch.device) -> bool:
+    """Whether any rank's loss is not finite (every rank learns it, so all stop together: one rank
+    stopping alone would leave the others waiting in the gradients' all-reduce)."""
+    bad = not math.isfinite(loss)
+    if world > 1:
+        import torch.distributed as dist
+
+        flag = torch.tensor([float(bad)], device=device)
+        dist.all_reduce(flag)
+        bad = bool(flag.item() > 0)
+    return bad
 
 
 def _progress_bar(config, stage: _Stage, start: int, enabled: bool):

@@ -361,3 +361,20 @@ def test_a_variant_that_cannot_train_with_the_preset_is_refused_before_any_job_t
         "keeps frozen"
     )
     assert not list(results.rglob("*.pt")) and not list(results.rglob("records/*.json"))
+
+
+def test_a_training_that_diverges_stops_at_the_first_non_finite_loss(tmp_path, capsys):
+    """lr = 1e10 trained to NaN weights and exited 0 ('final loss nan'); only a later propagate
+    refused the checkpoint, inside run or ablate after the whole training."""
+    data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=5, size=(24, 32))
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        '[preset.hot]\n[[preset.hot.stage]]\nname = "pairs"\niterations = 6\nbatch_size = 2\nlr = 1e10\n'
+        "frame_size = [32, 32]\ngaps = [1]\n"
+    )
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--presets", str(presets), "--preset", "hot", "--quiet"]
+    assert mast_main([*argv, "--data", str(data / "JPEGImages" / "480p"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stage pairs: the loss is nan at iteration ") and "training diverged" in err
+    assert not (out / "checkpoint.pt").exists()
