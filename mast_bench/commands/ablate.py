@@ -64,7 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from ..harness.study_run import run_study  # the model stack: torch loads here, not at start-up
     from ..report.build import write_study_report  # scipy and matplotlib, likewise
 
-    study = load_study(args.study, variant_lookup=base.variant_registry(args.variants_file).get)
+    study = load_study(
+        args.study,
+        variant_lookup=base.variant_registry(args.variants_file).get,
+        protocol_lookup=base.protocol_registry(args.protocols_file).get,
+    )
     if args.protocol:
         study = study.with_protocols(base.resolve_protocols(args))
     if args.overrides:

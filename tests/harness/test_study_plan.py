@@ -87,6 +87,27 @@ def test_a_set_on_the_swept_field_is_refused_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_studys_protocols_may_come_from_protocols_file(tmp_path, capsys):
+    """ablate read no --protocols-file unless --protocol was given too: a study naming a protocol of
+    the file was refused as unknown, and a missing file went unnoticed."""
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        _study(tmp_path, f"long_term_gap = {list(range(1, 101))}")
+        .read_text()
+        .replace('metrics = ["J&F-Mean"]\n', 'metrics = ["J&F-Mean"]\nprotocols = ["crw5"]\n')
+        .replace('name = "pixels"', 'name = "mine"')
+    )
+    protocols = tmp_path / "p5.toml"
+    protocols.write_text('[protocol.crw5]\nbase = "crw"\ncontext.radius = 5\n')
+    code, err = _ablate([path, "--protocols-file", protocols, "--results", tmp_path / "r"], capsys)
+    assert code == 2 and err[0].startswith(f"error: study {path}: 100 jobs (more than 64)")  # planned
+    code, err = _ablate(
+        [path, "--protocols-file", tmp_path / "none.toml", "--results", tmp_path / "r"], capsys
+    )
+    assert code == 2 and str(tmp_path / "none.toml") in err[0]
+    assert not (tmp_path / "r").exists()
+
+
 def test_more_than_64_jobs_are_refused_before_any_work_unless_yes(tmp_path, capsys, monkeypatch):
     path = _study(tmp_path, f"long_term_gap = {list(range(1, 101))}")
     code, err = _ablate([path, "--results", tmp_path / "r"], capsys)
