@@ -77,6 +77,8 @@ class StudyInfo:
             raise ValueError("protocols: at least one protocol is needed")
         if self.sweep and self.base is None:
             raise ValueError('sweep: needs base = "VARIANT" (the variant whose field is swept)')
+        if self.base is not None and not self.sweep:  # it was never looked up, a typo included
+            raise ValueError(f"base: {self.base!r} names the variant a sweep changes, and there is no sweep")
         if len(self.sweep) > 1:
             raise ValueError(f"sweep: one field at a time, got {', '.join(self.sweep)}")
         for key, values in self.sweep.items():

@@ -160,6 +160,15 @@ def test_toml_file_errors(tmp_path):
     bad.write_text("[study\nname=1")
     with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
         load_study(bad)
+    # a base without a sweep was never looked up: a typo passed
+    lone = tmp_path / "lone.toml"
+    lone.write_text(
+        '[study]\nname = "lone"\ntitle = "t"\nreference = "mast"\nvariants = ["mast"]\nbase = "mats"\n'
+    )
+    with pytest.raises(
+        ConfigError, match="base: 'mats' names the variant a sweep changes, and there is no sweep"
+    ):
+        load_study(lone)
 
 
 def test_jobs_carry_configs_one_per_row_with_the_preset_protocol():
