@@ -175,8 +175,10 @@ def available_studies() -> list[str]:
 def study_path(name_or_path: str | Path) -> Path:
     """A study name (a built-in of ablations/, or a plugin's) or a path to a TOML file."""
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml":
+    if candidate.suffix.lower() == ".toml":
         return candidate
+    if candidate.suffix or len(candidate.parts) > 1:  # a path, not a name
+        raise ConfigError(f"{candidate}: expected a study name or a study file ending in .toml")
     return STUDIES.get(str(name_or_path))
 
 

@@ -156,6 +156,9 @@ def test_toml_file_errors(tmp_path):
         load_study("nope")
     with pytest.raises(ConfigError, match="unknown study 'defaults'"):
         load_study("defaults")
+    for path in ("st1.txt", str(tmp_path)):  # said 'unknown study', naming no file rule
+        with pytest.raises(ConfigError, match="expected a study name or a study file ending in .toml"):
+            load_study(path)
     bad = tmp_path / "bad.toml"
     bad.write_text("[study\nname=1")
     with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
