@@ -40,8 +40,8 @@ def build_jobs(
     if preset.data == "required" and data.root is None:
         flag = f"--benchmark {data.kind}=PATH" if benchmark else "--data PATH"
         raise UserError(
-            f"study {study.name!r} with preset {preset_name!r} needs {flag} (a {data.kind} root); "
-            "the embedded sets are only for the smoke preset"
+            f"study {study.name!r} with preset {preset_name!r} needs {flag} (a {data.kind} root): "
+            f"its [preset.{preset_name}] table says data = \"required\""
         )
     if not benchmark:
         data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)

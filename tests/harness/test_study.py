@@ -184,7 +184,7 @@ def test_jobs_carry_configs_one_per_row_with_the_preset_protocol():
     assert all(
         j.data.root == "/data/DAVIS" and j.preset.name == "paper" and j.max_side is None for j in paper
     )
-    with pytest.raises(UserError, match="needs --data PATH"):
+    with pytest.raises(UserError, match=r"needs --data PATH \(a davis root\): its \[preset.paper\] table"):
         build_jobs(study, "paper", "out", DataSpec())
     with pytest.raises(ConfigError, match="no \\[preset.huge\\] table; this study defines: smoke, paper"):
         build_jobs(study, "huge", "out", DataSpec())
