@@ -217,7 +217,10 @@ def study_variants(info: StudyInfo, lookup: VariantLookup, where: str) -> list[V
     if info.sweep:
         base = _variant(info.base, lookup, f"{where}: study.base")
         ((key, values),) = info.sweep.items()
-        variants += [derive_variant(base, {key: value}, f"{where}: study.sweep.{key}") for value in values]
+        variants += [
+            derive_variant(base, {key: value}, f"{where}: study.sweep[{index}]")
+            for index, value in enumerate(values)
+        ]
     counts = Counter(v.name for v in variants)
     twice = sorted(name for name, count in counts.items() if count > 1)
     if twice:

@@ -92,11 +92,11 @@ def test_sweep_derives_one_variant_per_value_and_the_base_value_is_the_base():
         (lambda d: d["study"].update(sweep={"test_radius": [6]}), "sweep: needs base"),
         (
             lambda d: d["study"].update(base="mast", sweep={"radius": [6]}),
-            "study.sweep.radius: unknown variant field 'radius'; allowed fields:",
+            "study.sweep[0]: unknown variant field 'radius'; allowed fields:",
         ),
         (
             lambda d: d["study"].update(base="mast", sweep={"test_radius": ["big"]}),
-            "study.sweep.test_radius.test_radius: got 'big', expected int",
+            "study.sweep[0].test_radius: got 'big', expected int",
         ),
         (
             lambda d: d["study"].update(base="mast", sweep={"test_radius": 6}),

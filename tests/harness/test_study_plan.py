@@ -62,11 +62,11 @@ def test_a_sweep_value_outside_the_fields_range_is_refused_with_the_range(tmp_pa
     path = _study(tmp_path, "test_radius = [6, 10000]")
     code, err = _ablate([path, "--results", tmp_path / "r"], capsys)
     assert code == 2
-    assert err == [f"error: {path}: study.sweep.test_radius: test_radius must be >= 1 and <= 64, got 10000"]
+    assert err == [f"error: {path}: study.sweep[1]: test_radius must be >= 1 and <= 64, got 10000"]
     path = _study(tmp_path, "dilation_set = [[2, 3], [2, 64]]")
     code, err = _ablate([path, "--results", tmp_path / "r"], capsys)
     assert code == 2 and err == [
-        f"error: {path}: study.sweep.dilation_set: dilation_set must be a non-empty list of integers "
+        f"error: {path}: study.sweep[1]: dilation_set must be a non-empty list of integers "
         ">= 1 and <= 16, got (2, 64)"
     ]
     path = _study(tmp_path, "test_radius = [6, 12]")
