@@ -269,7 +269,8 @@ def resolve_variants(args: argparse.Namespace) -> list:
     overrides = parse_assignments(args.overrides)
     names = list(dict.fromkeys(name for group in args.variant for name in group))
     return [
-        derive_variant(registry.get(name), overrides) if overrides else registry.get(name) for name in names
+        derive_variant(registry.get(name), overrides, f"--set on {name}") if overrides else registry.get(name)
+        for name in names
     ]
 
 

@@ -149,7 +149,10 @@ class Study:
                 f"{where} {swept[0]}: the study sweeps this field ({values}), so every row would get one "
                 "value; leave it out, or run the variant you want with `mast-bench run`"
             )
-        renamed = {row.label: derive_variant(row.variant, overrides, where) for row in self.rows}
+        renamed = {
+            row.label: derive_variant(row.variant, overrides, f"{where} on {row.variant.name}")
+            for row in self.rows
+        }
 
         def label(row: StudyRow) -> str:
             name = renamed[row.label].name

@@ -41,7 +41,7 @@ def build_jobs(
         flag = f"--benchmark {data.kind}=PATH" if benchmark else "--data PATH"
         raise UserError(
             f"study {study.name!r} with preset {preset_name!r} needs {flag} (a {data.kind} root): "
-            f"its [preset.{preset_name}] table says data = \"required\""
+            f'its [preset.{preset_name}] table says data = "required"'
         )
     if not benchmark:
         data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
