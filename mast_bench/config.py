@@ -73,7 +73,7 @@ def _describe(tp: Any) -> str:
             return f"a list of {_describe(args[0])}"
         return "a list of " + ", ".join(_describe(a) for a in args)
     if tp is type(None):
-        return "none"
+        return "'none'"
     if origin is dict:
         return "a table"
     return getattr(tp, "__name__", str(tp))
@@ -111,7 +111,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
     elif tp is type(None):
-        if value is None:
+        if value is None or value == "none":  # TOML has no null: an optional field says 'none'
             return None
     elif tp is bool:
         if isinstance(value, bool):

@@ -112,7 +112,7 @@ class ContextRead:
                 f"previous_frames must be >= 0 and <= {MAX_PREVIOUS_FRAMES}, got {self.previous_frames}"
             )
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top_k must be >= 1 (or none for every candidate), got {self.top_k}")
+            raise ValueError(f"top_k must be >= 1 (or 'none' for every candidate), got {self.top_k}")
         if not (self.temperature >= MIN_TEMPERATURE and math.isfinite(self.temperature)):
             raise ValueError(
                 f"temperature must be a finite number >= {MIN_TEMPERATURE:g}, got {self.temperature}"

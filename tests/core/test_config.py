@@ -57,6 +57,20 @@ def test_from_dict_names_the_bad_key_and_what_it_allows(data, message):
     assert message in str(info.value)
 
 
+def test_an_optional_field_takes_none_as_a_string_toml_has_no_null():
+    """Messages offered 'int or none', yet no TOML file could say none (a derived protocol could not
+    set top_k back to every candidate); a str field keeps the string."""
+
+    @dataclass(frozen=True)
+    class Optional:
+        top_k: int | None = 10
+        label: str | None = None
+
+    assert from_dict(Optional, {"top_k": "none", "label": "none"}) == Optional(top_k=None, label="none")
+    with pytest.raises(ConfigError, match="top_k: got 'many', expected int or 'none'"):
+        from_dict(Optional, {"top_k": "many"})
+
+
 def test_load_toml_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[study\n")
