@@ -344,15 +344,21 @@ def test_a_max_side_below_dinos_multiple_of_64_is_refused_before_any_work(tmp_pa
     assert mast_main(["propagate", *common, "--max-side", "64", *out]) == 0
 
 
-def test_a_variant_that_cannot_train_with_the_preset_is_refused_before_any_job_trains(tmp_path, capsys):
-    """run --variant mast,mast-frozen-bn with a precise_bn preset trained and recorded mast (an hour
-    on the cpu preset) before refusing the frozen-BatchNorm variant."""
+def _tiny_training(tmp_path, preset: str, stage: str):
+    """Five 24x32 frames and a presets file of one pairs stage ``preset`` (its other keys: ``stage``)."""
     data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=5, size=(24, 32))
     presets = tmp_path / "presets.toml"
     presets.write_text(
-        '[preset.pbn]\n[[preset.pbn.stage]]\nname = "pairs"\niterations = 2\nbatch_size = 2\nlr = 1e-3\n'
-        "frame_size = [32, 32]\ngaps = [1]\nprecise_bn = 2\n"
+        f'[preset.{preset}]\n[[preset.{preset}.stage]]\nname = "pairs"\nbatch_size = 2\n'
+        f"frame_size = [32, 32]\ngaps = [1]\n{stage}"
     )
+    return data, presets
+
+
+def test_a_variant_that_cannot_train_with_the_preset_is_refused_before_any_job_trains(tmp_path, capsys):
+    """run --variant mast,mast-frozen-bn with a precise_bn preset trained and recorded mast (an hour
+    on the cpu preset) before refusing the frozen-BatchNorm variant."""
+    data, presets = _tiny_training(tmp_path, "pbn", "iterations = 2\nlr = 1e-3\nprecise_bn = 2\n")
     results = tmp_path / "results"
     argv = ["run", "--variant", "mast,mast-frozen-bn", "--presets", str(presets), "--preset", "pbn"]
     assert mast_main([*argv, "--data", str(data), "--results", str(results), "--quiet"]) == 2
@@ -366,12 +372,7 @@ def test_a_variant_that_cannot_train_with_the_preset_is_refused_before_any_job_t
 def test_a_training_that_diverges_stops_at_the_first_non_finite_loss(tmp_path, capsys):
     """lr = 1e10 trained to NaN weights and exited 0 ('final loss nan'); only a later propagate
     refused the checkpoint, inside run or ablate after the whole training."""
-    data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=5, size=(24, 32))
-    presets = tmp_path / "presets.toml"
-    presets.write_text(
-        '[preset.hot]\n[[preset.hot.stage]]\nname = "pairs"\niterations = 6\nbatch_size = 2\nlr = 1e10\n'
-        "frame_size = [32, 32]\ngaps = [1]\n"
-    )
+    data, presets = _tiny_training(tmp_path, "hot", "iterations = 6\nlr = 1e10\n")
     out = tmp_path / "run"
     argv = ["train", "--variant", "mast", "--presets", str(presets), "--preset", "hot", "--quiet"]
     assert mast_main([*argv, "--data", str(data / "JPEGImages" / "480p"), "--out", str(out)]) == 2
