@@ -29,7 +29,7 @@ from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ..registry import Registry
 from ..results import DEFAULT_RESULTS
 from ..threads import available_cpus
-from ..variants import VARIANTS, derive_variant
+from ..variants import VARIANTS, derive_variant_named
 
 PROG = "mast-bench"
 SIGPIPE = 13  # signal.SIGPIPE where there is one (not on Windows)
@@ -268,10 +268,8 @@ def resolve_variants(args: argparse.Namespace) -> list:
     registry = variant_registry(args.variants_file)
     overrides = parse_assignments(args.overrides)
     names = list(dict.fromkeys(name for group in args.variant for name in group))
-    return [
-        derive_variant(registry.get(name), overrides, f"--set on {name}") if overrides else registry.get(name)
-        for name in names
-    ]
+    variants = [registry.get(name) for name in names]
+    return [derive_variant_named(v, overrides) for v in variants] if overrides else variants
 
 
 def resolve_protocols(args: argparse.Namespace) -> list:

@@ -90,8 +90,11 @@ def map_dask(fn: Callable[[A], R], items: Sequence[A], scheduler: Any) -> list[R
 def _wait_quietly(client: Any, futures: list) -> None:
     """Wait for ``futures`` in plain sleeps: a Ctrl-C or SIGTERM inside ``Client.gather`` left Dask's
     waiting tasks to be logged on the way out ('Task exception was never retrieved ... AllExit')
-    under the command's one line. A client that stops running ends the wait (gather then raises)."""
+    under the command's one line. A failed job, or a client that stops running, ends the wait at
+    once (gather then raises, as it did before the others finished)."""
     while client.status == "running" and not all(future.done() for future in futures):
+        if any(future.status in ("error", "cancelled") for future in futures):
+            return
         time.sleep(DASK_POLL_SECONDS)
 
 

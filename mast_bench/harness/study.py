@@ -24,7 +24,7 @@ from ..protocols import DEFAULT_PROTOCOL, ProtocolConfig, get_protocol
 from ..registry import Registry
 from ..results.published import PUBLISHED
 from ..shipped import shipped_folder
-from ..variants import VariantConfig, derive_variant, get_variant
+from ..variants import VariantConfig, derive_variant, derive_variant_named, get_variant
 from .presets import PRESETS
 
 ABLATIONS_DIR = shipped_folder("ablations")
@@ -149,10 +149,7 @@ class Study:
                 f"{where} {swept[0]}: the study sweeps this field ({values}), so every row would get one "
                 "value; leave it out, or run the variant you want with `mast-bench run`"
             )
-        renamed = {
-            row.label: derive_variant(row.variant, overrides, f"{where} on {row.variant.name}")
-            for row in self.rows
-        }
+        renamed = {row.label: derive_variant_named(row.variant, overrides, where) for row in self.rows}
 
         def label(row: StudyRow) -> str:
             name = renamed[row.label].name

@@ -80,6 +80,16 @@ def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = 
     )
 
 
+def derive_variant_named(
+    base: VariantConfig, overrides: dict[str, Any], where: str = "--set"
+) -> VariantConfig:
+    """:func:`derive_variant`, its refusal naming the variant it was deriving (one of several)."""
+    try:
+        return derive_variant(base, overrides, where)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (variant {base.name})") from None
+
+
 VARIANTS = VariantRegistry()
 
 

@@ -71,7 +71,9 @@ def test_a_sweep_value_outside_the_fields_range_is_refused_with_the_range(tmp_pa
     ]
     path = _study(tmp_path, "test_radius = [6, 12]")
     code, err = _ablate([path, "--set", "long_term_gap=0", "--results", tmp_path / "r"], capsys)
-    assert code == 2 and err[0].endswith("long_term_gap must be >= 1 and <= 10000, got 0")
+    assert code == 2 and err[0].endswith(
+        "long_term_gap must be >= 1 and <= 10000, got 0 (variant mast-lab-pixels+test_radius=6)"
+    )
     assert not (tmp_path / "r").exists()
 
 
