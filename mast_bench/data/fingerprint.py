@@ -164,9 +164,11 @@ def _frame_hashes(cache_dir: str | Path | None, settle: float) -> Iterator[Calla
     entries are merged into the cache once, at the end."""
     cache_path = Path(cache_dir) / CACHE_NAME if cache_dir is not None else None
     cache, updates = read_cache(cache_path), {}
-    yield lambda path: _frame_hash(path, cache, updates, settle)
-    if cache_path is not None and updates:
-        write_cache(cache_path, updates)
+    try:
+        yield lambda path: _frame_hash(path, cache, updates, settle)
+    finally:  # an interrupted first hashing keeps what it read (each entry is whole)
+        if cache_path is not None and updates:
+            write_cache(cache_path, updates)
 
 
 __all__ = [

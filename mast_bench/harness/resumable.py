@@ -134,9 +134,10 @@ def claimed(
     require_folder_or_absent(out, "the masks' folder")
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
+        listed = published_videos(out, stamp, split, force)  # a folder to refuse is refused first
         # the frames are read whole the first time (about a second for DAVIS val), then only stat'ed
         inputs = video_fingerprints(split.files(), out / HASHES)
-        published = _still_valid(published_videos(out, stamp, split, force), inputs)
+        published = _still_valid(listed, inputs)
         done = () if force else tuple(name for name in split.complete(out) if name in published)
         ledger = Ledger(out, stamp, published, inputs, done)
         remove_stale_debris(out, ".", ".partial")

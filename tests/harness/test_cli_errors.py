@@ -379,3 +379,20 @@ def test_a_training_that_diverges_stops_at_the_first_non_finite_loss(tmp_path, c
     err = capsys.readouterr().err
     assert err.startswith("error: stage pairs: the loss is nan at iteration ") and "training diverged" in err
     assert not (out / "checkpoint.pt").exists()
+
+
+def test_a_refused_masks_folder_is_refused_before_the_frames_are_hashed(tmp_path, monkeypatch, capsys):
+    """The inputs' fingerprints were taken first: a folder of the user's files was refused only after
+    the whole split was read (gigabytes for YouTube-VOS), and kept the hash cache."""
+    from mast_bench.harness import resumable
+
+    data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=3, size=(24, 32))
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's\n")
+    hashed = []
+    monkeypatch.setattr(resumable, "video_fingerprints", lambda *args: hashed.append(args) or {})
+    argv = ["--variant", "mast-lab-pixels", "--data", str(data), "--out", str(out), "--quiet", "--no-score"]
+    assert propagate_main(argv) == 2
+    assert "output folder holds other files (notes.txt)" in capsys.readouterr().err
+    assert hashed == [] and not (out / resumable.HASHES).exists()
