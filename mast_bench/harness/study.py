@@ -9,6 +9,7 @@ the report floor's: the ``ablate`` command chains the two.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -174,12 +175,15 @@ def available_studies() -> list[str]:
 
 def study_path(name_or_path: str | Path) -> Path:
     """A study name (a built-in of ablations/, or a plugin's) or a path to a TOML file."""
-    candidate = Path(name_or_path)
+    text = str(name_or_path)
+    if text in STUDIES:
+        return STUDIES.get(text)
+    candidate = Path(text)
     if candidate.suffix.lower() == ".toml":
         return candidate
-    if candidate.suffix or len(candidate.parts) > 1:  # a path, not a name
-        raise ConfigError(f"{candidate}: expected a study name or a study file ending in .toml")
-    return STUDIES.get(str(name_or_path))
+    if candidate.suffix or "/" in text or os.sep in text or candidate.is_dir():  # a path, not a name
+        raise ConfigError(f"{text}: expected a study name or a study file ending in .toml")
+    return STUDIES.get(text)
 
 
 def load_defaults(path: Path = ABLATIONS_DIR / f"{DEFAULTS_NAME}.toml") -> dict[str, Any]:

@@ -156,7 +156,8 @@ def test_toml_file_errors(tmp_path):
         load_study("nope")
     with pytest.raises(ConfigError, match="unknown study 'defaults'"):
         load_study("defaults")
-    for path in ("st1.txt", str(tmp_path)):  # said 'unknown study', naming no file rule
+    (tmp_path / "mine").mkdir()
+    for path in ("st1.txt", str(tmp_path), str(tmp_path / "mine") + "/"):  # said 'unknown study'
         with pytest.raises(ConfigError, match="expected a study name or a study file ending in .toml"):
             load_study(path)
     bad = tmp_path / "bad.toml"
