@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import random
 import time
@@ -310,30 +309,23 @@ def _step(run: _Run, trained, stage: _Stage, plans: PlanSource, frames: FrameTen
             ref_indices=plan.indices[:-1],
             target_index=plan.indices[-1],
         )
-    value = float(loss.detach())
-    if _diverged(value, world, frames.device):
-        raise ConfigError(
-            f"stage {stage.config.name}: the loss is {value} at iteration {i + 1} (learning rate "
-            f"{learning_rate(stage.config, i):g}): training diverged; its weights were not updated with "
-            "it, and the last checkpoint is kept: lower the stage's lr and train into another folder"
-        )
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    value = float(loss.detach())
+    if not _finite_gradients(run.optimizer):  # after DDP's all-reduce: every rank decides alike
+        raise ConfigError(
+            f"stage {stage.config.name}: non-finite gradients at iteration {i + 1} (loss {value:g}, "
+            f"learning rate {learning_rate(stage.config, i):g}): training diverged; the weights were not "
+            "updated with them, and the last checkpoint is kept: lower the stage's lr and train into "
+            "another folder"
+        )
     run.optimizer.step()
     return value, info
 
 
-def _diverged(loss: float, world: int, device: torch.device) -> bool:
-    """Whether any rank's loss is not finite (every rank learns it, so all stop together: one rank
-    stopping alone would leave the others waiting in the gradients' all-reduce)."""
-    bad = not math.isfinite(loss)
-    if world > 1:
-        import torch.distributed as dist
-
-        flag = torch.tensor([float(bad)], device=device)
-        dist.all_reduce(flag)
-        bad = bool(flag.item() > 0)
-    return bad
+def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return not grads or bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
 
 
 def _progress_bar(config, stage: _Stage, start: int, enabled: bool):
