@@ -66,7 +66,8 @@ def _describe(tp: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in get_args(tp))
+        args = get_args(tp)  # a str field reads 'none' as a string: leave the key out instead
+        return " or ".join(_describe(a) for a in args if not (a is type(None) and str in args))
     if origin is tuple:
         args = get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -111,7 +112,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
     elif tp is type(None):
-        if value is None or value == "none":  # TOML has no null: an optional field says 'none'
+        if value is None or (isinstance(value, str) and value.lower() == "none"):  # TOML has no null
             return None
     elif tp is bool:
         if isinstance(value, bool):

@@ -66,9 +66,11 @@ def test_an_optional_field_takes_none_as_a_string_toml_has_no_null():
         top_k: int | None = 10
         label: str | None = None
 
-    assert from_dict(Optional, {"top_k": "none", "label": "none"}) == Optional(top_k=None, label="none")
-    with pytest.raises(ConfigError, match="top_k: got 'many', expected int or 'none'"):
+    assert from_dict(Optional, {"top_k": "None", "label": "none"}) == Optional(top_k=None, label="none")
+    with pytest.raises(ConfigError, match="top_k: got 'many', expected int or 'none'$"):
         from_dict(Optional, {"top_k": "many"})
+    with pytest.raises(ConfigError, match="label: got 1, expected str$"):
+        from_dict(Optional, {"label": 1})
 
 
 def test_load_toml_errors_name_the_file(tmp_path):
