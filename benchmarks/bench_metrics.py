@@ -46,8 +46,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.label_sets import moving_objects, perturb, write_sequence  # noqa: E402
 
 from mast_bench.atomic import atomic_write_json  # noqa: E402
-from mast_bench.harness.provenance import cpu_model  # noqa: E402
 from mast_bench.metrics import evaluate_semisupervised  # noqa: E402
+from mast_bench.threads import available_cpus  # noqa: E402
 
 N_SEQUENCES, N_FRAMES, N_OBJECTS, SHAPE = 30, 1999, 61, (480, 854)
 
@@ -305,19 +305,17 @@ def main(argv: list[str] | None = None) -> int:
             (root, results, names), gen_s = timed(lambda: generate(args.data or Path(tmp), jobs=args.jobs))
             print(f"generated {len(names)} sequences in {gen_s:.1f} s")
             figures = compare_generated(args, root, results, names)
+    from mast_bench.harness.provenance import cpu_model  # torch comes with it: after the timings
+
     figures.update(
         load_average_1min={"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
-        machine={"python": platform.python_version(), "cpu_model": cpu_model(), "cpus": _cpus()},
+        machine={"python": platform.python_version(), "cpu_model": cpu_model(), "cpus": available_cpus()},
         command=shlex.join(["python", "benchmarks/bench_metrics.py", *words]),
     )
     if args.out:
         atomic_write_json(args.out, figures)
         print(f"wrote {args.out}")
     return 0 if passed(figures) else 1
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
 if __name__ == "__main__":
