@@ -16,7 +16,7 @@ from ..errors import CheckpointError, DataError
 from ..results import ResultStore
 from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, write_curve
 from ..variants.config import VariantConfig
-from .job import DataSpec, Job
+from .job import DataSpec, Job, check_protocol_size
 from .presets import Preset
 from .training import CHECKPOINT_NAME, check_run_folder, snapshot_iterations, snapshot_path, stage_folders
 
@@ -115,6 +115,8 @@ def check_before_training(request: CurveRequest) -> None:
     from .scoring import require_scorable
 
     check_run_folder(request.train_out, request.train_data)
+    for protocol in request.protocols:  # the curve's own jobs, not only the baselines'
+        check_protocol_size(protocol, request.max_side)
     split = open_split(request.data)
     split.check()
     require_scorable(split)

@@ -126,7 +126,9 @@ def test_a_preset_without_snapshots_is_refused(tmp_path, capsys):
     assert "keeps no snapshots" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("fault", ["truncated annotation", "first frames only", "pretrained baseline"])
+@pytest.mark.parametrize(
+    "fault", ["truncated annotation", "first frames only", "pretrained baseline", "dino-64 at 32"]
+)
 def test_what_would_fail_after_the_training_is_refused_before_it(fault, tmp_path, capsys, monkeypatch):
     """The evaluation set and the baselines are checked first: found after the training, their fault
     would cost the hours the training took (a learning curve trains, then scores)."""
@@ -137,6 +139,8 @@ def test_what_would_fail_after_the_training_is_refused_before_it(fault, tmp_path
     data = make_tiny_davis(tmp_path / "eval", {"a": 1, "b": 2}, frames=6)
     culprit = data / "Annotations/480p/b/00003.png"
     baselines = ["--baselines", "resnet18-imagenet"] if fault == "pretrained baseline" else []
+    if fault == "dino-64 at 32":
+        baselines = ["--protocol", "dino-64", "--max-side", "32"]
     if fault == "truncated annotation":
         culprit.write_bytes(culprit.read_bytes()[:-30])
     elif fault == "first frames only":
@@ -153,5 +157,6 @@ def test_what_would_fail_after_the_training_is_refused_before_it(fault, tmp_path
         "truncated annotation": "b/00003.png",
         "first frames only": "1 of 6 frames annotated",
         "pretrained baseline": "baseline 'resnet18-imagenet' reads a pretrained resnet18 trunk",
+        "dino-64 at 32": "protocol dino-64: max_side 32: this protocol's network side is a multiple of 64",
     }[fault]
     assert err.startswith("error: ") and expected in err and "Traceback" not in err
