@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import INTERRUPTED
 
@@ -22,6 +22,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in [only] if only in COMMANDS else COMMANDS:
         importlib.import_module(f".commands.{name}", __package__).build(commands)
     return parser
+
+
+def entry(command: str) -> Callable[[Sequence[str] | None], int]:
+    """``main(argv)`` of ``python -m mast_bench.<module>``: the same as ``mast-bench COMMAND``, through
+    :func:`main` (so a Ctrl-C while the command's modules load ends with one line there too)."""
+
+    def command_main(argv: Sequence[str] | None = None) -> int:
+        return main([command, *(sys.argv[1:] if argv is None else argv)])
+
+    return command_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:

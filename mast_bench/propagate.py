@@ -1,14 +1,10 @@
-"""``python -m mast_bench.propagate``: the same as ``mast-bench propagate`` (one entry, so a Ctrl-C while the
-command's modules load ends with one line here too)."""
+"""``python -m mast_bench.propagate``: the same as ``mast-bench propagate``."""
 
 import sys
 
-from .__main__ import main as mast_bench_main
+from .__main__ import entry
 
-
-def main(argv: list[str] | None = None) -> int:
-    return mast_bench_main(["propagate", *(sys.argv[1:] if argv is None else argv)])
-
+main = entry("propagate")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,10 @@
-"""``python -m mast_bench.train``: the same as ``mast-bench train`` (one entry, so a Ctrl-C while the
-command's modules load ends with one line here too)."""
+"""``python -m mast_bench.train``: the same as ``mast-bench train``."""
 
 import sys
 
-from .__main__ import main as mast_bench_main
+from .__main__ import entry
 
-
-def main(argv: list[str] | None = None) -> int:
-    return mast_bench_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
+main = entry("train")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,10 @@
-"""``python -m mast_bench.data``: the same as ``mast-bench data`` (one entry, so a Ctrl-C while the
-command's modules load ends with one line here too)."""
+"""``python -m mast_bench.data``: the same as ``mast-bench data``."""
 
 import sys
 
-from ..__main__ import main as mast_bench_main
+from ..__main__ import entry
 
-
-def main(argv: list[str] | None = None) -> int:
-    return mast_bench_main(["data", *(sys.argv[1:] if argv is None else argv)])
-
+main = entry("data")
 
 if __name__ == "__main__":
     sys.exit(main())
