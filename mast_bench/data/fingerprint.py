@@ -128,34 +128,26 @@ def dataset_fingerprint(
     sequences: Iterable[VideoFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
 ) -> str:
     """sha256 of the contents of the given sequences' files; ``cache_dir`` holds the frame hashes."""
-    digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
     with _frame_hashes(cache_dir, settle) as frame_hash:
-        for video in sequences:
-            for line in _lines(video, frame_hash):
-                digest.update(line)
-    return digest.hexdigest()
+        return _digest(sequences, frame_hash)
 
 
 def video_fingerprints(
     sequences: Iterable[VideoFiles], cache_dir: str | Path | None = None, settle: float = SETTLE_SECONDS
 ) -> dict[str, str]:
     """Each video's fingerprint (that of a dataset of it alone), the cache read and written once."""
-    out = {}
     with _frame_hashes(cache_dir, settle) as frame_hash:
-        for video in sequences:
-            digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
-            for line in _lines(video, frame_hash):
-                digest.update(line)
-            out[video.name] = digest.hexdigest()
-    return out
+        return {video.name: _digest([video], frame_hash) for video in sequences}
 
 
-def _lines(video: VideoFiles, frame_hash: Callable[[Path], str]) -> Iterator[bytes]:
-    name, frames, labels = video
-    for path in map(Path, frames):
-        yield f"{name}/frame/{path.name}\t{frame_hash(path)}\n".encode()
-    for path in map(Path, labels):
-        yield f"{name}/annotation/{path.name}\t{_annotation_hash(path)}\n".encode()
+def _digest(videos: Iterable[VideoFiles], frame_hash: Callable[[Path], str]) -> str:
+    digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
+    for name, frames, labels in videos:
+        for path in map(Path, frames):
+            digest.update(f"{name}/frame/{path.name}\t{frame_hash(path)}\n".encode())
+        for path in map(Path, labels):
+            digest.update(f"{name}/annotation/{path.name}\t{_annotation_hash(path)}\n".encode())
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager
