@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from ..errors import DataError, require_folder_or_absent
+from ..errors import DataError
 from ..metrics.names import BENCHMARK_METRICS
 from ..progress import tell
 from ..results import ResultsLayout, StudyManifest
@@ -607,11 +607,10 @@ def write_report(
     others = others or {}
     check_reproducible_together([*entries, *(e for group in others.values() for e in group)])
     out_dir = Path(out_dir)
-    require_folder_or_absent(out_dir, "the report's folder")
-    for warning in report_warnings(entries, entries_kind(entries)):
-        tell(warning)
 
-    def write(staging: Path) -> Path:
+    def write(staging: Path) -> Path:  # after write_staged's check of out_dir: warnings only then
+        for warning in report_warnings(entries, entries_kind(entries)):
+            tell(warning)
         return _write_sections(_inputs(entries, results, staging, context, links_from=out_dir), others)
 
     write_staged(out_dir, REPORT_PARTS, write)
