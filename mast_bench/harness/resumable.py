@@ -132,6 +132,8 @@ def claimed(
     """Hold ``out`` (a second run waits), stamped with this configuration; yields its ledger, whose
     ``done`` are the split's videos already complete from the same frames and annotations."""
     require_folder_or_absent(out, "the masks' folder")
+    if out.is_dir():
+        published_videos(out, stamp, split, force)  # a folder to refuse gets no lock file left in it
     out.mkdir(parents=True, exist_ok=True)
     with job_lock(out / LOCK, f"propagation into {out}", on_wait=on_wait):
         listed = published_videos(out, stamp, split, force)  # a folder to refuse is refused first

@@ -384,7 +384,7 @@ def test_a_training_that_diverges_stops_at_the_first_non_finite_loss(tmp_path, c
 
 def test_a_refused_masks_folder_is_refused_before_the_frames_are_hashed(tmp_path, monkeypatch, capsys):
     """The inputs' fingerprints were taken first: a folder of the user's files was refused only after
-    the whole split was read (gigabytes for YouTube-VOS), and kept the hash cache."""
+    the whole split was read (gigabytes for YouTube-VOS), and kept the hash cache and a lock file."""
     from mast_bench.harness import resumable
 
     data = make_tiny_davis(tmp_path / "data", {"one": 1}, frames=3, size=(24, 32))
@@ -397,3 +397,4 @@ def test_a_refused_masks_folder_is_refused_before_the_frames_are_hashed(tmp_path
     assert propagate_main(argv) == 2
     assert "output folder holds other files (notes.txt)" in capsys.readouterr().err
     assert hashed == [] and not (out / resumable.HASHES).exists()
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # no lock file left behind either
