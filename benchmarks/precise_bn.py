@@ -37,10 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     from mast_bench.atomic import atomic_write
     from mast_bench.errors import ConfigError, UserError
     from mast_bench.harness.precise_bn import recompute_batchnorm_statistics
+    from mast_bench.harness.presets import MAX_SEED
 
     try:
         if args.iterations < 1:
             raise ConfigError(f"--iterations {args.iterations}: expected at least 1")
+        if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+            raise ConfigError(f"--seed {args.seed}: expected 0 to 2**63 - 1")
         opened = open_stage_checkpoint(args, REPO / ".cache" / "training-sets")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 
 def add_stage_checkpoint_arguments(parser: argparse.ArgumentParser, stage_help: str) -> None:
+    from .base import add_variants_file
+
     parser.add_argument("--variant", required=True)
+    add_variants_file(parser)
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--presets", type=Path, default=None, help="TOML presets (default: built-in)")
     parser.add_argument("--preset", required=True)
@@ -45,14 +48,13 @@ def open_stage_checkpoint(args: argparse.Namespace, cache_dir: Path) -> StageChe
     from ..harness.presets import get_preset
     from ..model import MAST
     from ..model.checkpoint import load_weights
-    from ..variants import get_variant
-    from .base import resolve_device
+    from .base import resolve_device, variant_registry
 
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
     if not 1 <= args.stage <= len(preset.stages):
         raise ConfigError(f"--stage {args.stage}: preset {preset.name} has {len(preset.stages)} stage(s)")
     device = torch.device(resolve_device(args.device))
-    model = MAST(get_variant(args.variant))
+    model = MAST(variant_registry(args.variants_file).get(args.variant))
     load_weights(model, args.checkpoint)
     return StageCheckpoint(
         preset, preset.stages[args.stage - 1], device, model, open_clip_source(args.data, cache_dir)

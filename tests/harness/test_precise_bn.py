@@ -295,3 +295,30 @@ def test_the_replay_script_accounts_for_each_step_and_refuses_bad_input(tiny_dav
     frozen = [*argv, "--variant", "mast-frozen-bn"]  # the later --variant wins
     assert script.main(frozen) == 2
     assert "keeps BatchNorm frozen in training" in capsys.readouterr().err
+
+
+def test_the_script_refuses_a_seed_out_of_range_and_reads_a_variants_file(tiny_davis, tmp_path, capsys):
+    """--seed -1 was accepted unchecked (training refuses it); a variant of one's own could not be
+    named (the script read only the built-in registry)."""
+    from support.scripts import benchmark_script
+
+    script = benchmark_script("precise_bn")
+    torch.save(MAST(get_variant("mast")).state_dict(), tmp_path / "weights.pt")
+    variants = tmp_path / "mine.toml"
+    variants.write_text('[variant.mine]\nbase = "mast"\ntest_radius = 9\n')
+    argv = ["--checkpoint", str(tmp_path / "weights.pt"), "--preset", "smoke", "--stage", "1"]
+    argv += [
+        "--data",
+        str(tiny_davis),
+        "--iterations",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "p.pt"),
+    ]
+    assert script.main([*argv, "--variant", "mast", "--seed", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --seed -1: expected 0 to 2**63 - 1"
+    assert not (tmp_path / "p.pt").exists()
+    assert script.main([*argv, "--variant", "mine", "--variants-file", str(variants)]) == 0
+    assert (tmp_path / "p.pt").is_file()
