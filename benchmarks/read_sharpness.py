@@ -123,6 +123,8 @@ def measure(variant, label: str, weights: str | None, sequences, max_side, pairs
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mast_bench.commands.base import seed_int
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variant", required=True, help="the trained variant (its test radius and scale)")
     parser.add_argument(
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pairs", type=int, default=None, help="first N pairs of each sequence (default all)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     args = parser.parse_args(argv)
 

@@ -94,6 +94,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    """A seed every generator seeded from it takes (torch, NumPy's SeedSequence), as a preset's."""
+    from ..harness.presets import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {value}")
+    return value
+
+
 def unit_fraction(text: str) -> float:
     """A number in (0, 1]."""
     try:

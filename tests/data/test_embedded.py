@@ -186,3 +186,12 @@ def test_make_default_command_full_size(tmp_path: Path, capsys):
     sequences = [dataset.sequence(n) for n in dataset.sequence_names("val")]
     assert len(sequences) == 4 and all(s.size == (480, 854) for s in sequences)
     assert Image.open(sequences[0].frame_paths[0]).size == (854, 480)
+
+
+@pytest.mark.parametrize("action", ["make-default", "make-youtube"])
+@pytest.mark.parametrize("seed", ["-1", str(2**63), "x"])
+def test_make_commands_refuse_a_seed_no_generator_takes(action, seed, tmp_path: Path, capsys):
+    """--seed -1 ended in NumPy's traceback; 2**63 was taken, though no preset could name it."""
+    assert main([action, "--out", str(tmp_path / "set"), "--seed", seed]) == 2
+    assert "argument --seed: expected a" in capsys.readouterr().err
+    assert not (tmp_path / "set").exists()

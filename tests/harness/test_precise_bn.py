@@ -317,8 +317,10 @@ def test_the_script_refuses_a_seed_out_of_range_and_reads_a_variants_file(tiny_d
         "--out",
         str(tmp_path / "p.pt"),
     ]
-    assert script.main([*argv, "--variant", "mast", "--seed", "-1"]) == 2
-    assert capsys.readouterr().err.strip() == "error: --seed -1: expected 0 to 2**63 - 1"
+    with pytest.raises(SystemExit) as refused:
+        script.main([*argv, "--variant", "mast", "--seed", "-1"])
+    assert refused.value.code == 2
+    assert "argument --seed: expected a seed from 0 to 2**63 - 1, got -1" in capsys.readouterr().err
     assert not (tmp_path / "p.pt").exists()
     assert script.main([*argv, "--variant", "mine", "--variants-file", str(variants)]) == 0
     assert (tmp_path / "p.pt").is_file()
