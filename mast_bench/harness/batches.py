@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..data.clips import OFFICIAL_GAP_WEIGHTS, OFFICIAL_GAPS, ClipSource, FrameFolderClips, PairSampler
@@ -207,8 +206,3 @@ class FrameTensors:
 
 def all_frames(source: ClipSource) -> list[FrameRef]:
     return [(c, f) for c in range(len(source.clip_names)) for f in range(source.num_frames(c))]
-
-
-def as_arrays(plan: BatchPlan, source: ClipSource, size: tuple[int, int]) -> list[np.ndarray]:
-    """The plan's frames as (B, H, W, 3) float arrays (for tests and inspection)."""
-    return [np.stack([resize_float(source.read_frames(c, [f])[0], size) for c, f in k]) for k in plan.frames]

@@ -41,10 +41,6 @@ class Comparison:
     frames: Interval  # block bootstrap over object-frames
 
 
-def _jf(record) -> float:
-    return 100 * record.metrics["global"]["J&F-Mean"]
-
-
 def score_table(manifest: CurveManifest, store: ResultStore) -> pd.DataFrame:
     """One row per (weights, protocol) and per (baseline, protocol): J&F, J, F (x100), cost, record."""
     rows = []
