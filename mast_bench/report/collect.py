@@ -185,7 +185,7 @@ def report_warnings(entries: list[Entry], kind: str) -> list[str]:
     return warnings
 
 
-def per_object_frame(entries: list[Entry]) -> pd.DataFrame:
+def per_object_table(entries: list[Entry]) -> pd.DataFrame:
     """Per (entry, sequence, object) metrics and "J&F" = (J-Mean + F-Mean) / 2 (its mean: the global J&F)."""
     rows = []
     for entry in entries:
@@ -198,7 +198,7 @@ def per_object_frame(entries: list[Entry]) -> pd.DataFrame:
     return frame
 
 
-def per_frame_frame(entries: list[Entry]) -> pd.DataFrame:
+def per_frame_table(entries: list[Entry]) -> pd.DataFrame:
     """Per (entry, sequence, object, frame) J and F, with the frame's position in its video in [0, 1]."""
     rows = []
     for entry in entries:

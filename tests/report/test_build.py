@@ -18,8 +18,8 @@ from mast_bench.report.build import paired_to_reference, write_study_report
 from mast_bench.report.collect import (
     Entry,
     load_records,
-    per_frame_frame,
-    per_object_frame,
+    per_frame_table,
+    per_object_table,
     study_entries,
     summary_frame,
 )
@@ -114,7 +114,7 @@ def test_pairs_are_matched_by_sequence_and_object_not_by_position():
     ref = make_record("mast", 0.7, 1)
     other = make_record("mast-x", 0.6, 2)
     other.metrics["per_object"] = list(reversed(other.metrics["per_object"][1:]))
-    per_object = per_object_frame([Entry("mast", ref), Entry("mast-x", other)])
+    per_object = per_object_table([Entry("mast", ref), Entry("mast-x", other)])
     comparisons = paired_to_reference(per_object, ["mast", "mast-x"], "mast", 2000, 0)
     mine, theirs = object_jf(other), object_jf(ref)
     keys = sorted(mine)
@@ -188,7 +188,7 @@ def test_many_long_labels_keep_every_figure_readable(tmp_path):
 
 def test_decay_profile_bins_frames_by_position(shared_tiny_study):
     results, manifest, records = shared_tiny_study
-    per_frame = per_frame_frame(study_entries(load_records(results), manifest))
+    per_frame = per_frame_table(study_entries(load_records(results), manifest))
     profile = plots.decay_profile(per_frame, bins=4)
     frames = records["mast"].metrics["per_frame"]
     # 12 frames per object at positions t/11: bins [0,.25) hold t 0..2, [.25,.5) 3..5, [.5,.75) 6..8

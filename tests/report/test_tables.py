@@ -13,7 +13,7 @@ from support.records import make_record
 from mast_bench.report.collect import (
     all_entries,
     load_records,
-    per_object_frame,
+    per_object_table,
     study_entries,
     summary_frame,
 )
@@ -54,7 +54,7 @@ def test_values_come_from_the_records_in_display_units(table):
 def test_global_jf_is_the_mean_of_per_object_jf(tiny_study):
     results, manifest, records = tiny_study
     entries = study_entries(load_records(results), manifest)
-    per_object = per_object_frame(entries)
+    per_object = per_object_table(entries)
     for variant, record in records.items():
         mine = per_object[per_object["label"] == variant]
         assert mine["J&F"].mean() == pytest.approx(record.metrics["global"]["J&F-Mean"])
