@@ -71,6 +71,20 @@ def read_label_map(path: str | Path, *, allow_grey: bool = False, role: str = "l
     return values.astype(np.uint8, copy=False)
 
 
+def read_prediction(path: Path, shape: tuple[int, int], needed: str) -> np.ndarray:
+    """A predicted mask to score, as (H, W) ids: palette or grey ids (as the toolkits read them) at
+    the annotation's ``shape``; a missing file says which frames need one (``needed``)."""
+    if not path.is_file():
+        raise DataError(f"{path}: predicted mask not found ({needed})")
+    predicted = read_label_map(path, allow_grey=True, role="predicted mask")
+    if predicted.shape != shape:
+        raise DataError(
+            f"{path}: predicted mask is {predicted.shape[1]}x{predicted.shape[0]}, "
+            f"expected {shape[1]}x{shape[0]} (the annotation's size)"
+        )
+    return predicted
+
+
 def label_map_image(labels: np.ndarray) -> Image.Image:
     """The palette image for ``labels`` (integer (H, W) array with values 0..255)."""
     labels = np.asarray(labels)

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.masks import read_mask
+from ..data.masks import mask_path
+from ..data.palette import read_prediction
 from ..data.vip import CLASS_NAMES, VipDataset
 from .names import VIP_METRICS
 
@@ -115,7 +116,9 @@ def evaluate_vip(root, masks: str | Path, split: str, videos: Iterable[str] | No
         sequence = dataset.sequence(name)
         counts = PartCounts.empty()
         for index, frame in enumerate(sequence.frame_names):
-            counts = counts + frame_counts(sequence.labels(index), read_mask(masks, name, frame))
+            truth = sequence.labels(index)
+            predicted = read_prediction(mask_path(masks, name, frame), truth.shape, "every frame needs one")
+            counts = counts + frame_counts(truth, predicted)
         per_video[name] = counts
         frames += sequence.num_frames
     return score_counts(per_video, frames)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.davis import count_objects
-from ..data.palette import read_label_map
+from ..data.palette import read_label_map, read_prediction
 from ..errors import DataError
 from ..label_ids import VOID_LABEL
 from .davis_files import SequenceMasks
@@ -50,17 +50,10 @@ def score_sequence(files: SequenceMasks, ignore_void: bool = False) -> SequenceS
                 f"expected {shape[1]}x{shape[0]} like {files.annotations[0].name}"
             )
         result_path = files.result_path(annotation_path.stem)
-        if not result_path.exists():
-            raise DataError(
-                f"{result_path}: predicted mask not found (every annotated frame except the first and the "
-                f"last needs <results>/{files.name}/<frame id>.png)"
-            )
-        prediction = read_label_map(result_path, allow_grey=True, role="predicted mask")
-        if prediction.shape != shape:
-            raise DataError(
-                f"{result_path}: predicted mask is {prediction.shape[1]}x{prediction.shape[0]}, "
-                f"expected {shape[1]}x{shape[0]} (the annotation's size)"
-            )
+        needed = (
+            f"every annotated frame except the first and the last needs <results>/{files.name}/<frame id>.png"
+        )
+        prediction = read_prediction(result_path, shape, needed)
         top = int(prediction.max())
         if top > n_objects:
             raise DataError(

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write
-from ..data.palette import label_pngs, read_label_map
+from ..data.palette import label_pngs, read_label_map, read_prediction
 from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta
 from ..errors import DataError
 from .frames import score_frame
@@ -97,7 +97,8 @@ def score_video(
         scored = [k for k, start in enumerate(first) if index > start]
         if not scored:
             continue
-        predicted = _read_prediction(results_dir / video / f"{path.stem}.png", truth.shape)
+        needed = "every annotated frame after an object's first needs one"
+        predicted = read_prediction(results_dir / video / f"{path.stem}.png", truth.shape, needed)
         kernel = disk(boundary_radius(truth.shape))
         j, f = score_frame(lookup[truth], lookup[predicted], len(tracks), kernel)
         for k in scored:
@@ -109,20 +110,6 @@ def score_video(
         objects.append((video, track.object_id, track.category, j_mean, f_mean, len(rows)))
         frames += [(video, track.object_id, name, j, f) for name, j, f in rows]
     return objects, frames
-
-
-def _read_prediction(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    if not path.is_file():
-        raise DataError(
-            f"{path}: predicted mask not found (every annotated frame after an object's first needs one)"
-        )
-    predicted = read_label_map(path, allow_grey=True, role="predicted mask")
-    if predicted.shape != shape:
-        raise DataError(
-            f"{path}: predicted mask is {predicted.shape[1]}x{predicted.shape[0]}, "
-            f"expected {shape[1]}x{shape[0]} (the annotation's size)"
-        )
-    return predicted
 
 
 def _group_mean(values: pd.Series) -> float:

@@ -75,3 +75,29 @@ def test_confusion_counts_rows_by_truth_and_ignores_void():
     counts = frame_counts(truth, predicted, classes=3)
     assert isinstance(counts, PartCounts) and counts.truth.tolist() == [1, 2, 2]
     np.testing.assert_allclose(class_iou(counts.matrix, counts.truth), [1.0, 1 / 2, 1 / 3])
+
+
+def test_vip_scoring_refuses_a_mask_of_another_shape_and_reads_grey_ids(tmp_path):
+    """A transposed mask (same pixel count) was scored as if it fitted, and a grey-id PNG, which the
+    DAVIS and YouTube-VOS scoring read, was refused; a missing mask now says which frames need one."""
+    from PIL import Image
+
+    from mast_bench.data.embedded_people import make_people
+    from mast_bench.data.vip import VipDataset
+    from mast_bench.errors import DataError
+    from mast_bench.metrics.part_iou import evaluate_vip
+
+    root = make_people("vip", tmp_path / "vip", seed=2, size=(64, 72), videos=1, frames=(3, 3), step=25)
+    video = VipDataset(root).sequence(VipDataset(root).sequence_names("val")[0])
+    masks = tmp_path / "masks" / video.name
+    masks.mkdir(parents=True)
+    for index, frame in enumerate(video.frame_names):
+        Image.fromarray(video.labels(index), mode="L").save(masks / f"{frame}.png")
+    assert evaluate_vip(root, tmp_path / "masks", "val").metrics()["mIoU"] == 1.0
+    last = masks / f"{video.frame_names[-1]}.png"
+    Image.fromarray(np.ascontiguousarray(video.labels(len(video.frame_names) - 1).T), mode="L").save(last)
+    with pytest.raises(DataError, match=rf"{last}: predicted mask is 64x72, expected 72x64"):
+        evaluate_vip(root, tmp_path / "masks", "val")
+    last.unlink()
+    with pytest.raises(DataError, match=rf"{last}: predicted mask not found \(every frame needs one\)"):
+        evaluate_vip(root, tmp_path / "masks", "val")
