@@ -32,20 +32,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_write
 from ..data.palette import label_pngs, read_label_map, read_prediction
 from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta
 from ..errors import DataError
 from .frames import score_frame
 from .measures import boundary_radius, disk
 from .names import YOUTUBE_COUNTS, YOUTUBE_METRICS
+from .toolkit_csv import write_table_csv
 
 SUMMARY_COLUMNS = (*YOUTUBE_METRICS, *YOUTUBE_COUNTS)
 PER_OBJECT_COLUMNS = ("video", "object", "category", "seen", "J", "F", "frames")
 PER_FRAME_COLUMNS = ("video", "object", "frame", "J", "F")
-FLOAT_FORMAT = "%.3f"
-
-
 @dataclass(frozen=True)
 class ObjectTrack:
     object_id: int
@@ -167,14 +164,14 @@ def evaluate_youtube(
     return YouTubeScores(summarise(per_object), per_object, per_frame)
 
 
-def csv_paths(out_dir: str | Path, split: str) -> tuple[Path, Path]:
+def youtube_csv_paths(out_dir: str | Path, split: str) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     return out_dir / f"youtube_summary-{split}.csv", out_dir / f"youtube_per-object-{split}.csv"
 
 
 def write_youtube_csvs(evaluation: YouTubeScores, out_dir: str | Path, split: str) -> tuple[Path, Path]:
-    """The summary and the per-object table as CSVs (atomic; floats as the DAVIS CSVs, %.3f)."""
-    summary_path, per_object_path = csv_paths(out_dir, split)
+    """The summary and the per-object table as CSVs, written as the DAVIS toolkit's are."""
+    summary_path, per_object_path = youtube_csv_paths(out_dir, split)
     for table, path in ((evaluation.summary, summary_path), (evaluation.per_object, per_object_path)):
-        atomic_write(path, lambda tmp, table=table: table.to_csv(tmp, index=False, float_format=FLOAT_FORMAT))
+        write_table_csv(table, path)
     return summary_path, per_object_path
