@@ -7,21 +7,13 @@ scores random weights by accident.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
+from ..data.fingerprint import content_hash
 from ..errors import CheckpointError, ConfigError
 from ..model.checkpoint import require_checkpoint_file
 from ..variants.config import VariantConfig
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_sha256(path: str | Path | None) -> str | None:
@@ -60,7 +52,7 @@ def weights_identity(
         path = require_checkpoint_file(checkpoint)
         return {
             "kind": "file",
-            "sha256": file_sha256(path),
+            "sha256": content_hash(path),
             "path": str(path.resolve()),
             "train_preset": None,
         }

@@ -43,6 +43,8 @@ from .toolkit_csv import write_table_csv
 SUMMARY_COLUMNS = (*YOUTUBE_METRICS, *YOUTUBE_COUNTS)
 PER_OBJECT_COLUMNS = ("video", "object", "category", "seen", "J", "F", "frames")
 PER_FRAME_COLUMNS = ("video", "object", "frame", "J", "F")
+
+
 @dataclass(frozen=True)
 class ObjectTrack:
     object_id: int
