@@ -9,7 +9,6 @@ recorded in the stamp file).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import skimage
 from PIL import Image
 
 from ..errors import DataError
-from .generated import build_into, ensure_generated
+from .generated import GeneratedKind, build_into, ensure_generated
 from .palette import label_map_image
 from .synthetic import (
     BACKGROUND_PHOTOS,
@@ -70,10 +69,12 @@ class EmbeddedSpec:
             raise DataError("embedded dataset parameters: " + "; ".join(problems))
 
 
+KIND = GeneratedKind(EMBEDDED_VERSION, ENV_VAR, STAMP_NAME, "embedded")
+
+
 def default_root() -> Path:
     """$MAST_BENCH_DATA if set, else ~/.cache/mast-bench/embedded-v1."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mast-bench" / EMBEDDED_VERSION
+    return KIND.default_root()
 
 
 def train_clips_dir(root: str | Path) -> Path:
@@ -96,12 +97,7 @@ def _stamp(spec: EmbeddedSpec, sequences: dict[str, list[str]]) -> dict:
 
 def read_stamp(root: str | Path) -> dict | None:
     """The stamp of a complete embedded dataset at ``root``, or None."""
-    path = Path(root) / STAMP_NAME
-    try:
-        stamp = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stamp if isinstance(stamp, dict) and stamp.get("version") == EMBEDDED_VERSION else None
+    return KIND.read_stamp(root)
 
 
 def _scene(
@@ -182,9 +178,7 @@ def make_default(
 
     ``params`` are :class:`EmbeddedSpec` fields (size=(H, W), frames=(min, max), val_sequences, ...).
     """
-    unknown = sorted(set(params) - set(EmbeddedSpec.__dataclass_fields__) - {"seed"})
-    if unknown:
-        raise DataError(f"make_default: unknown parameter(s) {unknown}")
+    KIND.check_params(params, EmbeddedSpec)
     spec = EmbeddedSpec(seed=seed, **params)  # type: ignore[arg-type]
     spec.check()
     return build_into(out_dir, lambda tmp: _generate(spec, tmp), overwrite)
@@ -197,12 +191,4 @@ def ensure_default(root: str | Path | None = None, seed: int = 0, **params: obje
     """
     root = Path(root).expanduser() if root is not None else default_root()
     wanted = asdict(EmbeddedSpec(seed=seed, **params))  # type: ignore[arg-type]
-    return ensure_generated(
-        root,
-        wanted,
-        read_stamp,
-        lambda: make_default(root, seed, **params),
-        EMBEDDED_VERSION,
-        ENV_VAR,
-        STAMP_NAME,
-    )
+    return ensure_generated(root, wanted, KIND, lambda: make_default(root, seed, **params))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from PIL import Image
 
 from ..errors import DataError
 from .figures import draw_figure, paint_figure
-from .generated import build_into, ensure_generated
+from .generated import GeneratedKind, build_into, ensure_generated
 from .synthetic import (
     BACKGROUND_PHOTOS,
     TEXTURE_PHOTOS,
@@ -73,10 +72,14 @@ class PeopleSpec:
 DEFAULTS = {"jhmdb": PeopleSpec(), "vip": PeopleSpec(frames=(8, 10), people=(1, 2), step=25)}
 
 
+GENERATED = {
+    kind: GeneratedKind(VERSIONS[kind], ENV_VARS[kind], STAMP_NAME, f"embedded {kind}") for kind in KINDS
+}
+
+
 def default_people_root(kind: str) -> Path:
     """$MAST_BENCH_JHMDB_DATA / $MAST_BENCH_VIP_DATA if set, else ~/.cache/mast-bench/<version>."""
-    env = os.environ.get(ENV_VARS[kind])
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mast-bench" / VERSIONS[kind]
+    return GENERATED[kind].default_root()
 
 
 def _photos() -> dict[str, np.ndarray]:
@@ -170,21 +173,10 @@ def _generate(kind: str, spec: PeopleSpec, out: Path) -> None:
     (out / STAMP_NAME).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
 
 
-def read_people_stamp(kind: str, root: str | Path) -> dict | None:
-    """The stamp of a complete embedded ``kind`` set at ``root``, or None."""
-    try:
-        stamp = json.loads((Path(root) / STAMP_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stamp if isinstance(stamp, dict) and stamp.get("version") == VERSIONS[kind] else None
-
-
 def _spec(kind: str, seed: int, params: dict) -> PeopleSpec:
     if kind not in KINDS:
         raise DataError(f"unknown embedded people set {kind!r}; expected {' or '.join(KINDS)}")
-    unknown = sorted(set(params) - set(PeopleSpec.__dataclass_fields__) - {"seed"})
-    if unknown:
-        raise DataError(f"embedded {kind} dataset: unknown parameter(s) {unknown}")
+    GENERATED[kind].check_params(params, PeopleSpec)
     spec = dataclasses.replace(DEFAULTS[kind], seed=seed, **params)
     spec.check(kind)
     return spec
@@ -201,9 +193,7 @@ def ensure_people(kind: str, root: str | Path | None = None, seed: int = 0, **pa
     missing; an existing folder is used only if its stamp records the same version and parameters."""
     root = Path(root).expanduser() if root is not None else default_people_root(kind)
     wanted = asdict(_spec(kind, seed, params))
-    make = lambda: make_people(kind, root, seed, **params)  # noqa: E731
-    read = lambda path: read_people_stamp(kind, path)  # noqa: E731
-    return ensure_generated(root, wanted, read, make, VERSIONS[kind], ENV_VARS[kind], STAMP_NAME)
+    return ensure_generated(root, wanted, GENERATED[kind], lambda: make_people(kind, root, seed, **params))
 
 
 def ensure_jhmdb() -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import skimage
 from PIL import Image
 
 from ..errors import DataError
-from .generated import build_into, ensure_generated
+from .generated import GeneratedKind, build_into, ensure_generated
 from .palette import label_map_image
 from .synthetic import (
     BACKGROUND_PHOTOS,
@@ -84,10 +83,12 @@ class Video:
     starts: dict[int, int]
 
 
+KIND = GeneratedKind(YOUTUBE_VERSION, ENV_VAR, STAMP_NAME, "embedded YouTube-style")
+
+
 def default_youtube_root() -> Path:
     """$MAST_BENCH_YOUTUBE_DATA if set, else ~/.cache/mast-bench/embedded-youtube-v1."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mast-bench" / YOUTUBE_VERSION
+    return KIND.default_root()
 
 
 def youtube_photos() -> dict[str, np.ndarray]:
@@ -232,19 +233,8 @@ def _generate(spec: YouTubeSpec, out: Path) -> None:
     (out / STAMP_NAME).write_text(json.dumps(_stamp(spec, recipe), indent=1, sort_keys=True) + "\n")
 
 
-def read_youtube_stamp(root: str | Path) -> dict | None:
-    """The stamp of a complete embedded YouTube-style dataset at ``root``, or None."""
-    try:
-        stamp = json.loads((Path(root) / STAMP_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stamp if isinstance(stamp, dict) and stamp.get("version") == YOUTUBE_VERSION else None
-
-
 def _spec(seed: int, params: dict) -> YouTubeSpec:
-    unknown = sorted(set(params) - set(YouTubeSpec.__dataclass_fields__) - {"seed"})
-    if unknown:
-        raise DataError(f"embedded YouTube-style dataset: unknown parameter(s) {unknown}")
+    KIND.check_params(params, YouTubeSpec)
     spec = YouTubeSpec(seed=seed, **params)  # type: ignore[arg-type]
     spec.check()
     return spec
@@ -262,12 +252,12 @@ def ensure_youtube(root: str | Path | None = None, seed: int = 0, **params: obje
     root = Path(root).expanduser() if root is not None else default_youtube_root()
     wanted = asdict(_spec(seed, params))
     make = lambda: make_youtube(root, seed, **params)  # noqa: E731
-    return ensure_generated(root, wanted, read_youtube_stamp, make, YOUTUBE_VERSION, ENV_VAR, STAMP_NAME)
+    return ensure_generated(root, wanted, KIND, make)
 
 
 def seen_categories(root: str | Path) -> frozenset[str]:
     """The categories of the training part (the 'seen' ones) of a generated dataset."""
-    stamp = read_youtube_stamp(root)
+    stamp = KIND.read_stamp(root)
     if stamp is None:
         raise DataError(f"{Path(root) / STAMP_NAME}: not a complete {YOUTUBE_VERSION} dataset")
     return frozenset(stamp["categories"]["seen"])
