@@ -17,7 +17,7 @@ from PIL import Image
 from ..data.embedded import default_root
 from ..data.embedded_youtube import default_youtube_root
 from ..data.images import read_rgb
-from ..data.palette import label_pngs
+from ..data.palette import DAVIS_PALETTE, label_pngs
 from ..data.splits import EMBEDDED_NAMES
 from .collect import Entry
 from .plots import new_figure, save_figure
@@ -25,18 +25,6 @@ from .plots import new_figure, save_figure
 MAX_WIDTH = 320
 # a record's embedded data set, by the name records give it -> where this machine keeps its copy
 EMBEDDED_ROOTS = {EMBEDDED_NAMES["davis"]: default_root, EMBEDDED_NAMES["youtube-vos"]: default_youtube_root}
-
-
-def palette_colour(index: int) -> tuple[int, int, int]:
-    """The DAVIS / PASCAL VOC bit-interleaved colour of label ``index``."""
-    r = g = b = 0
-    c = index
-    for shift in range(7, -1, -1):
-        r |= ((c >> 0) & 1) << shift
-        g |= ((c >> 1) & 1) << shift
-        b |= ((c >> 2) & 1) << shift
-        c >>= 3
-    return r, g, b
 
 
 def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -48,7 +36,7 @@ def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarr
         if label in (0, 255):
             continue
         where = mask == label
-        out[where] = (1 - alpha) * out[where] + alpha * np.array(palette_colour(int(label)), dtype=np.float64)
+        out[where] = (1 - alpha) * out[where] + alpha * DAVIS_PALETTE[label].astype(np.float64)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -92,7 +80,8 @@ def _frame_path(entry: Entry, sequence: str, stem: str) -> Path | None:
         base = Path(root) if (Path(root) / "JPEGImages").is_dir() else Path(root) / split
         folder = base / "JPEGImages" / sequence
     else:
-        folder = Path(root) / "JPEGImages" / "480p" / sequence
+        resolution = entry.record.identity.get("evaluation", {}).get("resolution") or "480p"
+        folder = Path(root) / "JPEGImages" / resolution / sequence
     for suffix in (".jpg", ".jpeg", ".png"):
         if (folder / f"{stem}{suffix}").is_file():
             return folder / f"{stem}{suffix}"

@@ -260,9 +260,10 @@ def test_report_notes_when_records_have_no_masks(report):
 
 
 def test_overlay_blends_palette_colours():
-    from mast_bench.report.qualitative import overlay, palette_colour
+    from mast_bench.data.palette import DAVIS_PALETTE
+    from mast_bench.report.qualitative import overlay
 
-    assert [palette_colour(i) for i in range(4)] == [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]
+    assert DAVIS_PALETTE[:4].tolist() == [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
     frame = np.full((2, 2, 3), 100, np.uint8)
     mask = np.array([[0, 1], [2, 255]], np.uint8)
     out = overlay(frame, mask, alpha=0.5)
