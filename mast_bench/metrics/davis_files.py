@@ -18,22 +18,18 @@ from ..errors import DataError
 
 
 @dataclass(frozen=True)
-class SequenceMasks:
+class SequenceFiles:
     """The annotation PNGs of one sequence and the folder where its predicted PNGs must be."""
 
     name: str
     annotations: tuple[Path, ...]
     results_dir: Path
 
-    @property
-    def frame_ids(self) -> tuple[str, ...]:
-        return tuple(p.stem for p in self.annotations)
-
     def result_path(self, frame_id: str) -> Path:
         return self.results_dir / f"{frame_id}.png"
 
 
-def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: str = "480p") -> SequenceMasks:
+def sequence_files(davis_root: Path, results_dir: Path, name: str, resolution: str = "480p") -> SequenceFiles:
     annotation_dir = davis_root / "Annotations" / resolution / name
     if not annotation_dir.is_dir():
         raise DataError(f"{annotation_dir}: annotation folder of sequence {name!r} not found")
@@ -49,7 +45,7 @@ def sequence_masks(davis_root: Path, results_dir: Path, name: str, resolution: s
             f"{seq_results}: results folder of sequence {name!r} not found (expected <results>/<seq>/)"
             + _one_level_down(results_dir, name)
         )
-    return SequenceMasks(name=name, annotations=annotations, results_dir=seq_results)
+    return SequenceFiles(name=name, annotations=annotations, results_dir=seq_results)
 
 
 def _one_level_down(results_dir: Path, name: str) -> str:
@@ -66,7 +62,7 @@ def resolve_sequences(
     split: str = "val",
     sequences: list[str] | tuple[str, ...] | None = None,
     resolution: str = "480p",
-) -> list[SequenceMasks]:
+) -> list[SequenceFiles]:
     """Check the DAVIS root and the results folder and list every sequence's files."""
     davis_root, results_dir = Path(davis_root), Path(results_dir)
     if not davis_root.is_dir():
@@ -79,4 +75,4 @@ def resolve_sequences(
         names = list(dict.fromkeys(sequences))
         if not names:
             raise DataError("the list of sequences to evaluate is empty")
-    return [sequence_masks(davis_root, results_dir, name, resolution) for name in names]
+    return [sequence_files(davis_root, results_dir, name, resolution) for name in names]

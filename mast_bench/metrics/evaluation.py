@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
-from .davis_files import SequenceMasks, resolve_sequences
+from .davis_files import SequenceFiles, resolve_sequences
 from .names import DAVIS_TOOLKIT_COLUMNS, OBJECT_METRICS
 from .sequence import SequenceScores, score_sequence
 from .statistics import db_statistics
@@ -48,7 +48,7 @@ class DavisScores:
         return {k: float(v) for k, v in self.global_table.iloc[0].items()}
 
 
-def _score_all(files: list[SequenceMasks], ignore_void: bool, n_jobs: int) -> list[SequenceScores]:
+def _score_all(files: list[SequenceFiles], ignore_void: bool, n_jobs: int) -> list[SequenceScores]:
     """Every sequence's scores, in list order. ``n_jobs`` threads: PNG decoding (Pillow) and the
     boundary dilations (OpenCV) release the GIL, and threads cost nothing to start, where a pool of
     processes spent longer starting than a DAVIS-sized evaluation takes."""

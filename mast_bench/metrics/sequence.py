@@ -13,7 +13,7 @@ from ..data.davis import count_objects
 from ..data.palette import read_label_map, read_prediction
 from ..errors import DataError
 from ..label_ids import VOID_LABEL
-from .davis_files import SequenceMasks
+from .davis_files import SequenceFiles
 from .frames import score_frame
 from .measures import boundary_radius, disk
 
@@ -32,7 +32,7 @@ class SequenceScores:
         return self.j.shape[0]
 
 
-def score_sequence(files: SequenceMasks, ignore_void: bool = False) -> SequenceScores:
+def score_sequence(files: SequenceFiles, ignore_void: bool = False) -> SequenceScores:
     """Read one sequence's annotations and predictions and score frames 1..N-2 (the toolkit's frames)."""
     first = read_label_map(files.annotations[0], allow_grey=True, role="annotation")
     n_objects = count_objects(first)
