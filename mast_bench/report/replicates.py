@@ -37,9 +37,8 @@ from scipy import stats as _scipy_stats
 
 from ..config import from_dict, load_toml
 from ..errors import ConfigError
-from .stats import DEFAULT_LEVEL
+from .stats import DEFAULT_LEVEL, interval_verdict
 from .tables import Table
-from .training import interval_verdict
 
 
 @dataclass(frozen=True)

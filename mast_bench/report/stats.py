@@ -116,3 +116,14 @@ def paired_comparison(
     interval = bootstrap_ci(differences, resamples, seed, level)
     statistic, p = wilcoxon_signed_rank(differences)
     return PairedComparison(interval.n, interval.estimate, interval.low, interval.high, statistic, p)
+
+
+def interval_verdict(low: float, high: float) -> str:
+    """What an interval of a difference says: above 0, below 0, not clear of it, or exactly 0."""
+    if low == high == 0:
+        return "identical (every object-frame equal)"
+    if low > 0:
+        return "better (interval above 0)"
+    if high < 0:
+        return "worse (interval below 0)"
+    return "not clear of 0"

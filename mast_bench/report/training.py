@@ -26,7 +26,7 @@ from ..results import ResultStore
 from ..results.curves import CurveManifest, write_curve
 from .plots import new_figure, save_figure
 from .staging import write_staged
-from .stats import Interval, block_bootstrap_ci, paired_comparison
+from .stats import Interval, block_bootstrap_ci, interval_verdict, paired_comparison
 from .tables import Table, to_markdown
 
 BLOCK = 10  # frames per resampled block of the object-frame intervals
@@ -116,16 +116,6 @@ def comparisons(manifest: CurveManifest, store: ResultStore) -> list[Comparison]
         for base in (b for b in manifest.baselines if b.protocol == protocol):
             out.append(compare(protocol, f"final vs {base.variant}", final, store.get(base.record)))
     return out
-
-
-def interval_verdict(low: float, high: float) -> str:
-    if low == high == 0:
-        return "identical (every object-frame equal)"
-    if low > 0:
-        return "better (interval above 0)"
-    if high < 0:
-        return "worse (interval below 0)"
-    return "not clear of 0"
 
 
 def comparison_table(items: list[Comparison]) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from pathlib import Path
 from support.scripts import REPO, benchmark_script
 
 from mast_bench.report.collect import all_entries, load_records
-from mast_bench.report.training import interval_verdict
+from mast_bench.report.stats import interval_verdict
 
 SIZES = REPO / "reports" / "training-480p" / "sizes" / "results"
 
