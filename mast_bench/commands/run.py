@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..harness.presets import get_preset
-from ..metrics.names import BENCHMARK_METRICS, HEADERS
+from ..metrics.names import BENCHMARK_METRICS, DAVIS_SUMMARY, HEADERS
 from . import base
 
 NAME = "run"
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 SCORES = {  # what the summary shows of a record's global metrics, by dataset kind
-    "davis": tuple((HEADERS[m], m) for m in ("J&F-Mean", "J-Mean", "F-Mean")),
+    "davis": tuple((HEADERS[m], m) for m in DAVIS_SUMMARY),
     "youtube-vos": (
         (HEADERS["overall"], "overall"),
         ("J/F seen", ("J_seen", "F_seen")),

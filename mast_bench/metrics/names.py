@@ -12,6 +12,7 @@ from typing import Literal
 DAVIS_TOOLKIT_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 DAVIS_METRICS = ("J&F-Mean", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "J-Decay", "F-Decay")
 DavisMetric = Literal[DAVIS_METRICS]  # what a study's `metrics` may list
+DAVIS_SUMMARY = ("J&F-Mean", "J-Mean", "F-Mean")  # what summaries and side-by-side tables show
 OBJECT_METRICS = ("J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")  # per object
 # YouTube-VOS (scored locally, seen = categories of the training meta.json): overall = mean of the four
 YOUTUBE_METRICS = ("overall", "J_seen", "F_seen", "J_unseen", "F_unseen", "gap")

@@ -14,14 +14,14 @@ import math
 
 import pandas as pd
 
-from ..metrics.names import HEADERS
+from ..metrics.names import DAVIS_SUMMARY, HEADERS
 from ..results.published import BENCHMARK_COLUMNS, PUBLISHED
 from .collect import Entry, as_number
 from .tables import Table
 
 KIND_NAMES = {"davis": "DAVIS", "youtube-vos": "YouTube-VOS", "jhmdb": "JHMDB", "vip": "VIP"}
 COLUMNS = {  # what the cross-benchmark table shows of each kind
-    "davis": ("J&F-Mean", "J-Mean", "F-Mean"),
+    "davis": DAVIS_SUMMARY,
     "youtube-vos": ("overall",),
     "jhmdb": ("PCK@0.1", "PCK@0.2"),
     "vip": ("mIoU",),

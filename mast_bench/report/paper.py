@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from ..metrics.names import DAVIS_METRICS, HEADERS, JHMDB_METRICS, VIP_METRICS, YOUTUBE_METRICS
+from ..metrics.names import DAVIS_METRICS, DAVIS_SUMMARY, HEADERS, JHMDB_METRICS, VIP_METRICS, YOUTUBE_METRICS
 from ..results.published import PUBLISHED
 from .tables import Table
 
@@ -23,7 +23,7 @@ METRICS = {
     "vip": VIP_METRICS,
 }
 COMPARED = {
-    "davis": ("J&F-Mean", "J-Mean", "F-Mean"),
+    "davis": DAVIS_SUMMARY,
     "youtube-vos": ("overall", "gap"),
     "jhmdb": JHMDB_METRICS,
     "vip": VIP_METRICS,
