@@ -108,52 +108,73 @@ def _narrow(image: Image.Image, resample) -> np.ndarray:
 def qualitative_figures(
     entries: list[Entry], results: Path, out_dir: Path, sequences: int = 3, frames: int = 3
 ) -> QualitativeResult:
-    notes: list[str] = []
+    """Up to ``sequences`` figures (the first sequences every entry has masks of), ``frames`` evenly
+    spaced frames each, one column per entry; what could not be drawn goes into the notes."""
     if not entries:
         return QualitativeResult([], ["no records"])
-    mask_dirs = {}
-    for entry in entries:
-        folder = _mask_dir(results, entry)
-        if folder is None:
-            notes.append(f"{entry.label}: the record names no masks folder; qualitative figures skipped")
-            continue
-        if not folder.is_dir():
-            notes.append(f"{entry.label}: masks folder {folder} not found; qualitative figures skipped")
-            continue
-        mask_dirs[entry.label] = folder
+    mask_dirs, notes = _mask_dirs(entries, results)
     if notes:
         return QualitativeResult([], notes)
     common = set.intersection(*({p.name for p in d.iterdir() if p.is_dir()} for d in mask_dirs.values()))
     figures = []
     for sequence in sorted(common)[:sequences]:
-        stems = [p.stem for p in label_pngs(mask_dirs[entries[0].label] / sequence)]
-        if not stems:
+        picks = _picked_stems(mask_dirs[entries[0].label] / sequence, frames)
+        if not picks:
             continue
-        picks = [stems[i] for i in sorted(set(np.linspace(0, len(stems) - 1, frames).round().astype(int)))]
         frame_paths = {stem: _frame_path(entries[0], sequence, stem) for stem in picks}
-        missing = [stem for stem, path in frame_paths.items() if path is None]
-        if missing:
+        if any(path is None for path in frame_paths.values()):
             root = _data_root(entries[0])
             notes.append(f"{sequence}: frames not found under dataset root {root!r}; figure skipped")
             continue
-        figure = new_figure(2.2 * len(entries), 1.5 * len(picks) + 0.6)
-        grid = figure.subplots(len(picks), len(entries), squeeze=False)
-        for r, stem in enumerate(picks):
-            frame = _load_frame(frame_paths[stem])
-            for c, entry in enumerate(entries):
-                axes = grid[r][c]
-                axes.set_axis_off()
-                mask_path = mask_dirs[entry.label] / sequence / f"{stem}.png"
-                if not mask_path.is_file():
-                    axes.set_title(f"{entry.label}\n(no mask {stem})", fontsize=7)
-                    continue
-                mask = _load_mask(mask_path)
-                if mask.shape != frame.shape[:2]:
-                    mask = np.asarray(Image.fromarray(mask).resize(frame.shape[1::-1], Image.NEAREST))
-                axes.imshow(overlay(frame, mask))
-                axes.set_title(f"{entry.label} · {stem}", fontsize=7)
-        figure.suptitle(f"{sequence}: predicted masks", fontsize=9)
-        figures.extend(save_figure(figure, out_dir, f"qualitative_{sequence}"))
+        figures.extend(_sequence_figure(entries, mask_dirs, sequence, frame_paths, out_dir))
     if not figures and not notes:
         notes.append("no sequence has masks from every variant; qualitative figures skipped")
     return QualitativeResult(figures, notes)
+
+
+def _mask_dirs(entries: list[Entry], results: Path) -> tuple[dict[str, Path], list[str]]:
+    """Each entry's masks folder, by label, and a note for each entry that has none."""
+    mask_dirs, notes = {}, []
+    for entry in entries:
+        folder = _mask_dir(results, entry)
+        if folder is None:
+            notes.append(f"{entry.label}: the record names no masks folder; qualitative figures skipped")
+        elif not folder.is_dir():
+            notes.append(f"{entry.label}: masks folder {folder} not found; qualitative figures skipped")
+        else:
+            mask_dirs[entry.label] = folder
+    return mask_dirs, notes
+
+
+def _picked_stems(folder: Path, frames: int) -> list[str]:
+    """``frames`` evenly spaced mask names of ``folder`` (first and last included)."""
+    stems = [p.stem for p in label_pngs(folder)]
+    if not stems:
+        return []
+    return [stems[i] for i in sorted(set(np.linspace(0, len(stems) - 1, frames).round().astype(int)))]
+
+
+def _sequence_figure(
+    entries: list[Entry], mask_dirs: dict[str, Path], sequence: str, frame_paths: dict, out_dir: Path
+) -> list[Path]:
+    """One row per picked frame, one column per entry: its mask over the frame."""
+    figure = new_figure(2.2 * len(entries), 1.5 * len(frame_paths) + 0.6)
+    grid = figure.subplots(len(frame_paths), len(entries), squeeze=False)
+    for r, (stem, frame_path) in enumerate(frame_paths.items()):
+        frame = _load_frame(frame_path)
+        for c, entry in enumerate(entries):
+            _mask_panel(grid[r][c], entry.label, mask_dirs[entry.label] / sequence / f"{stem}.png", frame)
+    figure.suptitle(f"{sequence}: predicted masks", fontsize=9)
+    return save_figure(figure, out_dir, f"qualitative_{sequence}")
+
+
+def _mask_panel(axes, label: str, mask_path: Path, frame: np.ndarray) -> None:
+    axes.set_axis_off()
+    if not mask_path.is_file():
+        axes.set_title(f"{label}\n(no mask {mask_path.stem})", fontsize=7)
+        return
+    mask = _load_mask(mask_path)
+    if mask.shape != frame.shape[:2]:
+        mask = np.asarray(Image.fromarray(mask).resize(frame.shape[1::-1], Image.NEAREST))
+    axes.imshow(overlay(frame, mask))
+    axes.set_title(f"{label} · {mask_path.stem}", fontsize=7)
