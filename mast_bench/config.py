@@ -12,6 +12,7 @@ import dataclasses
 import sys
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -80,58 +81,90 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _is_none(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.lower() == "none")  # TOML has no null
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_SCALARS: dict[Any, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {  # accepts, converts
+    type(None): (_is_none, lambda v: None),
+    bool: (lambda v: isinstance(v, bool), bool),
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), int),
+    float: (_is_number, float),
+    str: (lambda v: isinstance(v, str), str),
+    Path: (lambda v: isinstance(v, (str, Path)), Path),
+}
+
+
+_NO_FIT = object()  # what the coercers return for a value the type does not take
+
+
 def _coerce(value: Any, tp: Any, where: str) -> Any:
-    origin = get_origin(tp)
+    """``value`` as a field of type ``tp`` holds it, or a ConfigError naming ``where`` and the type."""
     if tp is Any:
         return value
+    if tp in _SCALARS:
+        accepts, converts = _SCALARS[tp]
+        result = converts(value) if accepts(value) else _NO_FIT
+    else:
+        result = _coerce_compound(value, tp, where)
+    if result is _NO_FIT:
+        raise ConfigError(f"{where}: got {value!r}, expected {_describe(tp)}")
+    return result
+
+
+def _coerce_compound(value: Any, tp: Any, where: str) -> Any:
+    """A Literal, union, tuple, dict or dataclass field's value, or _NO_FIT."""
+    origin = get_origin(tp)
     if origin is Literal:
-        if value in get_args(tp):
-            return value
-    elif origin in (typing.Union, types.UnionType):
+        return value if value in get_args(tp) else _NO_FIT
+    if origin in (typing.Union, types.UnionType):
         for arg in get_args(tp):
             try:
                 return _coerce(value, arg, where)
             except ConfigError:
                 continue
-    elif origin is tuple:
-        args = get_args(tp)
-        if isinstance(value, (list, tuple)):
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(_coerce(v, args[0], where) for v in value)
-            if len(args) == len(value):
-                return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
-    elif origin is dict:
-        if isinstance(value, dict):
-            key_type, value_type = get_args(tp) or (str, Any)
-            return {
-                _coerce(k, key_type, where): _coerce(v, value_type, f"{where}.{k}") for k, v in value.items()
-            }
-    elif dataclasses.is_dataclass(tp):
+        return _NO_FIT
+    if origin is tuple:
+        return _coerce_tuple(value, get_args(tp), where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return _NO_FIT
+        key_type, value_type = get_args(tp) or (str, Any)
+        return {_coerce(k, key_type, where): _coerce(v, value_type, f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
         if isinstance(value, dict):
             return from_dict(tp, value, where)
-        if isinstance(value, tp):
-            return value
-    elif tp is type(None):
-        if value is None or (isinstance(value, str) and value.lower() == "none"):  # TOML has no null
-            return None
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif tp is Path:
-        if isinstance(value, (str, Path)):
-            return Path(value)
-    else:  # pragma: no cover - a config field of a type this loader does not know
-        raise TypeError(f"config loader cannot check type {tp!r}")
-    raise ConfigError(f"{where}: got {value!r}, expected {_describe(tp)}")
+        return value if isinstance(value, tp) else _NO_FIT
+    raise TypeError(f"config loader cannot check type {tp!r}")  # pragma: no cover - a new field type
+
+
+def _coerce_tuple(value: Any, args: tuple, where: str) -> Any:
+    """``tuple[X, ...]`` takes a list of any length, ``tuple[X, Y]`` one of exactly that length."""
+    if not isinstance(value, (list, tuple)):
+        return _NO_FIT
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_coerce(v, args[0], where) for v in value)
+    if len(args) == len(value):
+        return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+    return _NO_FIT
+
+
+def _is_none(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.lower() == "none")  # TOML has no null
+
+
+_SCALARS: dict[Any, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {  # (accepts, converts)
+    type(None): (_is_none, lambda value: None),
+    bool: (lambda value: isinstance(value, bool), bool),
+    int: (lambda value: isinstance(value, int) and not isinstance(value, bool), int),
+    float: (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool), float),
+    str: (lambda value: isinstance(value, str), str),
+    Path: (lambda value: isinstance(value, (str, Path)), Path),
+}
 
 
 def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
