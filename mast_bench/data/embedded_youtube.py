@@ -33,6 +33,7 @@ from .synthetic import (
     TEXTURE_PHOTOS,
     UNSEEN_TEXTURE_PHOTOS,
     Scene,
+    clearly_visible_pixels,
     draw_scene,
     load_photos,
     render_frame,
@@ -106,7 +107,7 @@ def _starts_ok(video: Video, photos: dict[str, np.ndarray]) -> bool:
     """Every object clearly visible on the frame of its first annotation."""
     scene = video.scene
     background = scaled_background(scene, photos)
-    needed = max(20, int(0.004 * scene.size[0] * scene.size[1]))
+    needed = clearly_visible_pixels(scene.size)
     return all(
         _visible_counts(scene, frame, photos, background)[object_id] >= needed
         for object_id, frame in video.starts.items()

@@ -225,9 +225,13 @@ def draw_scene(
     return Scene(size, num_frames, background, bg_scale, pan_start, pan_end, tuple(sprites))
 
 
+def clearly_visible_pixels(size: tuple[int, int]) -> int:
+    """The pixels an object needs on the frame of its first annotation: 0.4 % of it, at least 20."""
+    return max(20, int(0.004 * size[0] * size[1]))
+
+
 def first_frame_ok(scene: Scene, photos: dict[str, np.ndarray]) -> bool:
     """Every object clearly visible in frame 0 (the first annotation must show all of them)."""
     _, labels = render_frame(scene, 0, photos, scaled_background(scene, photos))
     counts = np.bincount(labels.ravel(), minlength=len(scene.sprites) + 1)
-    needed = max(20, int(0.004 * labels.size))
-    return bool((counts[1 : len(scene.sprites) + 1] >= needed).all())
+    return bool((counts[1 : len(scene.sprites) + 1] >= clearly_visible_pixels(labels.shape)).all())
