@@ -181,7 +181,7 @@ class Registry(Generic[T]):
             made[key] = self._tables.make(key, body, where, earlier_or_known)
         return list(made.values())
 
-    def load_toml(self, path: str | Path) -> list[T]:
+    def register_toml(self, path: str | Path) -> list[T]:
         """Register every table of ``path`` (see :meth:`read_toml`)."""
         return [self.register(item) for item in self.read_toml(path)]
 

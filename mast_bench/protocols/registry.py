@@ -86,7 +86,7 @@ def register_protocol(config: ProtocolConfig) -> ProtocolConfig:
 
 
 def load_protocols_toml(path: str | Path) -> list[ProtocolConfig]:
-    return PROTOCOLS.load_toml(path)
+    return PROTOCOLS.register_toml(path)
 
 
 def default_protocol() -> ProtocolConfig:

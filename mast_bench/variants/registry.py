@@ -106,4 +106,4 @@ def register_variant(config: VariantConfig) -> VariantConfig:
 
 
 def load_variants_toml(path: str | Path) -> list[VariantConfig]:
-    return VARIANTS.load_toml(path)
+    return VARIANTS.register_toml(path)

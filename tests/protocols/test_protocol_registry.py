@@ -69,7 +69,7 @@ def test_toml_derives_context_fields_and_whole_contexts(tmp_path):
         '[protocol.mast-renamed]\nbase = "mast"\nsource = "here"\n'
     )
     registry = fresh_registry()
-    names = [c.name for c in registry.load_toml(path)]
+    names = [c.name for c in registry.register_toml(path)]
     assert names == ["crw-k5", "crw-k5-square", "spa-then-temp", "mast-renamed"]
     crw = registry.get("crw").context
     k5 = registry.get("crw-k5")
@@ -87,7 +87,7 @@ def test_toml_context_for_a_variant_memory_base_needs_every_field(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[protocol.half]\nbase = "mast"\ncontext.top_k = 5\n')
     with pytest.raises(ConfigError, match=r"p.toml: \[protocol.half\].context: missing required key"):
-        fresh_registry().load_toml(path)
+        fresh_registry().register_toml(path)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_toml_errors_name_file_and_key(tmp_path, body, message):
     path = tmp_path / "bad.toml"
     path.write_text("[protocol.bad]\n" + body)
     with pytest.raises(UserError) as err:
-        fresh_registry().load_toml(path)
+        fresh_registry().register_toml(path)
     assert message in str(err.value) and "bad.toml" in str(err.value)
 
 
@@ -127,9 +127,9 @@ def test_toml_file_structure_errors(tmp_path):
     path = tmp_path / "top.toml"
     path.write_text('[variant.x]\nbase = "mast"\n')
     with pytest.raises(ConfigError, match="unknown table 'variant'; allowed: protocol"):
-        fresh_registry().load_toml(path)
+        fresh_registry().register_toml(path)
     with pytest.raises(ConfigError, match="no such TOML file"):
-        fresh_registry().load_toml(tmp_path / "missing.toml")
+        fresh_registry().register_toml(tmp_path / "missing.toml")
 
 
 def test_unknown_and_duplicate_names():

@@ -97,7 +97,7 @@ def test_toml_variants(tmp_path):
         '[variant.mast-r8-scaled-rgb]\nbase = "mast-r8-scaled"\ncolour_space = "rgb"\n'
     )
     registry = fresh_registry()
-    configs = registry.load_toml(path)
+    configs = registry.register_toml(path)
     assert [c.name for c in configs] == ["mast-r8-scaled", "mast-r8-scaled-rgb"]
     derived = registry.get("mast-r8-scaled-rgb")
     assert (
@@ -123,7 +123,7 @@ def test_toml_errors_name_file_and_key(tmp_path, body, message):
     path = tmp_path / "bad.toml"
     path.write_text("[variant.bad]\n" + body)
     with pytest.raises(UserError) as err:
-        fresh_registry().load_toml(path)
+        fresh_registry().register_toml(path)
     assert message in str(err.value) and "bad.toml" in str(err.value)
 
 
