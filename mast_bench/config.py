@@ -9,10 +9,11 @@ what it allows, so a typo never turns into a silent default.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
@@ -167,6 +168,12 @@ _SCALARS: dict[Any, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {  # (
 }
 
 
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to a mistyped ``word``; "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1) if isinstance(word, str) else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong types."""
     if not isinstance(data, dict):
@@ -175,7 +182,10 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(fields))}")
+        hint = did_you_mean(unknown[0], fields)
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}{hint}; allowed keys: {', '.join(sorted(fields))}"
+        )
     kwargs = {name: _coerce(value, hints[name], f"{where}.{name}") for name, value in data.items()}
     missing = [
         n

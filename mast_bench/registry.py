@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from .config import load_toml
+from .config import did_you_mean, load_toml
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -98,8 +98,10 @@ class Registry(Generic[T]):
             return self._items[name]
         if self._parent is not None and name in self._parent:
             return self._parent.get(name)
-        known = ", ".join(self.names()) or "(none)"
-        raise UnknownNameError(f"unknown {self.kind} {name!r}; known {self.plural}: {known}")
+        names = self.names()
+        known = ", ".join(names) or "(none)"
+        hint = did_you_mean(name, names)
+        raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}; known {self.plural}: {known}")
 
     def names(self, pattern: str = "*") -> list[str]:
         self._load()

@@ -77,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _require_known_study(results: str | Path, study: str) -> None:
     """A name that is neither a study nor in the results says so (not 'run `ablate NAME` first')."""
+    from ..config import did_you_mean
     from ..harness.study import available_studies
 
     if study in available_studies() or any(ResultsLayout(Path(results)).studies_dir.glob(f"{study}.*.json")):
         return
-    raise UserError(f"unknown study {study!r}; known studies: {', '.join(available_studies())}")
+    known = available_studies()
+    raise UserError(f"unknown study {study!r}{did_you_mean(study, known)}; known studies: {', '.join(known)}")

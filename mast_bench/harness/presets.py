@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import OMIT_DEFAULT, check_name, from_dict, to_dict
+from ..config import OMIT_DEFAULT, check_name, did_you_mean, from_dict, to_dict
 from ..errors import ConfigError
 from ..max_side import check_max_side
 from ..registry import Lookup, Registry, Tables, base_of
@@ -193,8 +193,9 @@ def _derived_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup)
     unknown = sorted(set(rest) - _PRESET_KEYS)
     if unknown:
         allowed = ", ".join(sorted(_PRESET_KEYS | {"base"}))
+        hint = did_you_mean(unknown[0], _PRESET_KEYS)
         raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} (a preset with a base changes its stages in "
+            f"{where}: unknown key {unknown[0]!r}{hint} (a preset with a base changes its stages in "
             f"[[preset.{name}.stage]] tables); allowed: {allowed}"
         )
     stages = base.stages

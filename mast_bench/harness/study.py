@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import from_dict, load_toml
+from ..config import did_you_mean, from_dict, load_toml
 from ..data.detect import DatasetKind
 from ..errors import ConfigError, UserError
 from ..max_side import check_max_side
@@ -269,7 +269,10 @@ def parse_study(
     presets = {}
     for name, body in merged["preset"].items():
         if name not in PRESET_NAMES:
-            raise ConfigError(f"{where}: unknown preset {name!r}; allowed presets: {', '.join(PRESET_NAMES)}")
+            hint = did_you_mean(name, PRESET_NAMES)
+            raise ConfigError(
+                f"{where}: unknown preset {name!r}{hint}; allowed presets: {', '.join(PRESET_NAMES)}"
+            )
         preset = from_dict(StudyPreset, body, f"{where}: preset.{name}")
         if preset.train not in PRESETS:
             raise ConfigError(

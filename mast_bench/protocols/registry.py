@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import from_dict, to_dict
+from ..config import did_you_mean, from_dict, to_dict
 from ..errors import ConfigError
 from ..registry import Registry, Tables, base_of
 from .config import ContextRead, ProtocolConfig, ResizeRoute
@@ -47,7 +47,8 @@ def derive_protocol(base: ProtocolConfig, name: str, overrides: dict[str, Any], 
     unknown = sorted(set(overrides) - set(_TOP_FIELDS))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; allowed keys: base, {', '.join(_TOP_FIELDS)}"
+            f"{where}: unknown key {unknown[0]!r}{did_you_mean(unknown[0], _TOP_FIELDS)}; allowed keys: "
+            f"base, {', '.join(_TOP_FIELDS)}"
         )
     tables = {}
     for key, kind in _TABLES.items():

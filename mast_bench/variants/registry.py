@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import from_dict, to_dict
+from ..config import did_you_mean, from_dict, to_dict
 from ..errors import ConfigError
 from ..registry import Registry, Tables, base_of
 from .config import VariantConfig
@@ -28,7 +28,8 @@ def _variant_table(name: str, table: dict[str, Any], where: str, lookup: Callabl
     unknown = sorted(set(table) - set(overridable) - {"base"})
     if unknown:
         allowed = ", ".join(["base", *overridable])
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
+        hint = did_you_mean(unknown[0], overridable)
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}{hint}; allowed keys: {allowed}")
     base = base_of(table, where, lookup, "variant", "mast")
     overrides = {k: v for k, v in table.items() if k != "base"}
     return from_dict(VariantConfig, {**to_dict(base), "description": "", **overrides, "name": name}, where)
@@ -66,7 +67,8 @@ def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = 
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         listing = ", ".join(allowed)
-        raise ConfigError(f"{where}: unknown variant field {unknown[0]!r}; allowed fields: {listing}")
+        hint = did_you_mean(unknown[0], allowed)
+        raise ConfigError(f"{where}: unknown variant field {unknown[0]!r}{hint}; allowed fields: {listing}")
     merged = {**to_dict(base), **overrides}
     typed = from_dict(VariantConfig, merged, where)
     changed = [name for name in allowed if getattr(typed, name) != getattr(base, name)]

@@ -40,7 +40,8 @@ def test_from_dict_builds_nested_typed_dataclass():
     [
         (
             {"name": "x", "mdoe": "a"},
-            "unknown key 'mdoe'; allowed keys: flags, inner, mode, name, path, rate, steps",
+            "unknown key 'mdoe' (did you mean 'mode'?); allowed keys: flags, inner, mode, name, path, rate, "
+            "steps",
         ),
         ({"name": "x", "mode": "c"}, "f.toml [s].mode: got 'c', expected one of 'a', 'b'"),
         ({"name": "x", "steps": True}, "f.toml [s].steps: got True, expected int"),

@@ -284,7 +284,10 @@ def test_unknown_set_field_and_bad_variants_file(small_davis, tmp_path, capsys):
         str(tmp_path / "r"),
     ]
     code, err = _run([*argv, "--set", "radius=3"], capsys)
-    assert code == 2 and "--set: unknown variant field 'radius'; allowed fields:" in err
+    assert (
+        code == 2
+        and "--set: unknown variant field 'radius' (did you mean 'test_radius'?); allowed fields:" in err
+    )
     bad = tmp_path / "v.toml"
     bad.write_text('[variant.x]\nbase = "mast"\ntest_radios = 3\n')
     code, err = _run([*argv, "--variants-file", str(bad)], capsys)

@@ -72,7 +72,10 @@ def test_sweep_derives_one_variant_per_value_and_the_base_value_is_the_base():
     ("edit", "message"),
     [
         (lambda d: d.update(extra={}), "unknown table 'extra'; allowed tables: preset, study"),
-        (lambda d: d["study"].update(referense="mast"), "study: unknown key 'referense'; allowed keys: base"),
+        (
+            lambda d: d["study"].update(referense="mast"),
+            "study: unknown key 'referense' (did you mean 'reference'?); allowed keys: base",
+        ),
         (
             lambda d: d["study"].update(metrics=["J&F"]),
             "study.metrics: got 'J&F', expected one of 'J&F-Mean'",
@@ -92,7 +95,7 @@ def test_sweep_derives_one_variant_per_value_and_the_base_value_is_the_base():
         (lambda d: d["study"].update(sweep={"test_radius": [6]}), "sweep: needs base"),
         (
             lambda d: d["study"].update(base="mast", sweep={"radius": [6]}),
-            "study.sweep[0]: unknown variant field 'radius'; allowed fields:",
+            "study.sweep[0]: unknown variant field 'radius' (did you mean 'test_radius'?); allowed fields:",
         ),
         (
             lambda d: d["study"].update(base="mast", sweep={"test_radius": ["big"]}),
@@ -134,7 +137,9 @@ def test_unknown_variant_and_protocol_list_the_registries():
     data = valid()
     data["study"]["variants"] = ["mast", "mast-rbg"]
     with pytest.raises(
-        ConfigError, match=r"study.variants\[1\]: unknown variant 'mast-rbg'; known variants: mast,"
+        ConfigError,
+        match=r"study.variants\[1\]: unknown variant 'mast-rbg' \(did you mean 'mast-rgb'\?\); "
+        "known variants: mast,",
     ):
         parse(data)
     data = valid()

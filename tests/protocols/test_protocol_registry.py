@@ -99,7 +99,10 @@ def test_toml_context_for_a_variant_memory_base_needs_every_field(tmp_path):
             'base = "crw"\ntop_k = 5\n',
             "unknown key 'top_k'; allowed keys: base, description, source, context",
         ),
-        ('base = "crw"\ncontext.topk = 5\n', "[protocol.bad].context: unknown key 'topk'; allowed keys:"),
+        (
+            'base = "crw"\ncontext.topk = 5\n',
+            "[protocol.bad].context: unknown key 'topk' (did you mean 'top_k'?); allowed keys:",
+        ),
         ('base = "crw"\ncontext.window = "hexagon"\n', "context.window: got 'hexagon', expected one of"),
         ('base = "crw"\ncontext.temperature = 0\n', "temperature must be a finite number >= 1e-06, got 0"),
         # 1e-40: every score NaN, scored as J&F 0 (exit 0); 2000 frames of pad-first copies: gigabytes

@@ -304,7 +304,8 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--results", str(tmp_path), "--study", "colour_space", "--arms", "arms.toml"]) == 2
     assert "--reference and --arms are for a report of all records" in capsys.readouterr().err
     assert main(["--results", str(tmp_path), "--study", "colour_spaec"]) == 2  # not 'run ablate first'
-    assert capsys.readouterr().err.startswith("error: unknown study 'colour_spaec'; known studies: ")
+    said = "error: unknown study 'colour_spaec' (did you mean 'colour_space'?); known studies: "
+    assert capsys.readouterr().err.startswith(said)
     (tmp_path / "afile").write_text("x")
     assert main(["--results", str(tmp_path), "--out", str(tmp_path / "afile")]) == 2
     assert capsys.readouterr().err.strip() == (

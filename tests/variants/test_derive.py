@@ -45,7 +45,11 @@ def test_no_op_overrides_give_the_base_itself():
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        ({"radius": 3}, "--set: unknown variant field 'radius'; allowed fields: affinity_scale"),
+        (
+            {"radius": 3},
+            "--set: unknown variant field 'radius' (did you mean 'test_radius'?); allowed fields: "
+            "affinity_scale",
+        ),
         ({"name": "x"}, "unknown variant field 'name'"),
         ({"memory": "everything"}, "--set.memory: got 'everything', expected one of 'roi'"),
         ({"test_radius": 0}, "test_radius must be >= 1"),

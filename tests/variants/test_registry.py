@@ -111,7 +111,10 @@ def test_toml_variants(tmp_path):
 @pytest.mark.parametrize(
     "body,message",
     [
-        ('base = "mast"\ntest_radios = 8\n', "unknown key 'test_radios'; allowed keys: base, affinity_scale"),
+        (
+            'base = "mast"\ntest_radios = 8\n',
+            "unknown key 'test_radios' (did you mean 'test_radius'?); allowed keys: base, affinity_scale",
+        ),
         ("test_radius = 8\n", "missing key 'base'"),
         ('base = "nope"\n', "unknown variant 'nope'"),
         ('base = "mast"\nmemory = "everything"\n', "variant.bad].memory: got 'everything', expected one of"),
