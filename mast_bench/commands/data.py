@@ -98,9 +98,14 @@ def get_footage(args: argparse.Namespace) -> int:
 
 def training_set(args: argparse.Namespace) -> int:
     from ..data.training_set import TrainingSetSettings, build_training_set
+    from ..errors import ConfigError
 
+    if args.max_side < 16:
+        raise ConfigError(f"--max-side {args.max_side}: expected at least 16 (frames are shrunk to it)")
+    if args.min_frames < 2:
+        raise ConfigError(f"--min-frames {args.min_frames}: expected at least 2 (a pair takes two frames)")
     settings = TrainingSetSettings(
-        max_side=args.max_side, min_frames=max(2, args.min_frames), max_source_share=args.max_source_share
+        max_side=args.max_side, min_frames=args.min_frames, max_source_share=args.max_source_share
     )
     made = build_training_set(args.sources, args.out, settings, tell=base.tell)
     frames = sum(c.frames for c in made.clips)

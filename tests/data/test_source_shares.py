@@ -118,3 +118,19 @@ def test_the_command_caps_says_the_largest_shares_and_refuses_a_share_out_of_ran
     assert "largest shares of the samples: long 60.0%, street 40.0%" in printed
     code = mast_main(["data", "training-set", str(videos), "--out", str(out), "--max-source-share", "0"])
     assert code == 2 and "expected a number in (0, 1], got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, said",
+    [
+        (["--max-side", "8"], "--max-side 8: expected at least 16 (frames are shrunk to it)"),
+        (["--min-frames", "1"], "--min-frames 1: expected at least 2 (a pair takes two frames)"),
+    ],
+)
+def test_the_command_refuses_settings_out_of_range_in_one_line(flag, said, tmp_path, capsys):
+    """--max-side 8 ended in TrainingSetSettings' ValueError traceback; --min-frames 1 became 2."""
+    videos = tmp_path / "videos"
+    cut_video(videos / "a.mp4")
+    assert mast_main(["data", "training-set", str(videos), "--out", str(tmp_path / "set"), *flag]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {said}"
+    assert not (tmp_path / "set").exists()
