@@ -97,6 +97,17 @@ class Source:
 # --- finding the sources ---------------------------------------------------------------------------
 
 
+def _refuse_frames_beside_videos(folder: Path) -> None:
+    """A folder of videos read as one kept its frame folders out of training, silently."""
+    framed = [p.name for p in clip_folders(folder) if p.parent == folder and list_images(p)]
+    if framed:
+        raise DataError(
+            f"{folder}: holds videos ({video_files(folder)[0].name} ...) and frame folders "
+            f"({', '.join(framed[:3])}{' ...' if len(framed) > 3 else ''}); move one kind into a folder "
+            "of its own and give both folders to `mast-bench data training-set`"
+        )
+
+
 def find_sources(paths: Sequence[str | Path]) -> list[Source]:
     """Videos and frame folders named by ``paths`` (files, folders of videos, roots of frame folders)."""
     if not paths:
@@ -107,6 +118,7 @@ def find_sources(paths: Sequence[str | Path]) -> list[Source]:
         if is_video(path):
             found.append(Source(path.stem, path, "video"))
         elif path.is_dir() and video_files(path):
+            _refuse_frames_beside_videos(path)
             found += [Source(p.stem, p, "video") for p in video_files(path)]
         elif path.is_dir() and clip_folders(path):
             found += [Source(p.name, p, "frames") for p in clip_folders(path)]
@@ -262,6 +274,9 @@ def build_training_set(
     with job_lock(out.parent / f".{out.name}.lock", f"building training set {out}", on_wait=tell):
         remove_stale_debris(out.parent, f".{out.name}-building")
         digests = {s.name: source_hash(s) for s in sources}
+        sources = _without_copies(sources, digests, tell)
+        digests = {s.name: digests[s.name] for s in sources}
+        _check_cap(settings.max_source_share, len(sources), "sources")
         current = _up_to_date(out, settings, digests)
         if current is not None:
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
@@ -276,6 +291,20 @@ def build_training_set(
             raise
     tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
     return load_training_set(out)
+
+
+def _without_copies(sources: list[Source], digests: dict[str, str], tell) -> list[Source]:
+    """The sources less the second copy of a video (the same bytes under another name), said: it
+    doubled that footage's share of the samples, silently."""
+    first: dict[str, Source] = {}
+    kept = []
+    for source in sources:
+        original = first.setdefault(digests[source.name], source) if source.kind == "video" else source
+        if original is source:
+            kept.append(source)
+        else:
+            tell(f"warning: {source.path}: the same bytes as {original.path}; left out")
+    return kept
 
 
 def _check_out(out: Path, sources: Sequence[Source]) -> None:
@@ -371,7 +400,25 @@ def load_training_set(root: str | Path) -> TrainingSet:
             f"{path}: not a readable training-set manifest ({exc}); rebuild it with "
             "`mast-bench data training-set`"
         ) from None
+    problem = _clips_problem(clips)
+    if problem is not None:
+        raise DataError(f"{path}: {problem}; rebuild it with `mast-bench data training-set`")
     return TrainingSet(root, clips, manifest)
+
+
+def _clips_problem(clips: Sequence[TrainingClip]) -> str | None:
+    """What no build writes (an edited manifest): a clip listed twice, frames it cannot have, a
+    sampling weight outside [0, 1] (a negative or NaN one dropped the clip, 50 made it dominate)."""
+    seen: set[str] = set()
+    for clip in clips:
+        if clip.name in seen:
+            return f"clip {clip.name!r} is listed twice"
+        seen.add(clip.name)
+        if not 0 <= clip.start < clip.stop:
+            return f"clip {clip.name!r}: frames {clip.start} to {clip.stop}; expected 0 <= start < stop"
+        if not 0 <= clip.weight <= 1:
+            return f"clip {clip.name!r}: weight {clip.weight}; expected 0 to 1"
+    return None
 
 
 class TrainingSetClips:
@@ -408,3 +455,9 @@ class TrainingSetClips:
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
         paths = self.frame_paths(clip)
         return read_rgb_alike([paths[i] for i in indices])
+
+    def check(self) -> None:
+        """Every clip's folder holds the frames the manifest names (the frames were decoded and
+        checked when the set was made)."""
+        for clip in range(len(self.set.clips)):
+            self.frame_paths(clip)

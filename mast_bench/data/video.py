@@ -177,6 +177,9 @@ class VideoFileClips:
     def num_frames(self, clip: int) -> int:
         return len(self._stamps[clip])
 
+    def check(self) -> None:
+        """Nothing more to learn without decoding: every file was probed when opened."""
+
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
         path, stamps = self.paths[clip], self._stamps[clip]
         wanted = {stamps[i]: i for i in indices}

@@ -70,8 +70,11 @@ def check_data_record(run_dir: Path, summary: dict[str, Any], what: str) -> None
         )
 
 
-def keep_data_record(run_dir: Path, summary: dict[str, Any]) -> None:
-    """Check the run's record against ``summary``, or write it where there is none yet."""
-    check_data_record(run_dir, summary, "use another run folder, or the data it was trained on")
-    if read_data_record(run_dir) is None:
+def keep_data_record(run_dir: Path, summary: dict[str, Any], trained: bool) -> None:
+    """Check the run's record against ``summary``, or write it where there is none yet. Before any
+    checkpoint (``trained`` False: a run that failed before its first) the record is rewritten: no
+    weight has seen the data it names."""
+    if trained:
+        check_data_record(run_dir, summary, "use another run folder, or the data it was trained on")
+    if not trained or read_data_record(run_dir) is None:
         atomic_write_json(Path(run_dir) / DATA_RECORD, summary)

@@ -495,6 +495,7 @@ def train(
                 f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
                 f"{world} ranks"
             )
+    clips.check()
     check_stages(preset, clips)
     # rank 0 alone writes checkpoints, so it alone locks the folder; the other ranks wait for it
     # (on a lock held by another trainer too) and share its refusal, e.g. other clips
@@ -560,7 +561,8 @@ def _take_folder(ctx: _Context, held: contextlib.ExitStack) -> None:
     remove temp files a killed run left (ours to remove: we hold the lock)."""
     what = f"training of {ctx.config.name} in {ctx.out_dir}"
     held.enter_context(job_lock(ctx.out_dir / LOCK_NAME, what, on_wait=ctx.tell))
-    keep_data_record(ctx.out_dir, clips_summary(ctx.clips))
+    trained = any((ctx.out_dir / STAGES_DIR).glob(f"*/{CHECKPOINT_NAME}"))
+    keep_data_record(ctx.out_dir, clips_summary(ctx.clips), trained)
     for stale in ctx.out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):
         stale.unlink(missing_ok=True)
 

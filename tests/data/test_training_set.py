@@ -289,6 +289,75 @@ def test_a_broken_manifest_says_to_rebuild(tmp_path):
         TrainingSetClips(folder).read_frames(0, [0])
 
 
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        ({"start": -20}, "clip 'x': frames -20 to 5; expected 0 <= start < stop"),
+        ({"start": 6}, "clip 'x': frames 6 to 5; expected 0 <= start < stop"),
+        ({"weight": -1.0}, "clip 'x': weight -1.0; expected 0 to 1"),
+        ({"weight": float("nan")}, "clip 'x': weight nan; expected 0 to 1"),
+        ({"weight": 50.0}, "clip 'x': weight 50.0; expected 0 to 1"),
+        (None, "clip 'x' is listed twice"),
+    ],
+)
+def test_an_edited_manifest_with_values_no_build_writes_is_refused(edit, said, tmp_path):
+    """start -20 gave an IndexError traceback at the first read; a weight of -1 or NaN dropped the
+    clip and one of 50 made it dominate, silently; a clip listed twice was sampled twice as often."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    clip = {
+        "name": "x",
+        "folder": "frames/x",
+        "start": 0,
+        "stop": 5,
+        "motion": 1.0,
+        "weight": 1.0,
+        "source": "x",
+    }
+    clips = [clip, clip] if edit is None else [{**clip, **edit}]
+    (folder / MANIFEST_NAME).write_text(
+        json.dumps({"schema": 1, "settings": {}, "sources": [], "clips": clips})
+    )
+    with pytest.raises(DataError) as refused:
+        load_training_set(folder)
+    assert str(refused.value) == (
+        f"{folder / MANIFEST_NAME}: {said}; rebuild it with `mast-bench data training-set`"
+    )
+
+
+def test_a_folder_of_videos_and_frame_folders_is_refused_not_read_as_videos_only(tmp_path):
+    """It trained on '1 clips from 1 sources': the frame folders beside the video were left out."""
+    from PIL import Image
+
+    mixed = tmp_path / "mixed"
+    cut_video(mixed / "a.mp4")
+    (mixed / "walk").mkdir()
+    for i in range(10):
+        Image.new("RGB", (32, 24), (i * 20, 0, 0)).save(mixed / "walk" / f"{i:05d}.jpg")
+    (mixed / "notes").mkdir()  # a folder without images is no frame folder
+    with pytest.raises(DataError) as refused:
+        build_training_set([mixed], tmp_path / "set")
+    assert str(refused.value) == (
+        f"{mixed}: holds videos (a.mp4 ...) and frame folders (walk); move one kind into a folder of its "
+        "own and give both folders to `mast-bench data training-set`"
+    )
+    (tmp_path / "frames").mkdir()
+    (mixed / "walk").rename(tmp_path / "frames" / "walk")
+    made = build_training_set([mixed, tmp_path / "frames"], tmp_path / "set")
+    assert sorted(c.source for c in made.clips) == ["a", "a", "walk"]
+
+
+def test_a_second_copy_of_a_video_is_left_out_and_said(tmp_path):
+    """Two copies of one clip under two names took half the samples each: the footage counted twice."""
+    videos = tmp_path / "videos"
+    cut_video(videos / "a.mp4")
+    (videos / "copy.mp4").write_bytes((videos / "a.mp4").read_bytes())
+    said = []
+    made = build_training_set([videos], tmp_path / "set", tell=said.append)
+    assert {c.source for c in made.clips} == {"a"}
+    assert f"warning: {videos / 'copy.mp4'}: the same bytes as {videos / 'a.mp4'}; left out" in said
+
+
 def test_pairs_from_a_training_set(tmp_path):
     cut_video(tmp_path / "videos" / "street.mp4")
     clips = TrainingSetClips(build_training_set([tmp_path / "videos"], tmp_path / "set").root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -451,3 +452,33 @@ def test_a_stage_the_clips_cannot_feed_is_refused_before_the_first_stage_trains(
         "frames back, the longest clip has 12 frames"
     )
     assert not (out / "stages").exists()
+
+
+def test_train_refuses_a_frame_of_another_size_before_the_first_iteration(tmp_path, capsys):
+    """Frame folders were checked a clip at a time as training first read them: a frame of another
+    size in a later clip stopped a run part-way, checkpoints written, hours in on a real set."""
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1, "b": 1, "c": 1}, frames=12, size=(24, 32))
+    odd = data / "JPEGImages" / "480p" / "c" / "00007.jpg"
+    Image.new("RGB", (40, 30)).save(odd)
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {odd}: size (H, W) = (30, 40), expected (24, 32) like {odd.with_name('00000.jpg')}"
+    )
+    assert not (out / "stages").exists() and not (out / "train-data.json").exists()  # before any work
+
+
+def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_path, capsys):
+    """train-data.json was written before the first step: after a failure there, the same run folder
+    refused the corrected data as 'this run trained on other data', though nothing had trained."""
+    bad = make_tiny_davis(tmp_path / "bad", {"a": 1}, frames=12, size=(24, 32))
+    cut = bad / "JPEGImages" / "480p" / "a" / "00000.jpg"
+    cut.write_bytes(cut.read_bytes()[: len(cut.read_bytes()) // 2])  # header intact, data cut short
+    good = make_tiny_davis(tmp_path / "good", {"a": 1, "b": 1}, frames=12, size=(24, 32))
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--preset", "smoke", "--out", str(out), "--stop-after", "2"]
+    assert main([*argv, "--data", str(bad), "--quiet"]) == 2
+    assert str(cut) in capsys.readouterr().err and (out / "train-data.json").is_file()
+    assert main([*argv, "--data", str(good), "--quiet"]) == 0
+    assert json.loads((out / "train-data.json").read_text())["clips"] == [["a", 12], ["b", 12]]
