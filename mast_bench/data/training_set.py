@@ -120,8 +120,8 @@ def find_sources(paths: Sequence[str | Path]) -> list[Source]:
         elif path.is_dir() and video_files(path):
             _refuse_frames_beside_videos(path)
             found += [Source(p.stem, p, "video") for p in video_files(path)]
-        elif path.is_dir() and clip_folders(path):
-            found += [Source(p.name, p, "frames") for p in clip_folders(path)]
+        elif path.is_dir() and (framed := [p for p in clip_folders(path) if list_images(p)]):
+            found += [Source(p.name, p, "frames") for p in framed]  # as train reads them: with images
         elif path.exists():
             raise DataError(
                 f"{path}: no videos (.mp4/.avi/.mpg/.mov/...) and no frame folders in it "

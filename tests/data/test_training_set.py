@@ -358,6 +358,15 @@ def test_a_second_copy_of_a_video_is_left_out_and_said(tmp_path):
     assert f"warning: {videos / 'copy.mp4'}: the same bytes as {videos / 'a.mp4'}; left out" in said
 
 
+def test_a_davis_root_without_its_frames_is_refused_as_holding_no_frame_folders(tmp_path):
+    """Its Annotations/ and ImageSets/ were taken for frame folders: 'no clip of >= 9 frames in any shot'."""
+    root = tmp_path / "davis"
+    (root / "Annotations" / "480p" / "bmx").mkdir(parents=True)
+    (root / "ImageSets" / "2017").mkdir(parents=True)
+    with pytest.raises(DataError, match=rf"^{root}: no videos \(.*\) and no frame folders in it"):
+        build_training_set([root], tmp_path / "set")
+
+
 def test_pairs_from_a_training_set(tmp_path):
     cut_video(tmp_path / "videos" / "street.mp4")
     clips = TrainingSetClips(build_training_set([tmp_path / "videos"], tmp_path / "set").root)
