@@ -401,3 +401,13 @@ def test_a_refused_masks_folder_is_refused_before_the_frames_are_hashed(tmp_path
     assert "output folder holds other files (notes.txt)" in capsys.readouterr().err
     assert hashed == [] and not (out / resumable.HASHES).exists()
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]  # no lock file left behind either
+
+
+def test_run_says_when_its_train_data_is_not_read(small_davis, tmp_path, capsys):
+    """--random-init (or --checkpoint) with --train-data of a folder that does not exist ran and
+    recorded without a word: the user believed the weights came from that data."""
+    argv = ["run", "--variant", "mast", "--random-init", "--data", str(small_davis), "--quiet"]
+    argv += ["--results", str(tmp_path / "r"), "--train-data", str(tmp_path / "nothing")]
+    code, err = _run(argv, capsys)
+    assert code == 0
+    assert f"note: --train-data {tmp_path / 'nothing'} is not read: no job trains" in err
