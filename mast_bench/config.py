@@ -82,24 +82,6 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _is_none(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.lower() == "none")  # TOML has no null
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-_SCALARS: dict[Any, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {  # accepts, converts
-    type(None): (_is_none, lambda v: None),
-    bool: (lambda v: isinstance(v, bool), bool),
-    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), int),
-    float: (_is_number, float),
-    str: (lambda v: isinstance(v, str), str),
-    Path: (lambda v: isinstance(v, (str, Path)), Path),
-}
-
-
 _NO_FIT = object()  # what the coercers return for a value the type does not take
 
 
