@@ -561,10 +561,17 @@ def _take_folder(ctx: _Context, held: contextlib.ExitStack) -> None:
     remove temp files a killed run left (ours to remove: we hold the lock)."""
     what = f"training of {ctx.config.name} in {ctx.out_dir}"
     held.enter_context(job_lock(ctx.out_dir / LOCK_NAME, what, on_wait=ctx.tell))
-    trained = any((ctx.out_dir / STAGES_DIR).glob(f"*/{CHECKPOINT_NAME}"))
-    keep_data_record(ctx.out_dir, clips_summary(ctx.clips), trained)
+    keep_data_record(ctx.out_dir, clips_summary(ctx.clips), _has_trained(ctx.out_dir))
     for stale in ctx.out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):
         stale.unlink(missing_ok=True)
+
+
+def _has_trained(out_dir: Path) -> bool:
+    """Weights in ``out_dir`` that have seen its recorded data: a stage checkpoint, or a snapshot past
+    iteration 0 (written at its step, before that step's checkpoint)."""
+    if any((out_dir / STAGES_DIR).glob(f"*/{CHECKPOINT_NAME}")):
+        return True
+    return any(p != snapshot_path(out_dir, 0) for p in (out_dir / SNAPSHOTS_DIR).glob("iter-*.pt"))
 
 
 def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:

@@ -482,3 +482,23 @@ def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_pat
     assert str(cut) in capsys.readouterr().err and (out / "train-data.json").is_file()
     assert main([*argv, "--data", str(good), "--quiet"]) == 0
     assert json.loads((out / "train-data.json").read_text())["clips"] == [["a", 12], ["b", 12]]
+
+
+def test_a_run_killed_between_a_snapshot_and_its_checkpoint_keeps_its_data(tmp_path, capsys):
+    """A snapshot is written at its step, before that step's checkpoint: a run killed between the two
+    holds weights trained on its data, so other data is refused, not recorded over them."""
+    first = make_tiny_davis(tmp_path / "first", {"a": 1}, frames=12, size=(24, 32))
+    other = make_tiny_davis(tmp_path / "other", {"a": 1, "b": 1}, frames=12, size=(24, 32))
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        '[preset.tiny]\nsnapshots = [0.0, 0.5, 1.0]\n[[preset.tiny.stage]]\nname = "pairs"\n'
+        "iterations = 4\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\ngaps = [1]\n"
+    )
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--presets", str(presets), "--preset", "tiny", "--out", str(out)]
+    assert main([*argv, "--data", str(first), "--stop-after", "2", "--quiet"]) == 0
+    assert (out / "snapshots" / "iter-0000002.pt").is_file()
+    for checkpoint in out.rglob("checkpoint.pt"):
+        checkpoint.unlink()  # killed after the snapshot of step 2, before its checkpoint
+    assert main([*argv, "--data", str(other), "--quiet"]) == 2
+    assert "this run trained on other data" in capsys.readouterr().err
