@@ -53,6 +53,9 @@ FRAMES_DIR = "frames"
 SCHEMA = 1
 
 
+SMALL_SIDE = 64  # frames with a shorter side are said: every preset's frame size stretches them
+
+
 @dataclass(frozen=True)
 class TrainingSetSettings:
     """How sources become clips (part of the manifest: a change rebuilds the set)."""
@@ -338,6 +341,12 @@ def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
             tell(
                 f"warning: {source.path}: skipped, no shot of >= {settings.min_frames} frames "
                 f"({len(signatures)} frames, {len(cuts)} cuts)"
+            )
+        small = min((f.size for f in signatures), key=min, default=None)
+        if got and small is not None and min(small) < SMALL_SIDE:
+            tell(
+                f"warning: {source.path}: frames as small as {small[1]}x{small[0]} (W x H, under "
+                f"{SMALL_SIDE} pixels a side): training stretches them to its frame size"
             )
         entries.append(entry)
         clips += got

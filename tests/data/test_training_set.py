@@ -367,6 +367,22 @@ def test_a_davis_root_without_its_frames_is_refused_as_holding_no_frame_folders(
         build_training_set([root], tmp_path / "set")
 
 
+def test_frames_too_small_to_train_on_are_said(tmp_path):
+    """A 16x12 clip became a training set without a word; every preset stretches it 5x or more."""
+    from PIL import Image
+
+    folder = tmp_path / "frames" / "tiny"
+    folder.mkdir(parents=True)
+    for i in range(10):
+        Image.new("RGB", (16, 12), (i * 25, 100, 0)).save(folder / f"{i:05d}.png")
+    said = []
+    build_training_set([tmp_path / "frames"], tmp_path / "set", tell=said.append)
+    assert (
+        f"warning: {folder}: frames as small as 16x12 (W x H, under 64 pixels a side): training stretches "
+        "them to its frame size"
+    ) in said
+
+
 def test_pairs_from_a_training_set(tmp_path):
     cut_video(tmp_path / "videos" / "street.mp4")
     clips = TrainingSetClips(build_training_set([tmp_path / "videos"], tmp_path / "set").root)
