@@ -233,9 +233,6 @@ def prepare_jobs(jobs: list[Job], backend: str = "joblib", n_jobs: int = 1, **_:
     for job in unique:  # before any job trains: a refusal after another job's hour of training
         if trains(job):
             check_preset_for(job.variant, job.preset)
-    given = sorted({job.train_data for job in unique if job.train_data})
-    if given and not any(trains(job) for job in unique):
-        tell(f"note: --train-data {given[0]} is not read: no job trains (weights given or random, or none)")
     parallel = backend != "joblib" or n_jobs > 1
     threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
     return [
@@ -258,6 +255,9 @@ def run_jobs(
     """
     unique = list(dict.fromkeys(jobs))
     prepared = prepare_jobs(unique, backend, n_jobs)
+    given = sorted({job.train_data for job in unique if job.train_data})
+    if given and not any(trains(job) for job in unique):  # said once: a preview prepares the jobs too
+        tell(f"note: --train-data {given[0]} is not read: no job trains (weights given or random, or none)")
     done = dict(
         zip(unique, map_jobs(run_job, prepared, backend, n_jobs, scheduler, folder, cluster), strict=True)
     )

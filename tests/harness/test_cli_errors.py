@@ -411,3 +411,11 @@ def test_run_says_when_its_train_data_is_not_read(small_davis, tmp_path, capsys)
     code, err = _run(argv, capsys)
     assert code == 0
     assert f"note: --train-data {tmp_path / 'nothing'} is not read: no job trains" in err
+    study = tmp_path / "pixels.toml"
+    study.write_text(
+        '[study]\nname = "pixels"\ntitle = "Pixels"\nreference = "mast-lab-pixels"\n'
+        'variants = ["mast-lab-pixels"]\n'
+    )
+    argv = ["ablate", str(study), "--data", str(small_davis), "--results", str(tmp_path / "r"), "--quiet"]
+    code, err = _run([*argv, "--train-data", str(tmp_path / "nothing")], capsys)
+    assert code == 0 and err.count("is not read: no job trains") == 1  # the preview prepares the jobs too
