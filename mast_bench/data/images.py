@@ -151,6 +151,14 @@ def resize_float(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image.astype(np.float32, copy=False), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def has_images(folder: Path) -> bool:
+    """Whether ``folder`` holds a frame :func:`list_images` would list (no listing, no checks)."""
+    return any(
+        p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        for p in folder.iterdir()
+    )
+
+
 def list_images(folder: Path) -> list[Path]:
     """Image files of ``folder`` in natural order (numeric names compare as numbers). Hidden files
     (``.DS_Store``, macOS's ``._00000.jpg`` copies) are not frames; two images of one name

@@ -33,7 +33,7 @@ from ..locks import debris_name, job_lock, remove_stale_debris, replace_folder
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
-from .images import DECODING_VERSION, common_size, list_images, read_rgb, read_rgb_alike
+from .images import DECODING_VERSION, common_size, has_images, list_images, read_rgb, read_rgb_alike
 from .overlap import overlapping
 from .shots import (
     ShotRules,
@@ -100,12 +100,12 @@ class Source:
 # --- finding the sources ---------------------------------------------------------------------------
 
 
-def _refuse_frames_beside_videos(folder: Path) -> None:
+def _refuse_frames_beside_videos(folder: Path, videos: list[Path]) -> None:
     """A folder of videos read as one kept its frame folders out of training, silently."""
-    framed = [p.name for p in clip_folders(folder) if p.parent == folder and list_images(p)]
+    framed = [p.name for p in clip_folders(folder) if has_images(p)]
     if framed:
         raise DataError(
-            f"{folder}: holds videos ({video_files(folder)[0].name} ...) and frame folders "
+            f"{folder}: holds videos ({videos[0].name} ...) and frame folders "
             f"({', '.join(framed[:3])}{' ...' if len(framed) > 3 else ''}); move one kind into a folder "
             "of its own and give both folders to `mast-bench data training-set`"
         )
@@ -120,10 +120,10 @@ def find_sources(paths: Sequence[str | Path]) -> list[Source]:
         path = Path(raw)
         if is_video(path):
             found.append(Source(path.stem, path, "video"))
-        elif path.is_dir() and video_files(path):
-            _refuse_frames_beside_videos(path)
-            found += [Source(p.stem, p, "video") for p in video_files(path)]
-        elif path.is_dir() and (framed := [p for p in clip_folders(path) if list_images(p)]):
+        elif path.is_dir() and (videos := video_files(path)):
+            _refuse_frames_beside_videos(path, videos)
+            found += [Source(p.stem, p, "video") for p in videos]
+        elif path.is_dir() and (framed := [p for p in clip_folders(path) if has_images(p)]):
             found += [Source(p.name, p, "frames") for p in framed]  # as train reads them: with images
         elif path.exists():
             raise DataError(

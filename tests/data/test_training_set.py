@@ -335,6 +335,7 @@ def test_a_folder_of_videos_and_frame_folders_is_refused_not_read_as_videos_only
     for i in range(10):
         Image.new("RGB", (32, 24), (i * 20, 0, 0)).save(mixed / "walk" / f"{i:05d}.jpg")
     (mixed / "notes").mkdir()  # a folder without images is no frame folder
+    Image.new("RGB", (32, 24)).save(mixed / "walk" / "00000.png")  # beside 00000.jpg: still this refusal
     with pytest.raises(DataError) as refused:
         build_training_set([mixed], tmp_path / "set")
     assert str(refused.value) == (
@@ -342,6 +343,7 @@ def test_a_folder_of_videos_and_frame_folders_is_refused_not_read_as_videos_only
         "own and give both folders to `mast-bench data training-set`"
     )
     (tmp_path / "frames").mkdir()
+    (mixed / "walk" / "00000.png").unlink()
     (mixed / "walk").rename(tmp_path / "frames" / "walk")
     made = build_training_set([mixed, tmp_path / "frames"], tmp_path / "set")
     assert sorted(c.source for c in made.clips) == ["a", "a", "walk"]
