@@ -94,16 +94,33 @@ def positive_int(text: str) -> int:
     return value
 
 
+def integer_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def seed_int(text: str) -> int:
     """A seed every generator seeded from it takes (torch, NumPy's SeedSequence), as a preset's."""
-    from ..harness.presets import MAX_SEED
+    from ..harness.presets import check_seed
 
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {value}")
+    try:
+        check_seed(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {value}") from None
     return value
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..max_side import MIN_MAX_SIDE
 from . import base
 
 NAME = "data"
@@ -49,9 +50,14 @@ def build(parent) -> argparse.ArgumentParser:
     )
     made.add_argument("--out", type=Path, required=True, help="the training set's folder")
     made.add_argument(
-        "--max-side", type=base.positive_int, default=640, help="shrink video frames to this side"
+        "--max-side",
+        type=base.integer_at_least(MIN_MAX_SIDE),
+        default=640,
+        help="shrink video frames to this side",
     )
-    made.add_argument("--min-frames", type=base.positive_int, default=9, help="skip shorter shots")
+    made.add_argument(  # 2: a pair's frames, TrainingSetSettings' own floor
+        "--min-frames", type=base.integer_at_least(2), default=9, help="skip shorter shots"
+    )
     made.add_argument(
         "--max-source-share",
         type=base.unit_fraction,
@@ -98,12 +104,7 @@ def get_footage(args: argparse.Namespace) -> int:
 
 def training_set(args: argparse.Namespace) -> int:
     from ..data.training_set import TrainingSetSettings, build_training_set
-    from ..errors import ConfigError
 
-    if args.max_side < 16:
-        raise ConfigError(f"--max-side {args.max_side}: expected at least 16 (frames are shrunk to it)")
-    if args.min_frames < 2:
-        raise ConfigError(f"--min-frames {args.min_frames}: expected at least 2 (a pair takes two frames)")
     settings = TrainingSetSettings(
         max_side=args.max_side, min_frames=args.min_frames, max_source_share=args.max_source_share
     )

@@ -91,18 +91,19 @@ class FrameFolderClips:
     def read_frames(self, clip: int, indices: Sequence[int]) -> list[np.ndarray]:
         """The frames, their clip's sizes checked on its first read (headers only): training reads a
         frame at a time, so a frame of another size was stretched against its pair's, silently."""
-        if clip not in self._sizes_checked:
-            common_size(self._frames[clip], [])
-            self._sizes_checked.add(clip)
+        self._check_sizes(clip)
         return read_rgb_alike([self._frames[clip][i] for i in indices])
 
     def check(self) -> None:
         """Every clip's frames readable images of one size (headers only: a few seconds for 100,000
         frames; a frame whose data is cut short is found when read)."""
         for clip in range(len(self._frames)):
-            if clip not in self._sizes_checked:
-                common_size(self._frames[clip], [])
-                self._sizes_checked.add(clip)
+            self._check_sizes(clip)
+
+    def _check_sizes(self, clip: int) -> None:
+        if clip not in self._sizes_checked:
+            common_size(self._frames[clip], [])
+            self._sizes_checked.add(clip)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ..atomic import atomic_write_json
 from ..config import from_dict, to_dict
 from ..errors import ConfigError, DataError
 from ..locks import debris_name, job_lock, remove_stale_debris, replace_folder
+from ..max_side import MIN_MAX_SIDE
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
@@ -67,8 +68,10 @@ class TrainingSetSettings:
     max_source_share: float = 1.0  # no source takes more of the sampling than this (1: no cap)
 
     def __post_init__(self) -> None:
-        if self.max_side < 16 or not 50 <= self.jpeg_quality <= 100 or self.min_frames < 2:
-            raise ValueError("max_side must be >= 16, jpeg_quality in [50, 100] and min_frames >= 2")
+        if self.max_side < MIN_MAX_SIDE or not 50 <= self.jpeg_quality <= 100 or self.min_frames < 2:
+            raise ValueError(
+                f"max_side must be >= {MIN_MAX_SIDE}, jpeg_quality in [50, 100] and min_frames >= 2"
+            )
         if not 0 < self.max_source_share <= 1:
             raise ValueError(f"max_source_share must be in (0, 1], got {self.max_source_share}")
 
