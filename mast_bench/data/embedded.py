@@ -95,11 +95,6 @@ def _stamp(spec: EmbeddedSpec, sequences: dict[str, list[str]]) -> dict:
     }
 
 
-def read_stamp(root: str | Path) -> dict | None:
-    """The stamp of a complete embedded dataset at ``root``, or None."""
-    return KIND.read_stamp(root)
-
-
 def _scene(
     spec: EmbeddedSpec, kind: int, index: int, photos: dict[str, np.ndarray], num_frames: int | None
 ) -> Scene:

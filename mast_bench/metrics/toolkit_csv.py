@@ -8,9 +8,12 @@ numbers just computed (the toolkit silently reuses CSVs left by an earlier run).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write
-from .evaluation import DavisScores
+
+if TYPE_CHECKING:  # annotations only: YouTube-VOS and benchmark CSVs need no DAVIS scoring stack
+    from .evaluation import DavisScores
 
 FLOAT_FORMAT = "%.3f"
 

@@ -36,7 +36,7 @@ def overlay(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarr
         if label in (0, 255):
             continue
         where = mask == label
-        out[where] = (1 - alpha) * out[where] + alpha * DAVIS_PALETTE[label].astype(np.float64)
+        out[where] = (1 - alpha) * out[where] + alpha * DAVIS_PALETTE[int(label) % 256].astype(np.float64)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 

@@ -393,3 +393,32 @@ def test_pairs_from_a_training_set(tmp_path):
     reference, target = sampler[0]
     assert reference.shape == target.shape == (32, 32, 3) and reference.dtype == np.float32
     assert os.path.isfile(clips.frame_paths(0)[0])
+
+
+def test_train_refuses_a_set_whose_frames_went_missing_before_the_first_step(tmp_path, capsys):
+    """A clip folder missing frames was found when training first read that clip, after the run had
+    claimed its folder (and, on a real set, after hours of training)."""
+    from mast_bench.__main__ import main
+
+    videos = tmp_path / "videos"
+    cut_video(videos / "a.mp4", frames=40, cut=20)
+    made = build_training_set([videos], tmp_path / "set")
+    last = made.clips[-1]
+    folder = made.folder(last)
+    sorted(folder.iterdir())[-1].unlink()
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--variant",
+        "mast",
+        "--preset",
+        "smoke",
+        "--data",
+        str(tmp_path / "set"),
+        "--out",
+        str(out),
+    ]
+    assert main([*argv, "--quiet"]) == 2
+    said = capsys.readouterr().err
+    assert f"{folder}: 39 frames, the training set's clip {last.name} needs 40" in said
+    assert not (out / "train-data.json").exists()

@@ -225,9 +225,12 @@ def test_paper_preset_on_full_davis_val_shows_differences():
     assert list(published["J&F"]) == [65.5, 63.7, 50.3, 59.5, 48.7, 34.0]
 
 
-def test_qualitative_figures_from_masks_and_frames(tmp_path):
+@pytest.mark.parametrize("resolution", ["480p", "Full-Resolution"])
+def test_qualitative_figures_from_masks_and_frames(resolution, tmp_path):
+    """Frames come from the record's own resolution folder (a fixed 480p found none of a
+    Full-Resolution record's)."""
     root = tmp_path / "davis"
-    frames_dir = root / "JPEGImages" / "480p" / "bike"
+    frames_dir = root / "JPEGImages" / resolution / "bike"
     frames_dir.mkdir(parents=True)
     masks = {}
     for t in range(4):
@@ -238,10 +241,9 @@ def test_qualitative_figures_from_masks_and_frames(tmp_path):
     results = tmp_path / "results"
     entries = []
     for variant, seed in (("mast", 1), ("mast-rgb", 2)):
-        record = store_record(
-            results, make_record(variant, 0.6, seed, dataset_root=str(root)), {"bike": masks}
-        )
-        entries.append(Entry(variant, record))
+        made = make_record(variant, 0.6, seed, dataset_root=str(root))
+        made.identity["evaluation"]["resolution"] = resolution
+        entries.append(Entry(variant, store_record(results, made, {"bike": masks})))
     result = qualitative_figures(entries, results, tmp_path / "figures")
     assert result.notes == []
     assert sorted(p.name for p in result.figures) == ["qualitative_bike.pdf", "qualitative_bike.png"]
