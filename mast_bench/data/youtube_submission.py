@@ -1,9 +1,11 @@
 """A YouTube-VOS results folder and the zip the evaluation server takes.
 
 ``<root>/Annotations/<video>/<frame>.png`` (palette PNGs), one per required frame, zipped with the
-``Annotations/`` prefix (as the public trackers' evaluation scripts make it). A video is written into
-``<root>/.staging/<video>`` and renamed into ``Annotations/`` only once every required frame is there,
-so an interrupted run leaves complete videos only and a rerun resumes with the missing ones.
+``Annotations/`` prefix (as the public trackers' evaluation scripts make it), from each video's first
+annotation on (the frames before it, background, stay out of the zip as the trackers leave them out).
+A video is written into ``<root>/.staging/<video>`` and renamed into ``Annotations/`` only once every
+required frame is there, so an interrupted run leaves complete videos only and a rerun resumes with
+the missing ones.
 The zip is deterministic: sorted entries, fixed timestamps and permissions.
 """
 
@@ -118,10 +120,11 @@ class YouTubeVOSSubmission:
         extra = sorted(written - expected)  # hidden files (macOS's ._ copies) are not results
         if extra:
             raise DataError(f"{extra[0]}: not a required frame (the zip holds exactly the required frames)")
-        return sorted(expected)
+        return sorted(self.path(n, f) for n in dataset.video_names() for f in dataset.submitted_frames(n))
 
     def zip(self, dataset: YouTubeVOSDataset, zip_path: str | Path) -> Path:
-        """Zip exactly the required frames (refusing missing or extra files), byte-for-byte reproducible."""
+        """Zip the frames the server is sent (``submitted_frames``: from each video's first annotation
+        on) of a complete folder (refusing missing or extra files), byte-for-byte reproducible."""
         files = self._entries(dataset)
 
         def write(tmp: Path) -> None:

@@ -259,6 +259,14 @@ class YouTubeVOSDataset:
             raise DataError(f"{frame_dir}: no frames")
         return tuple(p.stem for p in paths)
 
+    def submitted_frames(self, name: str) -> tuple[str, ...]:
+        """The required frames the server is sent: those from the video's first annotation on, as the
+        public trackers submit them (STM, STCN, AOT and Cutie write the frames meta.json lists for
+        the objects); the frames before it stay in the results folder, as background."""
+        video = self.video(name)
+        before = set(video.required_before_start())
+        return tuple(frame for frame in video.required if frame not in before)
+
     def _frame_paths(self, name: str, required: tuple[str, ...]) -> list[Path]:
         sparse_dir = self.root / "JPEGImages" / name
         if self.all_frames_dir is None:

@@ -140,6 +140,24 @@ def test_video_starting_after_its_first_frame(ytvos: Path):
     assert [i.index for i in video.propagation_inputs()] == [1, 2, 3]
 
 
+def test_the_zip_leaves_out_the_frames_before_a_videos_first_annotation(ytvos: Path, tmp_path: Path):
+    """They went to the server as background masks, which none of STM, STCN, AOT or Cutie submits
+    (they write the frames meta.json lists); the results folder keeps them."""
+    (ytvos / "valid/Annotations/b/00000.png").rename(ytvos / "valid/Annotations/b/00005.png")
+    _edit_meta(ytvos, lambda videos: videos["b"]["objects"]["1"].update(frames=FRAMES[1:]))
+    dataset = YouTubeVOSDataset(ytvos)
+    submission = YouTubeVOSSubmission(tmp_path / "sub")
+    first, _ = _masks()
+    for name in ("a", "b"):
+        _write_video(submission, dataset.video(name), first)
+    assert submission.path("b", "00000").is_file() and dataset.submitted_frames("b") == tuple(FRAMES[1:])
+    with zipfile.ZipFile(submission.zip(dataset, tmp_path / "sub.zip")) as archive:
+        names = archive.namelist()
+    assert names == [f"Annotations/a/{f}.png" for f in FRAMES] + [
+        f"Annotations/b/{f}.png" for f in FRAMES[1:]
+    ]
+
+
 def test_meta_json_naming_an_unknown_frame(ytvos: Path):
     _edit_meta(ytvos, lambda videos: videos["a"]["objects"]["2"].update(frames=["00012"]))
     with pytest.raises(
