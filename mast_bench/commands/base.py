@@ -84,44 +84,31 @@ def max_side_or_preset(text: str) -> int | None | str:
         ) from None
 
 
-def positive_int(text: str) -> int:
+def _checked_int(text: str, fits: Callable[[int], bool], expected: str) -> int:
+    """``text`` as an integer that ``fits``; an argparse error saying what was ``expected``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not fits(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _checked_int(text, lambda value: value >= 1, "a positive integer")
 
 
 def integer_at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-
-    return parse
+    return lambda text: _checked_int(text, lambda value: value >= minimum, f"an integer >= {minimum}")
 
 
 def seed_int(text: str) -> int:
     """A seed every generator seeded from it takes (torch, NumPy's SeedSequence), as a preset's."""
-    from ..harness.presets import check_seed
+    from ..harness.presets import MAX_SEED
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    try:
-        check_seed(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**63 - 1, got {value}") from None
-    return value
+    return _checked_int(text, lambda value: 0 <= value <= MAX_SEED, "a seed from 0 to 2**63 - 1")
 
 
 def unit_fraction(text: str) -> float:
