@@ -32,7 +32,9 @@ def build(parent) -> argparse.ArgumentParser:
         help="training frames: a training set, a video file or a folder of videos, or frame folders "
         "(default: the embedded clips)",
     )
-    parser.add_argument("--preset", default="smoke", help="training preset (default: smoke; `mast-bench presets` lists them)")
+    parser.add_argument(
+        "--preset", default="smoke", help="training preset (default: smoke; `mast-bench presets` lists them)"
+    )
     parser.add_argument(
         "--presets", type=Path, help="TOML file with [preset.NAME] tables (default: built-in)"
     )
