@@ -112,6 +112,9 @@ def training_set(args: argparse.Namespace) -> int:
     frames = sum(c.frames for c in made.clips)
     weighted = sum(c.frames * c.weight for c in made.clips)
     print(f"{len(made.clips)} clips, {frames} frames ({weighted:.0f} after weights) in {made.root}")
+    skipped = made.manifest.get("skipped") or []
+    if skipped:
+        print(f"{len(skipped)} shots under {args.min_frames} frames skipped (listed in the manifest)")
     print(f"largest shares of the samples: {_largest_shares(made.clips)}")
     return 0
 

@@ -116,6 +116,11 @@ def test_the_command_caps_says_the_largest_shares_and_refuses_a_share_out_of_ran
     )
     printed = capsys.readouterr().out
     assert "largest shares of the samples: long 60.0%, street 40.0%" in printed
+    assert "shots under" not in printed  # street's two shots of 12 frames are kept
+    code = mast_main(
+        ["data", "training-set", str(videos), "--out", str(tmp_path / "s13"), "--min-frames", "13"]
+    )
+    assert code == 0 and "2 shots under 13 frames skipped (listed in the manifest)" in capsys.readouterr().out
     code = mast_main(["data", "training-set", str(videos), "--out", str(out), "--max-source-share", "0"])
     assert code == 2 and "expected a number in (0, 1], got 0" in capsys.readouterr().err
 
