@@ -119,7 +119,7 @@ class YouTubeVOSSubmission:
         written = {p for p in self.annotations_dir.rglob("*") if p.is_file() and not p.name.startswith(".")}
         extra = sorted(written - expected)  # hidden files (macOS's ._ copies) are not results
         if extra:
-            raise DataError(f"{extra[0]}: not a required frame (the zip holds exactly the required frames)")
+            raise DataError(f"{extra[0]}: not a required frame (the folder holds exactly those)")
         return sorted(self.path(n, f) for n in dataset.video_names() for f in dataset.submitted_frames(n))
 
     def zip(self, dataset: YouTubeVOSDataset, zip_path: str | Path) -> Path:
