@@ -23,7 +23,7 @@ from ..config import parse_assignments, to_dict
 from ..data.detect import DATASET_KINDS
 from ..data.splits import DataSpec
 from ..errors import INTERRUPTED, ConfigError, UserError, WorkerLost, user_error_from_os_error
-from ..max_side import check_max_side
+from ..max_side import MIN_MAX_SIDE, check_max_side
 from ..progress import tell
 from ..protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ..registry import Registry
@@ -68,7 +68,8 @@ def max_side(text: str) -> int | None:
         value = int(text)
         check_max_side(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 16 or 'full', got {text!r}") from exc
+        expected = f"expected an integer >= {MIN_MAX_SIDE} or 'full'"
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from exc
     return value
 
 
@@ -80,7 +81,7 @@ def max_side_or_preset(text: str) -> int | None | str:
         return max_side(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"expected an integer >= 16, 'full' or 'preset', got {text!r}"
+            f"expected an integer >= {MIN_MAX_SIDE}, 'full' or 'preset', got {text!r}"
         ) from None
 
 
