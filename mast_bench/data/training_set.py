@@ -236,6 +236,19 @@ class TrainingSet:
         path = Path(clip.folder)
         return path if path.is_absolute() else self.root / path
 
+    def stale_decoding(self) -> str | None:
+        """What to say when the set's video frames were decoded by older rules (a phone video's
+        frames kept sideways, say): frame folders are read in place, so only decoded videos age."""
+        made_by = self.manifest.get("decoding_version")
+        if made_by == DECODING_VERSION or all(s.get("kind") != "video" for s in self.manifest["sources"]):
+            return None
+        return (
+            f"{self.root / MANIFEST_NAME}: its video frames were decoded by frame decoding version "
+            f"{made_by or 1}, not the current {DECODING_VERSION} (EXIF orientation, rotated videos, "
+            "16-bit and CMYK frames); training on them as they are. `mast-bench data training-set` "
+            "with the same sources makes them again"
+        )
+
 
 def _source_entry(source: Source, digest: str, frames: int, cuts: list[int]) -> dict:
     entry = {

@@ -112,9 +112,7 @@ def test_a_set_made_by_an_older_frame_decoding_is_built_again(tmp_path):
     assert made.manifest["decoding_version"] == 2
     upright = TrainingSetClips(tmp_path / "set").read_frames(0, [0])[0]
     assert upright.shape[:2] == SIZE[::-1]
-    manifest_path = tmp_path / "set" / MANIFEST_NAME
-    old = {k: v for k, v in json.loads(manifest_path.read_text()).items() if k != "decoding_version"}
-    manifest_path.write_text(json.dumps(old))
+    _as_made_before_decoding_version_2(tmp_path / "set")
     for frame in (tmp_path / "set/frames/phone").iterdir():  # as the older decoding wrote them
         with Image.open(frame) as image:
             image.transpose(Image.Transpose.ROTATE_90).save(frame, quality=95)
@@ -123,6 +121,43 @@ def test_a_set_made_by_an_older_frame_decoding_is_built_again(tmp_path):
     assert rebuilt.manifest["decoding_version"] == 2 and not any("up to date" in m for m in said)
     again = TrainingSetClips(tmp_path / "set").read_frames(0, [0])[0]
     np.testing.assert_array_equal(again, upright)
+
+
+def _as_made_before_decoding_version_2(root):
+    manifest_path = root / MANIFEST_NAME
+    old = {k: v for k, v in json.loads(manifest_path.read_text()).items() if k != "decoding_version"}
+    manifest_path.write_text(json.dumps(old))
+
+
+def test_training_on_a_set_of_videos_decoded_by_older_rules_is_said_with_the_remedy(tmp_path):
+    """`train --data SET` reads the set's JPEGs as they are: made before decoding version 2, a phone
+    video's frames were sideways, and nothing said so (only `data training-set` made them again)."""
+    from mast_bench.harness.batches import open_clip_source
+
+    cut_video(tmp_path / "videos" / "street.mp4")
+    build_training_set([tmp_path / "videos"], tmp_path / "set")
+    said, tell = _messages()
+    open_clip_source(tmp_path / "set", tmp_path / "cache", tell)
+    assert said == []
+    _as_made_before_decoding_version_2(tmp_path / "set")
+    clips = open_clip_source(tmp_path / "set", tmp_path / "cache", tell)
+    assert clips.clip_names == ("street-shot0", "street-shot1")
+    (line,) = said
+    assert str(tmp_path / "set" / MANIFEST_NAME) in line
+    assert "decoding version 1, not the current 2" in line and "`mast-bench data training-set`" in line
+
+
+def test_a_set_of_frame_folders_made_by_older_rules_is_current(tmp_path):
+    """Frame folders are read in place, by today's decoding: their set has nothing to make again."""
+    from PIL import Image
+
+    folder = tmp_path / "frames" / "a"
+    folder.mkdir(parents=True)
+    for t in range(12):
+        Image.fromarray(scene(0, t)).save(folder / f"{t:05d}.jpg", quality=95)
+    build_training_set([tmp_path / "frames"], tmp_path / "set", TrainingSetSettings(min_frames=4))
+    _as_made_before_decoding_version_2(tmp_path / "set")
+    assert load_training_set(tmp_path / "set").stale_decoding() is None
 
 
 @pytest.mark.parametrize(
