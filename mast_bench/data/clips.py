@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .images import common_size, list_images, read_rgb_alike, resize_float
+from .images import list_images, read_rgb_alike, resize_float, training_frames_size
 
 OFFICIAL_GAPS = (2, 5, 8)
 OFFICIAL_GAP_WEIGHTS = (0.4, 0.4, 0.2)
@@ -102,7 +102,7 @@ class FrameFolderClips:
 
     def _check_sizes(self, clip: int) -> None:
         if clip not in self._sizes_checked:
-            common_size(self._frames[clip], [])
+            training_frames_size(self._frames[clip])
             self._sizes_checked.add(clip)
 
 

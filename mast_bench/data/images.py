@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from ..errors import DataError
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 # Bumped when the pixels read_rgb or video.decode_video give for the same file change, so what was
@@ -106,23 +109,39 @@ def read_rgb_alike(paths: Sequence[Path]) -> list[np.ndarray]:
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(H, W) of the pixels as stored, from the file header only (no decoding): label maps' size."""
-    return _header_size(path, lambda image: (image.height, image.width))
+    return _from_header(path, lambda image: (image.height, image.width))
 
 
 def frame_size(path: str | Path) -> tuple[int, int]:
     """(H, W) of the frame ``read_rgb`` decodes (EXIF orientation applied), from the header only."""
-    return _header_size(path, upright_size)
+    return _from_header(path, upright_size)
 
 
-def _header_size(path: str | Path, size: Callable[[Image.Image], tuple[int, int]]) -> tuple[int, int]:
+def _from_header(path: str | Path, read: Callable[[Image.Image], T]) -> T:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file missing")
     try:
         with Image.open(path) as image:
-            return size(image)
+            return read(image)
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: unreadable image ({exc})") from None
+
+
+_LABEL_MAP_MODES = ("P", "PA", "1")  # palette (DAVIS, YouTube-VOS, VIP annotations) and 1-bit masks
+
+
+def training_frames_size(frames: list[Path]) -> tuple[int, int]:
+    """:func:`common_size` of a clip's training frames, refusing a label map for a camera frame: an
+    ``Annotations/`` folder given as frames trained on the label colours, silently."""
+    mode = _from_header(frames[0], lambda image: image.mode)
+    if mode in _LABEL_MAP_MODES:
+        raise DataError(
+            f"{frames[0]}: a {'palette' if mode != '1' else '1-bit'} image, as label maps are "
+            "(Annotations/), not a camera frame; give the frames' folder (JPEGImages/), or convert "
+            "palette frames to RGB"
+        )
+    return common_size(frames, [])
 
 
 def common_size(frames: list[Path], label_maps: list[Path]) -> tuple[int, int]:

@@ -34,7 +34,14 @@ from ..max_side import MIN_MAX_SIDE
 from .clips import clip_folders
 from .fingerprint import content_hash
 from .footage import SOURCES_NAME, sha256_bytes
-from .images import DECODING_VERSION, common_size, has_images, list_images, read_rgb, read_rgb_alike
+from .images import (
+    DECODING_VERSION,
+    has_images,
+    list_images,
+    read_rgb,
+    read_rgb_alike,
+    training_frames_size,
+)
 from .overlap import overlapping
 from .shots import (
     ShotRules,
@@ -154,7 +161,7 @@ def check_sources(sources: Sequence[Source]) -> None:
             continue
         frames = list_images(source.path)
         if frames:
-            common_size(frames, [])
+            training_frames_size(frames)
 
 
 def source_hash(source: Source) -> str:

@@ -486,8 +486,6 @@ def train(
     """
     check_stop_after(preset, stop_after)
     check_preset_for(config, preset)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
     for stage in preset.stages:
         if stage.batch_size % world:
@@ -497,6 +495,8 @@ def train(
             )
     clips.check()
     check_stages(preset, clips)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)  # after the refusals: a refused run leaves no folder
     # rank 0 alone writes checkpoints, so it alone locks the folder; the other ranks wait for it
     # (on a lock held by another trainer too) and share its refusal, e.g. other clips
     ctx = _Context(

@@ -466,7 +466,27 @@ def test_train_refuses_a_frame_of_another_size_before_the_first_iteration(tmp_pa
     assert capsys.readouterr().err.strip() == (
         f"error: {odd}: size (H, W) = (30, 40), expected (24, 32) like {odd.with_name('00000.jpg')}"
     )
-    assert not (out / "stages").exists() and not (out / "train-data.json").exists()  # before any work
+    assert not out.exists()  # refused before any work, the run folder not made
+
+
+@pytest.mark.parametrize("command", ["train", "data training-set"])
+def test_label_maps_given_as_training_frames_are_refused_naming_one(command, tmp_path, capsys):
+    """A DAVIS Annotations/ folder given as frames trained on its label colours, silently."""
+    davis = make_tiny_davis(tmp_path / "davis", {"a": 1, "b": 1}, frames=12, size=(24, 32))
+    labels = davis / "Annotations" / "480p"
+    out = tmp_path / "out"
+    if command == "train":
+        argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(labels), "--out", str(out)]
+        argv.append("--quiet")
+    else:
+        argv = ["data", "training-set", str(labels), "--out", str(out)]
+    assert main(argv) == 2
+    first = labels / "a" / "00000.png"
+    assert capsys.readouterr().err.strip() == (
+        f"error: {first}: a palette image, as label maps are (Annotations/), not a camera frame; give the "
+        "frames' folder (JPEGImages/), or convert palette frames to RGB"
+    )
+    assert not out.exists()
 
 
 def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_path, capsys):
