@@ -10,9 +10,9 @@ reconstruction; ``out/snapshots/`` the weights at the preset's snapshot fraction
 Determinism: every random choice of iteration ``i`` (which frames, which channel is dropped) comes
 from generators seeded with ``(seed, i)``, so a run is a pure function of (preset, variant, data,
 iteration) and a run resumed from iteration k continues exactly as the straight run would. A
-checkpoint also stores the global RNG states. Checkpoints are written atomically (temp file + fsync
-+ rename): ``kill -9`` leaves the previous or the new one, never half of one, and loses at most
-``checkpoint_every`` iterations of the stage it hit.
+checkpoint also stores the global RNG states; the caller's are put back when ``train`` returns.
+Checkpoints are written atomically (temp file + fsync + rename): ``kill -9`` leaves the previous or
+the new one, never half of one, and loses at most ``checkpoint_every`` iterations of the stage it hit.
 """
 
 from __future__ import annotations
@@ -123,6 +123,17 @@ def _rng_state() -> dict[str, Any]:
         "python_version": random.getstate()[0],
         "python_gauss": random.getstate()[2],
     }
+
+
+@contextlib.contextmanager
+def _callers_rngs_kept():
+    """Training seeds the process-wide RNGs (and a resume restores the checkpoint's states); the
+    caller's states are put back afterwards, so a script or notebook that trains keeps its streams."""
+    saved = _rng_state()
+    try:
+        yield
+    finally:
+        _restore_rng(saved)
 
 
 def _restore_rng(state: dict[str, Any]) -> None:
@@ -502,7 +513,7 @@ def train(
     ctx = _Context(
         config, preset, clips, out_dir, torch.device(device), progress, rank, world, tell or progress_tell
     )
-    with contextlib.ExitStack() as held:
+    with contextlib.ExitStack() as held, _callers_rngs_kept():
         on_rank_0(lambda: _take_folder(ctx, held), rank, world)
         return _train_locked(ctx, stop_after)
 

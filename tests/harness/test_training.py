@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -50,6 +51,21 @@ def test_resume_gives_identical_weights(tiny_davis, tmp_path):
     assert {"state_dict", "optimizer", "iteration", "rng", "epoch"} <= set(state) and state["iteration"] == 4
     assert _same(state["state_dict"], _weights(tmp_path / "a" / STAGE_1))  # the last stage's final state
     assert np.isfinite(straight.final_loss)
+
+
+def _draws() -> tuple:
+    return torch.rand(3).tolist(), np.random.rand(3).tolist(), random.random()
+
+
+def test_training_leaves_the_caller_s_random_streams_as_they_were(tiny_davis, tmp_path):
+    """Training seeds the process-wide RNGs: a script that trained, then drew numbers of its own,
+    drew the training's stream, not its own."""
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    expected = _draws()
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    clips = FrameFolderClips(tiny_davis)
+    train(get_variant("mast"), tiny_preset(iterations=1), clips, tmp_path, progress=False)
+    assert _draws() == expected
 
 
 @pytest.mark.slow
