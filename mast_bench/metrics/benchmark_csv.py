@@ -13,7 +13,9 @@ import pandas as pd
 
 from .part_iou import VipScores
 from .pck import JhmdbScores
-from .toolkit_csv import write_table_csv
+from .toolkit_csv import CSV_PATTERNS, write_table_csv
+
+BENCHMARK_KINDS = ("jhmdb", "vip")  # what write_benchmark_csvs writes for
 
 
 def benchmark_tables(scores: JhmdbScores | VipScores) -> dict[str, pd.DataFrame]:
@@ -21,6 +23,14 @@ def benchmark_tables(scores: JhmdbScores | VipScores) -> dict[str, pd.DataFrame]
     if isinstance(scores, JhmdbScores):
         return {"global": scores.summary, "per-joint": scores.per_joint, "per-video": scores.per_video}
     return {"global": scores.summary, "per-class": scores.per_class, "per-video": scores.per_video}
+
+
+def score_csv_patterns(kind: str) -> tuple[str, ...]:
+    """The names ``mast-bench evaluate`` gives the CSVs it writes into a ``kind`` masks folder, any
+    split (a YouTube-VOS results folder gets none: the server scores it)."""
+    if kind == "davis":
+        return CSV_PATTERNS
+    return (f"{kind}-*-*.csv",) if kind in BENCHMARK_KINDS else ()
 
 
 def write_benchmark_csvs(scores: JhmdbScores | VipScores, results_dir: str | Path, kind: str, split: str):

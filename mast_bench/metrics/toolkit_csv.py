@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # annotations only: YouTube-VOS and benchmark CSVs need no DA
 FLOAT_FORMAT = "%.3f"
 
 
+CSV_PATTERNS = ("global_results-*.csv", "per-sequence_results-*.csv")  # csv_paths' names, any split
+
+
 def csv_paths(results_dir: str | Path, split: str) -> tuple[Path, Path]:
     results_dir = Path(results_dir)
     return results_dir / f"global_results-{split}.csv", results_dir / f"per-sequence_results-{split}.csv"

@@ -400,6 +400,24 @@ def test_a_masks_folder_grows_by_runs_on_more_sequences_and_says_what_differs(tm
     )
 
 
+def test_propagate_removes_an_earlier_evaluation_s_csvs_when_it_changes_the_masks(tmp_path, capsys):
+    """evaluate writes the toolkit's CSVs into the masks folder; a later propagate that added a
+    sequence left them, and the official toolkit reuses CSVs it finds instead of scoring."""
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1, "two": 2}, frames=4, size=(24, 32))
+    out = tmp_path / "out"
+    argv = ["propagate", "--variant", "mast-lab-pixels", "--data", str(root), "--out", str(out), "--no-score"]
+    assert main([*argv, "--sequences", "one", "--quiet"]) == 0
+    assert main(["evaluate", "--data", str(root), "--masks", str(out), "--sequences", "one"]) == 0
+    (out / "my-notes.csv").write_text("mine")
+    scores = ["global_results-val.csv", "per-sequence_results-val.csv"]
+    assert main([*argv, "--sequences", "one", "--quiet"]) == 0  # nothing changed: the scores stand
+    assert all((out / name).is_file() for name in scores)
+    capsys.readouterr()
+    assert main([*argv, "--quiet"]) == 0
+    assert f"removed {', '.join(scores)} from {out}: an earlier evaluation's, and" in capsys.readouterr().out
+    assert not any((out / name).exists() for name in scores) and (out / "my-notes.csv").read_text() == "mine"
+
+
 @pytest.mark.parametrize("case", ["other files", "inside the data"])
 def test_train_refuses_a_run_folder_of_other_files_or_inside_its_data(case, tmp_path, capsys):
     """A folder of other files had its checkpoint.pt and train.json written over; a run inside its

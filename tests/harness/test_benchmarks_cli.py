@@ -164,6 +164,8 @@ def test_evaluate_scores_vip_masks_as_the_run_did_and_refuses_davis_flags(vip, t
     bad = ["evaluate", "--dataset", "vip", "--data", str(vip), "--masks", str(out), "--ignore-void"]
     assert main(bad) == 2
     assert "--ignore-void: DAVIS only (not --dataset vip)" in capsys.readouterr().err
+    assert main([*argv, "--max-side", "64", "--data", str(vip), "--out", str(out), "--force"]) == 0
+    assert not list(out.glob("vip-val-*.csv"))  # they scored the masks --force made again
 
 
 def test_evaluate_names_a_root_of_another_kind(vip, tmp_path, capsys):
