@@ -34,6 +34,7 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
+from .shared_training import share_training
 from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
@@ -49,6 +50,7 @@ class JobPlan:
     key: str
     train_dir: Path | None  # where the harness trains the weights (None: not trained)
     train_root: Path | None
+    train_identity: dict[str, Any] | None = None  # what names train_dir
 
 
 def trains(job: Job) -> bool:
@@ -67,7 +69,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
-    train_dir = train_root = None
+    train_dir = train_root = t_ident = None
     if trains(job):
         if job.variant.pretrained_features:
             raise CheckpointError(
@@ -96,7 +98,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
         evaluation=evaluation,
         environment=environment,
     )
-    return JobPlan(job, data, threads, identity, identity_key(identity), train_dir, train_root)
+    return JobPlan(job, data, threads, identity, identity_key(identity), train_dir, train_root, t_ident)
 
 
 def run_job(job: Job) -> ResultRecord:
@@ -187,6 +189,7 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     if plan.train_dir is None:
         return None, job.checkpoint
     cache = ResultStore(job.results).layout.cache_dir
+    share_training(plan.train_dir, plan.train_identity, tell)
     summary = train_or_resume(
         job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
     )

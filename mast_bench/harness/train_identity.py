@@ -1,10 +1,12 @@
 """What decides a training stage's weights, and whether a checkpoint on disk is that stage.
 
 A stage checkpoint stores ``stage_identity`` (the variant, the seed and every stage up to it, as
-plain dicts). Fields added to :class:`VariantConfig` or :class:`TrainStage` after a checkpoint was
-written are missing from it; they count as their defaults, which is what the code that wrote it ran
-(a field's default keeps the old behaviour). A field the checkpoint has and the code no longer
-knows, or any differing value, is a different run.
+plain dicts). The variant's test-time fields (``TEST_TIME_FIELDS``: name, test radius, reference
+schedule) are kept there but not compared: training never reads them. Fields added to
+:class:`VariantConfig` or :class:`TrainStage` after a checkpoint was written are missing from it;
+they count as their defaults, which is what the code that wrote it ran (a field's default keeps the
+old behaviour). A field the checkpoint has and the code no longer knows, or any differing value, is
+a different run.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import dataclasses
 from typing import Any
 
 from ..config import OMIT_DEFAULT, to_dict
-from ..variants.config import VariantConfig
+from ..variants.config import TEST_TIME_FIELDS, VariantConfig
 from .presets import Preset, TrainStage
 
 
@@ -57,4 +59,13 @@ def same_stage(stored: dict[str, Any] | None, current: dict[str, Any]) -> bool:
         "variant_config": _with_defaults(stored.get("variant_config"), field_defaults(VariantConfig)),
         "stages": [_with_defaults(s, field_defaults(TrainStage)) for s in stages],
     }
-    return filled == current
+    return as_trained(filled) == as_trained(current)
+
+
+def as_trained(identity: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` (a stage's, or a training folder's) without its variant's test-time fields: what
+    decides the weights."""
+    variant = identity.get("variant_config")
+    if not isinstance(variant, dict):
+        return identity
+    return {**identity, "variant_config": {k: v for k, v in variant.items() if k not in TEST_TIME_FIELDS}}

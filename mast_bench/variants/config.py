@@ -48,6 +48,9 @@ RANGES = {
     "max_dilation": (1, 16),
 }
 DILATION_RANGE = (1, 16)
+# Fields training never reads (the test window and the test-time reference schedule; the name and
+# its prose): variants that differ in these alone train the same weights, and share them.
+TEST_TIME_FIELDS = ("name", "description", "test_radius", "schedule")
 
 
 @dataclass(frozen=True)

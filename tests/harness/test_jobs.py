@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mast_bench.config import to_dict
 from mast_bench.data import DavisDataset, read_label_map
 from mast_bench.harness.presets import load_presets
 from mast_bench.harness.profiling import flop_counter
@@ -257,6 +259,40 @@ def test_trainable_variant_without_checkpoint_is_trained_then_reused(small_davis
     stamp = (tmp_path / "r" / ckpt["path"]).stat().st_mtime_ns
     assert run_job(job).key == record.key
     assert (tmp_path / "r" / ckpt["path"]).stat().st_mtime_ns == stamp
+
+
+def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, tmp_path, monkeypatch):
+    """`ablate radius` trained three identical models: the test window never reaches training."""
+    import mast_bench.harness.runner as runner_module
+
+    presets = tmp_path / "p.toml"
+    presets.write_text(
+        "[preset.t]\niterations = 2\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\ngaps = [1, 2]\n"
+        "checkpoint_every = 1\nmax_side = 24\n"
+    )
+    preset, said = load_presets(presets)["t"], []
+    monkeypatch.setattr(runner_module, "tell", said.append)
+    jobs = {
+        name: make_job(name, tmp_path / "r", small_davis, preset=preset, isolate=False)
+        for name in ("mast", "mast-r6", "mast-first-short", "mast-rgb")
+    }
+    first = run_job(jobs["mast"])
+    trained = tmp_path / "r" / first.identity["checkpoint"]["path"]
+    for name in ("mast-r6", "mast-first-short"):
+        record = run_job(jobs[name])
+        taken = tmp_path / "r" / record.identity["checkpoint"]["path"]
+        assert taken != trained and os.path.samefile(taken, trained)  # a link to the same weights
+        assert record.train["weights_taken_from"] == trained.parent.name
+        assert record.train["loss_curve"] == first.train["loss_curve"]
+        assert record.identity["variant_config"] == to_dict(jobs[name].variant)  # its own record, its own key
+    assert "test_radius 12 against 6 only" in said[0]
+    assert "schedule 'official' against 'first-short' only" in said[1]
+    other = run_job(jobs["mast-rgb"])  # RGB input is trained: its own run
+    assert "weights_taken_from" not in other.train and len(said) == 2
+    (taken.parent / "train.json").unlink()  # a take killed after its stage links, before its end
+    (taken.parent / "checkpoint.pt").unlink()
+    again = run_job(replace(jobs["mast-first-short"], force=True))  # the stages are its own: finished
+    assert again.train["loss_curve"] == first.train["loss_curve"] and len(said) == 2
 
 
 @pytest.mark.slow

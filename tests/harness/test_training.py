@@ -76,6 +76,18 @@ def test_resume_refuses_another_variant_or_preset(tiny_davis, tmp_path):
         train(get_variant("mast-rgb"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
 
 
+def test_a_run_of_a_variant_is_the_run_of_its_test_time_twins(tiny_davis, tmp_path):
+    """A checkpoint of `mast` is one of `mast-r6` (only the test window differs): refusing it as
+    'another variant' made the twin train the same weights again."""
+    preset = tiny_preset(iterations=2, checkpoint_every=1)
+    train(get_variant("mast"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
+    before = _weights(tmp_path / STAGE_1)
+    stamp = (tmp_path / STAGE_1).stat().st_mtime_ns
+    twin = train(get_variant("mast-r6"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
+    assert twin.iterations == 2 and (tmp_path / STAGE_1).stat().st_mtime_ns == stamp  # nothing trained
+    assert _same(_weights(tmp_path / "checkpoint.pt"), before)
+
+
 def test_training_free_variant_is_refused(tiny_davis, tmp_path):
     preset = tiny_preset(iterations=1)
     with pytest.raises(ConfigError, match="no trainable"):

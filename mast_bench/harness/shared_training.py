@@ -1,0 +1,123 @@
+"""Trained weights shared by variants that differ only at test time.
+
+A training folder is named by everything that decides its weights, the whole variant included, so
+the arms of a test-time study (``ablate radius``: test windows 6, 9 and 12) trained three identical
+models. Each folder the harness trains records that identity (``identity.json``). Before a job
+trains, it looks for a complete folder whose identity is its own but for the variant's test-time
+fields (``variants.config.TEST_TIME_FIELDS``) and takes that run's files (hard links where the file
+system allows, else copies) instead of training again. Its ``train.json`` names the folder it took.
+A folder that already holds a stage checkpoint of its own resumes that instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write, atomic_write_json
+from ..locks import job_lock
+from ..results import canonical_json
+from ..variants.config import TEST_TIME_FIELDS
+from .train_identity import as_trained
+from .training import LOCK_NAME, STAGES_DIR, SUMMARY_NAME
+
+IDENTITY_NAME = "identity.json"
+TAKEN_FROM = "weights_taken_from"  # train.json key: the sibling folder whose run this one holds
+
+
+def share_training(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:
+    """Record ``train_dir``'s identity; where it has trained nothing yet, take a twin's run."""
+    train_dir.mkdir(parents=True, exist_ok=True)
+    if not (train_dir / IDENTITY_NAME).is_file():
+        atomic_write_json(train_dir / IDENTITY_NAME, identity)
+    if _has_started(train_dir):
+        return
+    twin = training_twin(train_dir, identity)
+    if twin is None:
+        return
+    with job_lock(train_dir / LOCK_NAME, f"taking the run of {twin} into {train_dir}", on_wait=tell):
+        if _has_started(train_dir):
+            return  # another process trained or took it meanwhile
+        _take_run(twin, train_dir)
+    fields = ", ".join(_differing(read_identity(twin), identity)) or "their names"
+    tell(
+        f"training {train_dir.name}: the run of {twin.name} taken, not trained again (the variants differ "
+        f"in {fields} only, which training never reads)"
+    )
+
+
+def training_twin(train_dir: Path, identity: dict[str, Any]) -> Path | None:
+    """A complete training folder beside ``train_dir`` whose identity is ``identity`` but for the
+    variant's test-time fields."""
+    wanted = canonical_json(as_trained(identity))
+    for folder in sorted(p for p in train_dir.parent.iterdir() if p.is_dir() and p != train_dir):
+        stored = read_identity(folder)
+        if stored is not None and canonical_json(as_trained(stored)) == wanted and _summary(folder):
+            return folder
+    return None
+
+
+def read_identity(folder: Path) -> dict[str, Any] | None:
+    """A training folder's recorded identity; None where there is none or it cannot be read (that
+    folder is then no twin, never an error: it is another job's)."""
+    try:
+        identity = json.loads((folder / IDENTITY_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return identity if isinstance(identity, dict) else None
+
+
+def _summary(folder: Path) -> dict[str, Any] | None:
+    try:
+        summary = json.loads((folder / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def _has_started(train_dir: Path) -> bool:
+    return (train_dir / SUMMARY_NAME).is_file() or any((train_dir / STAGES_DIR).glob("*/*.pt"))
+
+
+def _run_files(twin: Path) -> Iterator[Path]:
+    """The twin's weights and data record (paths relative to it): snapshots and the data record
+    first, then the stage checkpoints, the final checkpoint; never its lock, identity or logs."""
+    kept = [
+        p.relative_to(twin)
+        for p in twin.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(twin).parts)
+    ]
+    skipped = {IDENTITY_NAME, SUMMARY_NAME}
+    kept = [p for p in kept if p.name not in skipped and p.parts[0] != "tensorboard"]
+    yield from sorted(kept, key=lambda p: (p.parts[0] == STAGES_DIR, p.parts[0] == "checkpoint.pt", p))
+
+
+def _take_run(twin: Path, train_dir: Path) -> None:
+    """Link (or copy) the twin's files into ``train_dir``, its summary last (the commit point)."""
+    for relative in _run_files(twin):
+        _link_or_copy(twin / relative, train_dir / relative)
+    summary = _summary(twin) or {}
+    atomic_write_json(train_dir / SUMMARY_NAME, {**summary, TAKEN_FROM: twin.name})
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """``target`` appears whole or not at all: a hard link is made in one step, a copy by rename."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        atomic_write(target, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def _differing(twin: dict[str, Any] | None, identity: dict[str, Any]) -> list[str]:
+    """The test-time fields (name and prose left out) in which the two variants differ."""
+    theirs = (twin or {}).get("variant_config") or {}
+    ours = identity.get("variant_config") or {}
+    named = [f for f in TEST_TIME_FIELDS if f not in ("name", "description")]
+    return [f"{f} {theirs.get(f)!r} against {ours.get(f)!r}" for f in named if theirs.get(f) != ours.get(f)]
