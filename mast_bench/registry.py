@@ -152,8 +152,9 @@ class Registry(Generic[T]):
 
     # --- TOML files -----------------------------------------------------------------------
     def read_toml(self, path: str | Path, lookup: Lookup | None = None) -> list[T]:
-        """The ``[KIND.NAME]`` tables of ``path`` as configs (a table may build on an earlier one of
-        the file, then on ``lookup``, default this registry); nothing is registered."""
+        """The ``[KIND.NAME]`` tables of ``path`` as configs, in file order (a table may build on
+        another of the file, above or below it, then on ``lookup``, default this registry); nothing
+        is registered."""
         if self._tables is None:
             raise ConfigError(f"{path}: {self.plural} are not read from [{self.kind}.NAME] tables")
         name = self._tables.table
@@ -165,23 +166,35 @@ class Registry(Generic[T]):
         if not isinstance(bodies, dict) or not bodies:
             raise ConfigError(f"{path}: expected [{name}.NAME] tables")
         made: dict[str, T] = {}
+        building: list[str] = []  # the tables being made, each on the next (a chain of bases)
         find = lookup or self.get
 
-        def earlier_or_known(key: str) -> T:
+        def make(key: str) -> T:
+            where = f"{path}: [{name}.{key}]"
+            if not isinstance(bodies[key], dict):
+                raise ConfigError(f"{where}: expected a table")
+            building.append(key)
+            made[key] = self._tables.make(key, bodies[key], where, in_file_or_known)
+            building.pop()
+            return made[key]
+
+        def in_file_or_known(key: str) -> T:
             if key in made:
                 return made[key]
+            if key in bodies and key not in building:
+                return make(key)  # a table further down the file
             try:
-                return find(key)
+                return find(key)  # a table naming itself as base builds on the known one
             except UnknownNameError as exc:
-                earlier = f"; earlier in this file: {', '.join(made)}" if made else ""
-                raise UnknownNameError(f"{exc}{earlier}") from None
+                if key in building:
+                    chain = " -> ".join([*building, key])
+                    raise UnknownNameError(f"{exc}; its bases come back to it: {chain}") from None
+                raise UnknownNameError(f"{exc}; in this file: {', '.join(bodies)}") from None
 
-        for key, body in bodies.items():
-            where = f"{path}: [{name}.{key}]"
-            if not isinstance(body, dict):
-                raise ConfigError(f"{where}: expected a table")
-            made[key] = self._tables.make(key, body, where, earlier_or_known)
-        return list(made.values())
+        for key in bodies:
+            if key not in made:
+                make(key)
+        return [made[key] for key in bodies]
 
     def register_toml(self, path: str | Path) -> list[T]:
         """Register every table of ``path`` (see :meth:`read_toml`)."""

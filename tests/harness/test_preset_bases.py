@@ -114,7 +114,7 @@ def test_presets_of_committed_runs_keep_their_identity(name):
     [
         (
             '[preset.d]\nbase = "nope"\n',
-            r"\[preset.d\].base: unknown preset 'nope'; known presets: .*; earlier in this file: full$",
+            r"\[preset.d\].base: unknown preset 'nope'; known presets: .*; in this file: full, d$",
         ),
         ("[preset.d]\nbase = 3\n", r"\[preset.d\].base: got 3, expected a preset's name"),
         # a stage's name is a folder of the run: "q/../../../escaped" wrote its checkpoint outside --out

@@ -108,6 +108,22 @@ def test_toml_variants(tmp_path):
     assert derived.dilation_set == (2, 4)
 
 
+def test_a_toml_variant_may_build_on_one_further_down_its_file(tmp_path):
+    """Only a table above could be a base: the one below was 'unknown', and not in the listing."""
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[variant.a]\nbase = "b"\ncolour_space = "rgb"\n[variant.b]\nbase = "mast"\ntest_radius = 6\n'
+    )
+    a, b = fresh_registry().read_toml(path)
+    assert (a.name, a.test_radius, a.colour_space, b.name, b.test_radius) == ("a", 6, "rgb", "b", 6)
+    path.write_text('[variant.a]\nbase = "b"\n[variant.b]\nbase = "a"\n')
+    with pytest.raises(UserError, match=r"unknown variant 'a'.*; its bases come back to it: a -> b -> a$"):
+        fresh_registry().read_toml(path)
+    path.write_text('[variant.a]\nbase = "nope"\n[variant.b]\nbase = "mast"\n')
+    with pytest.raises(UserError, match=r"unknown variant 'nope'.*; in this file: a, b$"):
+        fresh_registry().read_toml(path)
+
+
 @pytest.mark.parametrize(
     "body,message",
     [
