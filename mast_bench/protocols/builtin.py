@@ -5,8 +5,12 @@ What the field layout cannot say, and what stays uncertain, is in each protocol'
 Audited 2026-12-06 against ajabri/videowalk 047f3f4, xvjiarui/VFS 8e055cc and facebookresearch/dino
 7c446df, each loop re-read line by line. VFS's and DINO's, run as copies (outside this repository) on
 the features InferenceCore reads, give its labels on every propagated frame at the dataset's size
-(VFS's at a reduced size too; scores within 5e-7); CRW's was compared by reading, its resizes run
-against OpenCV's. What differs is under "Not reproduced" below.
+(VFS's at a reduced size too; scores within 5e-7). CRW's (2026-12-07: vos.py's labels, MaskedAttention,
+mem_efficient_batched_affinity, test.py's loop, dump_predictions and convert_davis.py, copied) gives
+them on 3 clips at 216x120 (81 frames) and 214x121 (63): 2 pixels of one frame differ, float ties
+(CRW sums its top 10 in rank order, this suite per window entry: 0.50000006 against 0.5). At a
+reduced size it differs by its blended label colours (below); with those replaced by PIL nearest it
+gives the same labels on every frame. What differs is under "Not reproduced" below.
 Radii are in feature pixels of the encoder the protocol is run with.
 
 mast  (zlai0/MAST benchmark.py, models/colorizer.py): the variant's reference schedule (frames 0
@@ -26,7 +30,10 @@ crw   (ajabri/videowalk code/test.py, code/utils/test_utils.py, code/utils/__ini
       time"); test_args() defaults to 0.07. Not reproduced (no scored frame changes): CRW saves
       frame 0 as its resampled one-hot, argmaxed (test.py ``pred = lbls[0]``), this suite the
       annotation (the toolkit skips frame 0); CRW gives every colour of the first annotation a
-      channel, void (255) included, where this suite reads void as background.
+      channel, void (255) included, where this suite reads void as background. Float-level only:
+      the first labels reach the grid by torch bilinear where CRW uses cv2 INTER_LINEAR, equal at an
+      integer scale and within 3e-5 otherwise (480x854 -> 120x214); CRW orders label channels by
+      BGR colour, the palette's ids 8 and up out of id order, so an exact tie could break otherwise.
 
 vfs   (xvjiarui/VFS mmaction/models/trackers/vanilla_tracker.py, mmaction/models/common/
       local_attention.py masked_attention_efficient, mmaction/models/common/affinity_utils.py
@@ -61,7 +68,9 @@ crw   code/data/vos.py (--cropSize > 0): frames read as float32 / 255, cv2.resiz
       back to the annotation's size (code/eval/convert_davis.py:69). Not reproduced at reduced size:
       vos.py resizes the *colour* label image with INTER_LINEAR too (``cv2.resize(lblimg, (newh,
       neww), cv2.INTER_NEAREST)`` passes the flag as ``dst``), so blended boundary colours become
-      extra label channels; here the annotation reaches the network size by PIL nearest.
+      extra label channels (at cropSize 160 on three 480p clips: 15-56 extra channels, 0-4,713
+      pixels of 409,920 differ a frame, mean J within 0.006); here the annotation reaches the network
+      size by PIL nearest.
 vfs   mmaction Resize (mmcv.imresize, cv2 INTER_LINEAR on uint8) of the frames; the annotation PIL
       nearest to the network size, then to the grid (pil_nearest_interpolate); scores bilinear to
       ``original_shape`` (vanilla_tracker.py). VFS's own size, short side 480, is DAVIS-480p's own;
