@@ -37,7 +37,7 @@ class UnknownNameError(ConfigError, KeyError):
 @dataclass(frozen=True)
 class Tables(Generic[T]):
     """How a kind's TOML tables become configs: ``[table.NAME]`` bodies, each made by
-    ``make(name, body, where, lookup)`` (``lookup`` finds earlier tables of the file, then the
+    ``make(name, body, where, lookup)`` (``lookup`` finds the file's other tables, then the
     registry: what a ``base = "..."`` key names)."""
 
     table: str
@@ -45,7 +45,7 @@ class Tables(Generic[T]):
 
 
 def base_of(body: dict[str, Any], where: str, lookup: Lookup, kind: str, example: str) -> Any:
-    """The config a table's ``base`` key names (an earlier table of its file or a registered one)."""
+    """The config a table's ``base`` key names (another table of its file or a registered one)."""
     name = body.get("base")
     if "base" in body and not isinstance(name, str):
         raise ConfigError(f'{where}.base: got {name!r}, expected a {kind}\'s name (e.g. base = "{example}")')

@@ -7,7 +7,7 @@ the iteration, which is what makes a resumed run identical to a straight one.
 
 In TOML a preset is ``[preset.NAME]`` (seed, max_side) with one ``[[preset.NAME.stage]]`` table per
 stage, in order; a preset written as a single flat table (the older format) is one "pairs" stage.
-A preset with ``base = "cpu"`` starts from that preset (an earlier table of its file or a known
+A preset with ``base = "cpu"`` starts from that preset (another table of its file or a known
 one): its own keys replace the base's, and its stage tables, if it has any, replace the base's
 stages. A stage table with ``base = "pairs"`` is that stage (an earlier one of its own preset, else
 the base preset's) with some keys changed. A derived preset is the same :class:`Preset` as one

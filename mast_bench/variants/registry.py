@@ -23,7 +23,7 @@ ENTRY_POINT_GROUP = "mast_bench.variants"
 
 
 def _variant_table(name: str, table: dict[str, Any], where: str, lookup: Callable[[str], VariantConfig]):
-    """``[variant.NAME]``: ``base = "mast"`` (a known variant or an earlier table) plus field overrides."""
+    """``[variant.NAME]``: ``base = "mast"`` (a known variant or another table of the file) plus overrides."""
     overridable = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name != "name")
     unknown = sorted(set(table) - set(overridable) - {"base"})
     if unknown:
