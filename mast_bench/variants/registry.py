@@ -30,6 +30,11 @@ def _variant_table(name: str, table: dict[str, Any], where: str, lookup: Callabl
         allowed = ", ".join(["base", *overridable])
         hint = did_you_mean(unknown[0], overridable)
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}{hint}; allowed keys: {allowed}")
+    if "+" in name:  # the name --set gives: a table of that name would pass for base + the change
+        raise ConfigError(
+            f"{where}: a variant name with '+' is what --set makes ({name.split('+')[0]!r} with a change); "
+            "choose a name without '+'"
+        )
     base = base_of(table, where, lookup, "variant", "mast")
     overrides = {k: v for k, v in table.items() if k != "base"}
     return from_dict(VariantConfig, {**to_dict(base), "description": "", **overrides, "name": name}, where)

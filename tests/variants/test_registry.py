@@ -136,11 +136,15 @@ def test_a_toml_variant_may_build_on_one_further_down_its_file(tmp_path):
         ('base = "mast"\nmemory = "everything"\n', "variant.bad].memory: got 'everything', expected one of"),
         ('base = "mast"\ntest_radius = 0\n', "test_radius must be >= 1"),
         ('base = "mast"\nname = "other"\n', "unknown key 'name'"),
+        ('base = "mast"\ntest_radius = 4\n', "[variant.mast+test_radius=6]: a variant name with '+' is"),
     ],
 )
 def test_toml_errors_name_file_and_key(tmp_path, body, message):
+    """A table named as --set names a derived variant (mast+test_radius=6 holding radius 4) was taken,
+    and its records stood beside --set's under the same name."""
     path = tmp_path / "bad.toml"
-    path.write_text("[variant.bad]\n" + body)
+    name = "bad" if "+" not in message else '"mast+test_radius=6"'
+    path.write_text(f"[variant.{name}]\n" + body)
     with pytest.raises(UserError) as err:
         fresh_registry().register_toml(path)
     assert message in str(err.value) and "bad.toml" in str(err.value)
