@@ -30,6 +30,7 @@ from .collect import (
     all_entries,
     entries_kind,
     load_records,
+    own_variants,
     per_frame_table,
     per_object_table,
     per_sequence_frame,
@@ -285,6 +286,7 @@ def _header(r: _Inputs) -> list[str]:
         f"- study: `{context.study or '(all records)'}`; preset: `{context.preset or 'unknown'}`; "
         f"data: {context.data}",
         f"- reference row: `{r.reference or 'none'}`; rows: {', '.join(f'`{x}`' for x in r.labels)}",
+        *_own_variants_line(r.entries),
         f"- records: {len(r.entries)} (from `{r.results}`)",
         f"- numerics environment: {_environment_text(r.entries)}",
         f"- measured on: {_devices_text(r.entries)} (times in s/frame are each record's own machine's)",
@@ -292,6 +294,11 @@ def _header(r: _Inputs) -> list[str]:
     if context.command:
         lines.append(f"- produced by: `{context.command}`")
     return [*lines, "", METRICS_NOTE[r.kind], ""]
+
+
+def _own_variants_line(entries: list[Entry]) -> list[str]:
+    own = own_variants(entries)
+    return [f"- variants not built in, as they differ from `mast`: {'; '.join(own)}"] if own else []
 
 
 METRICS_NOTE = {

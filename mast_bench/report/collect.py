@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import to_dict
 from ..errors import DataError
 from ..metrics.names import DAVIS_METRICS as GLOBAL_METRICS
 from ..metrics.names import HEADLINE, JHMDB_METRICS, OBJECT_METRICS, VIP_METRICS, YOUTUBE_METRICS
 from ..protocols import DEFAULT_PROTOCOL
 from ..results import ResultRecord, ResultStore, StudyManifest
+from ..variants import MAST_PAPER, builtin_variants
+from ..variants.registry import differing_fields, field_settings, filled_config
 
 __all__ = ["GLOBAL_METRICS", "HEADLINE", "OBJECT_METRICS", "YOUTUBE_METRICS"]  # as the report reads them
 
@@ -98,15 +101,47 @@ def _labelled_by(names: list[str], ordered: list[ResultRecord], label) -> list[s
     ]
 
 
+def _labelled_by_config(names: list[str], ordered: list[ResultRecord]) -> list[str]:
+    """Labels whose records' variants differ (one name defined twice) get the differing fields."""
+    configs: dict[str, list[dict]] = {}
+    for name, record in zip(names, ordered, strict=True):
+        configs.setdefault(name, []).append(variant_config(record))
+    fields = {name: differing_fields(group) for name, group in configs.items()}
+    labels = []
+    for name, record in zip(names, ordered, strict=True):
+        said = field_settings(variant_config(record), fields[name])
+        labels.append(f"{name} ({', '.join(said)})" if said else name)
+    return labels
+
+
+def variant_config(record: ResultRecord) -> dict:
+    return filled_config(record.identity.get("variant_config") or {})
+
+
+def own_variants(entries: list[Entry]) -> list[str]:
+    """``NAME: field=value, ...`` for each row's variant that is neither built in nor made by --set
+    (whose name says its change), as it differs from the paper's defaults (``mast``): the file that
+    defined it may say otherwise by now, the record keeps what ran."""
+    builtin, paper = {v.name for v in builtin_variants()}, to_dict(MAST_PAPER)
+    said: dict[str, None] = {}
+    for entry in entries:
+        name, config = entry.record.identity["variant"], variant_config(entry.record)
+        if name not in builtin and "+" not in name:
+            settings = field_settings(config, differing_fields([paper, config]))
+            said[f"`{name}`: {', '.join(settings) or 'no field'}"] = None
+    return list(said)
+
+
 def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     """Every record, by variant then creation time; labels name the protocol when records differ in
-    it, then the weights and the evaluation size where records of one label differ in them, and
-    get a key prefix when a label still repeats."""
+    it, then the variant's fields, the weights and the evaluation size where records of one label
+    differ in them, and get a key prefix when a label still repeats."""
     ordered = sorted(
         records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
     )
     several = len({r.identity.get("protocol", {}).get("name") for r in ordered}) > 1
-    names = _labelled_by([row_name(r, several) for r in ordered], ordered, weights_label)
+    names = _labelled_by_config([row_name(r, several) for r in ordered], ordered)
+    names = _labelled_by(names, ordered, weights_label)
     names = _labelled_by(names, ordered, evaluation_size)
     counts = pd.Series(names).value_counts()
     return [

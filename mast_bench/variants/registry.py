@@ -10,7 +10,8 @@ never imports third-party code.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class VariantRegistry(Registry[VariantConfig]):
         return self.builder(build)
 
 
-_IDENTITY_FIELDS = ("name", "description")
+NAMING_FIELDS = ("name", "description")  # what a variant is called, not what it computes
 
 
 def _field_text(value: Any) -> str:
@@ -62,13 +63,34 @@ def _field_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def field_settings(values: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """``name=value`` for each of ``names``, as --set writes it (``test_radius=9``, ``memory=full``)."""
+    return [f"{name}={_field_text(values.get(name))}" for name in names]
+
+
+def filled_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A variant config as a record holds it, the fields it lacks (added since) at their defaults."""
+    fields = dataclasses.fields(VariantConfig)
+    return to_dict({**{f.name: f.default for f in fields if f.default is not dataclasses.MISSING}, **config})
+
+
+def differing_fields(configs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The fields (naming ones left out) in which ``configs`` (as records hold them) differ, in
+    :class:`VariantConfig`'s order (fields it no longer has last)."""
+    filled = [filled_config(config) for config in configs]
+    keys = {key for config in filled for key in config} - set(NAMING_FIELDS)
+    differing = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in filled}) > 1]
+    order = [f.name for f in dataclasses.fields(VariantConfig)]
+    return sorted(differing, key=lambda k: (order.index(k) if k in order else len(order), k))
+
+
 def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = "--set") -> VariantConfig:
     """``base`` with some fields changed; its name lists the changes that matter (``mast+test_radius=9``).
 
     Overrides equal to the base's own values are dropped, so deriving nothing new gives ``base``
     itself (the same identity, the same record).
     """
-    allowed = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name not in _IDENTITY_FIELDS)
+    allowed = sorted(f.name for f in dataclasses.fields(VariantConfig) if f.name not in NAMING_FIELDS)
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         listing = ", ".join(allowed)
@@ -81,7 +103,7 @@ def derive_variant(base: VariantConfig, overrides: dict[str, Any], where: str = 
         return base
     order = [f.name for f in dataclasses.fields(VariantConfig)]
     changed.sort(key=order.index)
-    settings = [f"{name}={_field_text(getattr(typed, name))}" for name in changed]
+    settings = field_settings(vars(typed), changed)
     return typed.replace(
         name="+".join([base.name, *settings]), description=f"{base.name} with {', '.join(settings)}"
     )

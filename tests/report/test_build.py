@@ -280,6 +280,12 @@ def test_cli_writes_a_study_report(shared_tiny_study, tmp_path, capsys):
     )
     assert f"report written to {tmp_path / 'report.md'}" in capsys.readouterr().out
     assert all(r.key in (tmp_path / "report.md").read_text() for r in records.values())
+    # a study of one's own is named by its file, as ablate takes it ('unknown study' before)
+    argv = ["--results", str(results), "--study", "../studies/tiny.toml", "--out", str(tmp_path / "f")]
+    assert main(argv) == 0
+    assert all(r.key in (tmp_path / "f" / "report.md").read_text() for r in records.values())
+    assert main(["--results", str(results), "--study", "tinny"]) == 2
+    assert "unknown study 'tinny' (did you mean 'tiny'?)" in capsys.readouterr().err  # one of the results'
 
 
 @pytest.mark.slow
@@ -502,3 +508,23 @@ def test_a_report_cut_short_leaves_the_previous_one_whole(shared_tiny_study, tmp
     assert f"reference row: `{other}`" in (out / "report.md").read_text()
     assert (out / "README.md").read_text() == "the user's notes\n"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_variant_defined_twice_under_one_name_is_told_apart_by_its_fields(tmp_path):
+    """Two definitions of `mine` (test radius 6, then 4) were labelled by their checkpoint folders,
+    and nothing in a report said what `mine` was."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    for radius, seed in ((6, 1), (4, 2)):
+        record = make_record("mine", 0.5, seed)
+        config = {"name": "mine", "description": "", "test_radius": radius, "colour_space": "rgb"}
+        store_record(results, replace(record, identity={**record.identity, "variant_config": config}, key=""))
+    store_record(results, make_record("mast", 0.6, 3))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "rows: `mast`, `mine (test_radius=4)`, `mine (test_radius=6)`\n" in text
+    assert (
+        "- variants not built in, as they differ from `mast`: `mine`: colour_space=rgb, test_radius=4; "
+        "`mine`: colour_space=rgb, test_radius=6\n"
+    ) in text
