@@ -28,7 +28,11 @@ def build(parent) -> argparse.ArgumentParser:
         default=None,
         help="report folder (default: <results>/reports/<study>, or <results>/reports/all)",
     )
-    parser.add_argument("--study", default=None, help="report one study run; default: all records")
+    parser.add_argument(
+        "--study",
+        default=None,
+        help="report one study run (its name, or its TOML file as ablate took it); default: all records",
+    )
     parser.add_argument(
         "--preset", default=None, help="with --study: which preset's run (default: the latest)"
     )
@@ -68,19 +72,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.reference is not None or args.arms is not None:
             raise UserError("--reference and --arms are for a report of all records (a study names its own)")
-        _require_known_study(args.results, args.study)
-        manifest = find_manifest(args.results, args.study, args.preset)
+        study = _known_study(args.results, args.study)
+        manifest = find_manifest(args.results, study, args.preset)
         path = write_study_report(args.results, manifest, args.out, args.force)
     print(f"report written to {path}")
     return 0
 
 
-def _require_known_study(results: str | Path, study: str) -> None:
-    """A name that is neither a study nor in the results says so (not 'run `ablate NAME` first')."""
+def _known_study(results: str | Path, study: str) -> str:
+    """The study's name: as given, or a study file's (``ablate`` takes the file, and names the study by
+    it); one that is neither a study nor in the results says so (not 'run `ablate NAME` first')."""
     from ..config import did_you_mean
     from ..harness.study import available_studies
+    from ..results.curves import CURVE_PREFIX
 
-    if study in available_studies() or any(ResultsLayout(Path(results)).studies_dir.glob(f"{study}.*.json")):
-        return
-    known = available_studies()
-    raise UserError(f"unknown study {study!r}{did_you_mean(study, known)}; known studies: {', '.join(known)}")
+    name = Path(study).stem if study.lower().endswith(".toml") else study
+    folder = ResultsLayout(Path(results)).studies_dir
+    found = {p.name.rsplit(".", 2)[0] for p in folder.glob("*.json")} if folder.is_dir() else set()
+    known = sorted(set(available_studies()) | {n for n in found if not n.startswith(f"{CURVE_PREFIX}-")})
+    if name in known:
+        return name
+    raise UserError(f"unknown study {study!r}{did_you_mean(name, known)}; known studies: {', '.join(known)}")
