@@ -52,7 +52,8 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"{path}: a folder, not a TOML file")
     if not path.is_file():
-        raise ConfigError(f"{path}: no such TOML file")
+        what = "not a regular file" if path.exists() else "no such TOML file"  # /dev/null, a pipe
+        raise ConfigError(f"{path}: {what}" + (" (expected a TOML file)" if path.exists() else ""))
     raw = path.read_bytes()
     try:
         return tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))

@@ -161,7 +161,8 @@ class Registry(Generic[T]):
         data = load_toml(path)
         unknown = sorted(set(data) - {name})
         if unknown:
-            raise ConfigError(f"{path}: unknown table {unknown[0]!r}; allowed: {name}")
+            what = "table" if isinstance(data[unknown[0]], dict) else "key"  # `foo = 1` above the tables
+            raise ConfigError(f"{path}: unknown {what} {unknown[0]!r}; allowed: [{name}.NAME] tables")
         bodies = data.get(name, {})
         if not isinstance(bodies, dict) or not bodies:
             raise ConfigError(f"{path}: expected [{name}.NAME] tables")

@@ -126,8 +126,15 @@ def test_registry_files_build_on_each_other_and_views_register_nothing(tmp_path)
     assert view.get("bigger").size == 10 and view.get("base").size == 5
     assert view.names() == ["base", "big", "bigger"] and reg.names() == ["base"]
     path.write_text("[gadget.x]\n")
-    with pytest.raises(ConfigError, match=r"w\.toml: unknown table 'gadget'; allowed: widget"):
+    with pytest.raises(
+        ConfigError, match=r"w\.toml: unknown table 'gadget'; allowed: \[widget\.NAME\] tables"
+    ):
         reg.read_toml(path)
+    path.write_text("size = 1\n[widget.x]\n")  # a key above the tables was called a table
+    with pytest.raises(ConfigError, match=r"w\.toml: unknown key 'size'; allowed: \[widget\.NAME\] tables"):
+        reg.read_toml(path)
+    with pytest.raises(ConfigError, match="^/dev/null: not a regular file \\(expected a TOML file\\)$"):
+        reg.read_toml("/dev/null")  # it said 'no such TOML file'
 
 
 def test_atomic_write_leaves_no_partial_file(tmp_path):
