@@ -65,8 +65,10 @@ def derive_protocol(base: ProtocolConfig, name: str, overrides: dict[str, Any], 
     for key, value in top.items():
         if not isinstance(value, str):
             raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    # the base's citation, marked as a base's: the derived protocol's own numbers are read nowhere
+    source = f"derived from {base.name}" + (f" ({base.source})" if base.source else "")
     try:
-        return dataclasses.replace(base, **{"description": "", **top}, name=name, **tables)
+        return dataclasses.replace(base, **{"description": "", "source": source, **top}, name=name, **tables)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 

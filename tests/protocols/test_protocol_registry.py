@@ -77,6 +77,9 @@ def test_toml_derives_context_fields_and_whole_contexts(tmp_path):
     square = registry.get("crw-k5-square").context
     assert square.top_k == 5 and square.window == "square" and square.temperature == 0.05
     assert registry.get("crw-k5-square").description == ""  # a description is never inherited
+    # nor is a citation, as the base's own: a protocol of one's own claimed CRW's source
+    assert k5.source == f"derived from crw ({registry.get('crw').source})"
+    assert registry.get("crw-k5-square").source == f"derived from crw-k5 ({k5.source})"
     spa = registry.get("spa-then-temp").context
     assert (spa.window, spa.radius, spa.temperature) == ("square", 35, 0.07)
     renamed = registry.get("mast-renamed")
