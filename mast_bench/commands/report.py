@@ -41,7 +41,7 @@ def build(parent) -> argparse.ArgumentParser:
         metavar="ROW",
         default=None,
         help="without --study: the row every other is paired against, as the report labels it "
-        "(default: mast, where present)",
+        "(default: mast, or mast@mast where protocols differ, where present)",
     )
     parser.add_argument(
         "--arms",

@@ -125,7 +125,7 @@ def print_summary(records, results: Path) -> None:
     from rich.table import Table
 
     kinds = list(dict.fromkeys(r.metrics.get("kind", "davis") for r in records))
-    table = Table(title=f"{len(records)} record(s) in {results}")
+    table = Table(title=f"this command's {len(records)} record(s), in {results}")
     scores = [name for kind in kinds for name, _ in SCORES[kind]]
     for column in (
         "variant",

@@ -153,10 +153,10 @@ def describe_evaluation(entries: list[Entry]) -> str:
     for entry in entries:
         dataset = entry.record.identity.get("dataset", {})
         protocol = entry.record.identity.get("evaluation", {})
-        sequences = dataset.get("sequences") or []
+        count = len(dataset.get("sequences") or [])
         size = protocol.get("max_side")
         parts.append(
-            f"{dataset.get('name', '?')} {dataset.get('split', '?')} ({len(sequences)} sequences), "
+            f"{dataset.get('name', '?')} {dataset.get('split', '?')} ({count} sequence{'s' * (count != 1)}), "
             f"{protocol.get('resolution', '?')}" + (f", max side {size}" if size else "")
         )
     return "; ".join(sorted(set(parts))) or "unknown"
@@ -680,9 +680,9 @@ def write_all_records_report(
     arms: str | Path | None = None,
 ) -> Path:
     """A report over every record in the folder, each row paired against ``reference`` (a row
-    label; default `mast` when present), its rows grouped into the arms of the ``arms`` file where
-    one is given; ``skip_unreadable`` leaves out record files that cannot be read, naming each on
-    stderr."""
+    label; default `mast`, or `mast@mast` where protocols differ, when present), its rows grouped into
+    the arms of the ``arms`` file where one is given; ``skip_unreadable`` leaves out record files that
+    cannot be read, naming each on stderr."""
     results = Path(results)
     records = load_records(results, skip_unreadable=skip_unreadable)
     if not records:
@@ -703,7 +703,7 @@ def write_all_records_report(
     datasets = {e.record.identity.get("dataset", {}).get("name") for e in entries}
     context = ReportContext(
         title=f"All results in {results}",
-        reference=reference or ("mast" if "mast" in labels else None),
+        reference=reference or next((x for x in ("mast", "mast@mast") if x in labels), None),
         preset=presets.pop() if len(presets) == 1 and None not in presets else None,
         data=str(datasets.pop()) if len(datasets) == 1 else "several datasets",
         arms=arms_config,

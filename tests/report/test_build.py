@@ -528,3 +528,14 @@ def test_a_variant_defined_twice_under_one_name_is_told_apart_by_its_fields(tmp_
         "- variants not built in, as they differ from `mast`: `mine`: colour_space=rgb, test_radius=4; "
         "`mine`: colour_space=rgb, test_radius=6\n"
     ) in text
+
+
+def test_an_all_records_report_across_protocols_pairs_against_mast_at_mast(tmp_path):
+    """Rows are labelled variant@protocol there: the default `mast` found no row, and nothing was paired."""
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    store_record(results, make_record("mast", 0.5, 2, protocol="crw"))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "- reference row: `mast@mast`; rows: `mast@crw`, `mast@mast`" in text
+    assert "(1 sequence)" not in text and "(3 sequences)" in text
