@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..data.splits import DataSpec
-from ..errors import UserError
+from ..data.splits import DataSpec, open_split
+from ..errors import DataError, UserError
 from ..results import StudyManifest, write_manifest
 from . import preview
 from .job import Job
@@ -44,7 +44,10 @@ def build_jobs(
             f'its [preset.{preset_name}] table says data = "required"'
         )
     if not benchmark:
+        from_study = not data.sequences and bool(preset.sequences)
         data = replace(data, split=data.split or preset.split, sequences=data.sequences or preset.sequences)
+        if from_study:
+            _check_study_sequences(study, preset_name, data)
     train = get_preset(preset.train)
     return [
         Job(
@@ -59,6 +62,16 @@ def build_jobs(
         )
         for row in study.rows
     ]
+
+
+def _check_study_sequences(study: Study, preset_name: str, data: DataSpec) -> None:
+    """Sequences the study file names that its split lacks are the file's error, named as such (the
+    split list was named, with a --split to pass)."""
+    try:
+        open_split(data)
+    except DataError as exc:
+        where = study.path or f"study {study.name}"
+        raise DataError(f"{where}: [preset.{preset_name}].sequences: {exc}") from None
 
 
 def data_label(data: DataSpec) -> str:

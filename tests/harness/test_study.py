@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mast_bench.errors import ConfigError, UserError
+from mast_bench.errors import ConfigError, DataError, UserError
 from mast_bench.harness.job import DataSpec
 from mast_bench.harness.study import ABLATIONS_DIR, available_studies, load_study, parse_study
 from mast_bench.harness.study_run import build_jobs, run_study
@@ -194,6 +194,24 @@ def test_jobs_carry_configs_one_per_row_with_the_preset_protocol():
         build_jobs(study, "paper", "out", DataSpec())
     with pytest.raises(ConfigError, match="no \\[preset.huge\\] table; this study defines: smoke, paper"):
         build_jobs(study, "huge", "out", DataSpec())
+
+
+def test_a_sequence_the_study_file_names_and_its_split_lacks_is_the_file_s_error(tmp_path):
+    """The split list was named, with 'pass the --split whose list has it', though no flag gave it."""
+    from .conftest import make_tiny_davis
+
+    root = make_tiny_davis(tmp_path / "davis", {"one": 1}, frames=3, size=(24, 32))
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[study]\nname = "mine"\ntitle = "t"\ndescription = "d"\nreference = "mast"\nvariants = ["mast"]\n'
+        '[preset.smoke]\ntrain = "smoke"\ndata = "required"\nmax_side = 64\nsequences = ["one", "onne"]\n'
+    )
+    with pytest.raises(DataError) as refused:
+        build_jobs(load_study(path), "smoke", "out", DataSpec(root=str(root)))
+    assert str(refused.value).startswith(f"{path}: [preset.smoke].sequences: ")
+    assert "the split lists no sequence 'onne'" in str(refused.value)
+    jobs = build_jobs(load_study(path), "smoke", "out", DataSpec(root=str(root), sequences=("one",)))
+    assert jobs[0].data.sequences == ("one",)  # the user's --sequences stand in for the file's
 
 
 def test_run_study_records_a_manifest(tmp_path):
