@@ -22,7 +22,7 @@ from ..errors import ConfigError, UserError
 from ..max_side import check_max_side
 from ..metrics.names import DAVIS_METRICS, DavisMetric
 from ..protocols import DEFAULT_PROTOCOL, ProtocolConfig, get_protocol
-from ..registry import Registry
+from ..registry import Registry, UnknownNameError
 from ..results.published import PUBLISHED
 from ..shipped import shipped_folder
 from ..variants import VariantConfig, derive_variant, derive_variant_named, get_variant
@@ -210,6 +210,10 @@ def _merged(data: dict[str, Any], defaults: dict[str, Any], where: str) -> dict[
 def _variant(name: str, lookup: VariantLookup, where: str) -> VariantConfig:
     try:
         return lookup(name)
+    except UnknownNameError as exc:  # a variant of one's own is defined in a file of its own
+        raise ConfigError(
+            f"{where}: {exc} (one defined in a file of your own: pass --variants-file FILE)"
+        ) from None
     except UserError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -237,6 +241,9 @@ def _rows(info: StudyInfo, variants: list[VariantConfig], protocol_lookup: Proto
     for index, name in enumerate(info.protocols):
         try:
             protocols.append(protocol_lookup(name))
+        except UnknownNameError as exc:
+            hint = "(one defined in a file of your own: pass --protocols-file FILE)"
+            raise ConfigError(f"{where}: study.protocols[{index}]: {exc} {hint}") from None
         except UserError as exc:
             raise ConfigError(f"{where}: study.protocols[{index}]: {exc}") from None
     several = len(protocols) > 1

@@ -214,6 +214,21 @@ def test_a_sequence_the_study_file_names_and_its_split_lacks_is_the_file_s_error
     assert jobs[0].data.sequences == ("one",)  # the user's --sequences stand in for the file's
 
 
+def test_a_study_naming_a_variant_or_protocol_it_cannot_find_says_where_one_of_yours_comes_from(tmp_path):
+    path = tmp_path / "mine.toml"
+    body = '[study]\nname = "mine"\ntitle = "t"\ndescription = "d"\nreference = "mast"\n'
+    path.write_text(body + 'variants = ["mast", "mine"]\n')
+    with pytest.raises(
+        ConfigError, match=r"study.variants\[1\]: unknown variant 'mine'.*pass --variants-file FILE\)$"
+    ):
+        load_study(path)
+    path.write_text(body + 'variants = ["mast"]\nprotocols = ["mast", "myproto"]\n')
+    with pytest.raises(
+        ConfigError, match=r"protocols\[1\]: unknown protocol 'myproto'.*--protocols-file FILE\)$"
+    ):
+        load_study(path)
+
+
 def test_run_study_records_a_manifest(tmp_path):
     """With a runner that stores synthetic records (the real harness is exercised by the slow test below)."""
     from support.records import make_record, store_record
