@@ -21,9 +21,9 @@ from typing import Any
 from ..atomic import atomic_write, atomic_write_json
 from ..locks import job_lock
 from ..results import canonical_json
-from ..variants.config import TEST_TIME_FIELDS
+from ..variants.registry import differing_fields
 from .train_identity import as_trained
-from .training import LOCK_NAME, STAGES_DIR, SUMMARY_NAME
+from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
 TAKEN_FROM = "weights_taken_from"  # train.json key: the sibling folder whose run this one holds
@@ -64,19 +64,19 @@ def training_twin(train_dir: Path, identity: dict[str, Any]) -> Path | None:
 def read_identity(folder: Path) -> dict[str, Any] | None:
     """A training folder's recorded identity; None where there is none or it cannot be read (that
     folder is then no twin, never an error: it is another job's)."""
-    try:
-        identity = json.loads((folder / IDENTITY_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    return identity if isinstance(identity, dict) else None
+    return _json_object(folder / IDENTITY_NAME)
 
 
 def _summary(folder: Path) -> dict[str, Any] | None:
+    return _json_object(folder / SUMMARY_NAME)
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
     try:
-        summary = json.loads((folder / SUMMARY_NAME).read_text())
+        value = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return summary if isinstance(summary, dict) else None
+    return value if isinstance(value, dict) else None
 
 
 def _has_started(train_dir: Path) -> bool:
@@ -93,7 +93,7 @@ def _run_files(twin: Path) -> Iterator[Path]:
     ]
     skipped = {IDENTITY_NAME, SUMMARY_NAME}
     kept = [p for p in kept if p.name not in skipped and p.parts[0] != "tensorboard"]
-    yield from sorted(kept, key=lambda p: (p.parts[0] == STAGES_DIR, p.parts[0] == "checkpoint.pt", p))
+    yield from sorted(kept, key=lambda p: (p.parts[0] == CHECKPOINT_NAME, p.parts[0] == STAGES_DIR, p))
 
 
 def _take_run(twin: Path, train_dir: Path) -> None:
@@ -116,8 +116,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _differing(twin: dict[str, Any] | None, identity: dict[str, Any]) -> list[str]:
-    """The test-time fields (name and prose left out) in which the two variants differ."""
-    theirs = (twin or {}).get("variant_config") or {}
-    ours = identity.get("variant_config") or {}
-    named = [f for f in TEST_TIME_FIELDS if f not in ("name", "description")]
-    return [f"{f} {theirs.get(f)!r} against {ours.get(f)!r}" for f in named if theirs.get(f) != ours.get(f)]
+    """``field theirs against ours`` for each field (names left out) in which the variants differ."""
+    theirs, ours = ((i or {}).get("variant_config") or {} for i in (twin, identity))
+    return [f"{f} {theirs.get(f)!r} against {ours.get(f)!r}" for f in differing_fields([theirs, ours])]
