@@ -72,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
         f"in {stats.seconds:.1f} s ({stats.seconds / frames:.3f} s/frame, encoder "
         f"{stats.encoder.seconds / frames:.3f}); masks in {args.out}"
     )
-    if stats.sequences:
-        _remove_earlier_scores(Path(args.out), split.kind)
     if split.kind == "youtube-vos":
         _write_submission(split, args.out, changed=bool(stats.sequences))
     if args.no_score:
@@ -84,19 +82,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"not scored: {reason}")
     return 0
-
-
-def _remove_earlier_scores(out: Path, kind: str) -> None:
-    """CSVs an earlier ``evaluate`` wrote beside masks this run has changed score other masks, and
-    the DAVIS toolkit reuses CSVs it finds ("Using precomputed results") instead of scoring: removed."""
-    from ..metrics.benchmark_csv import score_csv_patterns
-
-    earlier = sorted({path for pattern in score_csv_patterns(kind) for path in out.glob(pattern)})
-    for path in earlier:
-        path.unlink()
-    if earlier:
-        names = ", ".join(path.name for path in earlier)
-        print(f"removed {names} from {out}: an earlier evaluation's, and this run changed masks they score")
 
 
 def _write_submission(split, out: Path, changed: bool) -> None:

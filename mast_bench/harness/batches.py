@@ -157,11 +157,7 @@ def open_clip_source(root: str | Path, cache_dir: str | Path, tell: Callable[[st
     no weights)."""
     root = Path(root)
     if is_training_set(root):
-        clips = TrainingSetClips(root)
-        stale = clips.set.stale_decoding()
-        if stale is not None:
-            (tell or progress_tell)(stale)
-        return clips
+        return TrainingSetClips(root)
     if is_video(root) or (root.is_dir() and video_files(root)):
         name = "videos-" + hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
         built = build_training_set(

@@ -8,7 +8,8 @@ the videos not listed and those whose files changed since (a sequence downloaded
 another configuration is refused unless ``force``, which lists none of its videos: a forced run that is
 interrupted, or that chose fewer sequences, never leaves the old configuration's masks looking like
 the new one's. A second propagation into the same folder waits for the first (a lock), then resumes
-what is left. The data is checked before the model is built and before the folder is touched.
+what is left. The data is checked before the model is built and before the folder is touched. A run
+that changed masks removes the score CSVs an earlier ``evaluate`` left there (they scored others).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..data.overlap import overlapping
 from ..data.splits import EvaluationSplit
 from ..errors import DataError, require_folder_or_absent
 from ..locks import job_lock, remove_stale_debris
+from ..metrics.benchmark_csv import score_csv_patterns
 from ..model import create_model
 from ..progress import tell
 from ..protocols import ProtocolConfig
@@ -73,7 +75,20 @@ def segment_into(
             skip=ledger.done,
             published=ledger.add,
         )
+        if stats.sequences:
+            remove_earlier_scores(out, split.kind)
     return stats, ledger.done
+
+
+def remove_earlier_scores(out: Path, kind: str) -> None:
+    """CSVs an earlier ``evaluate`` wrote beside masks this run has changed score other masks, and
+    the DAVIS toolkit reuses CSVs it finds ("Using precomputed results") instead of scoring: removed."""
+    earlier = sorted({path for pattern in score_csv_patterns(kind) for path in out.glob(pattern)})
+    for path in earlier:
+        path.unlink()
+    if earlier:
+        names = ", ".join(path.name for path in earlier)
+        tell(f"removed {names} from {out}: an earlier evaluation's, and this run changed masks they score")
 
 
 def _refuse_dataset_folders(out: Path, split: EvaluationSplit) -> None:

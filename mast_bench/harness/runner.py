@@ -34,7 +34,7 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
-from .shared_training import share_training
+from .shared_training import record_identity, take_twin_run
 from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
@@ -69,7 +69,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
-    train_dir = train_root = t_ident = None
+    train_dir = train_root = train_identity = None
     if trains(job):
         if job.variant.pretrained_features:
             raise CheckpointError(
@@ -78,8 +78,8 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
             )
         train_root = Path(job.train_data) if job.train_data else data.default_train_root()
         train_data = ids.training_data_fingerprint(train_root, store.layout.cache_dir)
-        t_ident = ids.training_identity(job.variant, job.preset, train_data, environment)
-        train_dir = store.layout.checkpoint_dir(ids.short_hash(t_ident))
+        train_identity = ids.training_identity(job.variant, job.preset, train_data, environment)
+        train_dir = store.layout.checkpoint_dir(ids.short_hash(train_identity))
         weights = trained_identity(job.preset.name, str(train_dir.relative_to(store.root) / "checkpoint.pt"))
     else:
         weights = weights_identity(job.variant, job.checkpoint, job.random_init, job.preset.seed)
@@ -98,7 +98,8 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
         evaluation=evaluation,
         environment=environment,
     )
-    return JobPlan(job, data, threads, identity, identity_key(identity), train_dir, train_root, t_ident)
+    key = identity_key(identity)
+    return JobPlan(job, data, threads, identity, key, train_dir, train_root, train_identity)
 
 
 def run_job(job: Job) -> ResultRecord:
@@ -189,10 +190,11 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     if plan.train_dir is None:
         return None, job.checkpoint
     cache = ResultStore(job.results).layout.cache_dir
-    share_training(plan.train_dir, plan.train_identity, tell)
+    take_twin_run(plan.train_dir, plan.train_identity, tell)
     summary = train_or_resume(
         job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
     )
+    record_identity(plan.train_dir, plan.train_identity)
     return summary, str(plan.train_dir / "checkpoint.pt")
 
 

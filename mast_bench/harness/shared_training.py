@@ -2,11 +2,13 @@
 
 A training folder is named by everything that decides its weights, the whole variant included, so
 the arms of a test-time study (``ablate radius``: test windows 6, 9 and 12) trained three identical
-models. Each folder the harness trains records that identity (``identity.json``). Before a job
-trains, it looks for a complete folder whose identity is its own but for the variant's test-time
-fields (``variants.config.TEST_TIME_FIELDS``) and takes that run's files (hard links where the file
-system allows, else copies) instead of training again. Its ``train.json`` names the folder it took.
-A folder that already holds a stage checkpoint of its own resumes that instead.
+models. Each folder the harness has trained (or found complete) records that identity
+(``identity.json``). Before a job trains, it looks for a complete folder (train.json and the final
+checkpoint) whose identity is its own but for the variant's test-time fields
+(``variants.config.TEST_TIME_FIELDS``) and takes that run's files (hard links where the file system
+allows, else copies) instead of training again; a take cut short is finished by the next. Its
+``train.json`` names the folder it took (``WEIGHTS_TAKEN_FROM``), so no one counts its seconds twice.
+Jobs run at once (``--jobs``) may each train before either finishes: a twin is only found complete.
 """
 
 from __future__ import annotations
@@ -20,27 +22,25 @@ from typing import Any
 
 from ..atomic import atomic_write, atomic_write_json
 from ..locks import job_lock
-from ..results import canonical_json
+from ..results import WEIGHTS_TAKEN_FROM, canonical_json
 from ..variants.registry import differing_fields
 from .train_identity import as_trained
+from .train_log import TENSORBOARD_DIR
 from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
-TAKEN_FROM = "weights_taken_from"  # train.json key: the sibling folder whose run this one holds
 
 
-def share_training(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:
-    """Record ``train_dir``'s identity; where it has trained nothing yet, take a twin's run."""
-    train_dir.mkdir(parents=True, exist_ok=True)
-    if not (train_dir / IDENTITY_NAME).is_file():
-        atomic_write_json(train_dir / IDENTITY_NAME, identity)
-    if _has_started(train_dir):
+def take_twin_run(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:
+    """Where ``train_dir`` holds no complete run, take a complete twin's (see the module docstring)."""
+    if _complete(train_dir):
         return
     twin = training_twin(train_dir, identity)
     if twin is None:
         return
+    train_dir.mkdir(parents=True, exist_ok=True)
     with job_lock(train_dir / LOCK_NAME, f"taking the run of {twin} into {train_dir}", on_wait=tell):
-        if _has_started(train_dir):
+        if _complete(train_dir):
             return  # another process trained or took it meanwhile
         _take_run(twin, train_dir)
     fields = ", ".join(_differing(read_identity(twin), identity)) or "their names"
@@ -50,13 +50,21 @@ def share_training(train_dir: Path, identity: dict[str, Any], tell: Callable[[st
     )
 
 
+def record_identity(train_dir: Path, identity: dict[str, Any]) -> None:
+    """Once ``train_dir`` holds a complete run: its identity, for later jobs to find it by (written
+    after training, so a refused run leaves no folder; rewritten where it cannot be read)."""
+    if _complete(train_dir) and read_identity(train_dir) is None:
+        atomic_write_json(train_dir / IDENTITY_NAME, identity)
+
+
 def training_twin(train_dir: Path, identity: dict[str, Any]) -> Path | None:
     """A complete training folder beside ``train_dir`` whose identity is ``identity`` but for the
     variant's test-time fields."""
     wanted = canonical_json(as_trained(identity))
-    for folder in sorted(p for p in train_dir.parent.iterdir() if p.is_dir() and p != train_dir):
+    siblings = train_dir.parent.iterdir() if train_dir.parent.is_dir() else ()
+    for folder in sorted(p for p in siblings if p.is_dir() and p != train_dir):
         stored = read_identity(folder)
-        if stored is not None and canonical_json(as_trained(stored)) == wanted and _summary(folder):
+        if stored is not None and canonical_json(as_trained(stored)) == wanted and _complete(folder):
             return folder
     return None
 
@@ -79,20 +87,21 @@ def _json_object(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _has_started(train_dir: Path) -> bool:
-    return (train_dir / SUMMARY_NAME).is_file() or any((train_dir / STAGES_DIR).glob("*/*.pt"))
+def _complete(folder: Path) -> bool:
+    return _summary(folder) is not None and (folder / CHECKPOINT_NAME).is_file()
 
 
 def _run_files(twin: Path) -> Iterator[Path]:
     """The twin's weights and data record (paths relative to it): snapshots and the data record
     first, then the stage checkpoints, the final checkpoint; never its lock, identity or logs."""
+    relative = [p.relative_to(twin) for p in twin.rglob("*") if p.is_file()]
     kept = [
-        p.relative_to(twin)
-        for p in twin.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(twin).parts)
+        p
+        for p in relative
+        if not any(part.startswith(".") for part in p.parts)
+        and str(p) not in (IDENTITY_NAME, SUMMARY_NAME)
+        and p.parts[0] != TENSORBOARD_DIR
     ]
-    skipped = {IDENTITY_NAME, SUMMARY_NAME}
-    kept = [p for p in kept if p.name not in skipped and p.parts[0] != "tensorboard"]
     yield from sorted(kept, key=lambda p: (p.parts[0] == CHECKPOINT_NAME, p.parts[0] == STAGES_DIR, p))
 
 
@@ -101,7 +110,7 @@ def _take_run(twin: Path, train_dir: Path) -> None:
     for relative in _run_files(twin):
         _link_or_copy(twin / relative, train_dir / relative)
     summary = _summary(twin) or {}
-    atomic_write_json(train_dir / SUMMARY_NAME, {**summary, TAKEN_FROM: twin.name})
+    atomic_write_json(train_dir / SUMMARY_NAME, {**summary, WEIGHTS_TAKEN_FROM: twin.name})
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -116,6 +125,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _differing(twin: dict[str, Any] | None, identity: dict[str, Any]) -> list[str]:
-    """``field theirs against ours`` for each field (names left out) in which the variants differ."""
+    """``field: theirs, ours here`` for each field (names left out) in which the variants differ."""
     theirs, ours = ((i or {}).get("variant_config") or {} for i in (twin, identity))
-    return [f"{f} {theirs.get(f)!r} against {ours.get(f)!r}" for f in differing_fields([theirs, ours])]
+    return [f"{f}: {theirs.get(f)!r} there, {ours.get(f)!r} here" for f in differing_fields([theirs, ours])]

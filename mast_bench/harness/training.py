@@ -32,6 +32,7 @@ import torch
 
 from ..atomic import atomic_write_bytes, atomic_write_json
 from ..data.overlap import overlapping
+from ..data.training_set import TrainingSetClips
 from ..errors import CheckpointError, ConfigError, DataError, require_folder_or_absent
 from ..locks import job_lock
 from ..progress import progress_bar
@@ -506,6 +507,9 @@ def train(
             )
     clips.check()
     check_stages(preset, clips)
+    stale = clips.set.stale_decoding() if isinstance(clips, TrainingSetClips) else None
+    if stale is not None and rank == 0:  # said where it trains, not where the set is only planned
+        (tell or progress_tell)(stale)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)  # after the refusals: a refused run leaves no folder
     # rank 0 alone writes checkpoints, so it alone locks the folder; the other ranks wait for it

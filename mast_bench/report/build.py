@@ -18,7 +18,7 @@ from ..atomic import atomic_write_text
 from ..errors import DataError
 from ..metrics.names import BENCHMARK_METRICS
 from ..progress import tell
-from ..results import ResultsLayout, StudyManifest
+from ..results import WEIGHTS_TAKEN_FROM, ResultsLayout, StudyManifest
 from ..results.published import PUBLISHED
 from . import paper as paper_tables
 from .benchmarks import KIND_NAMES, benchmark_paper_table, benchmark_table, detail_table
@@ -515,18 +515,26 @@ def _figures_section(r: _Inputs, intervals: list[Interval]) -> list[str]:
 def _training_section(r: _Inputs) -> list[str]:
     """The trained rows' training: every stage's iterations, seconds, samples/s and loss, and the
     loss curves (records the harness trained carry their run's train.json)."""
-    runs = [(entry.label, entry.record.train) for entry in r.entries if entry.record.train]
+    trained = [(entry.label, entry.record.train) for entry in r.entries if entry.record.train]
+    runs = [(label, train) for label, train in trained if WEIGHTS_TAKEN_FROM not in train]
+    taken = [f"`{label}`" for label, train in trained if WEIGHTS_TAKEN_FROM in train]
     table = runs_table(runs)
     if table.empty:
         return []
     save_figure(runs_loss_figure(runs), r.figures_dir, "training_loss")
     rows = Table("training", f"{r.caption}: training, stage by stage", table)
     _write_table(rows, r.tables_dir)
+    shared = (
+        [f"Rows whose weights are another row's run (they differ only at test time): {', '.join(taken)}.", ""]
+        if taken
+        else []
+    )
     return [
         "## Training",
         "",
         "Seconds and samples/s of steps, as each run measured them (beside whatever else ran).",
         "",
+        *shared,
         to_markdown(rows),
         "",
         "![training loss](figures/training_loss.png) ([PDF](figures/training_loss.pdf))",

@@ -7,7 +7,7 @@ so neither needs the other.
 from .curves import CurveManifest, find_curves, read_curve, write_curve
 from .layout import DEFAULT_RESULTS, ResultsLayout
 from .manifest import StudyManifest, find_manifest, read_manifest, write_manifest
-from .records import SCHEMA, ResultRecord, canonical_json, identity_key
+from .records import SCHEMA, WEIGHTS_TAKEN_FROM, ResultRecord, canonical_json, identity_key
 from .store import ResultStore
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ResultStore",
     "ResultsLayout",
     "StudyManifest",
+    "WEIGHTS_TAKEN_FROM",
     "canonical_json",
     "find_curves",
     "find_manifest",

@@ -19,6 +19,8 @@ SCHEMA = 2
 # what to do about a record file that cannot be read: `run`/`ablate --force` recompute it,
 # `report --force` leaves it out
 REMEDY = "delete it or rerun with --force"
+# a record's ``train`` block (its run's train.json): the training folder whose run it took, not trained
+WEIGHTS_TAKEN_FROM = "weights_taken_from"
 IDENTITY_KEYS = (
     "variant",
     "variant_config",

@@ -132,17 +132,20 @@ def _as_made_before_decoding_version_2(root):
 def test_training_on_a_set_of_videos_decoded_by_older_rules_is_said_with_the_remedy(tmp_path):
     """`train --data SET` reads the set's JPEGs as they are: made before decoding version 2, a phone
     video's frames were sideways, and nothing said so (only `data training-set` made them again)."""
-    from mast_bench.harness.batches import open_clip_source
+    from mast_bench.harness.presets import Preset, TrainStage
+    from mast_bench.harness.training import train
+    from mast_bench.variants import get_variant
+
+    stage = TrainStage(name="pairs", iterations=1, batch_size=2, lr=1e-3, frame_size=(32, 32), gaps=(1, 2))
 
     cut_video(tmp_path / "videos" / "street.mp4")
     build_training_set([tmp_path / "videos"], tmp_path / "set")
-    said, tell = _messages()
-    open_clip_source(tmp_path / "set", tmp_path / "cache", tell)
-    assert said == []
+    assert load_training_set(tmp_path / "set").stale_decoding() is None
     _as_made_before_decoding_version_2(tmp_path / "set")
-    clips = open_clip_source(tmp_path / "set", tmp_path / "cache", tell)
-    assert clips.clip_names == ("street-shot0", "street-shot1")
-    (line,) = said
+    said, tell = _messages()
+    clips = TrainingSetClips(tmp_path / "set")
+    train(get_variant("mast"), Preset("tiny", (stage,)), clips, tmp_path / "run", progress=False, tell=tell)
+    (line,) = [m for m in said if "decoding version" in m]  # said once, where it trains
     assert str(tmp_path / "set" / MANIFEST_NAME) in line
     assert "decoding version 1, not the current 2" in line and "`mast-bench data training-set`" in line
 

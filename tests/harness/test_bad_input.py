@@ -414,7 +414,7 @@ def test_propagate_removes_an_earlier_evaluation_s_csvs_when_it_changes_the_mask
     assert all((out / name).is_file() for name in scores)
     capsys.readouterr()
     assert main([*argv, "--quiet"]) == 0
-    assert f"removed {', '.join(scores)} from {out}: an earlier evaluation's, and" in capsys.readouterr().out
+    assert f"removed {', '.join(scores)} from {out}: an earlier evaluation's, and" in capsys.readouterr().err
     assert not any((out / name).exists() for name in scores) and (out / "my-notes.csv").read_text() == "mine"
 
 

@@ -14,6 +14,7 @@ import torch
 from mast_bench.config import to_dict
 from mast_bench.data import DavisDataset, read_label_map
 from mast_bench.harness.presets import load_presets
+from mast_bench.harness.preview import record_seconds
 from mast_bench.harness.profiling import flop_counter
 from mast_bench.harness.runner import run_job, run_jobs
 from mast_bench.metrics import evaluate_semisupervised
@@ -21,7 +22,7 @@ from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
 from mast_bench.results import ResultStore
 from mast_bench.variants import VariantConfig, derive_variant, get_variant
 
-from .conftest import make_job, make_tiny_davis
+from .conftest import make_job, make_tiny_davis, tiny_preset
 
 SIZE = (24, 32)
 
@@ -285,14 +286,28 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
         assert record.train["weights_taken_from"] == trained.parent.name
         assert record.train["loss_curve"] == first.train["loss_curve"]
         assert record.identity["variant_config"] == to_dict(jobs[name].variant)  # its own record, its own key
-    assert "test_radius 12 against 6 only" in said[0]
-    assert "schedule 'official' against 'first-short' only" in said[1]
+    assert "test_radius: 12 there, 6 here only" in said[0]
+    assert "schedule: 'official' there, 'first-short' here only" in said[1]
+    assert record_seconds(record) == record.profile["seconds_per_frame"] * record.profile["frames"]
     other = run_job(jobs["mast-rgb"])  # RGB input is trained: its own run
     assert "weights_taken_from" not in other.train and len(said) == 2
     (taken.parent / "train.json").unlink()  # a take killed after its stage links, before its end
     (taken.parent / "checkpoint.pt").unlink()
-    again = run_job(replace(jobs["mast-first-short"], force=True))  # the stages are its own: finished
-    assert again.train["loss_curve"] == first.train["loss_curve"] and len(said) == 2
+    again = run_job(replace(jobs["mast-first-short"], force=True))  # the next one finishes the take
+    assert again.train["weights_taken_from"] == trained.parent.name and len(said) == 3
+
+
+def test_a_refused_training_leaves_no_training_folder(small_davis, tmp_path):
+    """The training folder's identity was written before training's own refusals."""
+    from mast_bench.errors import DataError
+
+    labels = small_davis / "Annotations" / "480p"
+    job = make_job(
+        "mast", tmp_path / "r", small_davis, preset=tiny_preset(), isolate=False, train_data=str(labels)
+    )
+    with pytest.raises(DataError, match="a palette image"):
+        run_job(job)
+    assert not list((tmp_path / "r" / "checkpoints").glob("*"))
 
 
 @pytest.mark.slow

@@ -539,3 +539,17 @@ def test_an_all_records_report_across_protocols_pairs_against_mast_at_mast(tmp_p
     text = (tmp_path / "out" / "report.md").read_text()
     assert "- reference row: `mast@mast`; rows: `mast@crw`, `mast@mast`" in text
     assert "(1 sequence)" not in text and "(3 sequences)" in text
+
+
+def test_a_row_whose_weights_were_taken_from_a_twin_is_not_counted_as_a_training_run(tmp_path):
+    """Its train block is its twin's run: listed again, the Training table showed one run twice."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    twin = make_record("mast-r6", 0.5, 2)
+    store_record(results, replace(twin, train={**twin.train, "weights_taken_from": "0123"}, key=""))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "Rows whose weights are another row's run (they differ only at test time): `mast-r6`." in text
+    assert set(pd.read_csv(tmp_path / "out" / "tables" / "training.csv")["variant"]) == {"mast"}
