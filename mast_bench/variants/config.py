@@ -48,9 +48,10 @@ RANGES = {
     "max_dilation": (1, 16),
 }
 DILATION_RANGE = (1, 16)
+NAMING_FIELDS = ("name", "description")  # what a variant is called, not what it computes
 # Fields training never reads (the test window and the test-time reference schedule; the name and
 # its prose): variants that differ in these alone train the same weights, and share them.
-TEST_TIME_FIELDS = ("name", "description", "test_radius", "schedule")
+TEST_TIME_FIELDS = (*NAMING_FIELDS, "test_radius", "schedule")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from ..config import did_you_mean, from_dict, to_dict
 from ..errors import ConfigError
 from ..registry import Registry, Tables, base_of
-from .config import VariantConfig
+from .config import NAMING_FIELDS, VariantConfig
 
 ENTRY_POINT_GROUP = "mast_bench.variants"
 
@@ -52,9 +52,6 @@ class VariantRegistry(Registry[VariantConfig]):
     def variant(self, build: Callable[[], VariantConfig]) -> Callable[[], VariantConfig]:
         """Decorator: register the config returned by ``build()`` under its own name."""
         return self.builder(build)
-
-
-NAMING_FIELDS = ("name", "description")  # what a variant is called, not what it computes
 
 
 def _field_text(value: Any) -> str:
