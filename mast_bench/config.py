@@ -216,6 +216,20 @@ def _kept(obj: Any, f: dataclasses.Field) -> bool:
     return not (f.metadata.get(OMIT_DEFAULT) and getattr(obj, f.name) == f.default)
 
 
+def field_defaults(cls: type) -> dict[str, Any]:
+    """Each field of dataclass ``cls`` that has a default, as ``to_dict`` writes it: what a config
+    recorded before the field existed ran with."""
+    defaults = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get(OMIT_DEFAULT):
+            continue  # to_dict leaves it out at its default: absent in old and new identities alike
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = f.default_factory()
+    return to_dict(defaults)
+
+
 def to_dict(obj: Any) -> dict[str, Any]:
     """A JSON/TOML-friendly dict (tuples become lists, paths strings)."""
 

@@ -11,10 +11,9 @@ a different run.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from ..config import OMIT_DEFAULT, to_dict
+from ..config import field_defaults, to_dict
 from ..variants.config import TEST_TIME_FIELDS, VariantConfig
 from .presets import Preset, TrainStage
 
@@ -26,19 +25,6 @@ def stage_identity(config: VariantConfig, preset: Preset, index: int) -> dict[st
         "seed": preset.seed,
         "stages": [to_dict(s) for s in preset.stages[: index + 1]],
     }
-
-
-def field_defaults(cls: type) -> dict[str, Any]:
-    """Each field of dataclass ``cls`` that has a default, as ``to_dict`` writes it."""
-    defaults = {}
-    for f in dataclasses.fields(cls):
-        if f.metadata.get(OMIT_DEFAULT):
-            continue  # to_dict leaves it out at its default: absent in old and new identities alike
-        if f.default is not dataclasses.MISSING:
-            defaults[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            defaults[f.name] = f.default_factory()
-    return to_dict(defaults)
 
 
 def _with_defaults(stored: Any, defaults: dict[str, Any]) -> Any:

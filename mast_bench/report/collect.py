@@ -103,13 +103,14 @@ def _labelled_by(names: list[str], ordered: list[ResultRecord], label) -> list[s
 
 def _labelled_by_config(names: list[str], ordered: list[ResultRecord]) -> list[str]:
     """Labels whose records' variants differ (one name defined twice) get the differing fields."""
-    configs: dict[str, list[dict]] = {}
-    for name, record in zip(names, ordered, strict=True):
-        configs.setdefault(name, []).append(variant_config(record))
-    fields = {name: differing_fields(group) for name, group in configs.items()}
+    configs = [variant_config(record) for record in ordered]
+    groups: dict[str, list[dict]] = {}
+    for name, config in zip(names, configs, strict=True):
+        groups.setdefault(name, []).append(config)
+    fields = {name: differing_fields(group) for name, group in groups.items()}
     labels = []
-    for name, record in zip(names, ordered, strict=True):
-        said = field_settings(variant_config(record), fields[name])
+    for name, config in zip(names, configs, strict=True):
+        said = field_settings(config, fields[name])
         labels.append(f"{name} ({', '.join(said)})" if said else name)
     return labels
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import did_you_mean, from_dict, to_dict
+from ..config import did_you_mean, field_defaults, from_dict, to_dict
 from ..errors import ConfigError
 from ..registry import Registry, Tables, base_of
 from .config import NAMING_FIELDS, VariantConfig
@@ -67,8 +67,7 @@ def field_settings(values: Mapping[str, Any], names: Iterable[str]) -> list[str]
 
 def filled_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """A variant config as a record holds it, the fields it lacks (added since) at their defaults."""
-    fields = dataclasses.fields(VariantConfig)
-    return to_dict({**{f.name: f.default for f in fields if f.default is not dataclasses.MISSING}, **config})
+    return {**field_defaults(VariantConfig), **config}
 
 
 def differing_fields(configs: Sequence[Mapping[str, Any]]) -> list[str]:
