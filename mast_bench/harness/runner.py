@@ -34,7 +34,7 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
-from .shared_training import record_identity, take_twin_run
+from .shared_training import one_twin_at_a_time, record_identity, take_twin_run
 from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
@@ -190,11 +190,12 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     if plan.train_dir is None:
         return None, job.checkpoint
     cache = ResultStore(job.results).layout.cache_dir
-    take_twin_run(plan.train_dir, plan.train_identity, tell)
-    summary = train_or_resume(
-        job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
-    )
-    record_identity(plan.train_dir, plan.train_identity)
+    with one_twin_at_a_time(plan.train_dir, plan.train_identity, tell):
+        take_twin_run(plan.train_dir, plan.train_identity, tell)
+        summary = train_or_resume(
+            job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
+        )
+        record_identity(plan.train_dir, plan.train_identity)
     return summary, str(plan.train_dir / "checkpoint.pt")
 
 

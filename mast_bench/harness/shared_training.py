@@ -8,11 +8,14 @@ checkpoint) whose identity is its own but for the variant's test-time fields
 (``variants.config.TEST_TIME_FIELDS``) and takes that run's files (hard links where the file system
 allows, else copies) instead of training again; a take cut short is finished by the next. Its
 ``train.json`` names the folder it took (``WEIGHTS_TAKEN_FROM``), so no one counts its seconds twice.
-Jobs run at once (``--jobs``) may each train before either finishes: a twin is only found complete.
+Twins run at once (``--jobs``, Dask, Slurm, two commands) wait for each other's training: one lock per
+identity-but-for-those-fields (:func:`one_twin_at_a_time`), so the first trains and the others take.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +32,23 @@ from .train_log import TENSORBOARD_DIR
 from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
+TWINS_LOCK = ".twins-{}.lock"  # beside the training folders, one per identity but for test-time fields
+
+
+@contextlib.contextmanager
+def one_twin_at_a_time(
+    train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]
+) -> Iterator[None]:
+    """Held while a job takes or trains its run, so that twins started together train once: a twin
+    waits here until the first has trained and recorded its identity, then takes its run. A folder
+    already complete waits for no one (a twin's hour of training is not its business)."""
+    if _complete(train_dir):
+        yield
+        return
+    digest = hashlib.sha256(canonical_json(as_trained(identity)).encode()).hexdigest()[:16]
+    what = f"the training of {train_dir.name} and of the variants that differ from it only at test time"
+    with job_lock(train_dir.parent / TWINS_LOCK.format(digest), what, on_wait=tell):
+        yield
 
 
 def take_twin_run(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -295,6 +296,19 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
     (taken.parent / "checkpoint.pt").unlink()
     again = run_job(replace(jobs["mast-first-short"], force=True))  # the next one finishes the take
     assert again.train["weights_taken_from"] == trained.parent.name and len(said) == 3
+
+
+def test_twins_run_at_once_train_once(small_davis, tmp_path):
+    """With --jobs 2 each twin looked for a complete twin before either had trained, and both trained."""
+    jobs = [
+        make_job(name, tmp_path / "r", small_davis, preset=tiny_preset(), isolate=False)
+        for name in ("mast", "mast-r6")
+    ]
+    records = run_jobs(jobs, n_jobs=2)
+    taken = [record.train.get("weights_taken_from") for record in records]
+    trained = [Path(record.identity["checkpoint"]["path"]).parent.name for record in records]
+    assert sorted(taken, key=str) == sorted([None, trained[taken.index(None)]], key=str)
+    assert records[0].train["loss_curve"] == records[1].train["loss_curve"]
 
 
 def test_a_refused_training_leaves_no_training_folder(small_davis, tmp_path):
