@@ -10,9 +10,11 @@ every cut found (:mod:`.shots`), and ``manifest.json`` lists the clips:
 
 A clip is ``{name, folder, start, stop, motion, weight, source}``: frames ``start..stop-1`` of the
 sorted images of ``folder`` (relative to the set, or absolute for frame folders read in place).
-The folder is built beside its final place and renamed into it, so a reader never sees half a set;
-a build that is killed leaves debris the next build removes. A set whose sources and settings have
-not changed, made by the same frame decoding (``images.DECODING_VERSION``), is not built again.
+The folder is built beside its final place (``.<out>-partial``) and renamed into it, so a reader never
+sees half a set. Each source's scan is kept there once it is done (``scans/<source>.json``, with the
+source's hash, the settings and the frame decoding it was made by): a build that is killed or stopped
+by a bad source resumes with the sources not yet scanned. A set whose sources and settings have not
+changed, made by the same frame decoding (``images.DECODING_VERSION``), is not built again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 from ..atomic import atomic_write_json
 from ..config import from_dict, to_dict
 from ..errors import ConfigError, DataError
-from ..locks import debris_name, job_lock, remove_stale_debris, replace_folder
+from ..locks import job_lock, remove_stale_debris, replace_folder
 from ..max_side import MIN_MAX_SIDE
 from .clips import clip_folders
 from .fingerprint import content_hash
@@ -58,6 +60,7 @@ from .video import check_decodes, declared_frames, decode_video, decoder_name, i
 
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
+SCANS_DIR = "scans"  # in a build's partial folder: the sources scanned so far
 SCHEMA = 1
 
 
@@ -198,24 +201,96 @@ def _video_frames(source: Source, settings: TrainingSetSettings, folder: Path) -
         yield frame
 
 
-def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> tuple[str, list, list[int]]:
-    """(folder as the manifest names it, frame signatures, cuts) of one source."""
+@dataclass(frozen=True)
+class Scan:
+    """What a source's clips are made of: where its frames are (as the manifest names the folder), each
+    frame's size, the grey change from each frame to the next, and the cuts."""
+
+    folder: str
+    sizes: tuple[tuple[int, int], ...]  # (H, W) per frame
+    grey_change: np.ndarray  # (frames - 1,) float32
+    cuts: tuple[int, ...]
+
+    @property
+    def frames(self) -> int:
+        return len(self.sizes)
+
+
+def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> Scan:
     if source.kind == "video":
         folder = f"{FRAMES_DIR}/{source.name}"
+        shutil.rmtree(staging / folder, ignore_errors=True)  # a scan cut short
         frames: Iterable[np.ndarray] = _video_frames(source, settings, staging / folder)
     else:
         folder = str(source.path.resolve())
         frames = (read_rgb(p) for p in list_images(source.path))
     signatures = [signature(frame) for frame in frames]
     grey, colour = frame_changes(signatures)
-    return folder, signatures, sorted({*find_cuts(grey, colour, settings.rules), *size_cuts(signatures)})
+    cuts = sorted({*find_cuts(grey, colour, settings.rules), *size_cuts(signatures)})
+    return Scan(folder, tuple(s.size for s in signatures), grey, tuple(cuts))
 
 
-def clips_of(source: Source, folder: str, signatures: list, cuts: list[int], settings) -> tuple[list, list]:
+def _scan_stamp(source: Source, digest: str, settings: TrainingSetSettings) -> dict:
+    """What a kept scan must have been made from to be reused."""
+    return {
+        "source": str(source.path.resolve()),
+        "sha256": digest,
+        "settings": to_dict(settings),
+        "decoding_version": DECODING_VERSION,
+    }
+
+
+def _kept_scan(path: Path, stamp: dict) -> Scan | None:
+    """The scan a killed build kept at ``path``, if it was made from ``stamp``; None otherwise."""
+    try:
+        kept = json.loads(path.read_text())
+        if kept["stamp"] != stamp:
+            return None
+        sizes = tuple((int(h), int(w)) for h, w in kept["sizes"])
+        return Scan(kept["folder"], sizes, np.asarray(kept["grey_change"], np.float32), tuple(kept["cuts"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _scan_and_keep(source: Source, stamp: dict, settings: TrainingSetSettings, staging: Path) -> Scan:
+    """A new scan of ``source``, kept in ``staging`` once done (a later build resumes after it)."""
+    scan = _scan(source, settings, staging)
+    kept = {
+        "stamp": stamp,
+        "folder": scan.folder,
+        "sizes": scan.sizes,
+        "grey_change": scan.grey_change.tolist(),  # float32 values, exact as Python floats
+        "cuts": scan.cuts,
+    }
+    atomic_write_json(staging / SCANS_DIR / f"{source.name}.json", kept)
+    return scan
+
+
+def _kept_scans(sources, digests, settings, staging: Path, tell) -> dict[str, Scan | None]:
+    """Source name -> the scan an earlier, interrupted build kept for it (None: scan it); whatever
+    the partial folder holds for sources no longer given is removed."""
+    names = {source.name for source in sources}
+    for path in (staging / FRAMES_DIR).glob("*"):
+        if path.name not in names:
+            shutil.rmtree(path)
+    for path in (staging / SCANS_DIR).glob("*.json"):
+        if path.stem not in names:
+            path.unlink()
+    kept = {
+        s.name: _kept_scan(staging / SCANS_DIR / f"{s.name}.json", _scan_stamp(s, digests[s.name], settings))
+        for s in sources
+    }
+    done = sum(scan is not None for scan in kept.values())
+    if done:
+        tell(f"{staging}: resuming an interrupted build: {done} of {len(sources)} sources scanned already")
+    return kept
+
+
+def clips_of(source: Source, scan: Scan, settings: TrainingSetSettings) -> tuple[list, list]:
     """(clips, skipped) of one scanned source: one clip per shot long enough to train on."""
-    grey, _ = frame_changes(signatures)
+    folder, grey = scan.folder, scan.grey_change
     clips, skipped = [], []
-    shots = shot_ranges(len(signatures), cuts)
+    shots = shot_ranges(scan.frames, list(scan.cuts))
     for number, (start, stop) in enumerate(shots):
         name = source.name if len(shots) == 1 else f"{source.name}-shot{number}"
         if stop - start < settings.min_frames:
@@ -303,18 +378,16 @@ def build_training_set(
         sources = _without_copies(sources, digests, tell)
         digests = {s.name: digests[s.name] for s in sources}
         _check_cap(settings.max_source_share, len(sources), "sources")
+        staging = out.parent / f".{out.name}-partial"
         current = _up_to_date(out, settings, digests)
         if current is not None:
+            shutil.rmtree(staging, ignore_errors=True)  # an interrupted build of other sources or settings
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
         check_sources(sources)
-        staging = out.parent / debris_name(f".{out.name}-building")
-        try:
-            manifest = _write_staged(sources, digests, settings, staging, tell)
-            replace_folder(out, staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        manifest = _write_staged(sources, digests, settings, staging, tell)
+        shutil.rmtree(staging / SCANS_DIR)
+        replace_folder(out, staging)
     tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
     return load_training_set(out)
 
@@ -349,23 +422,25 @@ def _check_out(out: Path, sources: Sequence[Source]) -> None:
 
 
 def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
-    staging.mkdir(parents=True)
+    staging.mkdir(exist_ok=True)
+    kept = _kept_scans(sources, digests, settings, staging, tell)
     entries, clips, skipped = [], [], []
     for source in sources:
-        folder, signatures, cuts = _scan(source, settings, staging)
-        got, dropped = clips_of(source, folder, signatures, cuts, settings)
-        entry = _source_entry(source, digests[source.name], len(signatures), cuts)
-        if entry["declared_frames"] and entry["declared_frames"] > len(signatures):
+        stamp = _scan_stamp(source, digests[source.name], settings)
+        scan = kept[source.name] or _scan_and_keep(source, stamp, settings, staging)
+        got, dropped = clips_of(source, scan, settings)
+        entry = _source_entry(source, digests[source.name], scan.frames, list(scan.cuts))
+        if entry["declared_frames"] and entry["declared_frames"] > scan.frames:
             tell(
-                f"warning: {source.path}: declares {entry['declared_frames']} frames, {len(signatures)} "
+                f"warning: {source.path}: declares {entry['declared_frames']} frames, {scan.frames} "
                 "decode; the rest are left out"
             )
         if not got:
             tell(
                 f"warning: {source.path}: skipped, no shot of >= {settings.min_frames} frames "
-                f"({len(signatures)} frames, {len(cuts)} cuts)"
+                f"({scan.frames} frames, {len(scan.cuts)} cuts)"
             )
-        small = min((f.size for f in signatures), key=min, default=None)
+        small = min(scan.sizes, key=min, default=None)
         if got and small is not None and min(small) < SMALL_SIDE:
             tell(
                 f"warning: {source.path}: frames as small as {small[1]}x{small[0]} (W x H, under "

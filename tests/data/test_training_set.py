@@ -311,6 +311,49 @@ def test_a_killed_build_leaves_debris_the_next_build_removes(tmp_path):
     assert not dead.exists()
 
 
+def test_an_interrupted_build_resumes_with_the_sources_not_yet_scanned(tmp_path, monkeypatch):
+    """A killed build started again from its first source (hours, on a Kinetics-sized set)."""
+    import mast_bench.data.training_set as module
+
+    videos = tmp_path / "videos"
+    cut_video(videos / "a.mp4")
+    cut_video(videos / "b.mp4", frames=40, cut=20)
+    whole = build_training_set([videos], tmp_path / "whole")
+    scanned, scan = [], module._scan
+
+    def killed_at_b(source, *args):
+        if source.name == "b":
+            raise KeyboardInterrupt
+        scanned.append(source.name)
+        return scan(source, *args)
+
+    monkeypatch.setattr(module, "_scan", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        build_training_set([videos], tmp_path / "set")
+    assert not (tmp_path / "set").exists() and scanned == ["a"]
+    monkeypatch.setattr(
+        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
+    )
+    said, tell = _messages()
+    made = build_training_set([videos], tmp_path / "set", tell=tell)
+    assert (
+        scanned == ["a", "b"] and "resuming an interrupted build: 1 of 2 sources scanned already" in said[0]
+    )
+    assert made.manifest == whole.manifest
+    for frame in sorted((tmp_path / "whole" / "frames").rglob("*.jpg")):
+        assert (tmp_path / "set" / frame.relative_to(tmp_path / "whole")).read_bytes() == frame.read_bytes()
+    assert not (tmp_path / ".set-partial").exists() and not (tmp_path / "set" / "scans").exists()
+    # a scan kept under other settings is not reused
+    monkeypatch.setattr(module, "_scan", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        build_training_set([videos], tmp_path / "other")
+    monkeypatch.setattr(
+        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
+    )
+    build_training_set([videos], tmp_path / "other", TrainingSetSettings(jpeg_quality=90))
+    assert scanned == ["a", "b", "a", "a", "b"]
+
+
 def test_a_broken_manifest_says_to_rebuild(tmp_path):
     folder = tmp_path / "set"
     folder.mkdir()
