@@ -75,7 +75,9 @@ class YouTubeVOSVideo:
         return {o.object_id: o.category for o in self.objects}
 
     def propagation_indices(self) -> range:
-        return range(self.first_index, self.num_frames)
+        """From the first annotated frame to the last required one: an all-frames folder's frames
+        after it are never written (they only cost time, and counted in the frames per second)."""
+        return range(self.first_index, max(self.required_indices()) + 1)
 
     def required_indices(self) -> tuple[int, ...]:
         index = {name: i for i, name in enumerate(self.frame_names)}
@@ -101,7 +103,7 @@ class YouTubeVOSVideo:
         return {index: tuple(sorted(ids)) for index, ids in sorted(starts.items())}
 
     def propagation_inputs(self) -> Iterator[FrameInput]:
-        """One :class:`FrameInput` per frame from :attr:`first_index` on, decoded lazily; where objects
+        """One :class:`FrameInput` per frame of :meth:`propagation_indices`, decoded lazily; where objects
         start, the annotation PNG as stored and their ids."""
         required, starts = set(self.required), self.start_frames()
         for index in self.propagation_indices():

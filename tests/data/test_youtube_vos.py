@@ -59,7 +59,7 @@ def ytvos(tmp_path: Path) -> Path:
 def _add_all_frames(root: Path, folder: str = "all_frames/valid_all_frames") -> None:
     rng = np.random.default_rng(2)
     for video in ("a", "b"):
-        for index in range(16):
+        for index in range(18):  # two after the last sparse frame, as a video's 30 fps frames run on
             _save_frame(root / folder / "JPEGImages" / video / f"{index:05d}.jpg", rng)
 
 
@@ -115,9 +115,10 @@ def test_all_frames_are_propagated_the_sparse_ones_required(ytvos: Path, folder:
     dataset = YouTubeVOSDataset(ytvos, "valid")
     assert dataset.all_frames_dir == ytvos / folder / "JPEGImages"
     video = dataset.video("a")
-    assert video.num_frames == 16 and video.required == tuple(FRAMES)
+    assert video.num_frames == 18 and video.required == tuple(FRAMES)
     assert video.required_indices() == (0, 5, 10, 15) and video.start_frames() == {0: (1,), 10: (2,)}
     inputs = list(video.propagation_inputs())
+    assert [i.index for i in inputs] == list(range(16))  # not past the last frame the submission needs
     assert [i.name for i in inputs if i.required] == FRAMES
     assert [i.index for i in inputs if i.annotation is not None] == [0, 10]
     assert YouTubeVOSDataset(ytvos, "valid", all_frames=False).video("a").num_frames == 4
