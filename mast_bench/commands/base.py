@@ -166,6 +166,23 @@ def add_data(
             metavar="META.json",
             help="YouTube-VOS: the training meta.json naming the seen categories (default: train/meta.json)",
         )
+        frames = parser.add_mutually_exclusive_group()
+        frames.add_argument(
+            "--all-frames",
+            action="store_const",
+            const=True,
+            dest="all_frames",
+            help="YouTube-VOS: propagate through every frame of the 30 fps all-frames folder (required), "
+            "as STM, STCN, XMem and Cutie do (default: that folder where there is one)",
+        )
+        frames.add_argument(
+            "--sparse-frames",
+            action="store_const",
+            const=False,
+            dest="all_frames",
+            help="YouTube-VOS: propagate through the sparse frames only (every 5th), as MAMP and CFBI do, "
+            "even where an all-frames folder is there",
+        )
 
 
 def add_train_data(parser: argparse.ArgumentParser) -> None:
@@ -324,6 +341,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
         split=args.split,
         sequences=tuple(args.sequences or ()),
         seen_meta=getattr(args, "seen_meta", None),
+        all_frames=getattr(args, "all_frames", None),
     )
 
 

@@ -266,9 +266,14 @@ def check_davis(
 
 
 def check_youtube_vos(
-    root: str | Path, split: str = "valid", videos: Sequence[str] | None = None, limit: int = PROBLEM_LIMIT
+    root: str | Path,
+    split: str = "valid",
+    videos: Sequence[str] | None = None,
+    limit: int = PROBLEM_LIMIT,
+    all_frames: bool | None = None,
 ) -> CheckResult:
-    return inspect_youtube_vos(YouTubeVOSDataset(root, split), videos).raise_if_problems(limit)
+    dataset = YouTubeVOSDataset(root, split, all_frames=all_frames)
+    return inspect_youtube_vos(dataset, videos).raise_if_problems(limit)
 
 
 def check_data(

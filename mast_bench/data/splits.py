@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .check import check_davis, check_jhmdb, check_vip, check_youtube_vos
 from .davis import DavisDataset
 from .detect import DatasetKind, require_kind
@@ -57,6 +57,7 @@ class DataSpec:
     split: str | None = None  # None: the kind's evaluation split (DAVIS val, YouTube-VOS valid)
     sequences: tuple[str, ...] = ()  # empty: the whole split
     seen_meta: str | None = None  # YouTube-VOS: the training meta.json naming the seen categories
+    all_frames: bool | None = None  # YouTube-VOS: None: the all-frames folder where there is one
 
     def __post_init__(self) -> None:  # a name given twice is one video: propagated, keyed and scored once
         object.__setattr__(self, "sequences", tuple(dict.fromkeys(self.sequences)))
@@ -147,9 +148,10 @@ class YouTubeSplit(_SplitFiles):
     seen_meta: str | None = None  # the training meta.json whose categories are the seen ones
     kind: str = "youtube-vos"
     resolution: str = "native"
+    all_frames: bool | None = None  # True: the 30 fps folder, False: the sparse frames, None: 30 fps if there
 
     def dataset(self) -> YouTubeVOSDataset:
-        return YouTubeVOSDataset(self.root, self.split)
+        return YouTubeVOSDataset(self.root, self.split, all_frames=self.all_frames)
 
     def _identity(self) -> dict[str, Any]:
         return {
@@ -162,7 +164,7 @@ class YouTubeSplit(_SplitFiles):
         return categories_of(self.seen_meta) if self.seen_meta else frozenset()
 
     def check(self) -> None:
-        check_youtube_vos(self.root, self.split, self.sequences)
+        check_youtube_vos(self.root, self.split, self.sequences, all_frames=self.all_frames)
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``, from each one's first annotated frame; required frames before
@@ -326,6 +328,10 @@ def open_split(spec: DataSpec) -> EvaluationSplit:
     """The evaluation set of ``spec``: its root (the embedded set of its kind when none) and videos."""
     if spec.kind not in EMBEDDED:
         raise DataError(f"unknown dataset kind {spec.kind!r}; expected one of {', '.join(EMBEDDED)}")
+    if spec.all_frames is not None and spec.kind != "youtube-vos":
+        raise ConfigError(
+            f"--all-frames / --sparse-frames choose YouTube-VOS frames; the data is {spec.kind}"
+        )
     if spec.root is None:
         root, name = Path(EMBEDDED[spec.kind]()), EMBEDDED_NAMES[spec.kind]
     else:
@@ -343,7 +349,8 @@ def open_split(spec: DataSpec) -> EvaluationSplit:
         return VipSplit(
             str(root), name, split, _in_list(spec.sequences, vip.sequence_names(split), vip.list_path(split))
         )
-    dataset = YouTubeVOSDataset(root, split)
+    dataset = YouTubeVOSDataset(root, split, all_frames=spec.all_frames)
     train_meta = dataset.root.parent / "train" / "meta.json"
     seen = spec.seen_meta or (str(train_meta) if train_meta.is_file() and split != "train" else None)
-    return YouTubeSplit(str(root), name, split, spec.sequences or dataset.video_names(), seen)
+    videos = spec.sequences or dataset.video_names()
+    return YouTubeSplit(str(root), name, split, videos, seen, all_frames=spec.all_frames)

@@ -63,6 +63,30 @@ def test_run_records_seen_and_unseen_scores_and_the_report_sets_the_paper_row_be
     assert "NOT comparable to the paper" in report
 
 
+def test_sparse_frames_are_a_choice_recorded_apart_from_the_all_frames_run(youtube, tmp_path, capsys):
+    """The all-frames folder was used wherever it was: MAMP's and CFBI's sparse protocol had no switch."""
+    results = tmp_path / "results"
+    argv = ["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(youtube)]
+    argv += ["--results", str(results), "--quiet"]
+    assert main(argv) == 0 and main([*argv, "--sparse-frames"]) == 0 and main([*argv, "--all-frames"]) == 0
+    records = [json.loads(p.read_text()) for p in (results / "records").glob("*.json")]
+    by_frames = {record["identity"]["dataset"]["all_frames"]: record for record in records}
+    assert len(records) == 2 and set(by_frames) == {True, False}
+    for all_frames, record in by_frames.items():
+        dataset = YouTubeVOSDataset(youtube, "valid", all_frames=all_frames)
+        frames = sum(len(dataset.video(name).propagation_indices()) for name in dataset.video_names())
+        assert record["profile"]["frames"] == frames
+    assert by_frames[True]["profile"]["frames"] >= 3 * by_frames[False]["profile"]["frames"]
+    capsys.readouterr()
+    assert main(["run", "--variant", "mast-lab-pixels", "--sparse-frames", "--results", str(results)]) == 2
+    assert (
+        "--all-frames / --sparse-frames choose YouTube-VOS frames; the data is davis"
+        in capsys.readouterr().err
+    )
+    assert main([*argv, "--sparse-frames", "--all-frames"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_bad_youtube_input_is_named_before_any_work(youtube, tmp_path, capsys):
     import shutil
 
