@@ -16,6 +16,17 @@ def tell(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+_told: set[str] = set()  # this process's notices said once (deliberately process-wide)
+
+
+def tell_once(message: str) -> None:
+    """:func:`tell`, unless this process said ``message`` already: a fact found each time a file is
+    read (an unreadable record, a data quirk) is said once per command, not once per read."""
+    if message not in _told:
+        _told.add(message)
+        tell(message)
+
+
 def progress_bar(
     iterable: Iterable[Any] | None = None,
     *,

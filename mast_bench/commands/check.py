@@ -47,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 f"objects {list(sequence.objects)}, annotations: {annotated}"
             )
         print(f"  total: {frames} frames, {objects} objects")
+    for note in result.notes:
+        print(f"  note: {note}")
     print(f"{args.data}: {result.files} files in {result.sequences} sequences OK ({result.seconds:.2f} s)")
     return 0

@@ -95,6 +95,7 @@ class CheckResult:
     files: int
     problems: tuple[str, ...]
     seconds: float
+    notes: tuple[str, ...] = ()  # what the readers settled on their own (see YouTubeVOSVideo.notes)
 
     @property
     def ok(self) -> bool:
@@ -196,8 +197,8 @@ def inspect_davis(
     return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
 
 
-def _youtube_vos_objects(dataset: YouTubeVOSDataset, name: str) -> None:
-    dataset.video(name)  # the layout, meta.json, and each object's pixels where it first appears
+def _youtube_vos_objects(dataset: YouTubeVOSDataset, name: str, notes: list[str]) -> None:
+    notes += dataset.video(name).notes  # the layout, meta.json, and each object's pixels where it starts
 
 
 def inspect_youtube_vos(dataset: YouTubeVOSDataset, videos: Sequence[str] | None = None) -> CheckResult:
@@ -205,13 +206,15 @@ def inspect_youtube_vos(dataset: YouTubeVOSDataset, videos: Sequence[str] | None
     start = time.perf_counter()
     names = list(videos) if videos else list(dataset.video_names())
     frames_root = dataset.all_frames_dir or dataset.root / "JPEGImages"  # the frames propagated through
-    problems, files = [], 0
+    problems, files, notes = [], 0, []
     for name in names:
         frames = _image_files(frames_root / name)
         annotations = _image_files(dataset.root / "Annotations" / name, (".png",))
         files += len(frames) + len(annotations)
-        problems += sequence_problems(frames, annotations, partial(_youtube_vos_objects, dataset, name))
-    return CheckResult(dataset.root, len(names), files, tuple(problems), time.perf_counter() - start)
+        load = partial(_youtube_vos_objects, dataset, name, notes)
+        problems += sequence_problems(frames, annotations, load)
+    seconds = time.perf_counter() - start
+    return CheckResult(dataset.root, len(names), files, tuple(problems), seconds, tuple(notes))
 
 
 def inspect_jhmdb(dataset: JhmdbDataset, videos: Sequence[str] | None = None) -> CheckResult:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError
+from ..progress import tell_once
 from .check import check_davis, check_jhmdb, check_vip, check_youtube_vos
 from .davis import DavisDataset
 from .detect import DatasetKind, require_kind
@@ -164,7 +165,9 @@ class YouTubeSplit(_SplitFiles):
         return categories_of(self.seen_meta) if self.seen_meta else frozenset()
 
     def check(self) -> None:
-        check_youtube_vos(self.root, self.split, self.sequences, all_frames=self.all_frames)
+        result = check_youtube_vos(self.root, self.split, self.sequences, all_frames=self.all_frames)
+        for note in result.notes:
+            tell_once(f"note: {note}")
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``, from each one's first annotated frame; required frames before

@@ -19,8 +19,9 @@ file headers and the first-appearance PNGs when a video is opened, before any pr
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class YouTubeVOSVideo:
     annotation_paths: dict[str, Path]
     objects: tuple[ObjectInfo, ...]
     size: tuple[int, int]
+    notes: tuple[str, ...] = ()  # objects meta.json lists from a frame that does not show them
 
     @property
     def num_frames(self) -> int:
@@ -184,22 +186,61 @@ def _objects_from_annotations(annotations: dict[str, Path]) -> dict[int, tuple]:
     return seen
 
 
-def _check_first_masks(objects: dict[int, tuple], annotations: dict[str, Path], folder: Path) -> None:
-    """Each object's first-appearance PNG exists, holds the object, and no id above 254."""
-    by_frame: dict[str, list[int]] = {}
-    for object_id, (frame, _) in objects.items():
-        by_frame.setdefault(frame, []).append(object_id)
-    for frame, ids in sorted(by_frame.items()):
-        path = annotations.get(frame, folder / f"{frame}.png")
+def settled_starts(
+    listed: dict[int, str], annotated: Sequence[str], shown: Callable[[str], set[int]]
+) -> tuple[dict[int, str | None], tuple[str, ...]]:
+    """Each object's first annotated frame that shows it, from the frame meta.json starts it at on
+    (None: none does), and a note for each object moved or left out.
+
+    ``annotated``: the frames with an annotation PNG; ``shown(frame)``: the ids its PNG holds. Six
+    objects of YouTube-VOS 2019 train are listed from frames that do not show them (pytracking's
+    clean-up names them); the established trackers take objects from the PNGs' pixels, so a video
+    is never refused for it.
+    """
+    ordered = sorted(annotated, key=frame_order)
+    starts: dict[int, str | None] = {}
+    notes = []
+    for object_id, first in sorted(listed.items()):
+        later = (frame for frame in ordered if frame_order(frame) >= frame_order(first))
+        start = next((frame for frame in later if object_id in shown(frame)), None)
+        starts[object_id] = start
+        if start is None:
+            notes.append(
+                f"object {object_id}: meta.json lists it from frame {first}, but no annotation from there on "
+                "shows it; left out"
+            )
+        elif start != first:
+            notes.append(
+                f"object {object_id}: meta.json starts it at frame {first}, whose annotation shows no pixel "
+                f"of it; it starts at {start}, the first annotation that does"
+            )
+    return starts, tuple(notes)
+
+
+def _first_masks(
+    objects: dict[int, tuple], annotations: dict[str, Path], folder: Path
+) -> tuple[dict[int, tuple], tuple[str, ...]]:
+    """(objects as :func:`settled_starts` starts them, its notes naming ``folder``): the PNG of each
+    object's listed first frame must exist, and no PNG read may hold an id above 254."""
+    for object_id, (frame, _) in sorted(objects.items()):
         if frame not in annotations:
-            raise DataError(f"{path}: annotation missing (object {min(ids)} first appears in frame {frame})")
-        labels = read_label_map(path, role="annotation")
+            raise DataError(
+                f"{folder / frame}.png: annotation missing "
+                f"(object {object_id} first appears in frame {frame})"
+            )
+
+    @functools.cache
+    def shown(frame: str) -> set[int]:
+        labels = read_label_map(annotations[frame], role="annotation")
         if labels.size and int(labels.max()) > MAX_OBJECT_ID:
-            raise DataError(f"{path}: id {int(labels.max())}; object ids are 1..{MAX_OBJECT_ID}")
-        present = set(np.unique(labels).tolist())
-        for object_id in sorted(ids):
-            if object_id not in present:
-                raise DataError(f"{path}: object {object_id} should first appear here, but no pixel has it")
+            raise DataError(
+                f"{annotations[frame]}: id {int(labels.max())}; object ids are 1..{MAX_OBJECT_ID}"
+            )
+        return set(np.unique(labels).tolist())
+
+    starts, notes = settled_starts({i: frame for i, (frame, _) in objects.items()}, list(annotations), shown)
+    settled = {i: (start, objects[i][1]) for i, start in starts.items() if start is not None}
+    return settled, tuple(f"{folder}: {note}" for note in notes)
 
 
 class YouTubeVOSDataset:
@@ -297,15 +338,18 @@ class YouTubeVOSDataset:
             objects = _objects_from_meta(name, self._meta[name], set(required), self.meta_path)
         else:
             objects = _objects_from_annotations(annotations)
+        objects, notes = _first_masks(objects, annotations, annotation_dir) if objects else ({}, ())
         if not objects:
-            raise DataError(f"{annotation_dir}: video {name!r} has no annotated object")
-        _check_first_masks(objects, annotations, annotation_dir)
+            what = (
+                "no object of meta.json with a pixel in its annotations" if notes else "no annotated object"
+            )
+            raise DataError(f"{annotation_dir}: video {name!r} has {what}")
         size = common_size(frame_paths, list(annotations.values()))
         index = {p.stem: i for i, p in enumerate(frame_paths)}
         infos = tuple(
             ObjectInfo(i, index[frame], category) for i, (frame, category) in sorted(objects.items())
         )
-        return YouTubeVOSVideo(name, tuple(frame_paths), required, annotations, infos, size)
+        return YouTubeVOSVideo(name, tuple(frame_paths), required, annotations, infos, size, notes)
 
     def videos(self) -> Iterator[YouTubeVOSVideo]:
         for name in self.video_names():

@@ -3,7 +3,8 @@
 Ground truth: a YouTube-style split folder, ``<gt>/Annotations/<video>/<frame>.png`` on every sparse
 frame (a held-out part of ``train``, or any folder annotated that way) and ``<gt>/meta.json``
 (``videos.<video>.objects.<id>.category`` and ``.frames``; an object's first annotation is the first
-of its frames). Predictions: ``<results>/<video>/<frame>.png`` or a submission's
+of its frames whose PNG shows it, as the propagation starts it: ``data.youtube_vos.settled_starts``).
+Predictions: ``<results>/<video>/<frame>.png`` or a submission's
 ``<results>/Annotations/<video>/<frame>.png``.
 
 Rules (the evaluation server's code is not public; its documented protocol is DAVIS's J and F,
@@ -15,8 +16,8 @@ averaged per object, then over the seen and over the unseen objects, overall = m
 - frames where the object is absent from the ground truth (it left, or is hidden) are scored like any
   other: J = F = 1 when the prediction shows no pixel of it either, 0 when it does. So a tracker is
   penalised for a ghost that outlives the object, as the DAVIS toolkit's per-frame measures do;
-- an object annotated only on the last frame has nothing to score: its row holds NaN and it is left
-  out of the means;
+- an object annotated only on the last frame, or shown by no annotation, has nothing to score: its
+  row holds NaN and it is left out of the means;
 - seen = the object's category is among the categories of the training meta.json; a group without
   objects gives NaN, and so do overall and the gap then.
 J and F of a frame come from :func:`mast_bench.metrics.frames.score_frame` (the DAVIS toolkit's
@@ -25,6 +26,7 @@ measures, boundary tolerance ceil(0.008 x diagonal)).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.palette import label_pngs, read_label_map, read_prediction
-from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta
+from ..data.youtube_vos import categories_of, frame_order, meta_objects, read_meta, settled_starts
 from ..errors import DataError
 from .frames import score_frame
 from .measures import boundary_radius, disk
@@ -84,15 +86,15 @@ def score_video(
             raise DataError(
                 f"{gt_dir / track.first_frame}.png: first annotation of object {track.object_id} missing"
             )
-    first = [position[t.first_frame] for t in tracks]
+    shown = functools.cache(lambda frame: set(np.unique(_truth(annotations[position[frame]])).tolist()))
+    starts, _ = settled_starts({t.object_id: t.first_frame for t in tracks}, list(position), shown)
+    never = len(annotations)  # an object no annotation shows is never scored
+    first = [never if starts[t.object_id] is None else position[starts[t.object_id]] for t in tracks]
     lookup = np.zeros(256, np.uint8)  # object ids -> 1..K, the indices score_frame scores
     lookup[[t.object_id for t in tracks]] = np.arange(1, len(tracks) + 1)
     scores: list[list[tuple[str, float, float]]] = [[] for _ in tracks]
     for index, path in enumerate(annotations):
-        truth = read_label_map(path, allow_grey=True, role="annotation")
-        for track, start in zip(tracks, first, strict=True):
-            if start == index and not (truth == track.object_id).any():
-                raise DataError(f"{path}: object {track.object_id} first annotated here, but no pixel has it")
+        truth = _truth(path)
         scored = [k for k, start in enumerate(first) if index > start]
         if not scored:
             continue
@@ -109,6 +111,10 @@ def score_video(
         objects.append((video, track.object_id, track.category, j_mean, f_mean, len(rows)))
         frames += [(video, track.object_id, name, j, f) for name, j, f in rows]
     return objects, frames
+
+
+def _truth(path: Path) -> np.ndarray:
+    return read_label_map(path, allow_grey=True, role="annotation")
 
 
 def _group_mean(values: pd.Series) -> float:

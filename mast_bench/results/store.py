@@ -19,17 +19,9 @@ import pandas as pd
 from ..atomic import atomic_write, atomic_write_json
 from ..errors import DataError, require_folder_or_absent, user_error_from_os_error
 from ..locks import job_lock
-from ..progress import tell
+from ..progress import tell, tell_once
 from .layout import ResultsLayout
 from .records import ResultRecord, UnreadableRecord
-
-_told: set[str] = set()
-
-
-def _tell_once(message: str) -> None:
-    if message not in _told:
-        _told.add(message)
-        tell(message)
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -70,7 +62,7 @@ class ResultStore:
         except UnreadableRecord as exc:
             if not skip_unreadable:
                 raise
-            _tell_once(exc.left_out())
+            tell_once(exc.left_out())
             return None
         return record
 
@@ -87,7 +79,7 @@ class ResultStore:
             except UnreadableRecord as exc:
                 if not skip_unreadable:
                     raise
-                _tell_once(exc.left_out())
+                tell_once(exc.left_out())
         return found
 
     def new_staging(self, key: str) -> Path:

@@ -182,9 +182,32 @@ def test_missing_first_appearance_annotation(ytvos: Path):
         YouTubeVOSDataset(ytvos).video("a")
 
 
-def test_object_absent_from_its_first_annotation(ytvos: Path):
-    write_label_map(ytvos / "valid/Annotations/a/00010.png", np.zeros(SIZE, np.uint8))
-    with pytest.raises(DataError, match="a/00010.png: object 2 should first appear here, but no pixel"):
+def test_an_object_absent_from_its_first_annotation_starts_where_one_shows_it(ytvos: Path):
+    """Six objects of YouTube-VOS 2019 train are listed from frames that do not show them: the whole
+    video was refused. As pytracking's clean-up and the trackers that read objects from pixels do,
+    the object starts at the first annotation that shows it, or is left out, and that is said."""
+    first, later = _masks()
+    write_label_map(ytvos / "valid/Annotations/a/00010.png", np.where(later == 2, 0, later))
+    write_label_map(ytvos / "valid/Annotations/a/00015.png", later)  # a fully annotated split (train)
+    video = YouTubeVOSDataset(ytvos).video("a")
+    assert video.start_frames() == {0: (1,), 3: (2,)}
+    folder = ytvos / "valid/Annotations/a"
+    assert video.notes == (
+        f"{folder}: object 2: meta.json starts it at frame 00010, whose annotation shows no pixel of it; "
+        "it starts at 00015, the first annotation that does",
+    )
+    (ytvos / "valid/Annotations/a/00015.png").unlink()
+    video = YouTubeVOSDataset(ytvos).video("a")
+    assert (
+        video.object_ids() == (1,)
+        and "object 2: meta.json lists it from frame 00010, but no" in video.notes[0]
+    )
+    assert video.notes[0].endswith("shows it; left out")
+    for frame in ("00000", "00010"):
+        write_label_map(ytvos / f"valid/Annotations/a/{frame}.png", np.zeros(SIZE, np.uint8))
+    with pytest.raises(
+        DataError, match="a: video 'a' has no object of meta.json with a pixel in its annotations"
+    ):
         YouTubeVOSDataset(ytvos).video("a")
 
 

@@ -87,6 +87,34 @@ def test_sparse_frames_are_a_choice_recorded_apart_from_the_all_frames_run(youtu
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_an_object_listed_before_its_annotation_shows_it_is_said_once_and_the_run_goes_on(
+    youtube, tmp_path, capsys
+):
+    """Six objects of YouTube-VOS 2019 train are so listed: the whole split was refused."""
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(youtube, moved)
+    meta = moved / "valid" / "meta.json"
+    data = json.loads(meta.read_text())
+    entries = [
+        (v, o, e["frames"]) for v, video in data["videos"].items() for o, e in video["objects"].items()
+    ]
+    video, object_id, frames = next(entry for entry in entries if entry[2][0] != "00000")
+    frames.insert(0, "00000")
+    meta.write_text(json.dumps(data))
+    argv = ["run", "--variant", "mast-lab-pixels", "--dataset", "youtube-vos", "--data", str(moved)]
+    assert main([*argv, "--results", str(tmp_path / "results"), "--quiet"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert said == [
+        f"note: {moved / 'valid' / 'Annotations' / video}: object {object_id}: meta.json starts it at frame "
+        f"00000, whose annotation shows no pixel of it; it starts at {frames[1]}, the first annotation "
+        "that does"
+    ]
+    assert main(["check", "--data", str(moved)]) == 0  # the check says it too, as a note
+    assert f"  {said[0]}" in capsys.readouterr().out
+
+
 def test_bad_youtube_input_is_named_before_any_work(youtube, tmp_path, capsys):
     import shutil
 

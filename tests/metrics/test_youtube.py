@@ -138,9 +138,21 @@ def test_bad_inputs_name_the_file(youtube_folders):
         evaluate_youtube(gt, results, train_meta)
     with pytest.raises(DataError, match=r"meta.json: video 'v9' not listed"):
         evaluate_youtube(gt, results, train_meta, videos=["v9"])
-    write_label_map(gt / "Annotations" / "v1" / "00005.png", GT["v1"][0])  # object 3 erased
-    with pytest.raises(DataError, match=r"v1/00005.png: object 3 first annotated here, but no pixel"):
-        evaluate_youtube(gt, results, train_meta, videos=["v1"])
+
+
+def test_an_object_listed_from_a_frame_that_does_not_show_it_is_scored_from_one_that_does(youtube_folders):
+    """Six objects of YouTube-VOS 2019 train are listed from frames without a pixel of them: scoring
+    refused the video. They start at their first annotation with pixels, as propagation starts them."""
+    gt, results, train_meta = youtube_folders
+    (gt / "meta.json").write_text(
+        json.dumps(_meta({**META, "v1": {"1": ("cat", FRAMES), "3": ("zebra", FRAMES)}}))
+    )
+    table = evaluate_youtube(gt, results, train_meta).per_object.set_index(["video", "object"])
+    assert table.loc[("v1", 3), ["J", "F", "frames"]].tolist() == [0.0, 0.0, 1]  # from 00005 on, as before
+    write_label_map(gt / "Annotations" / "v1" / "00005.png", GT["v1"][0])  # object 3 shown nowhere
+    table = evaluate_youtube(gt, results, train_meta).per_object.set_index(["video", "object"])
+    assert table.loc[("v1", 3), "frames"] == 0 and math.isnan(table.loc[("v1", 3), "J"])
+    assert table.loc[("v1", 1), "frames"] == 2  # the video's other objects are scored as before
 
 
 def test_csvs_beside_the_davis_ones(youtube_folders, tmp_path):
