@@ -90,6 +90,13 @@ def weights_label(record: ResultRecord) -> str:
     return "/".join(parts[-2:])
 
 
+def data_label(record: ResultRecord) -> str:
+    """The data a record was scored on: the dataset's name and split, and a YouTube-VOS run's frames."""
+    data = record.identity.get("dataset", {})
+    frames = {True: ", all frames", False: ", sparse frames"}.get(data.get("all_frames"), "")
+    return f"{data.get('name')} {data.get('split')}{frames}"
+
+
 def _labelled_by(names: list[str], ordered: list[ResultRecord], label) -> list[str]:
     """Labels that repeat get ``label(record)`` where the records under them differ in it."""
     seen: dict[str, set[str]] = {}
@@ -135,8 +142,8 @@ def own_variants(entries: list[Entry]) -> list[str]:
 
 def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     """Every record, by variant then creation time; labels name the protocol when records differ in
-    it, then the variant's fields, the weights and the evaluation size where records of one label
-    differ in them, and get a key prefix when a label still repeats."""
+    it, then the variant's fields, the weights, the evaluation size and the data where records of one
+    label differ in them, and get a key prefix when a label still repeats."""
     ordered = sorted(
         records.values(), key=lambda r: (r.identity["variant"], str(r.provenance.get("created", "")), r.key)
     )
@@ -144,6 +151,7 @@ def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     names = _labelled_by_config([row_name(r, several) for r in ordered], ordered)
     names = _labelled_by(names, ordered, weights_label)
     names = _labelled_by(names, ordered, evaluation_size)
+    names = _labelled_by(names, ordered, data_label)
     counts = pd.Series(names).value_counts()
     return [
         Entry(name if counts[name] == 1 else f"{name} [{record.key[:8]}]", record)

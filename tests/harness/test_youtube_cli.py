@@ -77,6 +77,10 @@ def test_sparse_frames_are_a_choice_recorded_apart_from_the_all_frames_run(youtu
         frames = sum(len(dataset.video(name).propagation_indices()) for name in dataset.video_names())
         assert record["profile"]["frames"] == frames
     assert by_frames[True]["profile"]["frames"] >= 3 * by_frames[False]["profile"]["frames"]
+    assert main(["report", "--results", str(results)]) == 0  # the rows say which frames they ran on
+    rows = (results / "reports" / "all" / "report.md").read_text()
+    assert "| mast-lab-pixels (data valid, all frames) |" in rows
+    assert "| mast-lab-pixels (data valid, sparse frames) |" in rows
     capsys.readouterr()
     assert main(["run", "--variant", "mast-lab-pixels", "--sparse-frames", "--results", str(results)]) == 2
     assert (
