@@ -130,7 +130,8 @@ def _take_run(twin: Path, train_dir: Path) -> None:
     for relative in _run_files(twin):
         _link_or_copy(twin / relative, train_dir / relative)
     summary = _summary(twin) or {}
-    atomic_write_json(train_dir / SUMMARY_NAME, {**summary, WEIGHTS_TAKEN_FROM: twin.name})
+    source = summary.get(WEIGHTS_TAKEN_FROM, twin.name)  # the folder that trained, where the twin took too
+    atomic_write_json(train_dir / SUMMARY_NAME, {**summary, WEIGHTS_TAKEN_FROM: source})
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

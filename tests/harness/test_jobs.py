@@ -296,6 +296,9 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
     (taken.parent / "checkpoint.pt").unlink()
     again = run_job(replace(jobs["mast-first-short"], force=True))  # the next one finishes the take
     assert again.train["weights_taken_from"] == trained.parent.name and len(said) == 3
+    (trained.parent / "identity.json").unlink()  # only taken folders are found now: the source is named
+    chained = run_job(make_job("mast-r9", tmp_path / "r", small_davis, preset=preset, isolate=False))
+    assert chained.train["weights_taken_from"] == trained.parent.name
 
 
 def test_twins_run_at_once_train_once(small_davis, tmp_path):
