@@ -189,11 +189,11 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     job = plan.job
     if plan.train_dir is None:
         return None, job.checkpoint
-    cache = ResultStore(job.results).layout.cache_dir
-    with one_twin_at_a_time(plan.train_dir, plan.train_identity, tell):
+    layout = ResultStore(job.results).layout
+    with one_twin_at_a_time(plan.train_dir, plan.train_identity, layout.locks_dir, tell):
         take_twin_run(plan.train_dir, plan.train_identity, tell)
         summary = train_or_resume(
-            job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, cache
+            job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, layout.cache_dir
         )
         record_identity(plan.train_dir, plan.train_identity)
     return summary, str(plan.train_dir / "checkpoint.pt")

@@ -32,12 +32,12 @@ from .train_log import TENSORBOARD_DIR
 from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
-TWINS_LOCK = ".twins-{}.lock"  # beside the training folders, one per identity but for test-time fields
+TWINS_LOCK = "twins-{}.lock"  # in the results' locks folder, one per identity but for test-time fields
 
 
 @contextlib.contextmanager
 def one_twin_at_a_time(
-    train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]
+    train_dir: Path, identity: dict[str, Any], locks_dir: Path, tell: Callable[[str], None]
 ) -> Iterator[None]:
     """Held while a job takes or trains its run, so that twins started together train once: a twin
     waits here until the first has trained and recorded its identity, then takes its run. A folder
@@ -47,7 +47,7 @@ def one_twin_at_a_time(
         return
     digest = hashlib.sha256(canonical_json(as_trained(identity)).encode()).hexdigest()[:16]
     what = f"the training of {train_dir.name} and of the variants that differ from it only at test time"
-    with job_lock(train_dir.parent / TWINS_LOCK.format(digest), what, on_wait=tell):
+    with job_lock(locks_dir / TWINS_LOCK.format(digest), what, on_wait=tell):
         yield
 
 
