@@ -231,11 +231,14 @@ def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> Scan:
 
 
 def _scan_stamp(source: Source, digest: str, settings: TrainingSetSettings) -> dict:
-    """What a kept scan must have been made from to be reused."""
+    """What a kept scan must have been made from to be reused: the source, the settings a scan reads
+    (not min_frames nor the source cap, which only pick clips from it) and the frame decoding."""
     return {
         "source": str(source.path.resolve()),
+        "kind": source.kind,
         "sha256": digest,
-        "settings": to_dict(settings),
+        "settings": {k: to_dict(settings)[k] for k in ("max_side", "jpeg_quality", "rules")},
+        "decoder": decoder_name(),
         "decoding_version": DECODING_VERSION,
     }
 
@@ -268,10 +271,12 @@ def _scan_and_keep(source: Source, stamp: dict, settings: TrainingSetSettings, s
 
 def _kept_scans(sources, digests, settings, staging: Path, tell) -> dict[str, Scan | None]:
     """Source name -> the scan an earlier, interrupted build kept for it (None: scan it); whatever
-    the partial folder holds for sources no longer given is removed."""
+    the partial folder holds for sources no longer given is removed, and decoded frames of a name
+    that is no longer a video (a frame folder now, read in place)."""
     names = {source.name for source in sources}
+    videos = {source.name for source in sources if source.kind == "video"}
     for path in (staging / FRAMES_DIR).glob("*"):
-        if path.name not in names:
+        if path.name not in videos:
             shutil.rmtree(path)
     for path in (staging / SCANS_DIR).glob("*.json"):
         if path.stem not in names:
@@ -382,12 +387,13 @@ def build_training_set(
         current = _up_to_date(out, settings, digests)
         if current is not None:
             shutil.rmtree(staging, ignore_errors=True)  # an interrupted build of other sources or settings
+            shutil.rmtree(out / SCANS_DIR, ignore_errors=True)  # a build killed as it published the set
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
         check_sources(sources)
         manifest = _write_staged(sources, digests, settings, staging, tell)
-        shutil.rmtree(staging / SCANS_DIR)
         replace_folder(out, staging)
+        shutil.rmtree(out / SCANS_DIR)  # kept until the set is published: a kill before loses no scan
     tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
     return load_training_set(out)
 

@@ -354,6 +354,48 @@ def test_an_interrupted_build_resumes_with_the_sources_not_yet_scanned(tmp_path,
     assert scanned == ["a", "b", "a", "a", "b"]
 
 
+def test_a_resumed_build_drops_what_its_sources_no_longer_are(tmp_path, monkeypatch):
+    """A video that became a frame folder of the same name left its decoded frames in the set; a
+    change of min_frames (which picks clips, never scans) rescanned every source."""
+    import shutil
+
+    import mast_bench.data.training_set as module
+
+    videos, folders = tmp_path / "videos", tmp_path / "folders"
+    cut_video(videos / "a.mp4")
+    cut_video(videos / "b.mp4", frames=40, cut=20)
+    scanned, scan = [], module._scan
+
+    def killed_at_b(source, *args):
+        if source.name == "b":
+            raise KeyboardInterrupt
+        scanned.append(source.name)
+        return scan(source, *args)
+
+    monkeypatch.setattr(module, "_scan", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        build_training_set([videos], tmp_path / "set")
+    monkeypatch.setattr(
+        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
+    )
+    said, tell = _messages()
+    build_training_set([videos], tmp_path / "set", TrainingSetSettings(min_frames=10), tell=tell)
+    assert scanned == ["a", "b"] and "1 of 2 sources scanned already" in said[0]
+    monkeypatch.setattr(module, "_scan", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        build_training_set([videos], tmp_path / "other")
+    shutil.copytree(tmp_path / ".other-partial" / "frames" / "a", folders / "a")  # the video, now frames
+    (videos / "a.mp4").unlink()
+    monkeypatch.setattr(module, "_scan", scan)
+    made = build_training_set([videos, folders], tmp_path / "other")
+    assert not (tmp_path / "other" / "frames" / "a").exists()
+    assert made.manifest == build_training_set([videos, folders], tmp_path / "straight").manifest
+    assert {c["source"]: c["folder"] for c in made.manifest["clips"]}["a"] == str((folders / "a").resolve())
+    (tmp_path / "other" / "scans").mkdir()  # a build killed as it published the set, before its cleanup
+    build_training_set([videos, folders], tmp_path / "other")
+    assert not (tmp_path / "other" / "scans").exists()
+
+
 def test_a_broken_manifest_says_to_rebuild(tmp_path):
     folder = tmp_path / "set"
     folder.mkdir()
