@@ -126,7 +126,10 @@ def _run_files(twin: Path) -> Iterator[Path]:
 
 
 def _take_run(twin: Path, train_dir: Path) -> None:
-    """Link (or copy) the twin's files into ``train_dir``, its summary last (the commit point)."""
+    """Link (or copy) the twin's files into ``train_dir``, its summary last (the commit point), in
+    place of what ``train_dir`` holds of its own: a killed run's stage checkpoints, or a take cut short."""
+    for relative in _run_files(train_dir):
+        (train_dir / relative).unlink()
     for relative in _run_files(twin):
         _link_or_copy(twin / relative, train_dir / relative)
     summary = _summary(twin) or {}

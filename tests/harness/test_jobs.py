@@ -17,7 +17,7 @@ from mast_bench.data import DavisDataset, read_label_map
 from mast_bench.harness.presets import load_presets
 from mast_bench.harness.preview import record_seconds
 from mast_bench.harness.profiling import flop_counter
-from mast_bench.harness.runner import run_job, run_jobs
+from mast_bench.harness.runner import plan_job, run_job, run_jobs
 from mast_bench.metrics import evaluate_semisupervised
 from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
 from mast_bench.results import ResultStore
@@ -280,6 +280,10 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
     }
     first = run_job(jobs["mast"])
     trained = tmp_path / "r" / first.identity["checkpoint"]["path"]
+    stage = next((trained.parent / "stages").rglob("checkpoint.pt")).relative_to(trained.parent)
+    killed = plan_job(jobs["mast-r6"]).train_dir / stage  # its own run, killed before the take
+    killed.parent.mkdir(parents=True)
+    killed.write_bytes(b"iteration 25 of a killed run")
     for name in ("mast-r6", "mast-first-short"):
         record = run_job(jobs[name])
         taken = tmp_path / "r" / record.identity["checkpoint"]["path"]
@@ -287,6 +291,7 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
         assert record.train["weights_taken_from"] == trained.parent.name
         assert record.train["loss_curve"] == first.train["loss_curve"]
         assert record.identity["variant_config"] == to_dict(jobs[name].variant)  # its own record, its own key
+        assert os.path.samefile(taken.parent / stage, trained.parent / stage)  # every stage's weights too
     assert "test_radius: 12 there, 6 here only" in said[0]
     assert "schedule: 'official' there, 'first-short' here only" in said[1]
     assert record_seconds(record) == record.profile["seconds_per_frame"] * record.profile["frames"]
