@@ -157,6 +157,9 @@ class YouTubeSplit(_SplitFiles):
     def _identity(self) -> dict[str, Any]:
         return {
             "all_frames": self.dataset().all_frames_dir is not None,
+            # since 2026-12-07: an all-frames run stops at the last required frame (fewer frames
+            # counted), and an object starts at the first annotation that shows it
+            "propagated": "from each object's first annotation that shows it to the last required frame",
             "seen_categories": sorted(self.seen_categories()),
         }
 

@@ -56,6 +56,7 @@ class YouTubeVOSVideo:
     objects: tuple[ObjectInfo, ...]
     size: tuple[int, int]
     notes: tuple[str, ...] = ()  # objects meta.json lists from a frame that does not show them
+    listed_start: int | None = None  # the first frame meta.json lists an object at (None: first_index)
 
     @property
     def num_frames(self) -> int:
@@ -303,12 +304,13 @@ class YouTubeVOSDataset:
         return tuple(p.stem for p in paths)
 
     def submitted_frames(self, name: str) -> tuple[str, ...]:
-        """The required frames the server is sent: those from the video's first annotation on, as the
-        public trackers submit them (STM, STCN, AOT and Cutie write the frames meta.json lists for
-        the objects); the frames before it stay in the results folder, as background."""
+        """The required frames the server is sent: those from the first frame meta.json lists an
+        object at, as the public trackers submit them (STM, STCN, AOT and Cutie write the frames
+        meta.json lists for the objects), background where no object has started; the frames before
+        it stay in the results folder, as background."""
         video = self.video(name)
-        before = set(video.required_before_start())
-        return tuple(frame for frame in video.required if frame not in before)
+        start = video.first_index if video.listed_start is None else video.listed_start
+        return tuple(n for n, i in zip(video.required, video.required_indices(), strict=True) if i >= start)
 
     def _frame_paths(self, name: str, required: tuple[str, ...]) -> list[Path]:
         sparse_dir = self.root / "JPEGImages" / name
@@ -338,6 +340,8 @@ class YouTubeVOSDataset:
             objects = _objects_from_meta(name, self._meta[name], set(required), self.meta_path)
         else:
             objects = _objects_from_annotations(annotations)
+        index = {p.stem: i for i, p in enumerate(frame_paths)}
+        listed = min((index[frame] for frame, _ in objects.values()), default=None)
         objects, notes = _first_masks(objects, annotations, annotation_dir) if objects else ({}, ())
         if not objects:
             what = (
@@ -345,11 +349,10 @@ class YouTubeVOSDataset:
             )
             raise DataError(f"{annotation_dir}: video {name!r} has {what}")
         size = common_size(frame_paths, list(annotations.values()))
-        index = {p.stem: i for i, p in enumerate(frame_paths)}
         infos = tuple(
             ObjectInfo(i, index[frame], category) for i, (frame, category) in sorted(objects.items())
         )
-        return YouTubeVOSVideo(name, tuple(frame_paths), required, annotations, infos, size, notes)
+        return YouTubeVOSVideo(name, tuple(frame_paths), required, annotations, infos, size, notes, listed)
 
     def videos(self) -> Iterator[YouTubeVOSVideo]:
         for name in self.video_names():

@@ -130,6 +130,7 @@ def _take_run(twin: Path, train_dir: Path) -> None:
     place of what ``train_dir`` holds of its own: a killed run's stage checkpoints, or a take cut short."""
     for relative in _run_files(train_dir):
         (train_dir / relative).unlink()
+    shutil.rmtree(train_dir / TENSORBOARD_DIR, ignore_errors=True)  # its curves are not the taken run's
     for relative in _run_files(twin):
         _link_or_copy(twin / relative, train_dir / relative)
     summary = _summary(twin) or {}

@@ -3,7 +3,8 @@
 Ground truth: a YouTube-style split folder, ``<gt>/Annotations/<video>/<frame>.png`` on every sparse
 frame (a held-out part of ``train``, or any folder annotated that way) and ``<gt>/meta.json``
 (``videos.<video>.objects.<id>.category`` and ``.frames``; an object's first annotation is the first
-of its frames whose PNG shows it, as the propagation starts it: ``data.youtube_vos.settled_starts``).
+annotation PNG, from the first of its frames on, that shows it, as the propagation starts it:
+``data.youtube_vos.settled_starts``).
 Predictions: ``<results>/<video>/<frame>.png`` or a submission's
 ``<results>/Annotations/<video>/<frame>.png``.
 

@@ -211,6 +211,16 @@ def test_an_object_absent_from_its_first_annotation_starts_where_one_shows_it(yt
         YouTubeVOSDataset(ytvos).video("a")
 
 
+def test_a_moved_first_object_keeps_the_frames_meta_json_lists_in_the_submission(ytvos: Path):
+    """The server is sent the frames meta.json lists from its first object on: where that object's
+    start moves later, the frames in between are sent as background, not left out."""
+    write_label_map(ytvos / "valid/Annotations/a/00000.png", np.zeros(SIZE, np.uint8))  # 00010 shows 1
+    dataset = YouTubeVOSDataset(ytvos)
+    video = dataset.video("a")
+    assert video.start_frames() == {2: (1, 2)} and video.required_before_start() == ("00000", "00005")
+    assert dataset.submitted_frames("a") == tuple(FRAMES)
+
+
 def test_id_over_254_and_other_sizes(ytvos: Path):
     first, _ = _masks()
     write_label_map(ytvos / "valid/Annotations/b/00000.png", np.where(first == 1, 1, 255))

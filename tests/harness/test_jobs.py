@@ -284,6 +284,8 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
     killed = plan_job(jobs["mast-r6"]).train_dir / stage  # its own run, killed before the take
     killed.parent.mkdir(parents=True)
     killed.write_bytes(b"iteration 25 of a killed run")
+    (killed.parents[2] / "tensorboard").mkdir()
+    (killed.parents[2] / "tensorboard" / "events.out.tfevents.killed").write_bytes(b"its curves")
     for name in ("mast-r6", "mast-first-short"):
         record = run_job(jobs[name])
         taken = tmp_path / "r" / record.identity["checkpoint"]["path"]
@@ -292,6 +294,7 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
         assert record.train["loss_curve"] == first.train["loss_curve"]
         assert record.identity["variant_config"] == to_dict(jobs[name].variant)  # its own record, its own key
         assert os.path.samefile(taken.parent / stage, trained.parent / stage)  # every stage's weights too
+        assert not (taken.parent / "tensorboard" / "events.out.tfevents.killed").exists()
     assert "test_radius: 12 there, 6 here only" in said[0]
     assert "schedule: 'official' there, 'first-short' here only" in said[1]
     assert record_seconds(record) == record.profile["seconds_per_frame"] * record.profile["frames"]
