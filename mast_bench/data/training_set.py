@@ -231,16 +231,23 @@ def _scan(source: Source, settings: TrainingSetSettings, staging: Path) -> Scan:
 
 
 def _scan_stamp(source: Source, digest: str, settings: TrainingSetSettings) -> dict:
-    """What a kept scan must have been made from to be reused: the source, the settings a scan reads
-    (not min_frames nor the source cap, which only pick clips from it) and the frame decoding."""
-    return {
+    """What a kept scan must have been made from to be reused: the source, the settings a scan of its
+    kind reads (the cut rules; a video's size, JPEG quality and decoder) and the frame decoding, not
+    those that only pick and weigh clips (min_frames, the motion weights, the source cap)."""
+    stamp = {
         "source": str(source.path.resolve()),
         "kind": source.kind,
         "sha256": digest,
-        "settings": {k: to_dict(settings)[k] for k in ("max_side", "jpeg_quality", "rules")},
-        "decoder": decoder_name(),
+        "cuts": [settings.rules.cut_colour, settings.rules.cut_change],
         "decoding_version": DECODING_VERSION,
     }
+    if source.kind == "video":
+        stamp |= {
+            "max_side": settings.max_side,
+            "jpeg_quality": settings.jpeg_quality,
+            "decoder": decoder_name(),
+        }
+    return stamp
 
 
 def _kept_scan(path: Path, stamp: dict) -> Scan | None:
@@ -391,11 +398,25 @@ def build_training_set(
             tell(f"training set {out}: up to date ({len(current.clips)} clips)")
             return current
         check_sources(sources)
-        manifest = _write_staged(sources, digests, settings, staging, tell)
+        try:
+            manifest = _write_staged(sources, digests, settings, staging, tell)
+        except BaseException:
+            _say_kept(staging, tell)
+            raise
         replace_folder(out, staging)
         shutil.rmtree(out / SCANS_DIR)  # kept until the set is published: a kill before loses no scan
     tell(f"training set {out}: {len(manifest['clips'])} clips from {len(sources)} sources")
     return load_training_set(out)
+
+
+def _say_kept(staging: Path, tell: Callable[[str], None]) -> None:
+    """Where a build stops part-way: what it keeps for the next (decoded frames can be many GB)."""
+    kept = len(list((staging / SCANS_DIR).glob("*.json")))
+    if kept:
+        tell(
+            f"{staging}: {kept} source{'s' * (kept != 1)} scanned and kept there; the same command resumes "
+            "with the rest (delete the folder to drop them)"
+        )
 
 
 def _without_copies(sources: list[Source], digests: dict[str, str], tell) -> list[Source]:

@@ -328,9 +328,12 @@ def test_an_interrupted_build_resumes_with_the_sources_not_yet_scanned(tmp_path,
         return scan(source, *args)
 
     monkeypatch.setattr(module, "_scan", killed_at_b)
+    said, tell = _messages()
     with pytest.raises(KeyboardInterrupt):
-        build_training_set([videos], tmp_path / "set")
+        build_training_set([videos], tmp_path / "set", tell=tell)
     assert not (tmp_path / "set").exists() and scanned == ["a"]
+    assert said[-1] == (f"{tmp_path / '.set-partial'}: 1 source scanned and kept there; the same command "
+                        "resumes with the rest (delete the folder to drop them)")  # fmt: skip
     monkeypatch.setattr(
         module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
     )
@@ -379,7 +382,8 @@ def test_a_resumed_build_drops_what_its_sources_no_longer_are(tmp_path, monkeypa
         module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
     )
     said, tell = _messages()
-    build_training_set([videos], tmp_path / "set", TrainingSetSettings(min_frames=10), tell=tell)
+    weighed_otherwise = TrainingSetSettings(min_frames=10, rules=ShotRules(full_motion=3.0))
+    build_training_set([videos], tmp_path / "set", weighed_otherwise, tell=tell)
     assert scanned == ["a", "b"] and "1 of 2 sources scanned already" in said[0]
     monkeypatch.setattr(module, "_scan", killed_at_b)
     with pytest.raises(KeyboardInterrupt):
