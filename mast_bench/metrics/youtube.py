@@ -87,7 +87,15 @@ def score_video(
             raise DataError(
                 f"{gt_dir / track.first_frame}.png: first annotation of object {track.object_id} missing"
             )
-    shown = functools.cache(lambda frame: set(np.unique(_truth(annotations[position[frame]])).tolist()))
+    read: dict[
+        str, np.ndarray
+    ] = {}  # the ground truth the start rule read, scored below without a second read
+
+    @functools.cache
+    def shown(frame: str) -> set[int]:
+        read[frame] = _truth(annotations[position[frame]])
+        return set(np.unique(read[frame]).tolist())
+
     starts, _ = settled_starts({t.object_id: t.first_frame for t in tracks}, list(position), shown)
     never = len(annotations)  # an object no annotation shows is never scored
     first = [never if starts[t.object_id] is None else position[starts[t.object_id]] for t in tracks]
@@ -95,7 +103,7 @@ def score_video(
     lookup[[t.object_id for t in tracks]] = np.arange(1, len(tracks) + 1)
     scores: list[list[tuple[str, float, float]]] = [[] for _ in tracks]
     for index, path in enumerate(annotations):
-        truth = _truth(path)
+        truth = read.pop(path.stem) if path.stem in read else _truth(path)
         scored = [k for k, start in enumerate(first) if index > start]
         if not scored:
             continue

@@ -165,3 +165,14 @@ def test_csvs_beside_the_davis_ones(youtube_folders, tmp_path):
     assert back["J"].round(3).tolist()[:2] == [0.667, 0.0] and len(back) == 4
     assert pd.read_csv(summary_path)["J_unseen"].tolist() == [0.0]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [per_object_path.name, summary_path.name]
+
+
+def test_each_ground_truth_png_is_read_once(youtube_folders, monkeypatch):
+    """The start rule read each object's first annotation, and scoring read it again."""
+    import mast_bench.metrics.youtube as module
+
+    gt, results, train_meta = youtube_folders
+    reads, read = [], module._truth
+    monkeypatch.setattr(module, "_truth", lambda path: reads.append(path) or read(path))
+    evaluate_youtube(gt, results, train_meta)
+    assert sorted(reads) == sorted(gt.glob("Annotations/*/*.png"))
