@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ..config import from_dict
 from ..data.fingerprint import dataset_fingerprint
 from ..data.splits import DataSpec, EvaluationSplit, open_split
 from ..errors import CheckpointError, ConfigError
@@ -27,6 +28,7 @@ from ..ops import kernel_path
 from ..progress import tell
 from ..results import ResultRecord, ResultStore, identity_key
 from ..threads import threads_per_job
+from ..variants.config import VariantConfig
 from . import identity as ids
 from . import profiling, provenance
 from .executors import map_jobs
@@ -190,7 +192,12 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     if plan.train_dir is None:
         return None, job.checkpoint
     layout = ResultStore(job.results).layout
-    with one_twin_at_a_time(plan.train_dir, plan.train_identity, layout.locks_dir, tell):
+    with one_twin_at_a_time(plan.train_dir, plan.train_identity, layout.locks_dir, tell) as stopped:
+        if stopped is not None:  # a twin's run stopped part-way by a kill: it goes on there, then is taken
+            folder, identity = stopped
+            variant = from_dict(VariantConfig, identity["variant_config"])
+            train_or_resume(variant, job.preset, plan.train_root, folder, job, plan.threads, layout.cache_dir)
+            record_identity(folder, identity)
         take_twin_run(plan.train_dir, plan.train_identity, tell)
         summary = train_or_resume(
             job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, layout.cache_dir

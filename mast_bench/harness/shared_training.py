@@ -9,7 +9,8 @@ checkpoint) whose identity is its own but for the variant's test-time fields
 allows, else copies) instead of training again; a take cut short is finished by the next. Its
 ``train.json`` names the folder it took (``WEIGHTS_TAKEN_FROM``), so no one counts its seconds twice.
 Twins run at once (``--jobs``, Dask, Slurm, two commands) wait for each other's training: one lock per
-identity-but-for-those-fields (:func:`one_twin_at_a_time`), so the first trains and the others take.
+identity-but-for-those-fields (:func:`one_twin_at_a_time`), so the first trains and the others take;
+after a kill, the first to come back resumes the stopped run where it was started.
 """
 
 from __future__ import annotations
@@ -33,22 +34,48 @@ from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
 TWINS_LOCK = "twins-{}.lock"  # in the results' locks folder, one per identity but for test-time fields
+TWINS_NOTE = "twins-{}.json"  # beside it: the folder the twins' run was last started in, and its identity
+Stopped = tuple[Path, dict[str, Any]]  # a twin's folder whose run a kill stopped part-way, its identity
 
 
 @contextlib.contextmanager
 def one_twin_at_a_time(
     train_dir: Path, identity: dict[str, Any], locks_dir: Path, tell: Callable[[str], None]
-) -> Iterator[None]:
+) -> Iterator[Stopped | None]:
     """Held while a job takes or trains its run, so that twins started together train once: a twin
     waits here until the first has trained and recorded its identity, then takes its run. A folder
-    already complete waits for no one (a twin's hour of training is not its business)."""
+    already complete waits for no one (a twin's hour of training is not its business).
+
+    Yields the twin's run to resume first, where a kill stopped it part-way in another twin's folder
+    and this one holds none of its own (whichever twin gets here first after a kill, the run goes on
+    where it stopped); else None, and this folder is noted as the one the run is started in."""
     if _complete(train_dir):
-        yield
+        yield None
         return
     digest = hashlib.sha256(canonical_json(as_trained(identity)).encode()).hexdigest()[:16]
     what = f"the training of {train_dir.name} and of the variants that differ from it only at test time"
     with job_lock(locks_dir / TWINS_LOCK.format(digest), what, on_wait=tell):
-        yield
+        note = locks_dir / TWINS_NOTE.format(digest)
+        stopped = None if _has_progress(train_dir) else _stopped_twin(_json_object(note), train_dir)
+        if stopped is None:
+            atomic_write_json(note, {"folder": train_dir.name, "identity": identity})
+        else:
+            tell(f"training {train_dir.name}: resuming the run a kill stopped in its twin {stopped[0].name}")
+        yield stopped
+
+
+def _stopped_twin(note: dict[str, Any] | None, train_dir: Path) -> Stopped | None:
+    """The noted twin's folder and identity, where it holds a run stopped part-way."""
+    if note is None or not isinstance(note.get("identity"), dict) or not isinstance(note.get("folder"), str):
+        return None
+    folder = train_dir.parent / Path(note["folder"]).name
+    if folder == train_dir or _complete(folder) or not _has_progress(folder):
+        return None
+    return folder, note["identity"]
+
+
+def _has_progress(folder: Path) -> bool:
+    return any((folder / STAGES_DIR).rglob(CHECKPOINT_NAME))
 
 
 def take_twin_run(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:

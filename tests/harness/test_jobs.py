@@ -322,6 +322,35 @@ def test_twins_run_at_once_train_once(small_davis, tmp_path):
     assert records[0].train["loss_curve"] == records[1].train["loss_curve"]
 
 
+def test_after_a_kill_the_twin_that_comes_first_resumes_the_stopped_run(small_davis, tmp_path, monkeypatch):
+    """Twins rerun at once after a kill: the one that got the lock first trained from the first step
+    in its own folder, and the killed run's progress was thrown away."""
+    import mast_bench.harness.training as training_module
+
+    trained_in, train = [], training_module.train
+
+    def killed_after_two_steps(config, preset, clips, out_dir, *args, **kwargs):
+        trained_in.append(Path(out_dir).name)
+        train(config, preset, clips, out_dir, *args, stop_after=2, **kwargs)
+        raise KeyboardInterrupt
+
+    jobs = [
+        make_job(name, tmp_path / "r", small_davis, preset=tiny_preset(), isolate=False)
+        for name in ("mast", "mast-r6")
+    ]
+    monkeypatch.setattr(training_module, "train", killed_after_two_steps)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(jobs[0])
+    monkeypatch.setattr(
+        training_module, "train", lambda *a, **k: trained_in.append(Path(a[3]).name) or train(*a, **k)
+    )
+    record = run_job(jobs[1])  # the twin gets here first: the run goes on in mast's folder, then is taken
+    assert trained_in == [trained_in[0]] * 2 and record.train["weights_taken_from"] == trained_in[0]
+    assert run_job(jobs[0]).train["loss_curve"] == record.train["loss_curve"]
+    straight = run_job(replace(jobs[0], results=str(tmp_path / "straight")))
+    assert straight.train["loss_curve"] == record.train["loss_curve"]  # resumed as a straight run trains
+
+
 def test_a_refused_training_leaves_no_training_folder(small_davis, tmp_path):
     """The training folder's identity was written before training's own refusals."""
     from mast_bench.errors import DataError
