@@ -35,6 +35,7 @@ from .collect import (
     per_object_table,
     per_sequence_frame,
     report_warnings,
+    scored_data,
     study_entries,
     summary_frame,
 )
@@ -156,7 +157,7 @@ def describe_evaluation(entries: list[Entry]) -> str:
         count = len(dataset.get("sequences") or [])
         size = protocol.get("max_side")
         parts.append(
-            f"{dataset.get('name', '?')} {dataset.get('split', '?')} ({count} sequence{'s' * (count != 1)}), "
+            f"{scored_data(entry.record)} ({count} sequence{'s' * (count != 1)}), "
             f"{protocol.get('resolution', '?')}" + (f", max side {size}" if size else "")
         )
     return "; ".join(sorted(set(parts))) or "unknown"

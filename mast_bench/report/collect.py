@@ -90,11 +90,11 @@ def weights_label(record: ResultRecord) -> str:
     return "/".join(parts[-2:])
 
 
-def data_label(record: ResultRecord) -> str:
+def scored_data(record: ResultRecord) -> str:
     """The data a record was scored on: the dataset's name and split, and a YouTube-VOS run's frames."""
     data = record.identity.get("dataset", {})
     frames = {True: ", all frames", False: ", sparse frames"}.get(data.get("all_frames"), "")
-    return f"{data.get('name')} {data.get('split')}{frames}"
+    return f"{data.get('name', '?')} {data.get('split', '?')}{frames}"
 
 
 def _labelled_by(names: list[str], ordered: list[ResultRecord], label) -> list[str]:
@@ -151,7 +151,7 @@ def all_entries(records: dict[str, ResultRecord]) -> list[Entry]:
     names = _labelled_by_config([row_name(r, several) for r in ordered], ordered)
     names = _labelled_by(names, ordered, weights_label)
     names = _labelled_by(names, ordered, evaluation_size)
-    names = _labelled_by(names, ordered, data_label)
+    names = _labelled_by(names, ordered, scored_data)
     counts = pd.Series(names).value_counts()
     return [
         Entry(name if counts[name] == 1 else f"{name} [{record.key[:8]}]", record)

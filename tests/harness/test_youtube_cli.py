@@ -81,6 +81,7 @@ def test_sparse_frames_are_a_choice_recorded_apart_from_the_all_frames_run(youtu
     rows = (results / "reports" / "all" / "report.md").read_text()
     assert "| mast-lab-pixels (data valid, all frames) |" in rows
     assert "| mast-lab-pixels (data valid, sparse frames) |" in rows
+    assert "data valid, sparse frames (2 sequences), native" in rows  # and so does its set-up line
     capsys.readouterr()
     assert main(["run", "--variant", "mast-lab-pixels", "--sparse-frames", "--results", str(results)]) == 2
     assert (
