@@ -311,50 +311,54 @@ def test_a_killed_build_leaves_debris_the_next_build_removes(tmp_path):
     assert not dead.exists()
 
 
+class _Scans:
+    """Stands in for the builder's scan of one source: counts the sources scanned, and stops the
+    build (as Ctrl-C does) at the source named ``killed_at``."""
+
+    def __init__(self, monkeypatch) -> None:
+        import mast_bench.data.training_set as module
+
+        self.scanned: list[str] = []
+        self.killed_at: str | None = None
+        self._scan = module._scan
+        monkeypatch.setattr(module, "_scan", self)
+
+    def __call__(self, source, *args):
+        if source.name == self.killed_at:
+            raise KeyboardInterrupt
+        self.scanned.append(source.name)
+        return self._scan(source, *args)
+
+    def killed_build(self, *args, **kwargs) -> None:
+        self.killed_at = "b"
+        with pytest.raises(KeyboardInterrupt):
+            build_training_set(*args, **kwargs)
+        self.killed_at = None
+
+
 def test_an_interrupted_build_resumes_with_the_sources_not_yet_scanned(tmp_path, monkeypatch):
     """A killed build started again from its first source (hours, on a Kinetics-sized set)."""
-    import mast_bench.data.training_set as module
-
     videos = tmp_path / "videos"
     cut_video(videos / "a.mp4")
     cut_video(videos / "b.mp4", frames=40, cut=20)
     whole = build_training_set([videos], tmp_path / "whole")
-    scanned, scan = [], module._scan
-
-    def killed_at_b(source, *args):
-        if source.name == "b":
-            raise KeyboardInterrupt
-        scanned.append(source.name)
-        return scan(source, *args)
-
-    monkeypatch.setattr(module, "_scan", killed_at_b)
-    said, tell = _messages()
-    with pytest.raises(KeyboardInterrupt):
-        build_training_set([videos], tmp_path / "set", tell=tell)
-    assert not (tmp_path / "set").exists() and scanned == ["a"]
+    scans, (said, tell) = _Scans(monkeypatch), _messages()
+    scans.killed_build([videos], tmp_path / "set", tell=tell)
+    assert not (tmp_path / "set").exists() and scans.scanned == ["a"]
     assert said[-1] == (f"{tmp_path / '.set-partial'}: 1 source scanned and kept there; the same command "
                         "resumes with the rest (delete the folder to drop them)")  # fmt: skip
-    monkeypatch.setattr(
-        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
-    )
     said, tell = _messages()
     made = build_training_set([videos], tmp_path / "set", tell=tell)
-    assert (
-        scanned == ["a", "b"] and "resuming an interrupted build: 1 of 2 sources scanned already" in said[0]
-    )
+    assert scans.scanned == ["a", "b"]
+    assert "resuming an interrupted build: 1 of 2 sources scanned already" in said[0]
     assert made.manifest == whole.manifest
     for frame in sorted((tmp_path / "whole" / "frames").rglob("*.jpg")):
         assert (tmp_path / "set" / frame.relative_to(tmp_path / "whole")).read_bytes() == frame.read_bytes()
     assert not (tmp_path / ".set-partial").exists() and not (tmp_path / "set" / "scans").exists()
     # a scan kept under other settings is not reused
-    monkeypatch.setattr(module, "_scan", killed_at_b)
-    with pytest.raises(KeyboardInterrupt):
-        build_training_set([videos], tmp_path / "other")
-    monkeypatch.setattr(
-        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
-    )
+    scans.killed_build([videos], tmp_path / "other")
     build_training_set([videos], tmp_path / "other", TrainingSetSettings(jpeg_quality=90))
-    assert scanned == ["a", "b", "a", "a", "b"]
+    assert scans.scanned == ["a", "b", "a", "a", "b"]
 
 
 def test_a_resumed_build_drops_what_its_sources_no_longer_are(tmp_path, monkeypatch):
@@ -362,35 +366,18 @@ def test_a_resumed_build_drops_what_its_sources_no_longer_are(tmp_path, monkeypa
     change of min_frames (which picks clips, never scans) rescanned every source."""
     import shutil
 
-    import mast_bench.data.training_set as module
-
     videos, folders = tmp_path / "videos", tmp_path / "folders"
     cut_video(videos / "a.mp4")
     cut_video(videos / "b.mp4", frames=40, cut=20)
-    scanned, scan = [], module._scan
-
-    def killed_at_b(source, *args):
-        if source.name == "b":
-            raise KeyboardInterrupt
-        scanned.append(source.name)
-        return scan(source, *args)
-
-    monkeypatch.setattr(module, "_scan", killed_at_b)
-    with pytest.raises(KeyboardInterrupt):
-        build_training_set([videos], tmp_path / "set")
-    monkeypatch.setattr(
-        module, "_scan", lambda source, *args: scanned.append(source.name) or scan(source, *args)
-    )
+    scans = _Scans(monkeypatch)
+    scans.killed_build([videos], tmp_path / "set")
     said, tell = _messages()
     weighed_otherwise = TrainingSetSettings(min_frames=10, rules=ShotRules(full_motion=3.0))
     build_training_set([videos], tmp_path / "set", weighed_otherwise, tell=tell)
-    assert scanned == ["a", "b"] and "1 of 2 sources scanned already" in said[0]
-    monkeypatch.setattr(module, "_scan", killed_at_b)
-    with pytest.raises(KeyboardInterrupt):
-        build_training_set([videos], tmp_path / "other")
+    assert scans.scanned == ["a", "b"] and "1 of 2 sources scanned already" in said[0]
+    scans.killed_build([videos], tmp_path / "other")
     shutil.copytree(tmp_path / ".other-partial" / "frames" / "a", folders / "a")  # the video, now frames
     (videos / "a.mp4").unlink()
-    monkeypatch.setattr(module, "_scan", scan)
     made = build_training_set([videos, folders], tmp_path / "other")
     assert not (tmp_path / "other" / "frames" / "a").exists()
     assert made.manifest == build_training_set([videos, folders], tmp_path / "straight").manifest
