@@ -16,7 +16,6 @@ after a kill, the first to come back resumes the stopped run where it was starte
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from ..atomic import atomic_write, atomic_write_json
 from ..locks import job_lock
 from ..results import WEIGHTS_TAKEN_FROM, canonical_json
 from ..variants.registry import differing_fields
+from .identity import short_hash
 from .train_identity import as_trained
 from .train_log import TENSORBOARD_DIR
 from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
@@ -52,7 +52,7 @@ def one_twin_at_a_time(
     if _complete(train_dir):
         yield None
         return
-    digest = hashlib.sha256(canonical_json(as_trained(identity)).encode()).hexdigest()[:16]
+    digest = short_hash(as_trained(identity))
     what = f"the training of {train_dir.name} and of the variants that differ from it only at test time"
     with job_lock(locks_dir / TWINS_LOCK.format(digest), what, on_wait=tell):
         note = locks_dir / TWINS_NOTE.format(digest)
