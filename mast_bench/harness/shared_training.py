@@ -1,11 +1,12 @@
-"""Trained weights shared by variants that differ only at test time.
+"""Trained weights shared by variants that differ only in fields their training never reads.
 
 A training folder is named by everything that decides its weights, the whole variant included, so
 the arms of a test-time study (``ablate radius``: test windows 6, 9 and 12) trained three identical
 models. Each folder the harness has trained (or found complete) records that identity
 (``identity.json``). Before a job trains, it looks for a complete folder (train.json and the final
-checkpoint) whose identity is its own but for the variant's test-time fields
-(``variants.config.TEST_TIME_FIELDS``) and takes that run's files (hard links where the file system
+checkpoint) whose identity is its own but for the variant fields its stages never read
+(``train_identity.as_trained``: the test-time fields; under stages that all sample pairs, also the
+long-term read's) and takes that run's files (hard links where the file system
 allows, else copies) instead of training again; a take cut short is finished by the next. Its
 ``train.json`` names the folder it took (``WEIGHTS_TAKEN_FROM``), so no one counts its seconds twice.
 Twins run at once (``--jobs``, Dask, Slurm, two commands) wait for each other's training: one lock per
@@ -53,7 +54,10 @@ def one_twin_at_a_time(
         yield None
         return
     digest = short_hash(as_trained(identity))
-    what = f"the training of {train_dir.name} and of the variants that differ from it only at test time"
+    what = (
+        f"the training of {train_dir.name} and of the variants that differ from it only in fields it "
+        "never reads"
+    )
     with job_lock(locks_dir / TWINS_LOCK.format(digest), what, on_wait=tell):
         note = locks_dir / TWINS_NOTE.format(digest)
         stopped = None if _has_progress(train_dir) else _stopped_twin(_json_object(note), train_dir)
@@ -93,7 +97,7 @@ def take_twin_run(train_dir: Path, identity: dict[str, Any], tell: Callable[[str
     fields = ", ".join(_differing(read_identity(twin), identity)) or "their names"
     tell(
         f"training {train_dir.name}: the run of {twin.name} taken, not trained again (the variants differ "
-        f"in {fields} only, which training never reads)"
+        f"in {fields} only, which this training never reads)"
     )
 
 

@@ -2,7 +2,9 @@
 
 A stage checkpoint stores ``stage_identity`` (the variant, the seed and every stage up to it, as
 plain dicts). The variant's test-time fields (``TEST_TIME_FIELDS``: name, test radius, reference
-schedule) are kept there but not compared: training never reads them. Fields added to
+schedule) are kept there but not compared: training never reads them; nor, where every stage up to
+it samples pairs (a reference one frame before its target, never long-term), the fields only the
+long-term read uses (``LONG_TERM_FIELDS``) and a memory kind other than ``full``. Fields added to
 :class:`VariantConfig` or :class:`TrainStage` after a checkpoint was written are missing from it;
 they count as their defaults, which is what the code that wrote it ran (a field's default keeps the
 old behaviour). A field the checkpoint has and the code no longer knows, or any differing value, is
@@ -14,8 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import field_defaults, to_dict
-from ..variants.config import TEST_TIME_FIELDS, VariantConfig
+from ..variants.config import LONG_TERM_FIELDS, TEST_TIME_FIELDS, VariantConfig
 from .presets import Preset, TrainStage
+
+PAIRS = "pairs"  # the sampling whose one reference is the frame before its target (indices 0, 1)
 
 
 def stage_identity(config: VariantConfig, preset: Preset, index: int) -> dict[str, Any]:
@@ -49,9 +53,22 @@ def same_stage(stored: dict[str, Any] | None, current: dict[str, Any]) -> bool:
 
 
 def as_trained(identity: dict[str, Any]) -> dict[str, Any]:
-    """``identity`` (a stage's, or a training folder's) without its variant's test-time fields: what
-    decides the weights."""
+    """``identity`` (a stage's, or a training folder's) without the variant fields its stages never
+    read: what decides the weights."""
     variant = identity.get("variant_config")
     if not isinstance(variant, dict):
         return identity
-    return {**identity, "variant_config": {k: v for k, v in variant.items() if k not in TEST_TIME_FIELDS}}
+    unread = set(TEST_TIME_FIELDS)
+    if not _reads_long_term(identity):
+        unread |= {*LONG_TERM_FIELDS, *(("memory",) if variant.get("memory") != "full" else ())}
+    return {**identity, "variant_config": {k: v for k, v in variant.items() if k not in unread}}
+
+
+def _reads_long_term(identity: dict[str, Any]) -> bool:
+    """Whether a stage of ``identity`` (a stage's ``stages``, a folder's ``preset.stages``) may read a
+    long-term reference: any stage that samples other than pairs, or stages it does not show."""
+    preset = identity.get("preset")
+    stages = identity.get("stages", preset.get("stages") if isinstance(preset, dict) else None)
+    if not isinstance(stages, list) or not stages:
+        return True
+    return any(not isinstance(s, dict) or s.get("sampling", PAIRS) != PAIRS for s in stages)

@@ -526,7 +526,11 @@ def _training_section(r: _Inputs) -> list[str]:
     rows = Table("training", f"{r.caption}: training, stage by stage", table)
     _write_table(rows, r.tables_dir)
     shared = (
-        [f"Rows whose weights are another row's run (they differ only at test time): {', '.join(taken)}.", ""]
+        [
+            "Rows whose weights are another row's run (they differ only in fields their training never "
+            f"reads): {', '.join(taken)}.",
+            "",
+        ]
         if taken
         else []
     )

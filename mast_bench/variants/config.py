@@ -52,6 +52,10 @@ NAMING_FIELDS = ("name", "description")  # what a variant is called, not what it
 # Fields training never reads (the test window and the test-time reference schedule; the name and
 # its prose): variants that differ in these alone train the same weights, and share them.
 TEST_TIME_FIELDS = (*NAMING_FIELDS, "test_radius", "schedule")
+# Fields only the long-term read uses (which references are long-term, the coarse search, its
+# dilations, the offset handling): a training whose stages all sample pairs never reads them, nor
+# the memory kind unless it is "full" (harness.train_identity.as_trained).
+LONG_TERM_FIELDS = ("long_term_gap", "coarse_radius", "max_dilation", "dilation_set", "offset_bug")
 
 
 @dataclass(frozen=True)

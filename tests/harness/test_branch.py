@@ -135,6 +135,36 @@ def test_a_branch_off_another_computation_is_refused(long_clips, other_clips, tm
     assert len(lines) == 1 and str(source) in lines[0] and "shares no completed stage" in lines[0]
 
 
+def test_the_memory_arms_are_one_computation_up_to_the_first_stage_that_reads_a_long_term_reference():
+    """The pairs stage never reads a long-term reference, so the arms of `ablate dilation`,
+    `offset_bug` and `memory` (but the full memory) train it alike; the memory stage tells them apart."""
+    preset, mast = get_preset("cpu"), get_variant("mast")
+    for name in ("mast-official", "mast-dil1", "mast-dil4", "mast-window", "mast-short-only"):
+        arm = get_variant(name)
+        assert same_stage(stage_identity(arm, preset, 0), stage_identity(mast, preset, 0)), name
+        assert not same_stage(stage_identity(arm, preset, 1), stage_identity(mast, preset, 1)), name
+    full = get_variant("mast-full-memory")
+    assert not same_stage(stage_identity(full, preset, 0), stage_identity(mast, preset, 0))
+    shown_none = {**stage_identity(mast, preset, 0), "stages": []}  # no stage shown: assumed to read them
+    other = {**shown_none, "variant_config": to_dict(get_variant("mast-official"))}
+    assert not same_stage(other, shown_none)
+
+
+@pytest.mark.slow
+def test_a_memory_arm_branched_off_mast_trains_what_its_straight_run_trains(long_clips, tmp_path):
+    """`train --variant mast-dil1 --branch-from <mast's run>` copies the pairs stage; the memory stage,
+    whose coarse search reads the dilation, trains other weights than mast's."""
+    preset, clips = get_preset("chain", _presets(tmp_path)), FrameFolderClips(long_clips)
+    arm = get_variant("mast-dil1")
+    train(get_variant("mast"), preset, clips, tmp_path / "mast", progress=False)
+    train(arm, preset, clips, tmp_path / "straight", progress=False)
+    assert shared_stages(arm, preset, tmp_path / "mast") == 1
+    branch_run(arm, preset, tmp_path / "mast", tmp_path / "branch", clips_summary(clips), print)
+    train(arm, preset, clips, tmp_path / "branch", progress=False)
+    assert _identical(tmp_path / "branch/checkpoint.pt", tmp_path / "straight/checkpoint.pt")
+    assert not _identical(tmp_path / "branch/checkpoint.pt", tmp_path / "mast/checkpoint.pt")
+
+
 def test_fields_added_after_a_checkpoint_count_as_their_defaults():
     """A checkpoint written before a field existed resumes (the field's default is what ran)."""
     current = stage_identity(get_variant("mast-scaled"), get_preset("cpu"), 1)

@@ -309,6 +309,25 @@ def test_variants_that_differ_only_at_test_time_share_one_training(small_davis, 
     assert chained.train["weights_taken_from"] == trained.parent.name
 
 
+def test_the_memory_arms_share_a_pairs_only_training(small_davis, tmp_path, monkeypatch):
+    """`ablate offset_bug`, `dilation` and `memory` trained each arm on the smoke preset, whose
+    pairs never reach the long-term read; the full memory reads every reference, and trains."""
+    import mast_bench.harness.runner as runner_module
+
+    said = []
+    monkeypatch.setattr(runner_module, "tell", said.append)
+    records = {
+        name: run_job(make_job(name, tmp_path / "r", small_davis, preset=tiny_preset(), isolate=False))
+        for name in ("mast", "mast-official", "mast-dil1", "mast-full-memory")
+    }
+    trained = Path(records["mast"].identity["checkpoint"]["path"]).parent.name
+    assert [records[n].train.get("weights_taken_from") for n in records] == [None, trained, trained, None]
+    assert "offset_bug: 'fixed' there, 'official' here only" in said[0]
+    assert "dilation_set: [2, 3, 4] there, [1] here" in said[1]
+    assert records["mast-official"].train["loss_curve"] == records["mast"].train["loss_curve"]
+    assert records["mast-full-memory"].train["loss_curve"] != records["mast"].train["loss_curve"]
+
+
 def test_twins_run_at_once_train_once(small_davis, tmp_path):
     """With --jobs 2 each twin looked for a complete twin before either had trained, and both trained."""
     jobs = [

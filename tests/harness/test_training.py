@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,6 +87,37 @@ def test_a_run_of_a_variant_is_the_run_of_its_test_time_twins(tiny_davis, tmp_pa
     twin = train(get_variant("mast-r6"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
     assert twin.iterations == 2 and (tmp_path / STAGE_1).stat().st_mtime_ns == stamp  # nothing trained
     assert _same(_weights(tmp_path / "checkpoint.pt"), before)
+
+
+# what a pairs-only training never reads: each change trains the same weights as `mast`
+LONG_TERM_ONLY = [
+    {"offset_bug": "official"}, {"dilation_set": (1,)}, {"max_dilation": 1}, {"coarse_radius": 2},
+    {"long_term_gap": 1}, {"memory": "window"}, {"memory": "short"},
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_pairs_only_training_never_reads_the_long_term_fields(tiny_davis, tmp_path):
+    """`ablate dilation`, `offset_bug` and `memory` trained each arm on the pairs-only smoke preset,
+    whose single reference (one frame before its target) is never long-term: the same weights."""
+    preset, clips = tiny_preset(iterations=2, checkpoint_every=1), FrameFolderClips(tiny_davis)
+    mast = get_variant("mast")
+    train(mast, preset, clips, tmp_path / "mast", progress=False)
+    trained = _weights(tmp_path / "mast" / "checkpoint.pt")
+    for index, change in enumerate(LONG_TERM_ONLY):
+        arm = mast.replace(name=f"arm{index}", **change)
+        train(arm, preset, clips, tmp_path / f"arm{index}", progress=False)
+        assert _same(_weights(tmp_path / f"arm{index}" / "checkpoint.pt"), trained), change
+        stamp = (tmp_path / "mast" / STAGE_1).stat().st_mtime_ns
+        train(arm, preset, clips, tmp_path / "mast", progress=False)  # `mast`'s run is this arm's run
+        assert (tmp_path / "mast" / STAGE_1).stat().st_mtime_ns == stamp, change
+    for change in ({"memory": "full"}, {"train_radius": 2}):  # read in training: other weights, other runs
+        arm = mast.replace(name="read", **change)
+        train(arm, preset, clips, tmp_path / "read", progress=False)
+        assert not _same(_weights(tmp_path / "read" / "checkpoint.pt"), trained), change
+        with pytest.raises(CheckpointError, match="another variant/preset"):
+            train(arm, preset, clips, tmp_path / "mast", progress=False)
+        shutil.rmtree(tmp_path / "read")
 
 
 def test_training_free_variant_is_refused(tiny_davis, tmp_path):

@@ -551,5 +551,6 @@ def test_a_row_whose_weights_were_taken_from_a_twin_is_not_counted_as_a_training
     store_record(results, replace(twin, train={**twin.train, "weights_taken_from": "0123"}, key=""))
     assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
-    assert "Rows whose weights are another row's run (they differ only at test time): `mast-r6`." in text
+    shared = "Rows whose weights are another row's run (they differ only in fields their training never "
+    assert f"{shared}reads): `mast-r6`." in text
     assert set(pd.read_csv(tmp_path / "out" / "tables" / "training.csv")["variant"]) == {"mast"}
