@@ -27,6 +27,12 @@ def tell_once(message: str) -> None:
         tell(message)
 
 
+def tell_notes(notes: Iterable[str]) -> None:
+    """A data check's notes (what the readers settled on their own), each said once per process."""
+    for note in notes:
+        tell_once(f"note: {note}")
+
+
 def progress_bar(
     iterable: Iterable[Any] | None = None,
     *,

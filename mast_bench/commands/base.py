@@ -166,23 +166,28 @@ def add_data(
             metavar="META.json",
             help="YouTube-VOS: the training meta.json naming the seen categories (default: train/meta.json)",
         )
-        frames = parser.add_mutually_exclusive_group()
-        frames.add_argument(
-            "--all-frames",
-            action="store_const",
-            const=True,
-            dest="all_frames",
-            help="YouTube-VOS: propagate through every frame of the 30 fps all-frames folder (required), "
-            "as STM, STCN, XMem and Cutie do (default: that folder where there is one)",
-        )
-        frames.add_argument(
-            "--sparse-frames",
-            action="store_const",
-            const=False,
-            dest="all_frames",
-            help="YouTube-VOS: propagate through the sparse frames only (every 5th), as MAMP and CFBI do, "
-            "even where an all-frames folder is there",
-        )
+        add_youtube_frames(parser)
+
+
+def add_youtube_frames(parser: argparse.ArgumentParser) -> None:
+    """--all-frames / --sparse-frames: which YouTube-VOS frames are read (default: all where there)."""
+    frames = parser.add_mutually_exclusive_group()
+    frames.add_argument(
+        "--all-frames",
+        action="store_const",
+        const=True,
+        dest="all_frames",
+        help="YouTube-VOS: read every frame of the 30 fps all-frames folder (required), "
+        "as STM, STCN, XMem and Cutie do (default: that folder where there is one)",
+    )
+    frames.add_argument(
+        "--sparse-frames",
+        action="store_const",
+        const=False,
+        dest="all_frames",
+        help="YouTube-VOS: read the sparse frames only (every 5th), as MAMP and CFBI do, "
+        "even where an all-frames folder is there",
+    )
 
 
 def add_train_data(parser: argparse.ArgumentParser) -> None:

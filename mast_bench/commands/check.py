@@ -1,4 +1,5 @@
-"""``mast-bench check --data ROOT [--split S] [--sequences a,b]``: the pre-flight check alone.
+"""``mast-bench check --data ROOT [--split S] [--sequences a,b] [--sparse-frames]``: the pre-flight
+check alone.
 
 Every frame and annotation present and cheaply verified (no full decode), equal sizes within a
 sequence, palette annotations, objects in the first frame: all problems listed, each naming its
@@ -30,12 +31,13 @@ def build(parent) -> argparse.ArgumentParser:
     parser.add_argument(
         "--sequences", type=base.comma_list, help="comma-separated sequences (default: the split)"
     )
+    base.add_youtube_frames(parser)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    result = check_data(args.data, args.split, args.sequences)
+    result = check_data(args.data, args.split, args.sequences, all_frames=args.all_frames)
     if detect_kind(args.data) == "davis":
         frames = objects = 0
         for sequence in summarise_davis(args.data, args.split or "val", args.sequences):

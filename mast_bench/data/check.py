@@ -34,7 +34,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .davis import DavisDataset
 from .detect import detect_kind
 from .images import list_images, upright_size
@@ -284,19 +284,28 @@ def check_data(
     split: str | None = None,
     sequences: Sequence[str] | None = None,
     limit: int = PROBLEM_LIMIT,
+    all_frames: bool | None = None,
 ) -> CheckResult:
-    """Check a DAVIS-2017, JHMDB or VIP root (as detect.py tells them), or else a YouTube-VOS folder."""
+    """Check a DAVIS-2017, JHMDB or VIP root (as detect.py tells them), or else a YouTube-VOS folder
+    (``all_frames`` as :class:`YouTubeVOSDataset` takes it)."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder missing")
     kind = detect_kind(root)
+    refuse_frames_choice(kind, all_frames)
     if kind == "davis":
         return check_davis(root, split or "val", sequences, limit=limit)
     if kind == "jhmdb":
         return check_jhmdb(root, split or "val", sequences, limit)
     if kind == "vip":
         return check_vip(root, split or "val", sequences, limit)
-    return check_youtube_vos(root, split or "valid", sequences, limit)
+    return check_youtube_vos(root, split or "valid", sequences, limit, all_frames)
+
+
+def refuse_frames_choice(kind: str, all_frames: bool | None) -> None:
+    """The sparse or all frames are a choice of YouTube-VOS alone."""
+    if all_frames is not None and kind != "youtube-vos":
+        raise ConfigError(f"--all-frames / --sparse-frames choose YouTube-VOS frames; the data is {kind}")
 
 
 @dataclass(frozen=True)

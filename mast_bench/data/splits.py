@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DataError
-from ..progress import tell_once
-from .check import check_davis, check_jhmdb, check_vip, check_youtube_vos
+from ..errors import DataError
+from .check import check_davis, check_jhmdb, check_vip, check_youtube_vos, refuse_frames_choice
 from .davis import DavisDataset
 from .detect import DatasetKind, require_kind
 from .embedded import ensure_default, train_clips_dir
@@ -118,9 +117,10 @@ class DavisSplit(_LabelFolders, _SplitFiles):
     def _identity(self) -> dict[str, Any]:
         return {"resolution": self.resolution}
 
-    def check(self) -> None:
-        """Layout, frames, annotations and first-frame objects, before any model work."""
-        check_davis(self.root, self.split, self.sequences, self.resolution)
+    def check(self) -> tuple[str, ...]:
+        """Layout, frames, annotations and first-frame objects, before any model work; raises on a
+        problem, returns the notes (what the readers settled on their own) for the caller to say."""
+        return check_davis(self.root, self.split, self.sequences, self.resolution).notes
 
     def unscorable_reason(self) -> str | None:
         """Why the toolkit cannot score the split (DAVIS test-dev annotates first frames only, and
@@ -167,10 +167,8 @@ class YouTubeSplit(_SplitFiles):
         """The training categories (the scores' "seen" group); empty without a training meta.json."""
         return categories_of(self.seen_meta) if self.seen_meta else frozenset()
 
-    def check(self) -> None:
-        result = check_youtube_vos(self.root, self.split, self.sequences, all_frames=self.all_frames)
-        for note in result.notes:
-            tell_once(f"note: {note}")
+    def check(self) -> tuple[str, ...]:
+        return check_youtube_vos(self.root, self.split, self.sequences, all_frames=self.all_frames).notes
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``, from each one's first annotated frame; required frames before
@@ -263,8 +261,8 @@ class JhmdbSplit(_SplitFiles):
     def _identity(self) -> dict[str, Any]:
         return {}
 
-    def check(self) -> None:
-        check_jhmdb(self.root, self.split, self.sequences)
+    def check(self) -> tuple[str, ...]:
+        return check_jhmdb(self.root, self.split, self.sequences).notes
 
     def videos(self, skip: tuple[str, ...] = ()) -> list[VideoInput]:
         """The videos not in ``skip``: the first frame's joints, then the frames to propagate to."""
@@ -306,8 +304,8 @@ class VipSplit(_LabelFolders, _SplitFiles):
     def _identity(self) -> dict[str, Any]:
         return {}
 
-    def check(self) -> None:
-        check_vip(self.root, self.split, self.sequences)
+    def check(self) -> tuple[str, ...]:
+        return check_vip(self.root, self.split, self.sequences).notes
 
     def unscorable_reason(self) -> str | None:
         return None  # every (sparse) frame is labelled
@@ -334,10 +332,7 @@ def open_split(spec: DataSpec) -> EvaluationSplit:
     """The evaluation set of ``spec``: its root (the embedded set of its kind when none) and videos."""
     if spec.kind not in EMBEDDED:
         raise DataError(f"unknown dataset kind {spec.kind!r}; expected one of {', '.join(EMBEDDED)}")
-    if spec.all_frames is not None and spec.kind != "youtube-vos":
-        raise ConfigError(
-            f"--all-frames / --sparse-frames choose YouTube-VOS frames; the data is {spec.kind}"
-        )
+    refuse_frames_choice(spec.kind, spec.all_frames)
     if spec.root is None:
         root, name = Path(EMBEDDED[spec.kind]()), EMBEDDED_NAMES[spec.kind]
     else:

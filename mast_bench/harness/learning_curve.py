@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError, DataError
+from ..progress import tell_notes
 from ..results import ResultStore
 from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, write_curve
 from ..variants.config import VariantConfig
@@ -118,7 +119,7 @@ def check_before_training(request: CurveRequest) -> None:
     for protocol in request.protocols:  # the curve's own jobs, not only the baselines'
         check_protocol_size(protocol, request.max_side)
     split = open_split(request.data)
-    split.check()
+    tell_notes(split.check())
     require_scorable(split)
     for baseline in request.baselines:
         if baseline.pretrained_features:

@@ -29,7 +29,7 @@ from ..errors import DataError, require_folder_or_absent
 from ..locks import job_lock, remove_stale_debris
 from ..metrics.benchmark_csv import score_csv_patterns
 from ..model import create_model
-from ..progress import tell
+from ..progress import tell, tell_notes
 from ..protocols import ProtocolConfig
 from ..variants import VariantConfig
 from .job import check_protocol_size
@@ -59,7 +59,7 @@ def segment_into(
 ) -> tuple[SegmentationStats, tuple[str, ...]]:
     """(stats of the videos propagated now, videos already complete before): masks of ``split`` in ``out``."""
     check_protocol_size(protocol, max_side)
-    split.check()  # every frame and annotation, before any model work and before `out` is touched
+    tell_notes(split.check())  # every frame and annotation, before any model work and before `out` is touched
     _refuse_dataset_folders(out, split)
     stamp = folder_stamp(config, protocol, weights_identity(config, checkpoint, random_init), split, max_side)
     model = create_model(config, checkpoint, device=device, seed=0 if random_init else None)

@@ -25,7 +25,7 @@ from ..data.splits import DataSpec, EvaluationSplit, open_split
 from ..errors import CheckpointError, ConfigError
 from ..model import create_model
 from ..ops import kernel_path
-from ..progress import tell
+from ..progress import tell, tell_notes
 from ..results import ResultRecord, ResultStore, identity_key
 from ..threads import threads_per_job
 from ..variants.config import VariantConfig
@@ -66,7 +66,7 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     ``kernels``: the kernel path known to run (default: the one expected, named without compiling).
     """
     data = open_split(job.data)
-    data.check()
+    data.check()  # its notes were said where the jobs were started (run_jobs)
     require_scorable(data)
     threads = job.threads or user_threads() or threads_per_job(1)
     environment = ids.numerics_environment(job.device, threads, kernels)
@@ -268,6 +268,8 @@ def run_jobs(
     """
     unique = list(dict.fromkeys(jobs))
     prepared = prepare_jobs(unique, backend, n_jobs)
+    for spec in dict.fromkeys(job.data for job in unique):  # here, once: not in each worker process
+        tell_notes(open_split(spec).check())
     given = sorted({job.train_data for job in unique if job.train_data})
     if given and not any(trains(job) for job in unique):  # said once: a preview prepares the jobs too
         tell(f"note: --train-data {given[0]} is not read: no job trains (weights given or random, or none)")

@@ -4,7 +4,10 @@ record like the DAVIS ones, and its report with the paper's YouTube-VOS row besi
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +95,29 @@ def test_sparse_frames_are_a_choice_recorded_apart_from_the_all_frames_run(youtu
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_the_check_reads_the_frames_the_run_would(youtube, tiny_davis, tmp_path, capsys):
+    """`check` had no --sparse-frames: a sparse run's data was refused for a frame only the all-frames
+    folder holds."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(youtube, copy)
+    sparse = {p.relative_to(copy / "valid") for p in (copy / "valid" / "JPEGImages").rglob("*.jpg")}
+    dense = sorted((copy / "all_frames" / "valid_all_frames").rglob("*.jpg"))
+    broken = next(p for p in dense if Path("JPEGImages", p.parent.name, p.name) not in sparse)
+    broken.write_bytes(b"not a JPEG")
+    assert main(["check", "--data", str(copy)]) == 2
+    assert str(broken) in capsys.readouterr().err
+    assert main(["check", "--data", str(copy), "--sparse-frames"]) == 0
+    assert f"{len(sparse) + len(list((copy / 'valid' / 'Annotations').rglob('*.png')))} files" in (
+        capsys.readouterr().out
+    )
+    assert main(["check", "--data", str(copy), "--all-frames"]) == 2
+    capsys.readouterr()
+    assert main(["check", "--data", str(tiny_davis), "--sparse-frames"]) == 2
+    assert "choose YouTube-VOS frames" in capsys.readouterr().err
+
+
 def test_an_object_listed_before_its_annotation_shows_it_is_said_once_and_the_run_goes_on(
     youtube, tmp_path, capsys
 ):
@@ -118,6 +144,11 @@ def test_an_object_listed_before_its_annotation_shows_it_is_said_once_and_the_ru
     ]
     assert main(["check", "--data", str(moved)]) == 0  # the check says it too, as a note
     assert f"  {said[0]}" in capsys.readouterr().out
+    # two jobs in two worker processes: said once by the command, not once by each worker
+    argv += ["--protocol", "mast,crw", "--jobs", "2", "--results", str(tmp_path / "jobs"), "--quiet"]
+    ran = subprocess.run([sys.executable, "-m", "mast_bench", *argv], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert [line for line in ran.stderr.splitlines() if line.startswith("note: ")] == said
 
 
 def test_bad_youtube_input_is_named_before_any_work(youtube, tmp_path, capsys):
