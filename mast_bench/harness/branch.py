@@ -20,6 +20,7 @@ from ..atomic import atomic_write_bytes
 from ..errors import CheckpointError, DataError
 from ..locks import job_lock
 from ..variants.config import VariantConfig
+from .copied_stages import note_copied
 from .presets import Preset
 from .rank_zero import on_rank_0
 from .train_data import DATA_RECORD, check_data_record, read_data_record
@@ -96,22 +97,30 @@ def branch_run(
     rank, world = distributed()
     tell = tell if rank == 0 else _silent
     shared = _check_source(config, preset, source, out_dir, data, tell)
-    on_rank_0(lambda: _copy_shared(config, preset, source, out_dir, shared, tell), rank, world)
+    on_rank_0(lambda: copy_shared_stages(config, preset, source, out_dir, shared, tell), rank, world)
     return shared
 
 
-def _copy_shared(config, preset: Preset, source: Path, out_dir: Path, shared: int, tell) -> None:
+def copy_shared_stages(config, preset: Preset, source: Path, out_dir: Path, shared: int, tell) -> None:
+    """Copy the first ``shared`` stages of ``source`` (checked alike by the caller) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     end = sum(stage.iterations for stage in preset.stages[:shared])
     with job_lock(out_dir / LOCK_NAME, f"training of {config.name} in {out_dir}", on_wait=tell):
-        pairs = zip(stage_folders(preset, source)[:shared], stage_folders(preset, out_dir), strict=False)
+        pairs = list(
+            zip(stage_folders(preset, source)[:shared], stage_folders(preset, out_dir), strict=False)
+        )
+        names = [stage.name for stage in preset.stages[:shared]]
+        absent = [
+            name for name, (_, b) in zip(names, pairs, strict=True) if not (b / "checkpoint.pt").is_file()
+        ]
+        note_copied(out_dir, source, absent)
         copied = [_copy(a / "checkpoint.pt", b / "checkpoint.pt") for a, b in pairs]
         for iteration in sorted(i for i in snapshot_iterations(preset) if i <= end):
             if snapshot_path(source, iteration).is_file():
                 _copy(snapshot_path(source, iteration), snapshot_path(out_dir, iteration))
-    names = ", ".join(s.name for s in preset.stages[:shared])
     verb = "copied" if any(copied) else "already there"
-    tell(f"branch of {source}: stage(s) {names} ({end} iterations) {verb}; training resumes after them")
+    stages = f"stage(s) {', '.join(names)} ({end} iterations)"
+    tell(f"branch of {source}: {stages} {verb}; training resumes after them")
 
 
 def _silent(_message: str) -> None:

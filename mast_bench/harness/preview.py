@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..results import WEIGHTS_TAKEN_FROM, ResultRecord, ResultStore
+from ..results import ResultRecord, ResultStore, seconds_trained_here
 from .job import Job
 from .runner import plan_job
 
@@ -67,15 +67,13 @@ def refuse_large(count: int, where: str, yes: bool, limit: int = MAX_JOBS) -> No
 
 
 def record_seconds(record: ResultRecord) -> float | None:
-    """Propagation (seconds per frame x frames) plus training seconds of one record (none where its
-    weights were taken from a twin's run)."""
-    profile, train = record.profile, record.train or {}
+    """Propagation (seconds per frame x frames) plus the seconds its run trained itself (none where
+    its weights were taken from a twin's run, not those of the stages it copied)."""
+    profile = record.profile
     per_frame, frames = profile.get("seconds_per_frame"), profile.get("frames")
     if not isinstance(per_frame, (int, float)) or not isinstance(frames, (int, float)):
         return None
-    seconds = train.get("seconds")
-    trained = seconds if isinstance(seconds, (int, float)) and WEIGHTS_TAKEN_FROM not in train else 0.0
-    return float(per_frame) * float(frames) + float(trained)
+    return float(per_frame) * float(frames) + seconds_trained_here(record.train or {})
 
 
 def preview_jobs(jobs: list[Job]) -> JobsPreview:

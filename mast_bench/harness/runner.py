@@ -36,7 +36,7 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
-from .shared_training import one_twin_at_a_time, record_identity, take_twin_run
+from .shared_training import first_stages_once, one_twin_at_a_time, record_identity, take_twin_run
 from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
@@ -192,6 +192,11 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
     if plan.train_dir is None:
         return None, job.checkpoint
     layout = ResultStore(job.results).layout
+
+    def train_until(folder: Path, iteration: int | None) -> dict[str, Any]:
+        args = (plan.train_root, folder, job, plan.threads, layout.cache_dir, iteration)
+        return train_or_resume(job.variant, job.preset, *args)
+
     with one_twin_at_a_time(plan.train_dir, plan.train_identity, layout.locks_dir, tell) as stopped:
         if stopped is not None:  # a twin's run stopped part-way by a kill: it goes on there, then is taken
             folder, identity = stopped
@@ -199,9 +204,10 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
             train_or_resume(variant, job.preset, plan.train_root, folder, job, plan.threads, layout.cache_dir)
             record_identity(folder, identity)
         take_twin_run(plan.train_dir, plan.train_identity, tell)
-        summary = train_or_resume(
-            job.variant, job.preset, plan.train_root, plan.train_dir, job, plan.threads, layout.cache_dir
+        first_stages_once(
+            plan.train_dir, plan.train_identity, job.preset, layout.locks_dir, train_until, tell
         )
+        summary = train_until(plan.train_dir, None)
         record_identity(plan.train_dir, plan.train_identity)
     return summary, str(plan.train_dir / "checkpoint.pt")
 

@@ -25,17 +25,23 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write, atomic_write_json
+from ..config import from_dict
 from ..locks import job_lock
 from ..results import WEIGHTS_TAKEN_FROM, canonical_json
+from ..variants.config import VariantConfig
 from ..variants.registry import differing_fields
+from .branch import copy_shared_stages, shared_stages
 from .identity import short_hash
-from .train_identity import as_trained
+from .presets import Preset
+from .train_identity import as_trained, leading_pairs_stages, stage_identity
 from .train_log import TENSORBOARD_DIR
 from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
 
 IDENTITY_NAME = "identity.json"
 TWINS_LOCK = "twins-{}.lock"  # in the results' locks folder, one per identity but for test-time fields
 TWINS_NOTE = "twins-{}.json"  # beside it: the folder the twins' run was last started in, and its identity
+FIRST_STAGES_LOCK = "first-stages-{}.lock"  # one per leading pairs stages (with data, machine, code)
+FIRST_STAGES_NOTE = "first-stages-{}.json"  # beside it: the folder they were started in
 Stopped = tuple[Path, dict[str, Any]]  # a twin's folder whose run a kill stopped part-way, its identity
 
 
@@ -80,6 +86,55 @@ def _stopped_twin(note: dict[str, Any] | None, train_dir: Path) -> Stopped | Non
 
 def _has_progress(folder: Path) -> bool:
     return any((folder / STAGES_DIR).rglob(CHECKPOINT_NAME))
+
+
+def first_stages_once(
+    train_dir: Path,
+    identity: dict[str, Any],
+    preset: Preset,
+    locks_dir: Path,
+    train_until: Callable[[Path, int], Any],
+    tell: Callable[[str], None],
+) -> None:
+    """Before a run that opens with pairs stages and goes on to the memory stages: those first
+    stages, which variants differing only in the long-term read train alike, trained once for all of
+    them. The first job trains them in its folder (``train_until(folder, iteration)``), holding a lock
+    named by them, the data, the machine and the code; the others wait, then copy them (as
+    ``train --branch-from`` does, the copies noted); after a kill part-way, whoever comes first
+    resumes them where they were started."""
+    config = from_dict(VariantConfig, identity["variant_config"])
+    count = leading_pairs_stages(preset)
+    if (
+        not 0 < count < len(preset.stages)
+        or _complete(train_dir)
+        or shared_stages(config, preset, train_dir) >= count
+    ):
+        return  # a run of pairs alone is shared whole (twins); these stages are here already
+    first = {
+        "stages": as_trained(stage_identity(config, preset, count - 1)),
+        **{key: identity.get(key) for key in ("train_data", "environment", "code_version")},
+    }
+    digest, end = short_hash(first), sum(stage.iterations for stage in preset.stages[:count])
+    what = f"the first stages of {train_dir.name}, shared by the variants that differ in the long-term read"
+    with job_lock(locks_dir / FIRST_STAGES_LOCK.format(digest), what, on_wait=tell):
+        note = locks_dir / FIRST_STAGES_NOTE.format(digest)
+        source = _noted_folder(_json_object(note), train_dir)
+        if source is None:
+            atomic_write_json(note, {"folder": train_dir.name})
+            train_until(train_dir, end)
+            return
+        if shared_stages(config, preset, source) < count:  # a kill stopped them part-way there
+            tell(f"training {train_dir.name}: resuming the first stages a kill stopped in {source.name}")
+            train_until(source, end)
+        copy_shared_stages(config, preset, source, train_dir, count, tell)
+
+
+def _noted_folder(note: dict[str, Any] | None, train_dir: Path) -> Path | None:
+    """The folder the first stages were started in, where it holds any of their progress."""
+    if note is None or not isinstance(note.get("folder"), str):
+        return None
+    folder = train_dir.parent / Path(note["folder"]).name
+    return folder if folder != train_dir and _has_progress(folder) else None
 
 
 def take_twin_run(train_dir: Path, identity: dict[str, Any], tell: Callable[[str], None]) -> None:

@@ -52,6 +52,12 @@ def same_stage(stored: dict[str, Any] | None, current: dict[str, Any]) -> bool:
     return as_trained(filled) == as_trained(current)
 
 
+def leading_pairs_stages(preset: Preset) -> int:
+    """How many stages open ``preset`` sampling pairs: what variants that differ only in the
+    long-term read (``LONG_TERM_FIELDS``) train alike."""
+    return next((i for i, stage in enumerate(preset.stages) if stage.sampling != PAIRS), len(preset.stages))
+
+
 def as_trained(identity: dict[str, Any]) -> dict[str, Any]:
     """``identity`` (a stage's, or a training folder's) without the variant fields its stages never
     read: what decides the weights."""

@@ -37,8 +37,10 @@ from ..errors import CheckpointError, ConfigError, DataError, require_folder_or_
 from ..locks import job_lock
 from ..progress import progress_bar
 from ..progress import tell as progress_tell
+from ..results import COPIED_FROM
 from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
+from .copied_stages import copied_stages, forget_copied
 from .intra_op import intra_op_threads
 from .precise_bn import recompute_batchnorm_statistics
 from .presets import Preset, TrainStage, learning_rate
@@ -93,14 +95,20 @@ class TrainResult:
     def loss_curve(self) -> list[list[float]]:
         return [point for stage in self.stages for point in stage.loss_curve]
 
-    def summary(self, preset: str) -> dict[str, Any]:
+    def summary(self, preset: str, copied: dict[str, str] | None = None) -> dict[str, Any]:
+        """``copied``: stage name -> the run it was copied from (``copied_stages``)."""
+        copied = copied or {}
+        stages = [
+            {**stage.summary(), **({COPIED_FROM: copied[stage.name]} if stage.name in copied else {})}
+            for stage in self.stages
+        ]
         return {
             "preset": preset,
             "iterations": self.iterations,
             "final_loss": self.final_loss,
             "seconds": self.seconds,
             "loss_curve": self.loss_curve,
-            "stages": [stage.summary() for stage in self.stages],
+            "stages": stages,
         }
 
 
@@ -438,6 +446,8 @@ def _run_stage(
     cfg, end = stage.config, _stage_end(stage, run.start, stop_after)
     if run.start >= end:
         return _result(stage, run, run.start)
+    if ctx.rank == 0:
+        forget_copied(ctx.out_dir, cfg.name)  # it trains here after all
     if run.start and ctx.rank == 0:
         ctx.tell(
             f"resuming {ctx.config.name}: stage {stage.index + 1}/{len(ctx.preset.stages)} "
@@ -606,14 +616,23 @@ def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:
     result = TrainResult(ctx.out_dir / CHECKPOINT_NAME, done, final, sum(r.seconds for r in results), results)
     if ctx.rank == 0 and done >= ctx.preset.iterations:
         atomic_write_bytes(result.checkpoint, previous.read_bytes())  # the last stage's final state
-        atomic_write_json(ctx.out_dir / SUMMARY_NAME, result.summary(ctx.preset.name))
+        summary = result.summary(ctx.preset.name, copied_stages(ctx.out_dir))
+        atomic_write_json(ctx.out_dir / SUMMARY_NAME, summary)
     return result
 
 
 def train_or_resume(
-    config, preset: Preset, train_root: Path, out_dir: Path, job, threads: int, cache_dir
+    config,
+    preset: Preset,
+    train_root: Path,
+    out_dir: Path,
+    job,
+    threads: int,
+    cache_dir,
+    stop_after: int | None = None,
 ) -> dict:
-    """The summary of a complete training run in ``out_dir``, training (or resuming) it first."""
+    """The summary of a complete training run in ``out_dir``, training (or resuming) it first (up to
+    ``stop_after`` only, where given: the summary then is of what trained)."""
     from .batches import open_clip_source
 
     summary = read_summary(out_dir)
@@ -621,7 +640,7 @@ def train_or_resume(
         return summary
     with intra_op_threads(threads):
         clips = open_clip_source(train_root, cache_dir)
-        result = train(config, preset, clips, out_dir, job.device, job.progress)
+        result = train(config, preset, clips, out_dir, job.device, job.progress, stop_after=stop_after)
     return read_summary(out_dir) or result.summary(preset.name)
 
 

@@ -18,7 +18,7 @@ from ..atomic import atomic_write_text
 from ..errors import DataError
 from ..metrics.names import BENCHMARK_METRICS
 from ..progress import tell
-from ..results import WEIGHTS_TAKEN_FROM, ResultsLayout, StudyManifest
+from ..results import COPIED_FROM, WEIGHTS_TAKEN_FROM, ResultsLayout, StudyManifest
 from ..results.published import PUBLISHED
 from . import paper as paper_tables
 from .benchmarks import KIND_NAMES, benchmark_paper_table, benchmark_table, detail_table
@@ -513,6 +513,29 @@ def _figures_section(r: _Inputs, intervals: list[Interval]) -> list[str]:
     return lines
 
 
+def _shared_training_lines(taken: list[str], runs: list[tuple[str, dict]]) -> list[str]:
+    """Which rows trained nothing of their own, and which copied their first stages: their seconds
+    are another row's, so the table leaves them out."""
+    copied = [
+        f"`{label}` ({', '.join(stage['name'] for stage in stages)})"
+        for label, train in runs
+        if (stages := [s for s in train.get("stages", []) if COPIED_FROM in s])
+    ]
+    lines = []
+    if taken:
+        lines += [
+            "Rows whose weights are another row's run (they differ only in fields their training never "
+            f"reads): {', '.join(taken)}.",
+            "",
+        ]
+    if copied:
+        lines += [
+            f"Rows whose first stages were copied from another run, which trained them: {', '.join(copied)}.",
+            "",
+        ]
+    return lines
+
+
 def _training_section(r: _Inputs) -> list[str]:
     """The trained rows' training: every stage's iterations, seconds, samples/s and loss, and the
     loss curves (records the harness trained carry their run's train.json)."""
@@ -525,15 +548,7 @@ def _training_section(r: _Inputs) -> list[str]:
     save_figure(runs_loss_figure(runs), r.figures_dir, "training_loss")
     rows = Table("training", f"{r.caption}: training, stage by stage", table)
     _write_table(rows, r.tables_dir)
-    shared = (
-        [
-            "Rows whose weights are another row's run (they differ only in fields their training never "
-            f"reads): {', '.join(taken)}.",
-            "",
-        ]
-        if taken
-        else []
-    )
+    shared = _shared_training_lines(taken, runs)
     return [
         "## Training",
         "",

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from ..results import ResultStore
+from ..results import COPIED_FROM, ResultStore
 from ..results.curves import CurveManifest, write_curve
 from .plots import new_figure, save_figure
 from .staging import write_staged
@@ -138,8 +138,9 @@ def comparison_table(items: list[Comparison]) -> pd.DataFrame:
 
 
 def stage_table(train: dict) -> pd.DataFrame:
+    """The stages the run trained itself (not those it copied from another run), one row each."""
     rows = []
-    for stage in train.get("stages", []):
+    for stage in (s for s in train.get("stages", []) if COPIED_FROM not in s):
         tail = [loss for _, loss in stage["loss_curve"][-SMOOTH:]]
         rows.append(
             {

@@ -7,7 +7,15 @@ so neither needs the other.
 from .curves import CurveManifest, find_curves, read_curve, write_curve
 from .layout import DEFAULT_RESULTS, ResultsLayout
 from .manifest import StudyManifest, find_manifest, read_manifest, write_manifest
-from .records import SCHEMA, WEIGHTS_TAKEN_FROM, ResultRecord, canonical_json, identity_key
+from .records import (
+    COPIED_FROM,
+    SCHEMA,
+    WEIGHTS_TAKEN_FROM,
+    ResultRecord,
+    canonical_json,
+    identity_key,
+    seconds_trained_here,
+)
 from .store import ResultStore
 
 __all__ = [
@@ -19,6 +27,8 @@ __all__ = [
     "ResultsLayout",
     "StudyManifest",
     "WEIGHTS_TAKEN_FROM",
+    "COPIED_FROM",
+    "seconds_trained_here",
     "canonical_json",
     "find_curves",
     "find_manifest",

@@ -21,6 +21,9 @@ SCHEMA = 2
 REMEDY = "delete it or rerun with --force"
 # a record's ``train`` block (its run's train.json): the training folder whose run it took, not trained
 WEIGHTS_TAKEN_FROM = "weights_taken_from"
+# a stage of a ``train`` block: the run it was copied from (a branch, or first stages trained once
+# for several variants), not trained in this one
+COPIED_FROM = "copied_from"
 IDENTITY_KEYS = (
     "variant",
     "variant_config",
@@ -31,6 +34,18 @@ IDENTITY_KEYS = (
     "environment",
     "code_version",
 )
+
+
+def seconds_trained_here(train: dict[str, Any]) -> float:
+    """The seconds a ``train`` block's run spent training itself: none for a run taken whole from
+    another, and not those of the stages it copied."""
+    if WEIGHTS_TAKEN_FROM in train:
+        return 0.0
+    stages = [s for s in train.get("stages") or () if isinstance(s, dict)]
+    if not stages:
+        seconds = train.get("seconds")
+        return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+    return float(sum(s.get("seconds") or 0.0 for s in stages if COPIED_FROM not in s))
 
 
 class UnreadableRecord(DataError):

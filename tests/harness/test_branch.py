@@ -81,9 +81,29 @@ def test_a_branch_trains_the_weights_a_straight_run_trains(long_clips, tmp_path,
     assert _identical(branch / "snapshots/iter-0000000.pt", tmp_path / "straight/snapshots/iter-0000000.pt")
     again = train(config, get_preset("longer", presets), clips, branch, progress=False)
     assert again.loss_curve == straight.loss_curve  # stage 1's curve came with its checkpoint
+    stages = json.loads((branch / "train.json").read_text())["stages"]
+    assert [stage.get("copied_from") for stage in stages] == [
+        "source",
+        None,
+        None,
+    ]  # its seconds are not ours
     # branching again is harmless: everything is there, the run is found complete
     assert main(argv) == 0
     assert "already there" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_stage_trained_here_after_a_copy_cut_short_is_not_said_to_be_copied(long_clips, tmp_path):
+    presets = _presets(tmp_path)
+    config, clips, longer = get_variant("mast"), FrameFolderClips(long_clips), get_preset("longer", presets)
+    train(config, get_preset("chain", presets), clips, tmp_path / "source", progress=False)
+    branch_run(config, longer, tmp_path / "source", tmp_path / "branch", clips_summary(clips), print)
+    assert json.loads((tmp_path / "branch" / "stages-copied.json").read_text()) == {"pairs": "source"}
+    (tmp_path / "branch" / "stages" / "1-pairs" / "checkpoint.pt").unlink()  # killed before the copy
+    train(config, longer, clips, tmp_path / "branch", progress=False)  # a run without --branch-from
+    stages = json.loads((tmp_path / "branch" / "train.json").read_text())["stages"]
+    assert all("copied_from" not in stage for stage in stages)
+    assert not (tmp_path / "branch" / "stages-copied.json").exists()
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from mast_bench.harness.profiling import flop_counter
 from mast_bench.harness.runner import plan_job, run_job, run_jobs
 from mast_bench.metrics import evaluate_semisupervised
 from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
-from mast_bench.results import ResultStore
+from mast_bench.results import COPIED_FROM, ResultRecord, ResultStore
 from mast_bench.variants import VariantConfig, derive_variant, get_variant
 
 from .conftest import make_job, make_tiny_davis, tiny_preset
@@ -328,6 +328,99 @@ def test_the_memory_arms_share_a_pairs_only_training(small_davis, tmp_path, monk
     assert records["mast-full-memory"].train["loss_curve"] != records["mast"].train["loss_curve"]
 
 
+@pytest.fixture(scope="module")
+def long_davis(tmp_path_factory):
+    """Sequences long enough for the memory stages' long-term references (24 frames)."""
+    return make_tiny_davis(tmp_path_factory.mktemp("long"), {"a": 1, "b": 2}, frames=24, size=SIZE)
+
+
+def _chain(tmp_path: Path):
+    from .test_training import CHAIN_TOML
+
+    (tmp_path / "chain.toml").write_text(CHAIN_TOML.format(memory_iterations=2))
+    return load_presets(tmp_path / "chain.toml")["chain"]
+
+
+def _stage_weights(record: ResultRecord, results: Path, stage: str) -> str:
+    """A digest of the stage's trained tensors (the file holds the variant's name and the seconds too)."""
+    folder = results / Path(record.identity["checkpoint"]["path"]).parent
+    return state_dict_sha256(read_state_dict(folder / "stages" / stage / "checkpoint.pt"))
+
+
+@pytest.mark.slow
+def test_the_memory_arms_train_their_pairs_stage_once(long_davis, tmp_path):
+    """`ablate dilation --preset cpu` trained the 1500-iteration pairs stage once per arm, though it
+    never reads the long-term search: the second arm now copies it and trains the memory stages."""
+    jobs = [
+        make_job(n, tmp_path / "r", long_davis, preset=_chain(tmp_path), isolate=False)
+        for n in ("mast", "mast-dil1")
+    ]
+    first, second = (run_job(job) for job in jobs)
+    source = Path(first.identity["checkpoint"]["path"]).parent.name
+    assert [stage.get(COPIED_FROM) for stage in second.train["stages"]] == [source, None, None]
+    assert _stage_weights(second, tmp_path / "r", "1-pairs") == _stage_weights(
+        first, tmp_path / "r", "1-pairs"
+    )
+    straight = run_job(replace(jobs[1], results=str(tmp_path / "straight")))  # the arm trained alone
+    assert straight.train["loss_curve"] == second.train["loss_curve"]
+    assert _stage_weights(straight, tmp_path / "straight", "3-final") == _stage_weights(
+        second, tmp_path / "r", "3-final"
+    )
+    assert _stage_weights(second, tmp_path / "r", "3-final") != _stage_weights(
+        first, tmp_path / "r", "3-final"
+    )
+    own = sum(stage["seconds"] for stage in second.train["stages"][1:])  # the copied stage is not its time
+    propagation = second.profile["seconds_per_frame"] * second.profile["frames"]
+    assert record_seconds(second) == pytest.approx(propagation + own)
+
+
+@pytest.mark.slow
+def test_memory_arms_run_at_once_train_their_pairs_stage_once(long_davis, tmp_path):
+    jobs = [
+        make_job(n, tmp_path / "r", long_davis, preset=_chain(tmp_path), isolate=False)
+        for n in ("mast", "mast-dil1")
+    ]
+    records = run_jobs(jobs, n_jobs=2)
+    copied = [record.train["stages"][0].get(COPIED_FROM) for record in records]
+    assert sorted(copied, key=str) == sorted(
+        [None, Path(records[copied.index(None)].identity["checkpoint"]["path"]).parent.name], key=str
+    )
+    assert len({_stage_weights(record, tmp_path / "r", "1-pairs") for record in records}) == 1
+
+
+@pytest.mark.slow
+def test_after_a_kill_in_the_shared_pairs_stage_the_arm_that_comes_first_resumes_it(
+    long_davis, tmp_path, monkeypatch
+):
+    import mast_bench.harness.training as training_module
+
+    trained_in, train = [], training_module.train
+
+    def killed_after_one_step(config, preset, clips, out_dir, *args, **kwargs):
+        trained_in.append(Path(out_dir).name)
+        train(config, preset, clips, out_dir, *args[:2], stop_after=1)
+        raise KeyboardInterrupt
+
+    jobs = [
+        make_job(n, tmp_path / "r", long_davis, preset=_chain(tmp_path), isolate=False)
+        for n in ("mast", "mast-dil1")
+    ]
+    monkeypatch.setattr(training_module, "train", killed_after_one_step)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(jobs[0])
+    monkeypatch.setattr(
+        training_module, "train", lambda *a, **k: trained_in.append(Path(a[3]).name) or train(*a, **k)
+    )
+    arm = run_job(jobs[1])  # the other arm gets here first: the pairs stage goes on in mast's folder
+    mast_folder = trained_in[0]
+    assert trained_in[:2] == [mast_folder, mast_folder] and arm.train["stages"][0][COPIED_FROM] == mast_folder
+    straight = run_job(replace(jobs[1], results=str(tmp_path / "straight")))
+    assert straight.train["loss_curve"] == arm.train["loss_curve"]
+    again = run_job(jobs[0])  # mast goes on after its pairs stage
+    assert COPIED_FROM not in again.train["stages"][0]
+    assert again.train["loss_curve"][:2] == arm.train["loss_curve"][:2]
+
+
 def test_twins_run_at_once_train_once(small_davis, tmp_path):
     """With --jobs 2 each twin looked for a complete twin before either had trained, and both trained."""
     jobs = [
@@ -350,7 +443,7 @@ def test_after_a_kill_the_twin_that_comes_first_resumes_the_stopped_run(small_da
 
     def killed_after_two_steps(config, preset, clips, out_dir, *args, **kwargs):
         trained_in.append(Path(out_dir).name)
-        train(config, preset, clips, out_dir, *args, stop_after=2, **kwargs)
+        train(config, preset, clips, out_dir, *args[:2], stop_after=2)  # device, progress
         raise KeyboardInterrupt
 
     jobs = [

@@ -554,3 +554,24 @@ def test_a_row_whose_weights_were_taken_from_a_twin_is_not_counted_as_a_training
     shared = "Rows whose weights are another row's run (they differ only in fields their training never "
     assert f"{shared}reads): `mast-r6`." in text
     assert set(pd.read_csv(tmp_path / "out" / "tables" / "training.csv")["variant"]) == {"mast"}
+
+
+def test_a_row_that_copied_its_first_stage_shows_only_the_stages_it_trained(tmp_path):
+    """A memory arm that copied mast's pairs stage: listed in full, that stage's seconds counted twice."""
+    from dataclasses import replace
+
+    results = tmp_path / "r"
+    store_record(results, make_record("mast", 0.6, 1))
+    arm = make_record("mast-dil1", 0.5, 2)
+    stages = [{**arm.train["stages"][0], "copied_from": "0123"}, *arm.train["stages"][1:]]
+    store_record(results, replace(arm, train={**arm.train, "stages": stages}, key=""))
+    assert main(["--results", str(results), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert (
+        "Rows whose first stages were copied from another run, which trained them: `mast-dil1` (pairs)."
+        in text
+    )
+    table = pd.read_csv(tmp_path / "out" / "tables" / "training.csv")
+    assert sorted(zip(table["variant"], table["stage"], strict=True)) == [
+        ("mast", "memory"), ("mast", "pairs"), ("mast-dil1", "memory")
+    ]  # fmt: skip
