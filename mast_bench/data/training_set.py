@@ -276,7 +276,7 @@ def _scan_and_keep(source: Source, stamp: dict, settings: TrainingSetSettings, s
     return scan
 
 
-def _kept_scans(sources, digests, settings, staging: Path, tell) -> dict[str, Scan | None]:
+def _kept_scans(sources, stamps: dict[str, dict], staging: Path, tell) -> dict[str, Scan | None]:
     """Source name -> the scan an earlier, interrupted build kept for it (None: scan it); whatever
     the partial folder holds for sources no longer given is removed, and decoded frames of a name
     that is no longer a video (a frame folder now, read in place)."""
@@ -288,10 +288,7 @@ def _kept_scans(sources, digests, settings, staging: Path, tell) -> dict[str, Sc
     for path in (staging / SCANS_DIR).glob("*.json"):
         if path.stem not in names:
             path.unlink()
-    kept = {
-        s.name: _kept_scan(staging / SCANS_DIR / f"{s.name}.json", _scan_stamp(s, digests[s.name], settings))
-        for s in sources
-    }
+    kept = {s.name: _kept_scan(staging / SCANS_DIR / f"{s.name}.json", stamps[s.name]) for s in sources}
     done = sum(scan is not None for scan in kept.values())
     if done:
         tell(f"{staging}: resuming an interrupted build: {done} of {len(sources)} sources scanned already")
@@ -450,11 +447,11 @@ def _check_out(out: Path, sources: Sequence[Source]) -> None:
 
 def _write_staged(sources, digests, settings, staging: Path, tell) -> dict:
     staging.mkdir(exist_ok=True)
-    kept = _kept_scans(sources, digests, settings, staging, tell)
+    stamps = {source.name: _scan_stamp(source, digests[source.name], settings) for source in sources}
+    kept = _kept_scans(sources, stamps, staging, tell)
     entries, clips, skipped = [], [], []
     for source in sources:
-        stamp = _scan_stamp(source, digests[source.name], settings)
-        scan = kept[source.name] or _scan_and_keep(source, stamp, settings, staging)
+        scan = kept[source.name] or _scan_and_keep(source, stamps[source.name], settings, staging)
         got, dropped = clips_of(source, scan, settings)
         entry = _source_entry(source, digests[source.name], scan.frames, list(scan.cuts))
         if entry["declared_frames"] and entry["declared_frames"] > scan.frames:
