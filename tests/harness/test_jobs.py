@@ -388,29 +388,36 @@ def test_memory_arms_run_at_once_train_their_pairs_stage_once(long_davis, tmp_pa
     assert len({_stage_weights(record, tmp_path / "r", "1-pairs") for record in records}) == 1
 
 
-@pytest.mark.slow
-def test_after_a_kill_in_the_shared_pairs_stage_the_arm_that_comes_first_resumes_it(
-    long_davis, tmp_path, monkeypatch
-):
+def _killed_after(job, iterations: int, monkeypatch) -> list[str]:
+    """Run ``job`` until a kill after ``iterations`` training steps; the returned list then names the
+    folder of every training started (the killed one first)."""
     import mast_bench.harness.training as training_module
 
     trained_in, train = [], training_module.train
 
-    def killed_after_one_step(config, preset, clips, out_dir, *args, **kwargs):
+    def killed(config, preset, clips, out_dir, device, progress, **_):
         trained_in.append(Path(out_dir).name)
-        train(config, preset, clips, out_dir, *args[:2], stop_after=1)
+        train(config, preset, clips, out_dir, device, progress, stop_after=iterations)
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(training_module, "train", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(job)
+    monkeypatch.setattr(
+        training_module, "train", lambda *a, **k: trained_in.append(Path(a[3]).name) or train(*a, **k)
+    )
+    return trained_in
+
+
+@pytest.mark.slow
+def test_after_a_kill_in_the_shared_pairs_stage_the_arm_that_comes_first_resumes_it(
+    long_davis, tmp_path, monkeypatch
+):
     jobs = [
         make_job(n, tmp_path / "r", long_davis, preset=_chain(tmp_path), isolate=False)
         for n in ("mast", "mast-dil1")
     ]
-    monkeypatch.setattr(training_module, "train", killed_after_one_step)
-    with pytest.raises(KeyboardInterrupt):
-        run_job(jobs[0])
-    monkeypatch.setattr(
-        training_module, "train", lambda *a, **k: trained_in.append(Path(a[3]).name) or train(*a, **k)
-    )
+    trained_in = _killed_after(jobs[0], 1, monkeypatch)
     arm = run_job(jobs[1])  # the other arm gets here first: the pairs stage goes on in mast's folder
     mast_folder = trained_in[0]
     assert trained_in[:2] == [mast_folder, mast_folder] and arm.train["stages"][0][COPIED_FROM] == mast_folder
@@ -437,25 +444,11 @@ def test_twins_run_at_once_train_once(small_davis, tmp_path):
 def test_after_a_kill_the_twin_that_comes_first_resumes_the_stopped_run(small_davis, tmp_path, monkeypatch):
     """Twins rerun at once after a kill: the one that got the lock first trained from the first step
     in its own folder, and the killed run's progress was thrown away."""
-    import mast_bench.harness.training as training_module
-
-    trained_in, train = [], training_module.train
-
-    def killed_after_two_steps(config, preset, clips, out_dir, *args, **kwargs):
-        trained_in.append(Path(out_dir).name)
-        train(config, preset, clips, out_dir, *args[:2], stop_after=2)  # device, progress
-        raise KeyboardInterrupt
-
     jobs = [
         make_job(name, tmp_path / "r", small_davis, preset=tiny_preset(), isolate=False)
         for name in ("mast", "mast-r6")
     ]
-    monkeypatch.setattr(training_module, "train", killed_after_two_steps)
-    with pytest.raises(KeyboardInterrupt):
-        run_job(jobs[0])
-    monkeypatch.setattr(
-        training_module, "train", lambda *a, **k: trained_in.append(Path(a[3]).name) or train(*a, **k)
-    )
+    trained_in = _killed_after(jobs[0], 2, monkeypatch)
     record = run_job(jobs[1])  # the twin gets here first: the run goes on in mast's folder, then is taken
     assert trained_in == [trained_in[0]] * 2 and record.train["weights_taken_from"] == trained_in[0]
     assert run_job(jobs[0]).train["loss_curve"] == record.train["loss_curve"]
