@@ -59,6 +59,7 @@ def build(parent) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..harness.batches import open_clip_source
+    from ..harness.copied_stages import copied_stages
     from ..harness.presets import get_preset
     from ..harness.training import check_run_folder, check_stop_after, train
     from ..harness.weights import check_trainable
@@ -80,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
         _branch(config, preset, args.branch_from, out, clips)
     result = train(config, preset, clips, out, device, leader and not args.quiet, args.stop_after, base.tell)
     if leader:
+        copied = copied_stages(out)
         for stage in result.stages:
             speed = stage.summary()["samples_per_s"]
+            where = f" (copied from {copied[stage.name]}, which trained it)" if stage.name in copied else ""
             print(
                 f"{config.name} stage {stage.name}: {stage.iterations} iterations, final loss "
-                f"{stage.final_loss:.4f}, {stage.seconds:.1f} s, {speed or 0:.2f} samples/s"
+                f"{stage.final_loss:.4f}, {stage.seconds:.1f} s, {speed or 0:.2f} samples/s{where}"
             )
         done = f"{config.name}: {result.iterations}/{preset.iterations} iterations"
         if result.iterations < preset.iterations:  # --stop-after: the chain's checkpoint is not there yet

@@ -97,12 +97,27 @@ def branch_run(
     rank, world = distributed()
     tell = tell if rank == 0 else _silent
     shared = _check_source(config, preset, source, out_dir, data, tell)
-    on_rank_0(lambda: copy_shared_stages(config, preset, source, out_dir, shared, tell), rank, world)
+
+    def copy() -> None:
+        verb = (
+            "copied" if copy_shared_stages(config, preset, source, out_dir, shared, tell) else "already there"
+        )
+        tell(f"branch of {source}: {describe_stages(preset, shared)} {verb}; training resumes after them")
+
+    on_rank_0(copy, rank, world)
     return shared
 
 
-def copy_shared_stages(config, preset: Preset, source: Path, out_dir: Path, shared: int, tell) -> None:
-    """Copy the first ``shared`` stages of ``source`` (checked alike by the caller) into ``out_dir``."""
+def describe_stages(preset: Preset, count: int) -> str:
+    """``stage(s) NAMES (N iterations)`` of the first ``count`` stages of ``preset``."""
+    end = sum(stage.iterations for stage in preset.stages[:count])
+    return f"stage(s) {', '.join(stage.name for stage in preset.stages[:count])} ({end} iterations)"
+
+
+def copy_shared_stages(config, preset: Preset, source: Path, out_dir: Path, shared: int, tell) -> bool:
+    """Copy the first ``shared`` stages of ``source`` (checked alike by the caller) into ``out_dir``,
+    their snapshots first: a stage's checkpoint is the copy's commit point (a run that finds it goes
+    on after it). Whether anything was copied; snapshots ``source`` lacks are said, not made."""
     out_dir.mkdir(parents=True, exist_ok=True)
     end = sum(stage.iterations for stage in preset.stages[:shared])
     with job_lock(out_dir / LOCK_NAME, f"training of {config.name} in {out_dir}", on_wait=tell):
@@ -114,13 +129,18 @@ def copy_shared_stages(config, preset: Preset, source: Path, out_dir: Path, shar
             name for name, (_, b) in zip(names, pairs, strict=True) if not (b / "checkpoint.pt").is_file()
         ]
         note_copied(out_dir, source, absent)
-        copied = [_copy(a / "checkpoint.pt", b / "checkpoint.pt") for a, b in pairs]
-        for iteration in sorted(i for i in snapshot_iterations(preset) if i <= end):
-            if snapshot_path(source, iteration).is_file():
-                _copy(snapshot_path(source, iteration), snapshot_path(out_dir, iteration))
-    verb = "copied" if any(copied) else "already there"
-    stages = f"stage(s) {', '.join(names)} ({end} iterations)"
-    tell(f"branch of {source}: {stages} {verb}; training resumes after them")
+        wanted = sorted(i for i in snapshot_iterations(preset) if i <= end)
+        lacking = [i for i in wanted if not snapshot_path(source, i).is_file()]
+        copied = [
+            _copy(snapshot_path(source, i), snapshot_path(out_dir, i)) for i in wanted if i not in lacking
+        ]
+        copied += [_copy(a / "checkpoint.pt", b / "checkpoint.pt") for a, b in pairs]
+    if lacking:
+        tell(
+            f"{source} keeps no snapshot at iteration(s) {', '.join(map(str, lacking))}, inside the stages "
+            f"copied from it: preset {preset.name}'s learning curve of {out_dir} will lack them"
+        )
+    return any(copied)
 
 
 def _silent(_message: str) -> None:

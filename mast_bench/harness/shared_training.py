@@ -30,12 +30,12 @@ from ..locks import job_lock
 from ..results import WEIGHTS_TAKEN_FROM, canonical_json
 from ..variants.config import VariantConfig
 from ..variants.registry import differing_fields
-from .branch import copy_shared_stages, shared_stages
+from .branch import copy_shared_stages, describe_stages, shared_stages
 from .identity import short_hash
 from .presets import Preset
 from .train_identity import as_trained, leading_pairs_stages, stage_identity
 from .train_log import TENSORBOARD_DIR
-from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME
+from .training import CHECKPOINT_NAME, LOCK_NAME, STAGES_DIR, SUMMARY_NAME, snapshot_iterations
 
 IDENTITY_NAME = "identity.json"
 TWINS_LOCK = "twins-{}.lock"  # in the results' locks folder, one per identity but for test-time fields
@@ -110,11 +110,13 @@ def first_stages_once(
         or shared_stages(config, preset, train_dir) >= count
     ):
         return  # a run of pairs alone is shared whole (twins); these stages are here already
+    end = sum(stage.iterations for stage in preset.stages[:count])
     first = {
         "stages": as_trained(stage_identity(config, preset, count - 1)),
         **{key: identity.get(key) for key in ("train_data", "environment", "code_version")},
+        "snapshots": sorted(i for i in snapshot_iterations(preset) if i <= end),  # the copies need them
     }
-    digest, end = short_hash(first), sum(stage.iterations for stage in preset.stages[:count])
+    digest = short_hash(first)
     what = f"the first stages of {train_dir.name}, shared by the variants that differ in the long-term read"
     with job_lock(locks_dir / FIRST_STAGES_LOCK.format(digest), what, on_wait=tell):
         note = locks_dir / FIRST_STAGES_NOTE.format(digest)
@@ -126,7 +128,11 @@ def first_stages_once(
         if shared_stages(config, preset, source) < count:  # a kill stopped them part-way there
             tell(f"training {train_dir.name}: resuming the first stages a kill stopped in {source.name}")
             train_until(source, end)
-        copy_shared_stages(config, preset, source, train_dir, count, tell)
+        if copy_shared_stages(config, preset, source, train_dir, count, tell):
+            tell(
+                f"training {train_dir.name}: {describe_stages(preset, count)} copied from {source.name}, "
+                "which trained them: the variants differ only in the long-term read, which they never read"
+            )
 
 
 def _noted_folder(note: dict[str, Any] | None, train_dir: Path) -> Path | None:

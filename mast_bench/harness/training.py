@@ -587,7 +587,7 @@ def _take_folder(ctx: _Context, held: contextlib.ExitStack) -> None:
     what = f"training of {ctx.config.name} in {ctx.out_dir}"
     held.enter_context(job_lock(ctx.out_dir / LOCK_NAME, what, on_wait=ctx.tell))
     keep_data_record(ctx.out_dir, clips_summary(ctx.clips), _has_trained(ctx.out_dir))
-    for stale in ctx.out_dir.rglob(f".{CHECKPOINT_NAME}.*.tmp"):
+    for stale in ctx.out_dir.rglob(".*.tmp"):  # checkpoints, snapshots, notes: atomic_write's temp files
         stale.unlink(missing_ok=True)
 
 

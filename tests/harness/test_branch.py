@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,10 @@ def test_a_branch_trains_the_weights_a_straight_run_trains(long_clips, tmp_path,
     argv = ["--variant", "mast", "--data", str(long_clips), "--presets", str(presets), "--preset", "longer",
             "--out", str(branch), "--branch-from", str(source), "--quiet"]  # fmt: skip
     assert main(argv) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "stage(s) pairs (2 iterations) copied" in err
+    assert "stage pairs: 2 iterations" in out and "(copied from source, which trained it)" in out
+    assert "stage memory: 3 iterations" in out and out.count("copied from") == 1
     # only stage 1 (and the snapshot of iteration 0) came from the source; stages 2 and 3 trained here
     stage_1, stage_2 = "stages/1-pairs/checkpoint.pt", "stages/2-memory/checkpoint.pt"
     assert _identical(branch / stage_1, source / stage_1)
@@ -99,6 +102,12 @@ def test_a_stage_trained_here_after_a_copy_cut_short_is_not_said_to_be_copied(lo
     train(config, get_preset("chain", presets), clips, tmp_path / "source", progress=False)
     branch_run(config, longer, tmp_path / "source", tmp_path / "branch", clips_summary(clips), print)
     assert json.loads((tmp_path / "branch" / "stages-copied.json").read_text()) == {"pairs": "source"}
+    said = []  # a preset that keeps a snapshot inside the copied stage where the source kept none
+    wants_one = replace(longer, snapshots=(0.0, 1 / 7, 1.0))
+    branch_run(config, wants_one, tmp_path / "source", tmp_path / "other", clips_summary(clips), said.append)
+    assert any(
+        "keeps no snapshot at iteration(s) 1, inside the stages copied from it" in line for line in said
+    )
     (tmp_path / "branch" / "stages" / "1-pairs" / "checkpoint.pt").unlink()  # killed before the copy
     train(config, longer, clips, tmp_path / "branch", progress=False)  # a run without --branch-from
     stages = json.loads((tmp_path / "branch" / "train.json").read_text())["stages"]

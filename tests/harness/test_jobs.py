@@ -388,6 +388,52 @@ def test_memory_arms_run_at_once_train_their_pairs_stage_once(long_davis, tmp_pa
     assert len({_stage_weights(record, tmp_path / "r", "1-pairs") for record in records}) == 1
 
 
+@pytest.mark.slow
+def test_a_kill_after_the_pairs_stage_is_copied_leaves_no_snapshot_behind(long_davis, tmp_path, monkeypatch):
+    """The stage checkpoint was copied before its snapshots: a kill between the two left the arm
+    without them for good (its learning curve refused the run), the rerun finding the stage there."""
+    import mast_bench.harness.branch as branch_module
+
+    jobs = [
+        make_job(n, tmp_path / "r", long_davis, preset=_chain(tmp_path), isolate=False)
+        for n in ("mast", "mast-dil1")
+    ]
+    run_job(jobs[0])
+    copy = branch_module._copy
+
+    def killed_after_a_stage(source: Path, target: Path) -> bool:
+        copy(source, target)
+        if target.parent.parent.name == "stages":
+            raise KeyboardInterrupt
+        return True
+
+    monkeypatch.setattr(branch_module, "_copy", killed_after_a_stage)
+    with pytest.raises(KeyboardInterrupt):
+        run_job(jobs[1])
+    monkeypatch.setattr(branch_module, "_copy", copy)
+    arm = run_job(jobs[1])
+    straight = run_job(replace(jobs[1], results=str(tmp_path / "straight")))
+    snapshots = [
+        sorted(
+            p.name for p in (results / Path(r.identity["checkpoint"]["path"]).parent / "snapshots").iterdir()
+        )
+        for r, results in ((arm, tmp_path / "r"), (straight, tmp_path / "straight"))
+    ]
+    assert snapshots[0] == snapshots[1] and arm.train["loss_curve"] == straight.train["loss_curve"]
+
+
+@pytest.mark.slow
+def test_presets_that_keep_other_snapshots_in_the_pairs_stage_do_not_share_it(long_davis, tmp_path):
+    """The copier got only the snapshots the source had kept: one its own preset asked for was missing."""
+    chain = _chain(tmp_path)
+    other = replace(chain, snapshots=(0.0, 0.25, 1.0))  # iteration 2 falls in the pairs stage
+    run_job(make_job("mast", tmp_path / "r", long_davis, preset=chain, isolate=False))
+    arm = run_job(make_job("mast-dil1", tmp_path / "r", long_davis, preset=other, isolate=False))
+    assert all(COPIED_FROM not in stage for stage in arm.train["stages"])
+    folder = tmp_path / "r" / Path(arm.identity["checkpoint"]["path"]).parent / "snapshots"
+    assert sorted(p.name for p in folder.iterdir()) == [f"iter-{i:07d}.pt" for i in (0, 2, 6)]
+
+
 def _killed_after(job, iterations: int, monkeypatch) -> list[str]:
     """Run ``job`` until a kill after ``iterations`` training steps; the returned list then names the
     folder of every training started (the killed one first)."""

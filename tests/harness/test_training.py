@@ -58,6 +58,17 @@ def _draws() -> tuple:
     return torch.rand(3).tolist(), np.random.rand(3).tolist(), random.random()
 
 
+def test_a_rerun_removes_the_temp_files_a_kill_left_in_its_folder(tiny_davis, tmp_path):
+    """Only a checkpoint's were removed: a snapshot's or a note's stayed for good."""
+    preset = tiny_preset(iterations=2, checkpoint_every=1, snapshots=(0.0, 1.0))
+    train(get_variant("mast"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False, stop_after=1)
+    left = [tmp_path / "snapshots" / ".iter-0000002.pt.x1.tmp", tmp_path / ".stages-copied.json.x2.tmp"]
+    for path in left:
+        path.write_bytes(b"cut short")
+    train(get_variant("mast"), preset, FrameFolderClips(tiny_davis), tmp_path, progress=False)
+    assert not any(path.exists() for path in left)
+
+
 def test_training_leaves_the_caller_s_random_streams_as_they_were(tiny_davis, tmp_path):
     """Training seeds the process-wide RNGs: a script that trained, then drew numbers of its own,
     drew the training's stream, not its own."""
