@@ -193,15 +193,16 @@ def ensure_weights(plan: JobPlan) -> tuple[dict[str, Any] | None, str | None]:
         return None, job.checkpoint
     layout = ResultStore(job.results).layout
 
-    def train_until(folder: Path, iteration: int | None) -> dict[str, Any]:
+    def train_until(
+        folder: Path, iteration: int | None, variant: VariantConfig = job.variant
+    ) -> dict[str, Any]:
         args = (plan.train_root, folder, job, plan.threads, layout.cache_dir, iteration)
-        return train_or_resume(job.variant, job.preset, *args)
+        return train_or_resume(variant, job.preset, *args)
 
     with one_twin_at_a_time(plan.train_dir, plan.train_identity, layout.locks_dir, tell) as stopped:
         if stopped is not None:  # a twin's run stopped part-way by a kill: it goes on there, then is taken
             folder, identity = stopped
-            variant = from_dict(VariantConfig, identity["variant_config"])
-            train_or_resume(variant, job.preset, plan.train_root, folder, job, plan.threads, layout.cache_dir)
+            train_until(folder, None, from_dict(VariantConfig, identity["variant_config"]))
             record_identity(folder, identity)
         take_twin_run(plan.train_dir, plan.train_identity, tell)
         first_stages_once(

@@ -99,7 +99,8 @@ def first_stages_once(
     """Before a run that opens with pairs stages and goes on to the memory stages: those first
     stages, which variants differing only in the long-term read train alike, trained once for all of
     them. The first job trains them in its folder (``train_until(folder, iteration)``), holding a lock
-    named by them, the data, the machine and the code; the others wait, then copy them (as
+    named by them, the snapshots kept inside them, the data, the machine and the code (their
+    digest: :func:`_first_stages_digest`); the others wait, then copy them (as
     ``train --branch-from`` does, the copies noted); after a kill part-way, whoever comes first
     resumes them where they were started."""
     config = from_dict(VariantConfig, identity["variant_config"])
@@ -111,12 +112,7 @@ def first_stages_once(
     ):
         return  # a run of pairs alone is shared whole (twins); these stages are here already
     end = sum(stage.iterations for stage in preset.stages[:count])
-    first = {
-        "stages": as_trained(stage_identity(config, preset, count - 1)),
-        **{key: identity.get(key) for key in ("train_data", "environment", "code_version")},
-        "snapshots": sorted(i for i in snapshot_iterations(preset) if i <= end),  # the copies need them
-    }
-    digest = short_hash(first)
+    digest = _first_stages_digest(config, preset, count, identity)
     what = f"the first stages of {train_dir.name}, shared by the variants that differ in the long-term read"
     with job_lock(locks_dir / FIRST_STAGES_LOCK.format(digest), what, on_wait=tell):
         note = locks_dir / FIRST_STAGES_NOTE.format(digest)
@@ -131,8 +127,21 @@ def first_stages_once(
         if copy_shared_stages(config, preset, source, train_dir, count, tell):
             tell(
                 f"training {train_dir.name}: {describe_stages(preset, count)} copied from {source.name}, "
-                "which trained them: the variants differ only in the long-term read, which they never read"
+                "which trained them: the variants differ only in the long-term read, which those stages "
+                "never read"
             )
+
+
+def _first_stages_digest(config: VariantConfig, preset: Preset, count: int, identity: dict[str, Any]) -> str:
+    """What decides the first ``count`` stages' files: their stage identity as trained, the
+    snapshots kept inside them (a copy takes the source's), the data, the machine and the code."""
+    end = sum(stage.iterations for stage in preset.stages[:count])
+    first = {
+        "stages": as_trained(stage_identity(config, preset, count - 1)),
+        **{key: identity.get(key) for key in ("train_data", "environment", "code_version")},
+        "snapshots": sorted(i for i in snapshot_iterations(preset) if i <= end),
+    }
+    return short_hash(first)
 
 
 def _noted_folder(note: dict[str, Any] | None, train_dir: Path) -> Path | None:
