@@ -110,7 +110,7 @@ def branch_run(
 
 def describe_stages(preset: Preset, count: int) -> str:
     """``stage(s) NAMES (N iterations)`` of the first ``count`` stages of ``preset``."""
-    end = sum(stage.iterations for stage in preset.stages[:count])
+    end = preset.iterations_of_first(count)
     return f"stage(s) {', '.join(stage.name for stage in preset.stages[:count])} ({end} iterations)"
 
 
@@ -119,7 +119,7 @@ def copy_shared_stages(config, preset: Preset, source: Path, out_dir: Path, shar
     their snapshots first: a stage's checkpoint is the copy's commit point (a run that finds it goes
     on after it). Whether anything was copied; snapshots ``source`` lacks are said, not made."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    end = sum(stage.iterations for stage in preset.stages[:shared])
+    end = preset.iterations_of_first(shared)
     with job_lock(out_dir / LOCK_NAME, f"training of {config.name} in {out_dir}", on_wait=tell):
         pairs = list(
             zip(stage_folders(preset, source)[:shared], stage_folders(preset, out_dir), strict=False)

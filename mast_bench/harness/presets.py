@@ -160,7 +160,11 @@ class Preset:
 
     @property
     def iterations(self) -> int:
-        return sum(stage.iterations for stage in self.stages)
+        return self.iterations_of_first(len(self.stages))
+
+    def iterations_of_first(self, count: int) -> int:
+        """The iterations of the first ``count`` stages: the global iteration the next one starts at."""
+        return sum(stage.iterations for stage in self.stages[:count])
 
 
 _PRESET_KEYS = {f.name for f in fields(Preset)} - {"stages", "name"}  # the table's name is the preset's

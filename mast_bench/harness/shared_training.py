@@ -76,10 +76,8 @@ def one_twin_at_a_time(
 
 def _stopped_twin(note: dict[str, Any] | None, train_dir: Path) -> Stopped | None:
     """The noted twin's folder and identity, where it holds a run stopped part-way."""
-    if note is None or not isinstance(note.get("identity"), dict) or not isinstance(note.get("folder"), str):
-        return None
-    folder = train_dir.parent / Path(note["folder"]).name
-    if folder == train_dir or _complete(folder) or not _has_progress(folder):
+    folder = _noted_folder(note, train_dir)
+    if folder is None or not isinstance(note.get("identity"), dict) or _complete(folder):
         return None
     return folder, note["identity"]
 
@@ -111,7 +109,7 @@ def first_stages_once(
         or shared_stages(config, preset, train_dir) >= count
     ):
         return  # a run of pairs alone is shared whole (twins); these stages are here already
-    end = sum(stage.iterations for stage in preset.stages[:count])
+    end = preset.iterations_of_first(count)
     digest = _first_stages_digest(config, preset, count, identity)
     what = f"the first stages of {train_dir.name}, shared by the variants that differ in the long-term read"
     with job_lock(locks_dir / FIRST_STAGES_LOCK.format(digest), what, on_wait=tell):
@@ -135,7 +133,7 @@ def first_stages_once(
 def _first_stages_digest(config: VariantConfig, preset: Preset, count: int, identity: dict[str, Any]) -> str:
     """What decides the first ``count`` stages' files: their stage identity as trained, the
     snapshots kept inside them (a copy takes the source's), the data, the machine and the code."""
-    end = sum(stage.iterations for stage in preset.stages[:count])
+    end = preset.iterations_of_first(count)
     first = {
         "stages": as_trained(stage_identity(config, preset, count - 1)),
         **{key: identity.get(key) for key in ("train_data", "environment", "code_version")},
@@ -145,7 +143,8 @@ def _first_stages_digest(config: VariantConfig, preset: Preset, count: int, iden
 
 
 def _noted_folder(note: dict[str, Any] | None, train_dir: Path) -> Path | None:
-    """The folder the first stages were started in, where it holds any of their progress."""
+    """The folder a lock's note says a run was started in, beside ``train_dir`` and other than it,
+    where it holds any progress (a stage checkpoint)."""
     if note is None or not isinstance(note.get("folder"), str):
         return None
     folder = train_dir.parent / Path(note["folder"]).name

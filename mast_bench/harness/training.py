@@ -230,7 +230,7 @@ def stage_stream(preset: Preset, index: int) -> tuple[int, int]:
     per-iteration random streams are drawn from."""
     stage = preset.stages[index]
     seed = stage_seed(preset.seed, index) if stage.seed is None else stage.seed
-    return seed, sum(s.iterations for s in preset.stages[:index])
+    return seed, preset.iterations_of_first(index)
 
 
 def _stages(preset: Preset, out_dir: Path) -> list[_Stage]:

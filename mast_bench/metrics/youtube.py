@@ -87,9 +87,8 @@ def score_video(
             raise DataError(
                 f"{gt_dir / track.first_frame}.png: first annotation of object {track.object_id} missing"
             )
-    read: dict[
-        str, np.ndarray
-    ] = {}  # the ground truth the start rule read, scored below without a second read
+    # the ground truth the start rule read, scored below without a second read
+    read: dict[str, np.ndarray] = {}
 
     @functools.cache
     def shown(frame: str) -> set[int]:
