@@ -36,7 +36,13 @@ from .intra_op import user_threads
 from .job import Job
 from .scoring import require_scorable, score_split
 from .segmentation import PropagationTask, run_isolated, run_propagation
-from .shared_training import first_stages_once, one_twin_at_a_time, record_identity, take_twin_run
+from .shared_training import (
+    first_stages_once,
+    one_twin_at_a_time,
+    record_identity,
+    shared_trainings,
+    take_twin_run,
+)
 from .training import check_preset_for, train_or_resume
 from .weights import needs_weights, trained_identity, weights_identity, weights_sha256
 
@@ -68,19 +74,12 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     data = open_split(job.data)
     data.check()  # its notes were said where the jobs were started (run_jobs)
     require_scorable(data)
-    threads = job.threads or user_threads() or threads_per_job(1)
+    threads = _threads(job)
     environment = ids.numerics_environment(job.device, threads, kernels)
     store = ResultStore(job.results)
     train_dir = train_root = train_identity = None
     if trains(job):
-        if job.variant.pretrained_features:
-            raise CheckpointError(
-                f"variant {job.variant.name!r} reads a pretrained {job.variant.features} trunk: pass "
-                "--checkpoint PATH (e.g. a torchvision ImageNet file); nothing is downloaded"
-            )
-        train_root = Path(job.train_data) if job.train_data else data.default_train_root()
-        train_data = ids.training_data_fingerprint(train_root, store.layout.cache_dir)
-        train_identity = ids.training_identity(job.variant, job.preset, train_data, environment)
+        train_root, train_identity = _training(job, data, store, environment)
         train_dir = store.layout.checkpoint_dir(ids.short_hash(train_identity))
         weights = trained_identity(job.preset.name, str(train_dir.relative_to(store.root) / "checkpoint.pt"))
     else:
@@ -102,6 +101,31 @@ def plan_job(job: Job, kernels: str | None = None) -> JobPlan:
     )
     key = identity_key(identity)
     return JobPlan(job, data, threads, identity, key, train_dir, train_root, train_identity)
+
+
+def _threads(job: Job) -> int:
+    return job.threads or user_threads() or threads_per_job(1)
+
+
+def _training(
+    job: Job, data: EvaluationSplit, store: ResultStore, environment: dict[str, Any]
+) -> tuple[Path, dict[str, Any]]:
+    """(the training data's root, the identity of the training that makes the job's weights)."""
+    if job.variant.pretrained_features:
+        raise CheckpointError(
+            f"variant {job.variant.name!r} reads a pretrained {job.variant.features} trunk: pass "
+            "--checkpoint PATH (e.g. a torchvision ImageNet file); nothing is downloaded"
+        )
+    train_root = Path(job.train_data) if job.train_data else data.default_train_root()
+    train_data = ids.training_data_fingerprint(train_root, store.layout.cache_dir)
+    return train_root, ids.training_identity(job.variant, job.preset, train_data, environment)
+
+
+def training_identity_of(job: Job) -> dict[str, Any]:
+    """What names the training of a job that trains, without checking its evaluation data (as
+    :func:`plan_job` does, at a few seconds per job on DAVIS val)."""
+    environment = ids.numerics_environment(job.device, _threads(job), None)
+    return _training(job, open_split(job.data), ResultStore(job.results), environment)[1]
 
 
 def run_job(job: Job) -> ResultRecord:
@@ -253,7 +277,7 @@ def prepare_jobs(jobs: list[Job], backend: str = "joblib", n_jobs: int = 1, **_:
     for job in unique:  # before any job trains: a refusal after another job's hour of training
         if trains(job):
             check_preset_for(job.variant, job.preset)
-    parallel = backend != "joblib" or n_jobs > 1
+    parallel = _parallel(backend, n_jobs)
     threads = (user_threads() or threads_per_job(min(n_jobs, len(unique)))) if backend == "joblib" else None
     return [
         replace(job, progress=job.progress and not parallel, threads=job.threads or threads) for job in unique
@@ -280,12 +304,30 @@ def run_jobs(
     given = sorted({job.train_data for job in unique if job.train_data})
     if given and not any(trains(job) for job in unique):  # said once: a preview prepares the jobs too
         tell(f"note: --train-data {given[0]} is not read: no job trains (weights given or random, or none)")
-    done = dict(
-        zip(unique, map_jobs(run_job, prepared, backend, n_jobs, scheduler, folder, cluster), strict=True)
-    )
+    order = sharing_order(prepared) if _parallel(backend, n_jobs) else range(len(prepared))
+    ordered = map_jobs(run_job, [prepared[i] for i in order], backend, n_jobs, scheduler, folder, cluster)
+    done = {unique[i]: record for i, record in zip(order, ordered, strict=True)}
     for root in {job.results for job in unique}:
         ResultStore(root).write_table()
     return [done[job] for job in jobs]
+
+
+def _parallel(backend: str, n_jobs: int) -> bool:
+    return backend != "joblib" or n_jobs > 1
+
+
+def sharing_order(jobs: list[Job]) -> list[int]:
+    """The indices of ``jobs`` with those that would wait for an earlier job's training (its twin's,
+    or first stages it shares) moved behind the rest, each group in its order: run several at once,
+    ``run --variant a,b --protocol mast,crw`` held a worker idle waiting for a's training while b's
+    waited its turn."""
+    seen: set[str] = set()
+    first, waiting = [], []
+    for index, job in enumerate(jobs):
+        shared = shared_trainings(training_identity_of(job), job.preset) if trains(job) else ()
+        (waiting if seen.intersection(shared) else first).append(index)
+        seen.update(shared)
+    return first + waiting
 
 
 def jobs_for(

@@ -59,7 +59,7 @@ def one_twin_at_a_time(
     if _complete(train_dir):
         yield None
         return
-    digest = short_hash(as_trained(identity))
+    digest = _twins_digest(identity)
     what = (
         f"the training of {train_dir.name} and of the variants that differ from it only in fields it "
         "never reads"
@@ -104,7 +104,7 @@ def first_stages_once(
     config = from_dict(VariantConfig, identity["variant_config"])
     count = leading_pairs_stages(preset)
     if (
-        not 0 < count < len(preset.stages)
+        not _first_stages_shared(preset)
         or _complete(train_dir)
         or shared_stages(config, preset, train_dir) >= count
     ):
@@ -128,6 +128,25 @@ def first_stages_once(
                 "which trained them: the variants differ only in the long-term read, which those stages "
                 "never read"
             )
+
+
+def shared_trainings(identity: dict[str, Any], preset: Preset) -> tuple[str, ...]:
+    """The trainings a run of ``identity`` may wait for another job to do (the digests of their
+    locks): its twins' run, and its first stages where they are shared."""
+    if not _first_stages_shared(preset):
+        return (_twins_digest(identity),)
+    config = from_dict(VariantConfig, identity["variant_config"])
+    count = leading_pairs_stages(preset)
+    return _twins_digest(identity), _first_stages_digest(config, preset, count, identity)
+
+
+def _twins_digest(identity: dict[str, Any]) -> str:
+    return short_hash(as_trained(identity))
+
+
+def _first_stages_shared(preset: Preset) -> bool:
+    """Whether ``preset`` opens with pairs stages and goes on to others (see first_stages_once)."""
+    return 0 < leading_pairs_stages(preset) < len(preset.stages)
 
 
 def _first_stages_digest(config: VariantConfig, preset: Preset, count: int, identity: dict[str, Any]) -> str:

@@ -17,9 +17,10 @@ from mast_bench.data import DavisDataset, read_label_map
 from mast_bench.harness.presets import load_presets
 from mast_bench.harness.preview import record_seconds
 from mast_bench.harness.profiling import flop_counter
-from mast_bench.harness.runner import plan_job, run_job, run_jobs
+from mast_bench.harness.runner import plan_job, run_job, run_jobs, training_identity_of
 from mast_bench.metrics import evaluate_semisupervised
 from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
+from mast_bench.protocols import get_protocol
 from mast_bench.results import COPIED_FROM, ResultRecord, ResultStore
 from mast_bench.variants import VariantConfig, derive_variant, get_variant
 
@@ -386,6 +387,44 @@ def test_memory_arms_run_at_once_train_their_pairs_stage_once(long_davis, tmp_pa
         [None, Path(records[copied.index(None)].identity["checkpoint"]["path"]).parent.name], key=str
     )
     assert len({_stage_weights(record, tmp_path / "r", "1-pairs") for record in records}) == 1
+
+
+def test_jobs_that_would_wait_for_another_ones_training_run_after_the_rest(
+    small_davis, long_davis, tmp_path, monkeypatch
+):
+    """`run --variant mast,mast-rgb --protocol mast,crw --jobs 2` held a worker idle: mast under crw
+    waited for mast's training while mast-rgb's waited its turn. Records still come back in order."""
+    import mast_bench.harness.runner as runner_module
+
+    def names(jobs):
+        return [f"{job.variant.name} {job.protocol.name}" for job in jobs]
+
+    ran = []
+
+    def run_in_order(fn, items, *rest):
+        ran.extend(items)
+        return names(items)
+
+    monkeypatch.setattr(runner_module, "map_jobs", run_in_order)
+    crw, preset = get_protocol("crw"), tiny_preset()
+    pairs = [
+        make_job(name, tmp_path / "r", small_davis, preset=preset, **({"protocol": crw} if crw_too else {}))
+        for name in ("mast", "mast-rgb", "mast-lab-pixels")
+        for crw_too in (False, True)
+    ]
+    given = names(pairs)
+    assert training_identity_of(pairs[0]) == plan_job(pairs[0]).train_identity  # without the data check
+    assert run_jobs(pairs, n_jobs=2) == given
+    assert names(ran) == [given[i] for i in (0, 2, 4, 5, 1, 3)]
+    ran.clear()
+    assert run_jobs(pairs, n_jobs=1) == given and names(ran) == given  # one at a time: as given
+    arms = [  # the memory arms share their pairs stage: the second waits for the first's
+        make_job(name, tmp_path / "r", long_davis, preset=_chain(tmp_path))
+        for name in ("mast", "mast-dil1", "mast-rgb")
+    ]
+    ran.clear()
+    run_jobs(arms, n_jobs=2)
+    assert [job.variant.name for job in ran] == ["mast", "mast-rgb", "mast-dil1"]
 
 
 @pytest.mark.slow
