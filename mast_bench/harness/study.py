@@ -91,6 +91,9 @@ class StudyInfo:
             raise ValueError(f"benchmarks: at least one dataset kind, each once; got {list(self.benchmarks)}")
 
 
+STUDY_PRESET_KEYS = ("train", "data", "max_side")  # what every [preset.NAME] table names
+
+
 @dataclass(frozen=True)
 class StudyPreset:
     train: str  # a training preset of harness/presets.toml
@@ -285,6 +288,12 @@ def parse_study(
             raise ConfigError(
                 f"{where}: preset.{name}.train: got {preset.train!r}, expected one of "
                 f"{', '.join(map(repr, PRESETS.names()))} (the training presets)"
+            )
+        missing = [key for key in STUDY_PRESET_KEYS if key not in body]
+        if missing:  # a key left out would take the dataclass default, not the inherited value
+            raise ConfigError(
+                f"{where}: preset.{name}: names no {', '.join(missing)}; a [preset.{name}] table replaces "
+                f"the inherited one whole, so it names {', '.join(STUDY_PRESET_KEYS)}"
             )
         presets[name] = preset
     if "smoke" not in presets:

@@ -122,6 +122,10 @@ def test_sweep_derives_one_variant_per_value_and_the_base_value_is_the_base():
             "max_side: got 8, expected an integer >= 16",
         ),
         (lambda d: d["study"].update(protocols=["mast", "mast"]), "protocols: 'mast' is listed twice"),
+        (  # it replaces the inherited table: data would have become "embedded", not "required"
+            lambda d: d.update(preset={"paper": {"train": "cpu"}}),
+            "preset.paper: names no data, max_side; a [preset.paper] table replaces the inherited one whole",
+        ),
     ],
 )
 def test_malformed_study_names_the_file_key_and_allowed_values(edit, message):
