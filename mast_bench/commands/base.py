@@ -156,9 +156,8 @@ def add_data(
             help=f"dataset kind (default: {dataset_default}): DAVIS-2017 masks, YouTube-VOS masks, JHMDB "
             "keypoints, VIP human parts",
         )
-    parser.add_argument(
-        "--split", default=None, help="split (default: DAVIS, JHMDB and VIP val, YouTube-VOS valid)"
-    )
+    split = "DAVIS, JHMDB and VIP val, YouTube-VOS valid" if kinds else "val"
+    parser.add_argument("--split", default=None, help=f"split (default: {split})")
     parser.add_argument("--sequences", type=comma_list, help="comma-separated sequences (default: the split)")
     if kinds:
         parser.add_argument(

@@ -43,7 +43,7 @@ def build(parent) -> argparse.ArgumentParser:
         "--baselines",
         type=base.comma_list,
         default=("mast-lab-pixels",),
-        help="training-free variants to compare",
+        help="training-free variants to compare (default: mast-lab-pixels)",
     )
     parser.add_argument(
         "--max-side",
