@@ -64,13 +64,15 @@ def run(args: argparse.Namespace) -> int:
     from ..harness.presets import get_preset
     from ..harness.provenance import machine
     from ..harness.weights import check_trainable
-    from ..report.training import write_training_report
+    from ..report.staging import check_report_folder
+    from ..report.training import TRAINING_REPORT_PARTS, write_training_report
     from ..results import ResultStore, read_curve
 
     variant = _one(base.resolve_variants(args))
     check_trainable(variant)
-    if args.out is not None:
+    if args.out is not None:  # before the hour of training and scoring
         require_folder_or_absent(args.out, "the report's folder")
+        check_report_folder(args.out, TRAINING_REPORT_PARTS, args.results)
     preset = get_preset(args.preset, args.presets) if args.presets else get_preset(args.preset)
     if not preset.snapshots:
         raise ConfigError(

@@ -648,7 +648,7 @@ def write_report(
             tell(warning)
         return _write_sections(_inputs(entries, results, staging, context, links_from=out_dir), others)
 
-    write_staged(out_dir, REPORT_PARTS, write)
+    write_staged(out_dir, REPORT_PARTS, write, results)
     return out_dir / "report.md"
 
 

@@ -12,16 +12,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import require_folder_or_absent
+from ..errors import ConfigError, require_folder_or_absent
 from ..locks import debris_name, remove_stale_debris, replace_folder
+from ..results.layout import ResultsLayout
 
 Made = TypeVar("Made")
 
 
-def write_staged(out_dir: Path, parts: tuple[str, ...], write: Callable[[Path], Made]) -> Made:
+def write_staged(
+    out_dir: Path, parts: tuple[str, ...], write: Callable[[Path], Made], results: Path | None = None
+) -> Made:
     """Run ``write(staging)`` in a fresh folder beside ``out_dir``, then move ``parts`` (names in it,
-    the one every other links to last) onto ``out_dir``'s; returns what ``write`` returned."""
+    the one every other links to last) onto ``out_dir``'s; returns what ``write`` returned.
+    ``results``: the store the report is made from (see :func:`check_report_folder`)."""
     require_folder_or_absent(out_dir, "the report's folder")
+    if results is not None:
+        check_report_folder(out_dir, parts, results)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_debris(out_dir.parent, f".{out_dir.name}-building")
     for part in parts:  # a part moved aside by a killed publish
@@ -33,6 +39,26 @@ def write_staged(out_dir: Path, parts: tuple[str, ...], write: Callable[[Path], 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return made
+
+
+def check_report_folder(out_dir: str | Path, parts: tuple[str, ...], results: str | Path) -> None:
+    """Refuse a report folder whose parts would replace the results store (a training report's
+    ``results/`` beside a store named results: ``--out .``), or that lies in one of the store's own
+    folders (records/, masks/, ...): a report replaces its parts whole."""
+    layout = ResultsLayout(Path(results).resolve())
+    out = Path(out_dir).resolve()
+    for name in parts:
+        if (out / name) == layout.root or (out / name) in layout.root.parents:
+            raise ConfigError(
+                f"{out_dir}: the report's {name}/ there would replace the results store {results}; "
+                "choose another report folder"
+            )
+    for own in layout.own_paths():
+        if own == out or own in out.parents:
+            raise ConfigError(
+                f"{out_dir}: inside the results store's {own.name}/ ({results}); choose a report folder "
+                f"outside it or under {layout.reports_root.name}/"
+            )
 
 
 def _publish(staging: Path, out_dir: Path, parts: tuple[str, ...]) -> None:
@@ -51,4 +77,4 @@ def _publish(staging: Path, out_dir: Path, parts: tuple[str, ...]) -> None:
             old.unlink()
 
 
-__all__ = ["write_staged"]
+__all__ = ["check_report_folder", "write_staged"]

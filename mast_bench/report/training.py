@@ -265,7 +265,9 @@ def write_training_report(
     beside it and moved in when complete (write_staged)."""
     store = ResultStore(results)
     out = Path(out_dir) if out_dir else store.layout.reports_root / manifest.name
-    write_staged(out, TRAINING_REPORT_PARTS, lambda staging: _write_parts(store, manifest, staging))
+    write_staged(
+        out, TRAINING_REPORT_PARTS, lambda staging: _write_parts(store, manifest, staging), store.root
+    )
     return out / "report.md"
 
 

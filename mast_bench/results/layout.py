@@ -67,6 +67,18 @@ class ResultsLayout:
     def weights_index_dir(self) -> Path:
         return self.cache_dir / "weights-index"
 
+    def own_paths(self) -> tuple[Path, ...]:
+        """What the store keeps for itself (all but ``reports/``): no report is written into them."""
+        return (
+            self.records_dir,
+            self.table_path,
+            self.masks_root,
+            self.checkpoints_root,
+            self.studies_dir,
+            self.locks_dir,
+            self.cache_dir,
+        )
+
     def record_path(self, key: str) -> Path:
         return self.records_dir / f"{key}.json"
 

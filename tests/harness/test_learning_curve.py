@@ -83,6 +83,24 @@ def test_the_training_report_is_self_contained_and_reproducible(curve, tmp_path)
     assert read_curve(next((first / "results" / "studies").iterdir())) == manifest
 
 
+def test_a_report_folder_that_would_replace_the_results_store_is_refused(curve, tmp_path, capsys):
+    """`learning-curve --out .` beside the default ./results: the report publishes its own results/
+    (the records it cites) whole, and deleted the store's masks, checkpoints and other records."""
+    from mast_bench.__main__ import main
+    from mast_bench.errors import ConfigError
+
+    root, _, manifest = curve
+    before = sorted(p.relative_to(root) for p in (root / "results").rglob("*"))
+    with pytest.raises(ConfigError, match=r"report's results/ there would replace the results store"):
+        write_training_report(root / "results", manifest, root)
+    with pytest.raises(ConfigError, match=r"records: inside the results store's records/"):
+        write_training_report(root / "results", manifest, root / "results" / "records")
+    assert sorted(p.relative_to(root) for p in (root / "results").rglob("*")) == before
+    words = ["learning-curve", "--variant", "mast", "--preset", "cpu", "--train-data", str(tmp_path)]
+    assert main([*words, "--results", str(root / "results"), "--out", str(root)]) == 2  # before training
+    assert "would replace the results store" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("other", ["variant", "training data"])
 def test_a_finished_run_of_other_training_is_refused_not_scored(other, curve, tmp_path):
     """A finished run in the training folder was scored whatever trained it: a curve of another

@@ -286,6 +286,9 @@ def test_cli_writes_a_study_report(shared_tiny_study, tmp_path, capsys):
     assert all(r.key in (tmp_path / "f" / "report.md").read_text() for r in records.values())
     assert main(["--results", str(results), "--study", "tinny"]) == 2
     assert "unknown study 'tinny' (did you mean 'tiny'?)" in capsys.readouterr().err  # one of the results'
+    inside = results / "masks" / "mine"  # the store's own folders hold no report
+    assert main(["--results", str(results), "--study", "tiny", "--out", str(inside)]) == 2
+    assert f"{inside}: inside the results store's masks/" in capsys.readouterr().err and not inside.exists()
 
 
 @pytest.mark.slow
