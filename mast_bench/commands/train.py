@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..harness.batches import open_clip_source
     from ..harness.copied_stages import copied_stages
     from ..harness.presets import get_preset
-    from ..harness.training import check_run_folder, check_stop_after, train
+    from ..harness.training import check_run_folder, check_stop_after, check_training, train
     from ..harness.weights import check_trainable
 
     configs = base.resolve_variants(args)
@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     leader = int(os.environ.get("RANK", "0")) == 0  # rank 0 alone reports (and writes checkpoints)
     check_run_folder(out, data)
     clips = open_clip_source(data, _cache_dir(), tell=base.tell)
-    if args.branch_from is not None:
+    if args.branch_from is not None:  # its refusals first: a refused branch had copied stages into --out
+        check_training(config, preset, clips, out, args.stop_after)
         _branch(config, preset, args.branch_from, out, clips)
     result = train(config, preset, clips, out, device, leader and not args.quiet, args.stop_after, base.tell)
     if leader:

@@ -59,6 +59,9 @@ def _first_names(clips: list) -> str:
     return ", ".join(names) + (", ..." if len(clips) > 2 else "")
 
 
+RESUME_REMEDY = "use another run folder, or the data it was trained on"
+
+
 def check_data_record(run_dir: Path, summary: dict[str, Any], what: str) -> None:
     """Refuse when ``run_dir`` recorded other training data than ``summary``; ``what`` says why it
     matters (resume, branch)."""
@@ -75,6 +78,6 @@ def keep_data_record(run_dir: Path, summary: dict[str, Any], trained: bool) -> N
     checkpoint (``trained`` False: a run that failed before its first) the record is rewritten: no
     weight has seen the data it names."""
     if trained:
-        check_data_record(run_dir, summary, "use another run folder, or the data it was trained on")
+        check_data_record(run_dir, summary, RESUME_REMEDY)
     if not trained or read_data_record(run_dir) is None:
         atomic_write_json(Path(run_dir) / DATA_RECORD, summary)

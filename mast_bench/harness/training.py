@@ -46,7 +46,14 @@ from .precise_bn import recompute_batchnorm_statistics
 from .presets import Preset, TrainStage, learning_rate
 from .rank_zero import on_rank_0
 from .streams import iteration_generator
-from .train_data import DATA_RECORD, clips_summary, keep_data_record, read_run_json
+from .train_data import (
+    DATA_RECORD,
+    RESUME_REMEDY,
+    check_data_record,
+    clips_summary,
+    keep_data_record,
+    read_run_json,
+)
 from .train_identity import same_stage, stage_identity
 from .train_log import TrainLog
 
@@ -506,17 +513,8 @@ def train(
     (``train-data.json``) and refuses to resume on others. ``stop_after`` ends the chain early, after
     that global iteration (checkpoint written); the next call resumes.
     """
-    check_stop_after(preset, stop_after)
-    check_preset_for(config, preset)
+    check_training(config, preset, clips, stop_after=stop_after)
     rank, world = distributed()
-    for stage in preset.stages:
-        if stage.batch_size % world:
-            raise ConfigError(
-                f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
-                f"{world} ranks"
-            )
-    clips.check()
-    check_stages(preset, clips)
     stale = clips.set.stale_decoding() if isinstance(clips, TrainingSetClips) else None
     if stale is not None and rank == 0:  # said where it trains, not where the set is only planned
         (tell or progress_tell)(stale)
@@ -530,6 +528,31 @@ def train(
     with contextlib.ExitStack() as held, _callers_rngs_kept():
         on_rank_0(lambda: _take_folder(ctx, held), rank, world)
         return _train_locked(ctx, stop_after)
+
+
+def check_training(
+    config: VariantConfig,
+    preset: Preset,
+    clips,
+    out_dir: str | Path | None = None,
+    stop_after: int | None = None,
+) -> None:
+    """What refuses a training before it writes a file: the preset, the clips' frames, each stage's
+    sampling of them and (``out_dir``) a run folder whose weights saw other clips. ``train`` checks
+    them itself; ``train --branch-from`` checks them before it copies stages into the folder."""
+    check_stop_after(preset, stop_after)
+    check_preset_for(config, preset)
+    _, world = distributed()
+    for stage in preset.stages:
+        if stage.batch_size % world:
+            raise ConfigError(
+                f"preset {preset.name}, stage {stage.name}: batch_size {stage.batch_size} not divisible by "
+                f"{world} ranks"
+            )
+    clips.check()
+    check_stages(preset, clips)
+    if out_dir is not None and _has_trained(Path(out_dir)):
+        check_data_record(Path(out_dir), clips_summary(clips), RESUME_REMEDY)
 
 
 def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> None:

@@ -4,6 +4,7 @@ the weights a straight run gives; a run that is not the same computation is refu
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -162,6 +163,33 @@ def test_a_branch_off_another_computation_is_refused(long_clips, other_clips, tm
     assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and str(source) in lines[0] and "shares no completed stage" in lines[0]
+
+
+@pytest.mark.slow
+def test_a_refused_branch_copies_nothing_into_the_run_folder(long_clips, other_clips, tmp_path, capsys):
+    """`train --branch-from` copied the stages, then refused (a run folder that trained on other
+    clips, a frame of another size): the next plain `train` finished with weights of other data."""
+    from PIL import Image
+
+    from mast_bench.train import main
+
+    presets = _presets(tmp_path)
+    chain, source, out = get_preset("chain", presets), tmp_path / "source", tmp_path / "out"
+    train(get_variant("mast"), chain, FrameFolderClips(long_clips), source, progress=False)
+    longer = get_preset("longer", presets)  # its later stages are not chain's: chain's would be copied
+    train(get_variant("mast"), longer, FrameFolderClips(other_clips), out, progress=False, stop_after=1)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    argv = ["--variant", "mast", "--presets", str(presets), "--preset", "chain", "--quiet"]
+    capsys.readouterr()
+    assert main([*argv, "--data", str(long_clips), "--out", str(out), "--branch-from", str(source)]) == 2
+    assert "out/train-data.json: this run trained on other data" in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    odd = tmp_path / "odd"  # the same clips, one frame of another size
+    shutil.copytree(long_clips, odd)
+    Image.new("RGB", (60, 40)).save(odd / "JPEGImages" / "480p" / "b" / "00005.jpg")
+    new = tmp_path / "new"
+    assert main([*argv, "--data", str(odd), "--out", str(new), "--branch-from", str(source)]) == 2
+    assert "size (H, W) = (40, 60)" in capsys.readouterr().err and not new.exists()
 
 
 def test_the_memory_arms_are_one_computation_up_to_the_first_stage_that_reads_a_long_term_reference():
