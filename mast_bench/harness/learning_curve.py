@@ -19,7 +19,15 @@ from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_nam
 from ..variants.config import VariantConfig
 from .job import DataSpec, Job, check_protocol_size
 from .presets import Preset
-from .training import CHECKPOINT_NAME, check_run_folder, snapshot_iterations, snapshot_path, stage_folders
+from .train_identity import stage_identity
+from .training import (
+    CHECKPOINT_NAME,
+    check_run_folder,
+    snapshot_iterations,
+    snapshot_of_stage,
+    snapshot_path,
+    stage_folders,
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,9 @@ class Weights:
     path: Path
 
 
-def kept_weights(preset: Preset, out_dir: Path) -> list[Weights]:
-    """The weights a finished run kept, in training order: snapshots and each stage's end."""
+def kept_weights(config: VariantConfig, preset: Preset, out_dir: Path) -> list[Weights]:
+    """The weights a finished run of ``config`` kept, in training order: snapshots and each stage's
+    end. A snapshot another stage kept (a folder another preset trained in) is refused, not scored."""
     found: dict[int, Weights] = {}
     ends, offset = {}, 0
     for stage, folder in zip(preset.stages, stage_folders(preset, out_dir), strict=True):
@@ -60,7 +69,15 @@ def kept_weights(preset: Preset, out_dir: Path) -> list[Weights]:
     for iteration in sorted(snapshot_iterations(preset)):
         stage = _stage_at(preset, iteration)
         label = "random init" if iteration == 0 else f"{100 * iteration / preset.iterations:.0f} %"
-        found[iteration] = Weights(iteration, stage, label, snapshot_path(out_dir, iteration))
+        found[iteration] = Weights(
+            iteration, preset.stages[stage].name, label, snapshot_path(out_dir, iteration)
+        )
+        path = found[iteration].path
+        if path.is_file() and not snapshot_of_stage(path, stage_identity(config, preset, stage)):
+            raise DataError(
+                f"{path}: not this run's snapshot at iteration {iteration} (another preset's stage, which "
+                f"trained in {out_dir} first, or unreadable); train preset {preset.name} in another folder"
+            )
     found.update(ends)  # a stage end is labelled as such, even where a snapshot falls on it
     missing = [w.path for w in found.values() if not w.path.is_file()]
     if missing:
@@ -68,13 +85,14 @@ def kept_weights(preset: Preset, out_dir: Path) -> list[Weights]:
     return [found[i] for i in sorted(found)]
 
 
-def _stage_at(preset: Preset, iteration: int) -> str:
+def _stage_at(preset: Preset, iteration: int) -> int:
+    """The index of the stage that trains the weights at ``iteration`` (0: the initial weights)."""
     offset = 0
-    for stage in preset.stages:
+    for index, stage in enumerate(preset.stages):
         offset += stage.iterations
         if iteration <= offset:
-            return stage.name if iteration > 0 else preset.stages[0].name
-    return preset.stages[-1].name
+            return index
+    return len(preset.stages) - 1
 
 
 def _job(request: CurveRequest, variant: VariantConfig, protocol, checkpoint: Path | None) -> Job:
@@ -138,7 +156,7 @@ def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
 
     check_before_training(request)
     summary = train_curve(request)
-    weights = kept_weights(request.preset, Path(request.train_out))
+    weights = kept_weights(request.variant, request.preset, Path(request.train_out))
     points, baselines = [], []
     for protocol in request.protocols:
         for kept in weights:

@@ -377,13 +377,11 @@ def snapshot_path(out_dir: Path, iteration: int) -> Path:
 
 
 def _evaluation_model(
-    ctx: _Context, stage: _Stage, model: torch.nn.Module, done: int, wanted: set[int]
+    ctx: _Context, stage: _Stage, model: torch.nn.Module, done: int, snapshot: bool
 ) -> torch.nn.Module:
     """The weights kept for evaluation after ``done`` iterations of ``stage``: the trained module,
-    or, where the stage asks for precise BN and keeps these weights (a snapshot, the stage's end),
-    a copy with its BatchNorm statistics re-estimated (the training goes on from its own)."""
-    iteration = stage.offset + done
-    snapshot = iteration in wanted and not snapshot_path(ctx.out_dir, iteration).is_file()
+    or, where the stage asks for precise BN and keeps these weights (a ``snapshot`` due, the stage's
+    end), a copy with its BatchNorm statistics re-estimated (the training goes on from its own)."""
     if not stage.config.precise_bn or not (done == stage.config.iterations or snapshot):
         return model
     kept = copy.deepcopy(model)
@@ -393,12 +391,30 @@ def _evaluation_model(
     return kept
 
 
-def _snapshot(model: torch.nn.Module, out_dir: Path, iteration: int, wanted: set[int]) -> None:
+def _snapshot(model: torch.nn.Module, out_dir: Path, iteration: int, identity: dict[str, Any]) -> None:
+    """Keep the weights at ``iteration``, naming the stage that trained them (its identity)."""
     from ..model.checkpoint import save_checkpoint
 
+    save_checkpoint(snapshot_path(out_dir, iteration), model, iteration=iteration, identity=identity)
+
+
+def _snapshot_due(out_dir: Path, iteration: int, wanted: set[int], identity: dict[str, Any]) -> bool:
+    """A wanted iteration whose snapshot is not there, or is another stage's: a run folder another
+    preset trained first (its stage 1 the same, the next one not) held that preset's weights there."""
+    if iteration not in wanted:
+        return False
     path = snapshot_path(out_dir, iteration)
-    if iteration in wanted and not path.is_file():
-        save_checkpoint(path, model, iteration=iteration)
+    return not path.is_file() or not snapshot_of_stage(path, identity)
+
+
+def snapshot_of_stage(path: Path, identity: dict[str, Any]) -> bool:
+    """Whether the snapshot at ``path`` was kept by the stage of ``identity`` (one unreadable is not;
+    one written before snapshots named their stage is taken at its word)."""
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True).get("identity")
+    except Exception:  # any unreadable file is no snapshot of this stage
+        return False
+    return stored is None or same_stage(stored, identity)
 
 
 @dataclass(frozen=True)
@@ -464,8 +480,12 @@ def _run_stage(
     plans = plan_source(ctx.clips, cfg, stage.seed, ctx.tell if ctx.rank == 0 else None)
     frames = FrameTensors(ctx.clips, cfg, ctx.config.colour_space, ctx.device)
     wanted = snapshot_iterations(ctx.preset)
-    if ctx.rank == 0 and stage.offset + run.start == 0:
-        _snapshot(run.model, ctx.out_dir, 0, wanted)  # the initial weights: nothing trained to re-estimate
+    if (
+        ctx.rank == 0
+        and stage.offset + run.start == 0
+        and _snapshot_due(ctx.out_dir, 0, wanted, run.identity)
+    ):
+        _snapshot(run.model, ctx.out_dir, 0, run.identity)  # the initial weights: nothing to re-estimate
     bar = _progress_bar(ctx.config, stage, run.start, ctx.progress and ctx.rank == 0)
     for i in range(run.start, end):
         tick = time.perf_counter()
@@ -487,8 +507,10 @@ def _run_stage(
             speed,
             info if at_checkpoint else None,
         )
-        kept = _evaluation_model(ctx, stage, run.model, done, wanted)
-        _snapshot(kept, ctx.out_dir, stage.offset + done, wanted)
+        due = _snapshot_due(ctx.out_dir, stage.offset + done, wanted, run.identity)
+        kept = _evaluation_model(ctx, stage, run.model, done, due)
+        if due:
+            _snapshot(kept, ctx.out_dir, stage.offset + done, run.identity)
         if at_checkpoint:  # a resume state keeps the trained module's own statistics: resumes are exact
             _save(run, stage, done, kept if done == cfg.iterations else None)
     bar.close()

@@ -49,7 +49,7 @@ def curve(tmp_path_factory):
 @pytest.mark.slow
 def test_every_snapshot_and_stage_end_is_scored_beside_the_baselines(curve):
     root, request, manifest = curve
-    kept = kept_weights(request.preset, root / "run")
+    kept = kept_weights(request.variant, request.preset, root / "run")
     assert [(w.iteration, w.stage, w.label) for w in kept] == [
         (0, "pairs", "random init"), (2, "pairs", "end of pairs"), (3, "memory", "50 %"),
         (4, "memory", "end of memory"), (6, "final", "end of final"),
@@ -123,6 +123,61 @@ def test_a_finished_run_of_other_training_is_refused_not_scored(other, curve, tm
     with pytest.raises(UserError) as caught:
         train_curve(changed)
     assert f"{request.train_out}/{said}" in str(caught.value)
+
+
+TWO_PRESETS = """
+[preset.first]
+snapshots = [0.0, 0.75, 1.0]
+[[preset.first.stage]]
+name = "pairs"
+iterations = 2
+batch_size = 2
+lr = 1e-3
+frame_size = [32, 32]
+gaps = [1, 2]
+[[preset.first.stage]]
+name = "tune-a"
+iterations = 2
+batch_size = 2
+lr = 1e-3
+frame_size = [32, 32]
+gaps = [1, 2]
+
+[preset.second]
+base = "first"
+[[preset.second.stage]]
+base = "pairs"
+[[preset.second.stage]]
+base = "tune-a"
+name = "tune-b"
+lr = 1e-5
+"""
+
+
+def test_a_snapshot_another_preset_kept_in_the_run_folder_is_trained_again_or_refused(tmp_path):
+    """Two presets sharing their first stage trained in one folder: the second kept the first's
+    snapshot inside its own later stage (the file was there), and its learning curve scored it."""
+    from mast_bench.data.clips import FrameFolderClips
+    from mast_bench.errors import DataError
+    from mast_bench.harness.training import snapshot_path, train
+    from mast_bench.model.checkpoint import read_state_dict, state_dict_sha256
+
+    (tmp_path / "p.toml").write_text(TWO_PRESETS)
+    first, second = (get_preset(name, tmp_path / "p.toml") for name in ("first", "second"))
+    clips, variant = (
+        FrameFolderClips(make_tiny_davis(tmp_path / "clips", {"a": 1}, frames=8)),
+        get_variant("mast"),
+    )
+    for preset, folder in ((first, "shared"), (second, "shared"), (second, "straight")):
+        train(variant, preset, clips, tmp_path / folder, progress=False)
+    kept = [
+        state_dict_sha256(read_state_dict(snapshot_path(tmp_path / f, 3))) for f in ("shared", "straight")
+    ]
+    assert kept[0] == kept[1]  # the second preset's own weights at iteration 3, not the first's
+    assert [w.iteration for w in kept_weights(variant, second, tmp_path / "shared")] == [0, 2, 3, 4]
+    train(variant, first, clips, tmp_path / "shared", progress=False)  # complete: trains nothing again
+    with pytest.raises(DataError, match=r"iter-0000003.pt: not this run's snapshot at iteration 3"):
+        kept_weights(variant, first, tmp_path / "shared")
 
 
 def test_block_bootstrap_respects_the_blocks():
