@@ -132,16 +132,21 @@ _LABEL_MAP_MODES = ("P", "PA", "1")  # palette (DAVIS, YouTube-VOS, VIP annotati
 
 
 def training_frames_size(frames: list[Path]) -> tuple[int, int]:
-    """:func:`common_size` of a clip's training frames, refusing a label map for a camera frame: an
-    ``Annotations/`` folder given as frames trained on the label colours, silently."""
-    mode = _from_header(frames[0], lambda image: image.mode)
-    if mode in _LABEL_MAP_MODES:
-        raise DataError(
-            f"{frames[0]}: a {'palette' if mode != '1' else '1-bit'} image, as label maps are "
-            "(Annotations/), not a camera frame; give the frames' folder (JPEGImages/), or convert "
-            "palette frames to RGB"
-        )
-    return common_size(frames, [])
+    """:func:`common_size` of a clip's training frames, refusing a label map for a camera frame
+    (each frame's, in the same header read): an ``Annotations/`` folder given as frames, or one label
+    map among the frames, trained on the label colours, silently."""
+    size = None
+    for path in frames:
+        mode, upright = _from_header(path, lambda image: (image.mode, upright_size(image)))
+        if mode in _LABEL_MAP_MODES:
+            raise DataError(
+                f"{path}: a {'palette' if mode != '1' else '1-bit'} image, as label maps are "
+                "(Annotations/), not a camera frame; give the frames' folder (JPEGImages/), or convert "
+                "palette frames to RGB"
+            )
+        size = size or upright
+        _same_size(path, upright, size, frames[0])
+    return size
 
 
 def common_size(frames: list[Path], label_maps: list[Path]) -> tuple[int, int]:
@@ -150,10 +155,13 @@ def common_size(frames: list[Path], label_maps: list[Path]) -> tuple[int, int]:
     size = frame_size(frames[0])
     sized = [(path, frame_size) for path in frames[1:]] + [(path, image_size) for path in label_maps]
     for path, measure in sized:
-        other = measure(path)
-        if other != size:
-            raise DataError(f"{path}: size (H, W) = {other}, expected {size} like {frames[0]}")
+        _same_size(path, measure(path), size, frames[0])
     return size
+
+
+def _same_size(path: Path, size: tuple[int, int], expected: tuple[int, int], first: Path) -> None:
+    if size != expected:
+        raise DataError(f"{path}: size (H, W) = {size}, expected {expected} like {first}")
 
 
 def resize_float(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -182,11 +190,11 @@ def list_images(folder: Path) -> list[Path]:
     """Image files of ``folder`` in natural order (numeric names compare as numbers). Hidden files
     (``.DS_Store``, macOS's ``._00000.jpg`` copies) are not frames; two images of one name
     (``00002.jpg`` and ``00002.png``) are a DataError naming both, not a guess."""
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    ]
+    named = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    broken = next((p for p in sorted(named) if p.is_symlink() and not p.exists()), None)
+    if broken is not None:  # skipped, a clip read one frame short: a pair 2 apart was 3 apart
+        raise DataError(f"{broken}: a symbolic link to nothing (broken, or a loop); expected an image file")
+    files = [p for p in named if p.is_file()]
     by_stem: dict[str, Path] = {}
     for path in sorted(files):
         if path.stem in by_stem:

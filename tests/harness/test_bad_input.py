@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -505,6 +506,26 @@ def test_label_maps_given_as_training_frames_are_refused_naming_one(command, tmp
         "frames' folder (JPEGImages/), or convert palette frames to RGB"
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize("odd", ["a label map among the frames", "a broken link", "a link to itself"])
+def test_a_frame_that_is_no_camera_frame_is_refused_wherever_it_is_in_its_clip(odd, tmp_path, capsys):
+    """Only a clip's first frame was checked for a label map, and a broken link was skipped (the clip
+    read one frame short, so a pair 2 apart was 3): both trained, silently."""
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1, "b": 1}, frames=12, size=(24, 32))
+    frame = data / "JPEGImages" / "480p" / "b" / "00004.jpg"
+    frame.unlink()
+    if odd == "a label map among the frames":
+        shutil.copy(data / "Annotations" / "480p" / "b" / "00004.png", frame)
+        said = f"{frame}: a palette image, as label maps are (Annotations/), not a camera frame"
+    else:
+        frame.symlink_to(frame if odd == "a link to itself" else tmp_path / "gone.jpg")
+        said = f"{frame}: a symbolic link to nothing (broken, or a loop); expected an image file"
+    out = tmp_path / "run"
+    argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {said}") and err.count("\n") == 1 and not out.exists()
 
 
 def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_path, capsys):
