@@ -61,6 +61,20 @@ class UnreadableRecord(DataError):
         return f"warning: left out {self.path}: {self.what} (delete it to silence this)"
 
 
+class NewerRecord(UnreadableRecord):
+    """A record a newer mast-bench wrote: read it with that version (no remedy that deletes it)."""
+
+    def __init__(self, path: str | Path, schema: int) -> None:
+        self.path, self.what = Path(path), f"a schema-{schema} record, written by a newer mast-bench"
+        DataError.__init__(
+            self,
+            f"{path}: {self.what} (this one reads schema {SCHEMA}); use that version, or another --results",
+        )
+
+    def left_out(self) -> str:
+        return f"warning: left out {self.path}: {self.what} (this one reads schema {SCHEMA})"
+
+
 def decode_json(path: Path, what: str) -> Any:
     """The JSON value of the file ``path``; ValueError saying what is wrong (garbage, truncation)."""
     raw = path.read_bytes()
@@ -226,6 +240,9 @@ class ResultRecord:
             raise DataError(f"{path}: cannot read result record ({exc.strerror or exc})") from None
         except ValueError as exc:
             raise UnreadableRecord(path, str(exc)) from None
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if type(schema) is int and schema > SCHEMA:
+            raise NewerRecord(path, schema)
         try:
             return cls.from_dict(data, "record")
         except UserError as exc:

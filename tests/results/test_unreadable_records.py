@@ -93,6 +93,18 @@ def test_a_corrupt_record_file_is_one_error_saying_what_to_do(name, tmp_path):
     assert "\n" not in message and isinstance(caught.value, DataError) and caught.value.path == path
 
 
+def test_a_record_of_a_newer_schema_says_so_and_never_to_delete_it(tmp_path, capsys):
+    """It was called broken, and the remedy said to delete it (or --force over it)."""
+    store, good, newer = _store_with(tmp_path, _changed(lambda d: d.update(schema=3)))
+    message = "a schema-3 record, written by a newer mast-bench (this one reads schema 2)"
+    with pytest.raises(DataError) as caught:
+        store.records()
+    assert str(caught.value) == f"{newer}: {message}; use that version, or another --results"
+    assert "delete" not in str(caught.value)
+    assert [r.key for r in store.records(skip_unreadable=True)] == [good.key]  # report --force
+    assert f"warning: left out {newer}: {message}\n" in capsys.readouterr().err
+
+
 def _store_with(tmp_path, content: bytes) -> tuple[ResultStore, ResultRecord, Path]:
     store = ResultStore(tmp_path)
     good = make_record("mast", 0.5, 0)
