@@ -186,27 +186,32 @@ def parse_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup | N
     if "stage" not in body:  # the flat format: everything that is not a preset key is the stage
         stage = {"name": "pairs", **{k: v for k, v in body.items() if k not in _PRESET_KEYS}}
         body = {**{k: v for k, v in body.items() if k in _PRESET_KEYS}, "stage": [stage]}
-    parsed = _stages(_stage_tables(body, name, where), None, where)
     rest = {k: v for k, v in body.items() if k != "stage"}
+    _refuse_unknown_keys(rest, where, "stage")
+    parsed = _stages(_stage_tables(body, name, where), None, where)
     return from_dict(Preset, {"name": name, **rest, "stages": parsed}, where)
 
 
 def _derived_preset(name: str, body: dict[str, Any], where: str, lookup: Lookup) -> Preset:
     base = base_of(body, where, lookup, "preset", "cpu")
     rest = {k: v for k, v in body.items() if k not in ("base", "stage")}
-    unknown = sorted(set(rest) - _PRESET_KEYS)
-    if unknown:
-        allowed = ", ".join(sorted(_PRESET_KEYS | {"base"}))
-        hint = did_you_mean(unknown[0], _PRESET_KEYS)
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}{hint} (a preset with a base changes its stages in "
-            f"[[preset.{name}.stage]] tables); allowed: {allowed}"
-        )
+    _refuse_unknown_keys(
+        rest, where, "base", f" (a preset with a base changes its stages in [[preset.{name}.stage]] tables)"
+    )
     stages = base.stages
     if "stage" in body:
         stages = _stages(_stage_tables(body, name, where), base, where)
     inherited = {k: v for k, v in to_dict(base).items() if k not in ("name", "stages")}
     return from_dict(Preset, {**inherited, **rest, "name": name, "stages": stages}, where)
+
+
+def _refuse_unknown_keys(table: dict[str, Any], where: str, other: str, why: str = "") -> None:
+    """A preset table's keys are the preset's own and ``other`` (its stage tables, or its base)."""
+    unknown = sorted(set(table) - _PRESET_KEYS)
+    if unknown:
+        hint = did_you_mean(unknown[0], _PRESET_KEYS)
+        allowed = ", ".join(sorted(_PRESET_KEYS | {other}))
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}{hint}{why}; allowed: {allowed}")
 
 
 def _stage_tables(body: dict[str, Any], name: str, where: str) -> list[Any]:

@@ -85,6 +85,14 @@ def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
     )
     with pytest.raises(ConfigError, match="stage names must differ"):
         load_presets(bad)
+    bad.write_text(
+        "[preset.x]\nseeed = 1\n[[preset.x.stage]]\nname = 'a'\niterations = 1\nbatch_size = 1\nlr = 0.1\n"
+    )
+    with pytest.raises(ConfigError) as caught:  # the keys it lists are the ones a table may hold
+        load_presets(bad)
+    assert str(caught.value).endswith(
+        "[preset.x]: unknown key 'seeed' (did you mean 'seed'?); allowed: max_side, seed, snapshots, stage"
+    )
     with pytest.raises(ConfigError, match="no such TOML file"):
         load_presets(tmp_path / "missing.toml")
     flat = tmp_path / "flat.toml"  # the older one-table format is one "pairs" stage
