@@ -38,6 +38,7 @@ Sampling = Literal["pairs", "memory", "schedule"]
 
 
 MAX_SEED = 2**63 - 1  # what every generator seeded from it takes (torch, NumPy's SeedSequence)
+MAX_FRAME_SIDE = 4096  # a training crop larger than a 4K frame is a typo, not a preset (the paper: 256)
 
 
 def check_seed(seed: int) -> None:
@@ -93,8 +94,8 @@ class TrainStage:
             check_seed(self.seed)
         if not self.gaps or any(g < 1 for g in self.gaps):
             raise ValueError(f"gaps must be a non-empty list of integers >= 1, got {self.gaps}")
-        if any(s < 8 for s in self.frame_size):
-            raise ValueError(f"frame_size must be at least 8x8, got {self.frame_size}")
+        if any(not 8 <= s <= MAX_FRAME_SIDE for s in self.frame_size):
+            raise ValueError(f"frame_size must be 8 to {MAX_FRAME_SIDE} a side, got {self.frame_size}")
         if self.sampling == "memory":
             self._check_memory()
         if self.sampling == "schedule":

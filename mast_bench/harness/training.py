@@ -42,6 +42,7 @@ from ..variants.config import VariantConfig
 from .batches import FrameTensors, PlanSource, plan_source
 from .copied_stages import copied_stages, forget_copied
 from .intra_op import intra_op_threads
+from .out_of_memory import said_in_one_line
 from .precise_bn import recompute_batchnorm_statistics
 from .presets import Preset, TrainStage, learning_rate
 from .rank_zero import on_rank_0
@@ -651,7 +652,8 @@ def _train_locked(ctx: _Context, stop_after: int | None) -> TrainResult:
         for stage in _stages(ctx.preset, ctx.out_dir):
             if stop_after is not None and stage.offset >= stop_after:
                 break  # stopped at a stage boundary: the next stage is not entered
-            result = _run_stage(ctx, stage, previous, stop_after, log)
+            with said_in_one_line(ctx.preset.name, stage.config, ctx.device):
+                result = _run_stage(ctx, stage, previous, stop_after, log)
             results.append(result)
             if result.iterations < stage.config.iterations:
                 break  # stopped early (stop_after): the next call resumes here

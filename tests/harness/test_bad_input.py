@@ -6,6 +6,7 @@ import json
 import pickle
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -526,6 +527,48 @@ def test_a_frame_that_is_no_camera_frame_is_refused_wherever_it_is_in_its_clip(o
     assert main([*argv, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {said}") and err.count("\n") == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried"
+        ),
+        cv2.error(
+            "OpenCV(5.1.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 1200 bytes"
+        ),
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"),
+    ],
+)
+def test_a_stage_that_runs_out_of_memory_says_so_in_one_line(error, tmp_path, capsys, monkeypatch):
+    """A batch or frame size the machine cannot hold ended in a traceback (cv2, the CPU allocator, CUDA)."""
+    import mast_bench.harness.training as training
+
+    def out_of_memory(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(training, "_step", out_of_memory)
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
+    argv = [
+        "train",
+        "--variant",
+        "mast",
+        "--preset",
+        "smoke",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: preset smoke, stage pairs: out of memory on cpu (batch_size 2, frame_size 64x64, "
+        "1 reference(s) a sample): lower batch_size or frame_size, or train where there is more memory; "
+        "what ran out: "
+    )
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_path, capsys):

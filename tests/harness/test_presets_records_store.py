@@ -111,6 +111,7 @@ def test_unknown_preset_and_bad_keys_are_config_errors(tmp_path):
         ("lr_milestones = [-5]", "lr_milestones are sample counts >= 0, got (-5,)"),
         ("seed = -5", "seed must be >= 0 and <= 2**63 - 1, got -5"),
         ("seed = 100000000000000000000", "seed must be >= 0 and <= 2**63 - 1, got 100000000000000000000"),
+        ("frame_size = [100000, 100000]", "frame_size must be 8 to 4096 a side, got (100000, 100000)"),
     ],
 )
 def test_numbers_the_optimiser_or_the_generators_cannot_take_are_refused_in_the_file(line, message, tmp_path):
