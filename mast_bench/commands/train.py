@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / "train" / f"{config.name}-{preset.name}"
     device = base.resolve_device(args.device or _distributed_default_device())
     leader = int(os.environ.get("RANK", "0")) == 0  # rank 0 alone reports (and writes checkpoints)
-    check_run_folder(out, data)
+    check_run_folder(out, data, config, preset)
     clips = open_clip_source(data, _cache_dir(), tell=base.tell)
     if args.branch_from is not None:  # its refusals first: a refused branch had copied stages into --out
         check_training(config, preset, clips, out, args.stop_after)

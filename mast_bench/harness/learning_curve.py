@@ -133,7 +133,7 @@ def check_before_training(request: CurveRequest) -> None:
     from .runner import plan_job
     from .scoring import require_scorable
 
-    check_run_folder(request.train_out, request.train_data)
+    check_run_folder(request.train_out, request.train_data, request.variant, request.preset)
     for protocol in request.protocols:  # the curve's own jobs, not only the baselines'
         check_protocol_size(protocol, request.max_side)
     split = open_split(request.data)

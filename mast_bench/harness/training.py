@@ -287,16 +287,20 @@ def _start_or_resume(config, preset: Preset, stage: _Stage, previous: Path | Non
     if not stage.checkpoint.is_file():
         return run
     state = load_training_state(stage.checkpoint)
-    if not same_stage(state.get("identity"), run.identity):
-        raise CheckpointError(
-            f"{stage.checkpoint}: holds a run of another variant/preset; use another run folder or delete it"
-        )
+    _refuse_another_run(stage.checkpoint, state, run.identity)
     model.load_state_dict(state["state_dict"])
     optimizer.load_state_dict(state["optimizer"])
     run.start, run.seconds = state["iteration"], state["seconds"]
     run.loss_curve = [list(x) for x in state["loss_curve"]]
     _restore_rng(state["rng"])
     return run
+
+
+def _refuse_another_run(checkpoint: Path, state: dict[str, Any], identity: dict[str, Any]) -> None:
+    if not same_stage(state.get("identity"), identity):
+        raise CheckpointError(
+            f"{checkpoint}: holds a run of another variant/preset; use another run folder or delete it"
+        )
 
 
 def _save(run: _Run, stage: _Stage, done: int, model: torch.nn.Module | None = None) -> None:
@@ -578,10 +582,16 @@ def check_training(
         check_data_record(Path(out_dir), clips_summary(clips), RESUME_REMEDY)
 
 
-def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> None:
-    """Before the clips are opened: a run folder is no folder of other files (its checkpoint.pt and
-    train.json would be written over them) and lies outside the training data (a training set made
-    again there is replaced whole, the run with it)."""
+def check_run_folder(
+    out_dir: str | Path,
+    data: str | Path | None = None,
+    config: VariantConfig | None = None,
+    preset: Preset | None = None,
+) -> None:
+    """Before the clips are opened (a folder of videos is decoded first): a run folder is no folder
+    of other files (its checkpoint.pt and train.json would be written over them), lies outside the
+    training data (a training set made again there is replaced whole, the run with it) and, given
+    ``config`` and ``preset``, holds no stage checkpoint of another variant or preset."""
     out_dir = Path(out_dir)
     if data is not None and overlapping(out_dir, [Path(data)]) is not None:
         raise DataError(
@@ -594,6 +604,13 @@ def check_run_folder(out_dir: str | Path, data: str | Path | None = None) -> Non
             f"{out_dir}: holds other files ({', '.join(sorted(present)[:3])}) and no training run "
             f"({DATA_RECORD}, {STAGES_DIR}/); choose another run folder"
         )
+    if config is None or preset is None:
+        return
+    for index, folder in enumerate(stage_folders(preset, out_dir)):
+        checkpoint = folder / CHECKPOINT_NAME
+        if checkpoint.is_file():
+            identity = stage_identity(config, preset, index)
+            _refuse_another_run(checkpoint, load_training_state(checkpoint), identity)
 
 
 def check_stages(preset: Preset, clips) -> None:

@@ -571,6 +571,27 @@ def test_a_stage_that_runs_out_of_memory_says_so_in_one_line(error, tmp_path, ca
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_run_folder_of_another_variant_is_refused_before_the_clips_are_opened(
+    tmp_path, capsys, monkeypatch
+):
+    """The refusal came after a folder of videos had been decoded into a training set (minutes of a
+    real set's decoding, then 'holds a run of another variant/preset')."""
+    import mast_bench.harness.batches as batches
+
+    data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
+    presets = tmp_path / "p.toml"
+    presets.write_text("[preset.t]\niterations = 1\nbatch_size = 2\nlr = 1e-3\nframe_size = [32, 32]\n")
+    out = tmp_path / "run"
+    argv = ["train", "--presets", str(presets), "--preset", "t", "--data", str(data), "--out", str(out)]
+    assert main([*argv, "--variant", "mast", "--quiet"]) == 0
+    monkeypatch.setattr(batches, "open_clip_source", lambda *a, **k: pytest.fail("opened the clips first"))
+    assert main([*argv, "--variant", "mast-rgb", "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {out}/stages/1-pairs/checkpoint.pt: holds a run of another variant/preset; use another run "
+        "folder or delete it\n"
+    )
+
+
 def test_a_run_that_stopped_before_its_first_checkpoint_takes_other_data(tmp_path, capsys):
     """train-data.json was written before the first step: after a failure there, the same run folder
     refused the corrected data as 'this run trained on other data', though nothing had trained."""
