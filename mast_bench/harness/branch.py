@@ -62,7 +62,8 @@ def _copy(source: Path, target: Path) -> bool:
 def _check_source(config, preset: Preset, source: Path, out_dir: Path, data: dict, tell) -> int:
     """How many stages ``source`` shares with ``preset``; refuses what cannot be branched from."""
     if not source.is_dir():
-        raise DataError(f"{source}: no such training run folder (--branch-from)")
+        what = "a file, not a training run folder" if source.exists() else "no such training run folder"
+        raise DataError(f"{source}: {what} (--branch-from)")
     if source.resolve() == out_dir.resolve():
         raise DataError(f"{source}: --branch-from names the run folder itself (--out)")
     if not (source / DATA_RECORD).is_file() and not (source / STAGES_DIR).is_dir():

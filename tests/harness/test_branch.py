@@ -149,6 +149,8 @@ def test_a_branch_off_another_computation_is_refused(long_clips, other_clips, tm
         branch_run(get_variant("mast-rgb"), longer, source, tmp_path / "out", data, print)
     with pytest.raises(DataError, match="no such training run folder"):
         branch_run(get_variant("mast"), longer, tmp_path / "missing", tmp_path / "out", data, print)
+    with pytest.raises(DataError, match=r"presets.toml: a file, not a training run folder \(--branch-from\)"):
+        branch_run(get_variant("mast"), longer, presets, tmp_path / "out", data, print)
     with pytest.raises(DataError, match=r"not a training run folder \(no train-data.json, no stages/\)"):
         branch_run(get_variant("mast"), longer, long_clips, tmp_path / "out", data, print)
     with pytest.raises(DataError, match="the run folder itself"):
