@@ -2,8 +2,9 @@
 
 The allocators say it three ways: CUDA's ``torch.OutOfMemoryError``, the CPU allocator's
 ``RuntimeError`` ("can't allocate memory"), OpenCV's ``cv2.error`` ("Insufficient memory") when a
-frame is resized; Python's own ``MemoryError``. What was trained before stays: the stage resumes from
-its last checkpoint once the preset asks for less.
+frame is resized; Python's own ``MemoryError``. What was trained before stays: the same preset
+where there is more memory resumes from the stage's last checkpoint (a smaller batch or frame is
+another preset, in another folder).
 """
 
 from __future__ import annotations
