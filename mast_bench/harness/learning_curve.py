@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError, DataError
-from ..progress import tell_notes
+from ..progress import tell, tell_notes
 from ..results import ResultStore
-from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, write_curve
+from ..results.curves import CurveBaseline, CurveManifest, CurvePoint, curve_name, read_curve, write_curve
 from ..variants.config import VariantConfig
 from .job import DataSpec, Job, check_protocol_size
 from .presets import Preset
@@ -150,11 +150,46 @@ def check_before_training(request: CurveRequest) -> None:
             plan_job(_job(request, baseline, protocol, None))
 
 
+def _what_is_measured(request: CurveRequest) -> dict:
+    """The manifest's fields that say what the curve trained on and how it was scored."""
+    return {
+        "train_data": str(request.train_data),
+        "data": request.data.root or "embedded default",
+        "max_side": request.max_side,
+        "protocols": tuple(p.name for p in request.protocols),
+    }
+
+
+def say_replaced_curve(request: CurveRequest) -> None:
+    """Before the work: where the results hold this variant and preset's curve of other training data
+    or evaluation, this one replaces its manifest (and, by default, its report): said, not silent."""
+    path = ResultStore(request.results).layout.manifest_path(
+        curve_name(request.variant.name), request.preset.name
+    )
+    try:
+        recorded = read_curve(path) if path.is_file() else None
+    except DataError:
+        return  # unreadable: written again at the end, as before
+    if recorded is None:
+        return
+    differing = [
+        f"{key} {getattr(recorded, key)!r}"
+        for key, value in _what_is_measured(request).items()
+        if getattr(recorded, key) != value
+    ]
+    if differing:
+        tell(
+            f"note: {path} holds the learning curve of {request.variant.name} ({request.preset.name}) "
+            f"with {', '.join(differing)}; this one replaces it and its report (another --results keeps both)"
+        )
+
+
 def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
     """Train, score every kept set of weights and the baselines, write the manifest; its path."""
     from .runner import run_job
 
     check_before_training(request)
+    say_replaced_curve(request)
     summary = train_curve(request)
     weights = kept_weights(request.variant, request.preset, Path(request.train_out))
     points, baselines = [], []
@@ -169,10 +204,7 @@ def run_learning_curve(request: CurveRequest, machine: dict) -> Path:
         name=curve_name(request.variant.name),
         variant=request.variant.name,
         preset=request.preset.name,
-        train_data=str(request.train_data),
-        data=request.data.root or "embedded default",
-        max_side=request.max_side,
-        protocols=tuple(p.name for p in request.protocols),
+        **_what_is_measured(request),
         train=summary,
         points=tuple(points),
         baselines=tuple(baselines),

@@ -101,6 +101,26 @@ def test_a_report_folder_that_would_replace_the_results_store_is_refused(curve, 
     assert "would replace the results store" in capsys.readouterr().err
 
 
+def test_a_curve_that_replaces_one_of_other_data_says_so_before_the_work(curve, tmp_path, monkeypatch):
+    """A second curve of the variant and preset (other training data, other evaluation) replaced
+    the first's manifest and report in the same results, silently."""
+    from dataclasses import replace
+
+    import mast_bench.harness.learning_curve as curves
+
+    _, request, _ = curve
+    said = []
+    monkeypatch.setattr(curves, "tell", said.append)
+    curves.say_replaced_curve(request)  # the same curve again: nothing to say
+    curves.say_replaced_curve(replace(request, max_side=64, train_data=str(tmp_path)))
+    assert (
+        len(said) == 1 and said[0].startswith("note: ") and "learning-curve-mast-scaled.chain.json" in said[0]
+    )
+    assert (
+        f"with train_data {request.train_data!r}, max_side 48; this one replaces it and its report" in said[0]
+    )
+
+
 @pytest.mark.parametrize("other", ["variant", "training data"])
 def test_a_finished_run_of_other_training_is_refused_not_scored(other, curve, tmp_path):
     """A finished run in the training folder was scored whatever trained it: a curve of another
