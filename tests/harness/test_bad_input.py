@@ -550,17 +550,8 @@ def test_a_stage_that_runs_out_of_memory_says_so_in_one_line(error, tmp_path, ca
 
     monkeypatch.setattr(training, "_step", out_of_memory)
     data = make_tiny_davis(tmp_path / "frames", {"a": 1}, frames=12, size=(24, 32))
-    argv = [
-        "train",
-        "--variant",
-        "mast",
-        "--preset",
-        "smoke",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "r"),
-    ]
+    argv = ["train", "--variant", "mast", "--preset", "smoke", "--data", str(data)]
+    argv += ["--out", str(tmp_path / "r")]
     assert main([*argv, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
