@@ -69,10 +69,8 @@ def kept_weights(config: VariantConfig, preset: Preset, out_dir: Path) -> list[W
     for iteration in sorted(snapshot_iterations(preset)):
         stage = _stage_at(preset, iteration)
         label = "random init" if iteration == 0 else f"{100 * iteration / preset.iterations:.0f} %"
-        found[iteration] = Weights(
-            iteration, preset.stages[stage].name, label, snapshot_path(out_dir, iteration)
-        )
-        path = found[iteration].path
+        path = snapshot_path(out_dir, iteration)
+        found[iteration] = Weights(iteration, preset.stages[stage].name, label, path)
         if path.is_file() and not snapshot_of_stage(path, stage_identity(config, preset, stage)):
             raise DataError(
                 f"{path}: not this run's snapshot at iteration {iteration} (another preset's stage, which "
@@ -166,12 +164,12 @@ def say_replaced_curve(request: CurveRequest) -> None:
     path = ResultStore(request.results).layout.manifest_path(
         curve_name(request.variant.name), request.preset.name
     )
+    if not path.is_file():
+        return
     try:
-        recorded = read_curve(path) if path.is_file() else None
+        recorded = read_curve(path)
     except DataError:
         return  # unreadable: written again at the end, as before
-    if recorded is None:
-        return
     differing = [
         f"{key} {getattr(recorded, key)!r}"
         for key, value in _what_is_measured(request).items()
