@@ -19,6 +19,7 @@ import torch
 from mast_bench.data.clips import FrameFolderClips
 from mast_bench.errors import CheckpointError, ConfigError
 from mast_bench.harness.batches import EpochBatches
+from mast_bench.harness.presets import get_preset
 from mast_bench.harness.training import train
 from mast_bench.model.checkpoint import load_weights
 from mast_bench.variants import get_variant
@@ -357,7 +358,8 @@ def test_under_torchrun_the_ranks_wait_for_rank_0s_lock_and_share_its_refusal(ti
                "--presets", str(presets), "--preset", "t", "--device", "cpu", "--quiet"]  # fmt: skip
 
     other = make_tiny_davis(tmp_path / "other", {"c": 1})
-    train(get_variant("mast"), tiny_preset(name="t", iterations=1), FrameFolderClips(other), tmp_path / "o")
+    same = get_preset("t", presets)  # the same preset: only the data differs
+    train(get_variant("mast"), same, FrameFolderClips(other), tmp_path / "o", progress=False)
     refused = subprocess.run(
         [*command, "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300
     )
