@@ -102,12 +102,8 @@ def first_stages_once(
     ``train --branch-from`` does, the copies noted); after a kill part-way, whoever comes first
     resumes them where they were started."""
     config = from_dict(VariantConfig, identity["variant_config"])
-    count = leading_pairs_stages(preset)
-    if (
-        not _first_stages_shared(preset)
-        or _complete(train_dir)
-        or shared_stages(config, preset, train_dir) >= count
-    ):
+    count = _shared_first_stages(preset)
+    if not count or _complete(train_dir) or shared_stages(config, preset, train_dir) >= count:
         return  # a run of pairs alone is shared whole (twins); these stages are here already
     end = preset.iterations_of_first(count)
     digest = _first_stages_digest(config, preset, count, identity)
@@ -133,10 +129,10 @@ def first_stages_once(
 def shared_trainings(identity: dict[str, Any], preset: Preset) -> tuple[str, ...]:
     """The trainings a run of ``identity`` may wait for another job to do (the digests of their
     locks): its twins' run, and its first stages where they are shared."""
-    if not _first_stages_shared(preset):
+    count = _shared_first_stages(preset)
+    if not count:
         return (_twins_digest(identity),)
     config = from_dict(VariantConfig, identity["variant_config"])
-    count = leading_pairs_stages(preset)
     return _twins_digest(identity), _first_stages_digest(config, preset, count, identity)
 
 
@@ -144,9 +140,11 @@ def _twins_digest(identity: dict[str, Any]) -> str:
     return short_hash(as_trained(identity))
 
 
-def _first_stages_shared(preset: Preset) -> bool:
-    """Whether ``preset`` opens with pairs stages and goes on to others (see first_stages_once)."""
-    return 0 < leading_pairs_stages(preset) < len(preset.stages)
+def _shared_first_stages(preset: Preset) -> int:
+    """How many pairs stages open ``preset`` where it goes on to others (see first_stages_once); 0
+    where none do, or where all do (a run of pairs alone is shared whole: twins)."""
+    count = leading_pairs_stages(preset)
+    return count if count < len(preset.stages) else 0
 
 
 def _first_stages_digest(config: VariantConfig, preset: Preset, count: int, identity: dict[str, Any]) -> str:
