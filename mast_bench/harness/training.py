@@ -416,9 +416,12 @@ def snapshot_of_stage(path: Path, identity: dict[str, Any]) -> bool:
     """Whether the snapshot at ``path`` was kept by the stage of ``identity`` (one unreadable is not;
     one written before snapshots named their stage is taken at its word)."""
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True).get("identity")
-    except Exception:  # any unreadable file is no snapshot of this stage
+        state = load_training_state(path)
+    except CheckpointError:  # any unreadable file is no snapshot of this stage
         return False
+    if not isinstance(state, dict):
+        return False
+    stored = state.get("identity")
     return stored is None or same_stage(stored, identity)
 
 
