@@ -32,7 +32,7 @@ def said_in_one_line(preset: str, stage: TrainStage, device: torch.device) -> It
     """Around a stage's training: its running out of memory becomes one ConfigError."""
     try:
         yield
-    except (MemoryError, RuntimeError, cv2.error) as exc:
+    except Exception as exc:  # is_out_of_memory says which
         if not is_out_of_memory(exc):
             raise
         height, width = stage.frame_size
