@@ -51,8 +51,8 @@ def seconds_trained_here(train: dict[str, Any]) -> float:
 class UnreadableRecord(DataError):
     """A record file that is not a readable schema-2 record (garbage, truncated, malformed)."""
 
-    def __init__(self, path: str | Path, what: str) -> None:
-        super().__init__(f"{path}: {what}; {REMEDY}")
+    def __init__(self, path: str | Path, what: str, remedy: str = REMEDY) -> None:
+        super().__init__(f"{path}: {what}; {remedy}")
         self.path, self.what = Path(path), what
 
     def left_out(self) -> str:
@@ -65,14 +65,11 @@ class NewerRecord(UnreadableRecord):
     """A record a newer mast-bench wrote: read it with that version (no remedy that deletes it)."""
 
     def __init__(self, path: str | Path, schema: int) -> None:
-        self.path, self.what = Path(path), f"a schema-{schema} record, written by a newer mast-bench"
-        DataError.__init__(
-            self,
-            f"{path}: {self.what} (this one reads schema {SCHEMA}); use that version, or another --results",
-        )
+        what = f"a schema-{schema} record, written by a newer mast-bench (this one reads schema {SCHEMA})"
+        super().__init__(path, what, "use that version, or another --results")
 
     def left_out(self) -> str:
-        return f"warning: left out {self.path}: {self.what} (this one reads schema {SCHEMA})"
+        return f"warning: left out {self.path}: {self.what}"
 
 
 def decode_json(path: Path, what: str) -> Any:
